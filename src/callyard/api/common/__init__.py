@@ -1,0 +1,1 @@
+"""Wire plumbing shared by the families: error envelope, token extraction, OData, paging, middleware."""

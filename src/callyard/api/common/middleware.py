@@ -1,0 +1,172 @@
+"""ASGI middleware that applies to every family:
+
+* ``HostRouting`` maps a CloudLink service host (``authentication.api.mitel.io``, ``media.us-west-2.us.api.mitel.io``,
+  ``authentication.us.dev.api.mitel.io`` …) onto the service's prefix, so an unmodified client pointed at the
+  twin through /etc/hosts reaches the right service.
+* ``RequestContext`` gives every response an ``x-mitel-correlation-id`` (the client's, echoed, or a new one),
+  parses ``X-Mitel-App`` (rejecting malformed values only in strict mode), enforces the optional per-token
+  rate limit, and writes the request journal.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from callyard.api.common import mitel_app
+from callyard.api.common.security import token_from_header
+from callyard.core import context
+from callyard.core.clock import Clock, iso
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SERVICES = ("authentication", "admin", "media", "chat", "notifications", "presence")
+_HOST = re.compile(r"^(?P<service>[a-z]+)(\.[a-z0-9-]+)*\.api\.mitel\.(io|com)$")
+
+
+def service_for_host(host: str) -> str | None:
+    found = _HOST.match(host.split(":")[0].lower())
+    if found and found.group("service") in SERVICES:
+        return found.group("service")
+    return None
+
+
+class HostRouting:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = _header(scope, b"host")
+            service = service_for_host(host) if host else None
+            path = scope["path"]
+            if service and not path.startswith(("/_callyard", f"/{service}/")):
+                scope = dict(scope, path=f"/{service}{path}", raw_path=f"/{service}{path}".encode())
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per access token: ``rate`` requests per second, bursts of ``burst``."""
+
+    rate: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, now: float) -> float:
+        """0 if allowed, else the seconds until a request would be."""
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+class Journal:
+    """The most recent requests, newest last (``GET /_callyard/journal``)."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=size)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.entries.append(entry)
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, clock: Clock, journal: Journal, strict_app_header: bool,
+                 rate_limit: RateLimit | None) -> None:
+        self.app = app
+        self.clock = clock
+        self.journal = journal
+        self.strict = strict_app_header
+        self.rate_limit = rate_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation = _header(scope, b"x-mitel-correlation-id") or str(uuid.uuid4())
+        app_header = mitel_app.parse(_header(scope, b"x-mitel-app"))
+        started = time.perf_counter()
+        status_holder = {"status": 0}
+        scope.setdefault("state", {})
+        token = context.correlation_id.set(correlation)
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
+                headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        try:
+            rejection = self._reject(scope, app_header)
+            if rejection is not None:
+                await _send_json(send_wrapper, *rejection)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            context.correlation_id.reset(token)
+            principal = scope["state"].get("principal")
+            self.journal.add({
+                "at": iso(self.clock.now()), "method": scope["method"], "path": scope["path"],
+                "query": scope.get("query_string", b"").decode("latin-1"),
+                "host": _header(scope, b"host"), "status": status_holder["status"], "correlationId": correlation,
+                "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                "appHeader": app_header.as_dict() if app_header else None,
+                "principal": None if principal is None else {
+                    "principalId": principal.principal_id, "accountId": principal.account_id,
+                    "role": principal.role, "clientId": principal.client_id},
+                "tokenId": _token_id(scope),
+            })
+
+    def _reject(self, scope: Scope, app_header: mitel_app.MitelApp | None) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        if scope["path"].startswith("/_callyard"):
+            return None
+        if self.strict and app_header is not None and not app_header.valid:
+            return 400, {"name": "InvalidAppHeader",
+                         "message": "X-Mitel-App is malformed: " + "; ".join(app_header.problems)}, {}
+        if self.strict and app_header is None:
+            return 400, {"name": "InvalidAppHeader", "message": "the X-Mitel-App header is required"}, {}
+        if self.rate_limit is not None:
+            key = _token_id(scope)
+            if key is not None:
+                wait = self.rate_limit.take(key, time.monotonic())
+                if wait > 0:
+                    retry = max(1, int(wait + 0.999))
+                    return 429, {"message": "Too many requests; retry after the Retry-After delay"}, {
+                        "retry-after": str(retry)}
+        return None
+
+
+def _token_id(scope: Scope) -> str | None:
+    token = token_from_header(_header(scope, b"authorization"))
+    return hashlib.sha256(token.encode()).hexdigest()[:16] if token else None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    payload = json.dumps(body).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,101 @@
+"""``/_callyard``: health, reset, state export/import, journal, mail outbox, clock, photos.
+
+Needs an ACCOUNT_ADMIN (or higher) token unless the server runs with ``--open-control``; health and the
+photo files (embedded in ``<img>`` by apps) need none.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from callyard.api.common.security import principal
+from callyard.core.errors import Invalid
+from callyard.core.principal import SYSTEM, Principal
+
+router = APIRouter(prefix="/_callyard", tags=["control"])
+
+
+def controller(request: Request) -> Principal:
+    if request.app.state.settings.open_control:
+        return SYSTEM
+    actor = principal(request)
+    request.app.state.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")
+    return actor
+
+
+@router.get("/health", summary="200 once the server is ready")
+async def health(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    return {"status": "ok", "version": state.version, "store": state.core.rt.store.description,
+            "clock": "manual" if state.core.rt.clock.manual else "real", "now": state.core.rt.now_iso(),
+            "uptimeSeconds": round(time.monotonic() - state.started, 3)}
+
+
+@router.post("/reset", summary="Back to the tenant baseline")
+async def reset(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    await request.app.state.core.reset()
+    request.app.state.journal.entries.clear()
+    return {"status": "reset", "tenant": request.app.state.core.tenant_name()}
+
+
+@router.get("/state", summary="Export a versioned JSON snapshot of the whole twin")
+async def export_state(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return request.app.state.core.export_state()
+
+
+@router.post("/state", summary="Replace the whole twin with a snapshot")
+async def import_state(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    import json
+
+    try:
+        snapshot = json.loads(await request.body())
+    except ValueError:
+        raise Invalid("MalformedJSON", "the snapshot is not valid JSON") from None
+    counts = await request.app.state.core.import_state(snapshot)
+    return {"status": "imported", "documents": counts}
+
+
+@router.get("/journal", summary="Recent requests, newest last")
+async def journal(request: Request, limit: int = 200, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    if limit < 1 or limit > 2000:
+        raise Invalid("InvalidQueryParameter", "limit must be between 1 and 2000")
+    entries = list(request.app.state.journal.entries)[-limit:]
+    return {"count": len(entries), "_embedded": {"items": entries}}
+
+
+@router.get("/mail", summary="The captured mail outbox")
+async def mail(request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = request.app.state.core.directory.list_mail(actor)
+    items = [{k: v for k, v in m.items()} for m in items]
+    return {"count": len(items), "_embedded": {"items": items}}
+
+
+class Advance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(ge=0, le=10 * 365 * 86400)
+
+
+@router.get("/clock")
+async def get_clock(request: Request) -> dict[str, Any]:
+    clock = request.app.state.core.rt.clock
+    return {"mode": "manual" if clock.manual else "real", "now": request.app.state.core.rt.now_iso()}
+
+
+@router.post("/clock/advance", summary="Move the virtual clock forward (server started with --clock manual)")
+async def advance_clock(body: Advance, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    core = request.app.state.core
+    try:
+        core.rt.clock.advance(body.seconds)
+    except ValueError as exc:
+        raise Invalid("ClockNotManual", str(exc)) from None
+    return {"mode": "manual", "now": core.rt.now_iso()}
+
+
+@router.get("/photos/{photoId}/{size}", summary="A stored photo or one of its avatars")
+async def photo(photoId: str, size: str, request: Request) -> Response:
+    content_type, data = request.app.state.core.directory.photo_blob(photoId, size)
+    return Response(content=data, media_type=content_type, headers={"cache-control": "public, max-age=3600"})

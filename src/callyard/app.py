@@ -1,0 +1,68 @@
+"""Composition: the one place that builds the core, the store, the bus and mounts every façade.
+
+Each CloudLink service is mounted at the root (``/2017-09-01/…``) and under its prefix
+(``/authentication/2017-09-01/…``); ``HostRouting`` maps service hosts onto the prefixes. At the root, when
+two services declare the same path, the first mounted wins (authentication, then admin); see
+docs/compatibility.md.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+
+from callyard import __version__
+from callyard.api.cloudlink import admin, auth
+from callyard.api.common import errors
+from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
+from callyard.api.control import routes as control
+from callyard.config import Settings
+from callyard.core.clock import Clock, ManualClock
+from callyard.core.ids import Ids
+from callyard.core.service import Core
+from callyard.delivery.mail import Mailer
+from callyard.store import open_store
+
+BASE_PATH = "/2017-09-01"
+# (service prefix, router) in root-path priority order.
+CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("authentication", auth.router), ("admin", admin.router)]
+
+
+def build_app(settings: Settings) -> FastAPI:
+    clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
+    core = Core(open_store(settings.store_url()), clock, Ids(settings.id_seed), settings.tenant_file)
+    journal = Journal()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.fresh_tenant = await core.start()
+        core.tokens.issuer = f"http://{settings.host}:{settings.port}/authentication{BASE_PATH}"
+        app.state.started = time.monotonic()
+        try:
+            yield
+        finally:
+            await core.stop()
+
+    app = FastAPI(title="callyard", version=__version__, lifespan=lifespan,
+                  description="A self-hosted twin of the Mitel CloudLink platform APIs.")
+    app.state.core = core
+    app.state.settings = settings
+    app.state.journal = journal
+    app.state.version = __version__
+    app.state.started = time.monotonic()
+    app.state.mailer = Mailer(core.directory, settings.smtp)
+    errors.install(app)
+
+    for service, router in CLOUDLINK_SERVICES:
+        app.include_router(router, prefix=BASE_PATH)
+    for service, router in CLOUDLINK_SERVICES:
+        app.include_router(router, prefix=f"/{service}{BASE_PATH}", include_in_schema=False)
+    app.include_router(control.router)
+
+    rate = RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
+    app.add_middleware(RequestContext, clock=clock, journal=journal, strict_app_header=settings.strict_app_header,
+                       rate_limit=rate)
+    app.add_middleware(HostRouting)
+    return app

@@ -1,0 +1,94 @@
+"""``callyard serve``: start the twin. The banner tells the demo tenant and the application credentials."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from callyard import __version__
+from callyard.config import Settings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="callyard", description="A self-hosted twin of the Mitel CloudLink platform.")
+    parser.add_argument("--version", action="version", version=f"callyard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    storage = serve.add_mutually_exclusive_group()
+    storage.add_argument("--data", type=Path, default=Path(".callyard"), help="directory of the SQLite database")
+    storage.add_argument("--ephemeral", action="store_true", help="keep everything in memory")
+    storage.add_argument("--database-url", help="e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/callyard")
+    serve.add_argument("--tenant", type=Path, help="tenant fixture loaded on first start (default: the demo tenant)")
+    serve.add_argument("--clock", choices=("real", "manual"), default="real")
+    serve.add_argument("--open-control", action="store_true", help="/_callyard needs no token")
+    serve.add_argument("--strict-app-header", action="store_true", help="reject malformed or missing X-Mitel-App")
+    serve.add_argument("--rate-limit", type=float, help="requests per second per token (429 beyond)")
+    serve.add_argument("--rate-burst", type=int, default=20)
+    serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
+    serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
+    serve.add_argument("--log-level", default="info")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
+                    database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
+                    open_control=args.open_control, strict_app_header=args.strict_app_header,
+                    rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
+
+
+def banner(settings: Settings, core: object) -> str:
+    from callyard.core.service import Core
+
+    assert isinstance(core, Core)
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"callyard {__version__} ready on {base}  (store: {core.rt.store.description}, clock: {settings.clock})",
+             "  CloudLink: root /2017-09-01/…, prefixes /authentication|/admin/2017-09-01/…, or Host *.api.mitel.io",
+             f"  API docs: {base}/docs    control plane: {base}/_callyard/health", "  tenant:"]
+    password = core.tenant.get("password")
+    accounts = sorted(core.rt.state.all("account"), key=lambda a: (a.get("parentAccountId") is not None, a["name"]))
+    for account in accounts:
+        lines.append(f"    {account['name']} ({account['type'].lower()}, accountId {account['accountId']})")
+        for user in sorted(core.rt.state.all("user"), key=lambda u: u["email"]):
+            if user["accountId"] == account["accountId"]:
+                ext = f" ext {user['extension']}" if user.get("extension") else ""
+                lines.append(f"      {user['role']:<14} {user['email']}{ext}")
+    if password:
+        lines.append(f"    every password: {password}")
+    for app in core.tenant_applications():
+        lines.append(f"  application: {app['name']}  client_id={app['applicationId']}  "
+                     f"client_secret={app.get('clientSecret', '(not in fixture)')}")
+    return "\n".join(lines)
+
+
+def serve(settings: Settings, log_level: str = "info") -> None:
+    import uvicorn
+
+    from callyard.app import build_app
+
+    app = build_app(settings)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:  # type: ignore[override]
+            await super().startup(sockets)
+            if self.started:
+                print(banner(settings, app.state.core), flush=True)
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on")
+    Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper() if args.command == "serve" else "WARNING",
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        serve(settings_from(args), args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

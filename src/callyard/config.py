@@ -1,0 +1,29 @@
+"""Server settings, from the command line (``callyard serve``) or tests."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".callyard")
+    ephemeral: bool = False
+    database_url: str | None = None
+    tenant_file: Path | None = None
+    clock: str = "real"  # real | manual
+    open_control: bool = False
+    strict_app_header: bool = False
+    rate_limit: float | None = None  # requests per second per token; None = off
+    rate_burst: int = 20
+    smtp: str | None = None
+    id_seed: int | None = None
+
+    def store_url(self) -> str | None:
+        if self.ephemeral:
+            return None
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'callyard.db').resolve()}"

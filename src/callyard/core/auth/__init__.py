@@ -1,0 +1,1 @@
+"""Identity: passwords, signing keys, token issue and verification, and the OAuth grants."""

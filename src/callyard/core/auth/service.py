@@ -1,0 +1,368 @@
+"""The OAuth grants of the CloudLink Authentication API and the verification of presented tokens.
+
+Grant names, error names and claim sets follow the real spec (cloudlink-auth.openapi.json) and the real
+token sample; the façade only parses the wire request and renders the result.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from callyard.core.auth.passwords import verify_password
+from callyard.core.auth.tokens import TokenService
+from callyard.core.directory.access import Access
+from callyard.core.directory.applications import Applications
+from callyard.core.directory.validation import email as valid_email
+from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from callyard.core.principal import ROLES, Principal, role_at_least
+from callyard.core.runtime import Runtime
+
+GRANTS = ("password", "client_credentials", "refresh_token", "authorization_code",
+          "urn:ietf:params:oauth:grant-type:token-exchange")
+ANONYMOUS_FIELDS = ("principalId", "uniqueUserId", "userId", "name", "role", "email", "emailVerified", "phone",
+                    "phoneVerified", "mobile", "mobileVerified", "extension", "extensionVerified", "photoUrl",
+                    "profileHeaderUrl", "languageCode", "loginId", "siteId")
+CODE_TTL_SECONDS = 600
+SCOPE = "read write"
+
+
+class Auth:
+    def __init__(self, runtime: Runtime, tokens: TokenService, access: Access, applications: Applications) -> None:
+        self.rt = runtime
+        self.tokens = tokens
+        self.access = access
+        self.apps = applications
+
+    # ------------------------------------------------------------------ token issue
+    def _lifetimes(self, account: dict[str, Any]) -> tuple[int, int]:
+        access_h = account.get("accessTokenExpiryHours") or 1
+        refresh_h = account.get("refreshTokenExpiryHours") or 336
+        return int(float(access_h) * 3600), int(float(refresh_h) * 3600)
+
+    def _issue(self, account: dict[str, Any], claims: dict[str, Any], refresh: dict[str, Any],
+               scope: str | None = None) -> dict[str, Any]:
+        access_ttl, refresh_ttl = self._lifetimes(account)
+        now = int(self.rt.clock.timestamp())
+        base = {"accountId": account["accountId"], "partnerId": account["partnerId"], "iss": self.tokens.issuer,
+                "iat": now, "jti": self.rt.ids.uuid()}
+        access = {**claims, **base, "domain": account["domain"], "exp": now + access_ttl}
+        refresh_claims = {**refresh, **base, "authProvider": "cloudlink", "token_use": "refresh",
+                          "jti": self.rt.ids.uuid(), "exp": now + refresh_ttl}
+        return {"token_type": "bearer", "expires_in": access_ttl, "access_token": self.tokens.sign(access),
+                "refresh_token": self.tokens.sign(refresh_claims), "scope": scope or SCOPE}
+
+    def _user_claims(self, user: dict[str, Any], role: str | None = None) -> dict[str, Any]:
+        claims = {
+            "uniqueUserId": user["uniqueUserId"], "principalId": user["userId"], "userId": user["userId"],
+            "email": user.get("email", ""), "name": user.get("name", ""), "role": role or user["role"],
+            "languageCode": user.get("languageCode", "en-US"), "sipAddress": user.get("sipAddress", ""),
+            "emailVerified": bool(user.get("emailVerified")), "extensionVerified": bool(user.get("extensionVerified")),
+            "mobileVerified": bool(user.get("mobileVerified")), "phoneVerified": bool(user.get("phoneVerified")),
+            "principalType": "user",
+        }
+        for key in ("extension", "mobile", "phone", "loginId", "siteId"):
+            if user.get(key):
+                claims[key] = user[key]
+        return claims
+
+    def _user_token(self, user: dict[str, Any], account: dict[str, Any], *, role: str | None = None,
+                    client_id: str | None = None, scope: str | None = None,
+                    original_account: str | None = None) -> dict[str, Any]:
+        claims = self._user_claims(user, role)
+        refresh = {"type": "user", "id": user["userId"], "assumedRole": role or user["role"]}
+        if client_id:
+            claims["clientId"] = refresh["clientId"] = client_id
+        if original_account:
+            claims["originalAccountId"] = refresh["originalAccountId"] = original_account
+        return self._issue(account, claims, refresh, scope)
+
+    def _active_account(self, account_id: str) -> dict[str, Any]:
+        account = self.access.find_account(account_id)
+        if account is None:
+            raise NotFound("AccountNotFound", f"account {account_id} was not found")
+        if not account.get("active", True):
+            raise Invalid("InactiveAccount", "the account is not active")
+        return account
+
+    # ------------------------------------------------------------------ password
+    def find_login(self, username: str, account_ref: str | None) -> list[dict[str, Any]]:
+        wanted = username.strip().lower()
+        account_id = None
+        if account_ref:
+            account = self.access.find_account(account_ref)
+            if account is None:
+                raise NotFound("AccountNotFound", f"account {account_ref} was not found")
+            account_id = account["accountId"]
+        matches = []
+        for user in self.rt.state.all("user"):
+            if account_id and user["accountId"] != account_id:
+                continue
+            keys = (user.get("userId"), user.get("uniqueUserId"), user.get("email"), user.get("mobile"),
+                    user.get("loginId"))
+            if any(isinstance(k, str) and k.lower() == wanted for k in keys):
+                matches.append(user)
+        return matches
+
+    def password_grant(self, username: str, password: str, account_ref: str | None,
+                       client_id: str | None = None, scope: str | None = None) -> dict[str, Any]:
+        matches = self.find_login(username, account_ref)
+        if len({u["accountId"] for u in matches}) > 1:
+            labels = sorted(self.rt.state.get("account", u["accountId"])["name"] for u in matches)
+            raise Conflict("MultipleMatching", "the username matches users in several accounts; "
+                                               "send account_id to choose one", labels=labels)
+        user = next((u for u in matches if verify_password(password, u.get("passwordHash"))), None)
+        if user is None:
+            raise Unauthorized("InvalidLoginCredentials", "the username or password is not valid")
+        return self._token_for_user(user, client_id, scope)
+
+    def _token_for_user(self, user: dict[str, Any], client_id: str | None, scope: str | None) -> dict[str, Any]:
+        account = self._active_account(user["accountId"])
+        if not user.get("active", True):
+            raise Forbidden("UserNotActive", "the user is not active")
+        if client_id:
+            self.apps.authenticate_client(client_id, None)
+            self.apps.active_record(client_id, account["accountId"])
+        return self._user_token(user, account, client_id=client_id, scope=scope)
+
+    # ------------------------------------------------------------------ refresh
+    def refresh_grant(self, refresh_token: str) -> dict[str, Any]:
+        claims = self.tokens.verify(refresh_token, "refresh")
+        account = self.access.find_account(claims["accountId"])
+        if account is None:
+            raise Forbidden("AuthenticationFailure", "the token's account no longer exists")
+        if not account.get("active", True):
+            raise Forbidden("AuthenticationFailure", "the token's account is not active")
+        kind = claims.get("type")
+        if kind == "user":
+            user = self.rt.state.get("user", claims["id"])
+            if user is None:
+                raise Forbidden("UserNotActive", "the token's user no longer exists")
+            if not user.get("active", True):
+                raise Forbidden("UserNotActive", "the user is not active")
+            role = claims.get("assumedRole") or user["role"]
+            if not role_at_least(user["role"], role):
+                role = user["role"]
+            return self._user_token(user, account, role=role, client_id=claims.get("clientId"),
+                                    original_account=claims.get("originalAccountId"))
+        if kind in ("client", "anonymous", "guest"):
+            if kind != "guest":
+                registration = self.apps.registration(claims.get("clientId", ""))
+                if registration is None:
+                    raise Forbidden("AuthenticationFailure", "the token's client no longer exists")
+                self.apps.active_record(registration["applicationId"], account["accountId"])
+            access_claims = dict(claims.get("claims") or {})
+            return self._issue(account, access_claims, {k: claims[k] for k in ("type", "id", "claims", "clientId")
+                                                        if k in claims})
+        raise Unauthorized("InvalidToken", "unknown refresh token type")
+
+    # ------------------------------------------------------------------ client credentials
+    def client_credentials_grant(self, client_id: str, client_secret: str, account_ref: str | None,
+                                 anonymous: dict[str, Any], scope: str | None = None) -> dict[str, Any]:
+        registration = self.apps.authenticate_client(client_id, client_secret)
+        if account_ref:
+            account = self._active_account(account_ref)
+        else:
+            active = [r for r in self.apps.records_of(client_id) if r.get("active")]
+            owner = next((r for r in active if r.get("registration")), None)
+            if owner is None and len(active) > 1:
+                raise Conflict("MultipleMatching", "the client is enabled on several accounts; send account_id",
+                               labels=sorted(r["accountId"] for r in active))
+            chosen = owner or (active[0] if active else registration)
+            account = self._active_account(chosen["accountId"])
+        self.apps.active_record(client_id, account["accountId"])
+        client_role = registration.get("role", "USER")
+        if anonymous:
+            return self._anonymous_token(account, registration, client_role, anonymous, scope)
+        claims = {"principalId": client_id, "clientId": client_id, "role": client_role, "name": registration["name"],
+                  "principalType": "client"}
+        return self._issue(account, claims, {"type": "client", "id": client_id, "clientId": client_id,
+                                             "claims": claims}, scope)
+
+    def _anonymous_token(self, account: dict[str, Any], registration: dict[str, Any], client_role: str,
+                         fields: dict[str, Any], scope: str | None) -> dict[str, Any]:
+        role = fields.get("role") or "USER"
+        if role not in ROLES:
+            raise Invalid("InvalidPrincipals", f"role must be one of {', '.join(ROLES)}")
+        if not role_at_least(client_role, role):
+            raise Invalid("InvalidPrincipals", f"an anonymous user cannot have a role above the client's ({client_role})")
+        for key in ("principalId", "userId", "uniqueUserId"):
+            value = fields.get(key)
+            if value and (self.rt.state.get("user", value) is not None or any(
+                    u.get("uniqueUserId") == value for u in self.rt.state.all("user"))):
+                raise Invalid("InvalidPrincipals", f"{key} must not identify a real user")
+        if fields.get("email"):
+            valid_email(fields["email"])
+            if any((u.get("email") or "").lower() == str(fields["email"]).lower() for u in self.rt.state.all("user")):
+                raise Invalid("InvalidPrincipals", "email must not identify a real user")
+        principal_id = fields.get("principalId") or self.rt.ids.uuid()
+        claims: dict[str, Any] = {k: v for k, v in fields.items() if k in ANONYMOUS_FIELDS}
+        claims.update({"principalId": principal_id, "role": role, "clientId": registration["applicationId"],
+                       "principalType": "anonymous"})
+        claims.setdefault("userId", principal_id)
+        claims.setdefault("uniqueUserId", principal_id)
+        return self._issue(account, claims, {"type": "anonymous", "id": principal_id,
+                                             "clientId": registration["applicationId"], "claims": claims}, scope)
+
+    # ------------------------------------------------------------------ authorization code (+PKCE)
+    async def authorize(self, *, client_id: str, response_type: str, username: str, password: str,
+                        account_ref: str | None, redirect_uri: str | None, code_challenge: str | None,
+                        code_challenge_method: str | None, scope: str | None, nonce: str | None) -> str:
+        if response_type != "code":
+            raise Invalid("InvalidRequest", "response_type must be code")
+        registration = self.apps.registration(client_id)
+        if registration is None:
+            raise Forbidden("InvalidClient", f"client {client_id} was not found")
+        matches = self.find_login(username, account_ref)
+        if len({u["accountId"] for u in matches}) > 1:
+            raise Conflict("MultipleMatching", "the username matches users in several accounts; send account_id")
+        user = next((u for u in matches if verify_password(password, u.get("passwordHash"))), None)
+        if user is None:
+            raise Unauthorized("InvalidLoginCredentials", "the username or password is not valid")
+        account = self.access.find_account(user["accountId"])
+        if account is None or not account.get("active", True):
+            raise NotFound("InactiveAccount", "the account is not active")
+        record = self.apps.record(client_id, user["accountId"])
+        if record is None:
+            raise Forbidden("InvalidClient", f"client {client_id} is not enabled on the user's account")
+        if not record.get("active"):
+            raise Forbidden("ClientNotActive", f"client {client_id} is not active on the user's account")
+        allowed = record.get("redirectUris") or []
+        if redirect_uri is not None and redirect_uri not in allowed:
+            raise Forbidden("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not registered for this client")
+        if redirect_uri is None and (record.get("rules") or {}).get("enforceRedirectUris") and not allowed:
+            raise Forbidden("UnconfiguredRedirectUri", "the client has no redirect URI configured")
+        method = code_challenge_method or ("plain" if code_challenge else None)
+        if method not in (None, "plain", "S256"):
+            raise Invalid("InvalidRequest", "code_challenge_method must be plain or S256")
+        if method and not code_challenge:
+            raise Invalid("InvalidRequest", "code_challenge is required with code_challenge_method")
+        code = self.rt.ids.uuid()
+        expires = self.rt.clock.now() + timedelta(seconds=CODE_TTL_SECONDS)
+        async with self.rt.write() as uow:
+            uow.put("auth_code", code, {"code": code, "clientId": client_id, "userId": user["userId"],
+                                        "accountId": user["accountId"], "redirectUri": redirect_uri,
+                                        "codeChallenge": code_challenge, "codeChallengeMethod": method,
+                                        "scope": scope, "nonce": nonce, "expiresAt": expires.timestamp()})
+        return code
+
+    async def code_grant(self, *, client_id: str, code: str, redirect_uri: str | None, code_verifier: str | None,
+                         client_secret: str | None) -> dict[str, Any]:
+        stored = self.rt.state.get("auth_code", code)
+        if stored is None or stored["clientId"] != client_id:
+            raise Unauthorized("InvalidLoginCredentials", "the authorization code is not valid")
+        async with self.rt.write() as uow:  # a code is single-use, even when the exchange then fails
+            uow.delete("auth_code", code)
+        if stored["expiresAt"] <= self.rt.clock.timestamp():
+            raise Unauthorized("InvalidLoginCredentials", "the authorization code has expired")
+        if client_secret is not None:
+            self.apps.authenticate_client(client_id, client_secret)
+        if stored.get("redirectUri") and redirect_uri != stored["redirectUri"]:
+            raise Unauthorized("InvalidLoginCredentials", "redirect_uri does not match the one sent to /authorize")
+        if stored.get("codeChallenge"):
+            if not code_verifier:
+                raise Unauthorized("InvalidVerifier", "code_verifier is required for this code")
+            if stored["codeChallengeMethod"] == "S256":
+                computed = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
+            else:
+                computed = code_verifier
+            if not hmac.compare_digest(computed, stored["codeChallenge"]):
+                raise Unauthorized("InvalidVerifier", "code_verifier does not match the code_challenge")
+        user = self.rt.state.get("user", stored["userId"])
+        if user is None:
+            raise Forbidden("UserNotActive", "the user no longer exists")
+        account = self._active_account(user["accountId"])
+        self.apps.active_record(client_id, account["accountId"])
+        return self._user_token(user, account, client_id=client_id, scope=stored.get("scope"))
+
+    # ------------------------------------------------------------------ assume role, guest
+    def assume_role(self, actor: Principal, role: Any, account_ref: str | None) -> dict[str, Any]:
+        if not role:
+            raise Invalid("MissingRoleInRequest", "role is required")
+        if role not in ROLES:
+            raise Invalid("InvalidRole", f"role must be one of {', '.join(ROLES)}")
+        if not role_at_least(actor.role, role):
+            raise Invalid("AssumeRoleHigh", f"cannot assume {role}, which is above the current role {actor.role}")
+        if actor.kind != "user" or actor.user_id is None:
+            raise Forbidden("ImpersonationNotAllowed", "only user tokens can assume a role")
+        account = self.access.find_account(account_ref or actor.account_id)
+        if account is None:
+            raise NotFound("AccountNotFound", f"account {account_ref} was not found")
+        if not self.access.can_see(actor, account):
+            raise Forbidden("ImpersonationNotAllowed", "the caller may not act in that account")
+        if not account.get("active", True):
+            raise Forbidden("InactiveAccount", "the account is not active")
+        user = self.rt.state.get("user", actor.user_id)
+        if user is None:
+            raise Forbidden("AuthenticationFailure", "the token's user no longer exists")
+        original = actor.account_id if account["accountId"] != actor.account_id else None
+        return self._user_token(user, account, role=role, client_id=actor.client_id, original_account=original)
+
+    def guest_token(self, *, account_ref: str | None, access_code: str | None, principal_id: str | None,
+                    name: str | None, guest_email: str | None, client_id: str | None) -> dict[str, Any]:
+        if not account_ref and not access_code:
+            raise Invalid("AccountMissing", "accountId or accessCode is required")
+        if access_code and not account_ref:
+            raise NotFound("AccountNotFound", f"no conference with access code {access_code}")
+        account = self.access.find_account(account_ref or "")
+        if account is None:
+            raise Invalid("AccountNotFound", f"account {account_ref} was not found")
+        if not account.get("active", True):
+            raise Forbidden("InactiveAccount", "the account is not active")
+        if not (account.get("policy") or {}).get("allowGuestAccess"):
+            raise Forbidden("NotAllowed", "guest access is not enabled on this account")
+        if not name or not name.strip():
+            raise Invalid("NameInvalid", "name is required")
+        if guest_email:
+            try:
+                guest_email = valid_email(guest_email)
+            except Invalid:
+                raise Invalid("EmailInvalid", "guestEmail is not a valid e-mail address") from None
+        if principal_id and self.rt.state.get("user", principal_id) is not None:
+            raise Invalid("PrincipalMissing", "principalId must not be a real principal")
+        principal_id = principal_id or self.rt.ids.uuid()
+        claims = {"principalId": principal_id, "userId": principal_id, "uniqueUserId": principal_id,
+                  "name": name.strip(), "role": "GUEST", "principalType": "guest"}
+        if guest_email:
+            claims["email"] = guest_email
+        if client_id:
+            claims["clientId"] = client_id
+        return self._issue(account, claims, {"type": "guest", "id": principal_id, "claims": claims})
+
+    # ------------------------------------------------------------------ verification
+    def principal(self, token: str) -> Principal:
+        claims = self.tokens.verify(token, "access")
+        account = self.access.find_account(claims.get("accountId", ""))
+        if account is None:
+            raise Unauthorized("InvalidToken", "the token's account no longer exists")
+        if not account.get("active", True):
+            raise Forbidden("InactiveAccount", "the token's account is not active")
+        kind = claims.get("principalType", "user")
+        user_id = claims.get("userId") if kind == "user" else None
+        if kind == "user" and self.rt.state.get("user", user_id or "") is None:
+            raise Unauthorized("InvalidToken", "the token's user no longer exists")
+        return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=claims["role"],
+                         user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
+
+    def claims_view(self, principal: Principal) -> dict[str, Any]:
+        """``GET /token``: the claims, with exp/iat and the *Verified flags as strings (what real clients
+        decode) and every key the Swift SDK requires present."""
+        claims = dict(principal.claims)
+        out: dict[str, Any] = {key: "" for key in (
+            "extension", "loginId", "profileHeaderUrl", "photoUrl", "sipAddress", "email", "mobile", "phone",
+            "languageCode", "userId", "uniqueUserId", "domain", "name", "siteId", "partnerId")}
+        for key, value in claims.items():
+            if key in ("token_use", "jti"):
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif key in ("exp", "iat"):
+                value = str(value)
+            out[key] = value
+        for key in ("emailVerified", "extensionVerified", "mobileVerified", "phoneVerified"):
+            out.setdefault(key, "false")
+        out.setdefault("aud", "https://mitel.io/auth/cloudlink")
+        out["integrationLatency"] = 0
+        return out

@@ -1,0 +1,79 @@
+"""Signed tokens: RS256 JWTs issued and verified with PyJWT; the RSA key is generated once and kept in the
+store's meta table, so tokens survive a restart and the JWKS stays stable. Expiry is checked against the
+twin's clock (real or virtual), not the machine's."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from callyard.core.errors import Unauthorized
+from callyard.core.runtime import Runtime
+
+KEY_META = "signing_key"
+
+
+class TokenService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.issuer = "http://127.0.0.1:8080/authentication/2017-09-01"
+        self._private_pem: bytes | None = None
+        self._public_key: Any = None
+        self.kid = ""
+
+    async def load_or_create_key(self) -> None:
+        pem = await self.runtime.store.get_meta(KEY_META)
+        if pem is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+            await self.runtime.store.commit(_no_changes(), {KEY_META: pem})
+        self._use(pem.encode())
+
+    def _use(self, pem: bytes) -> None:
+        private = serialization.load_pem_private_key(pem, password=None)
+        self._private_pem = pem
+        self._public_key = private.public_key()
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
+        self.kid = jwk_thumbprint(jwk)
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        assert self._private_pem is not None, "signing key not loaded"
+        return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
+
+    def verify(self, token: str, use: str) -> dict[str, Any]:
+        """Check signature, token use and expiry. ``use`` is ``access`` or ``refresh``."""
+        try:
+            claims = jwt.decode(token, self._public_key, algorithms=["RS256"],
+                                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                                         "require": ["exp", "iat"]})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("InvalidToken", f"the {use} token is not valid: {exc}") from None
+        if claims.get("token_use", "access") != use:
+            raise Unauthorized("InvalidToken", f"this is not an {use} token")
+        if float(claims["exp"]) <= self.runtime.clock.timestamp():
+            raise Unauthorized("TokenExpired", f"the {use} token has expired")
+        return claims
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 thumbprint, used as the key id."""
+    import base64
+    import hashlib
+
+    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
+def _no_changes() -> Any:
+    from callyard.core.state import Changes
+
+    return Changes()

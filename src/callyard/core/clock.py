@@ -1,0 +1,47 @@
+"""One clock for the whole twin: real time by default, or a manual (virtual) clock that only moves when told.
+
+Every timestamp, token expiry and (later) ring timeout reads this object, never ``datetime.now()``.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+
+class Clock:
+    """Real wall-clock time, in UTC."""
+
+    manual = False
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def timestamp(self) -> float:
+        return self.now().timestamp()
+
+    def advance(self, seconds: float) -> datetime:
+        raise ValueError("the real clock cannot be advanced; start the server with --clock manual")
+
+
+class ManualClock(Clock):
+    """A virtual clock: starts at a given instant (default: the real time at creation) and moves only by
+    ``advance``. Deterministic tests of expiries and durations use it."""
+
+    manual = True
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.fromtimestamp(int(time.time()), timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("a clock only moves forward")
+        self._now = self._now + timedelta(seconds=seconds)
+        return self._now
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

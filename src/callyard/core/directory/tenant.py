@@ -1,0 +1,85 @@
+"""Loading a tenant fixture (the demo tenant by default, or ``--tenant FILE``) into an empty state."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from callyard.core.auth.passwords import hash_fixture_password, hash_password
+from callyard.core.clock import iso
+from callyard.core.directory.applications import record_id
+from callyard.core.directory.service import new_account
+from callyard.core.errors import Invalid
+from callyard.core.runtime import Runtime
+from callyard.core.state import State
+
+DEMO_TENANT = Path(__file__).resolve().parents[2] / "fixtures" / "demo-tenant.json"
+
+
+def read_tenant(path: Path | None) -> dict[str, Any]:
+    try:
+        data = json.loads((path or DEMO_TENANT).read_text())
+    except (OSError, ValueError) as exc:
+        raise Invalid("InvalidTenant", f"cannot read tenant file {path}: {exc}") from None
+    if data.get("format") != "callyard-tenant" or data.get("version") != 1:
+        raise Invalid("InvalidTenant", "a tenant file has format callyard-tenant, version 1")
+    return data
+
+
+def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
+    """The baseline state described by a tenant file."""
+    state = State()
+    now = iso(rt.clock.now())
+    default_password = tenant.get("password")
+    by_name: dict[str, dict[str, Any]] = {}
+    pending_apps: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def add_account(spec: dict[str, Any], partner: dict[str, Any] | None) -> None:
+        account = new_account(rt, spec["name"], partner, spec.get("accountId"), spec.get("accountNumber"))
+        for key, value in spec.items():
+            if key not in ("users", "customers", "applications", "accountId", "accountNumber", "name"):
+                account[key] = value
+        account.update(createdOn=now, modifiedOn=now, createdBy="callyard", modifiedBy="callyard")
+        state.load("account", account["accountId"], account)
+        by_name[account["name"]] = account
+        for user_spec in spec.get("users", []):
+            add_user(account, user_spec)
+        for app_spec in spec.get("applications", []):
+            pending_apps.append((account, app_spec))
+        for customer in spec.get("customers", []):
+            add_account(customer, account)
+
+    def add_user(account: dict[str, Any], spec: dict[str, Any]) -> None:
+        spec = dict(spec)
+        password = spec.pop("password", default_password)
+        user_id = spec.pop("userId", None) or rt.ids.uuid()
+        user = {"userId": user_id, "uniqueUserId": spec.pop("uniqueUserId", user_id), "accountId": account["accountId"],
+                "role": "USER", "emailVerified": True, "extensionVerified": bool(spec.get("extension")),
+                "mobileVerified": bool(spec.get("mobile")), "phoneVerified": False, "userVerified": True,
+                "languageCode": account["languageCode"], "source": "CLOUDLINK", "active": True, "tags": {},
+                "domain": account["domain"], "sipAddress": f"{user_id}@{account['domain']}",
+                "createdOn": now, "modifiedOn": now, "createdBy": "callyard", "modifiedBy": "callyard", **spec}
+        if password:
+            user["passwordHash"] = hash_fixture_password(password)
+        state.load("user", user_id, user)
+
+    for spec in tenant.get("accounts", []):
+        add_account(spec, None)
+    for owner, spec in pending_apps:
+        app_id = spec["applicationId"]
+        base = {"applicationId": app_id, "partnerId": owner["partnerId"], "name": spec["name"],
+                "description": spec.get("description", ""), "active": True, "tags": {},
+                "redirectUris": spec.get("redirectUris", []), "rules": {"enforceRedirectUris": True},
+                "createdOn": now, "modifiedOn": now, "createdBy": "callyard", "modifiedBy": "callyard"}
+        state.load("application", record_id(app_id, owner["accountId"]), {
+            **base, "recordId": record_id(app_id, owner["accountId"]), "accountId": owner["accountId"],
+            "registration": True, "role": spec.get("role", "USER"),
+            "resource": f"https://mitel.io/auth/3pa-{app_id}",
+            "clientSecretHash": hash_fixture_password(spec["clientSecret"]) if spec.get("clientSecret")
+            else hash_password(rt.ids.secret())})
+        for name in spec.get("enabledOn", []):
+            target = by_name[name]
+            state.load("application", record_id(app_id, target["accountId"]), {
+                **base, "recordId": record_id(app_id, target["accountId"]), "accountId": target["accountId"],
+                "partnerId": target["partnerId"], "registration": False})
+    return state

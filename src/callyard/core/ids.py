@@ -1,0 +1,31 @@
+"""One id generator for the twin. Seeded, it makes snapshots and test runs reproducible."""
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+
+
+class Ids:
+    def __init__(self, seed: int | None = None) -> None:
+        self._random = random.Random(seed) if seed is not None else None
+
+    def _bits(self, n: int) -> int:
+        return self._random.getrandbits(n) if self._random else secrets.randbits(n)
+
+    def uuid(self) -> str:
+        """A version-4 UUID string (CloudLink accountId, userId, principalId, …)."""
+        return str(uuid.UUID(int=self._bits(128), version=4))
+
+    def hex32(self) -> str:
+        """32 lowercase hex digits (the shape of a CloudLink subscriptionId)."""
+        return f"{self._bits(128):032x}"
+
+    def digits(self, n: int) -> str:
+        """A numeric id of n digits not starting with 0 (accountNumber, partnerId)."""
+        low = 10 ** (n - 1)
+        return str(low + self._bits(64) % (9 * low))
+
+    def secret(self) -> str:
+        """A client secret. Always from the OS randomness, even when seeded: secrets are not for replay."""
+        return secrets.token_urlsafe(32)

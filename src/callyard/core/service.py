@@ -1,0 +1,124 @@
+"""The core facade every API family talks to: one object holding the directory, applications, auth and
+the runtime. ``callyard.app`` builds exactly one of these per process."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from callyard.core.auth.service import Auth
+from callyard.core.auth.tokens import TokenService
+from callyard.core.clock import Clock
+from callyard.core.directory.applications import Applications
+from callyard.core.directory.service import Directory
+from callyard.core.directory.tenant import build_state, read_tenant
+from callyard.core.errors import Invalid
+from callyard.core.ids import Ids
+from callyard.core.runtime import Runtime
+from callyard.events.bus import EventBus
+from callyard.store import Store
+
+SNAPSHOT_FORMAT = "callyard-state"
+SNAPSHOT_VERSION = 1
+
+
+class Core:
+    def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None) -> None:
+        self.bus = EventBus()
+        self.rt = Runtime(store, clock, ids, self.bus)
+        self.tenant_file = tenant_file
+        self.tenant = read_tenant(tenant_file)
+        self.tokens = TokenService(self.rt)
+        self.directory = Directory(self.rt)
+        self.applications = Applications(self.rt, self.directory.access)
+        self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications)
+
+    async def start(self) -> bool:
+        """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
+        the tenant was freshly loaded."""
+        await self.rt.store.open()
+        await self.tokens.load_or_create_key()
+        if await self.rt.store.load(self.rt.state):
+            return False
+        await self.reset()
+        return True
+
+    async def stop(self) -> None:
+        await self.rt.store.close()
+
+    async def reset(self) -> None:
+        """Back to the tenant baseline: every account, user, group, application and mail as the fixture says."""
+        async with self.rt.write_lock:
+            baseline = build_state(self.rt, self.tenant)
+            await self.rt.store.replace_all(baseline, {"tenant": self.tenant_name(), **await self._kept_meta()})
+            self.rt.state.docs = baseline.docs
+            self.rt.state.blobs = baseline.blobs
+
+    def tenant_applications(self) -> list[dict[str, Any]]:
+        """The applications the tenant file registers (with their fixture secrets, for the banner)."""
+        found: list[dict[str, Any]] = []
+        pending = list(self.tenant.get("accounts", []))
+        while pending:
+            account = pending.pop(0)
+            found.extend(account.get("applications", []))
+            pending.extend(account.get("customers", []))
+        return found
+
+    def tenant_name(self) -> str:
+        return str(self.tenant_file or "demo")
+
+    async def _kept_meta(self) -> dict[str, str]:
+        key = await self.rt.store.get_meta("signing_key")
+        return {"signing_key": key} if key else {}
+
+    def export_state(self) -> dict[str, Any]:
+        import base64
+
+        return {
+            "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "exportedAt": self.rt.now_iso(),
+            "documents": {kind: sorted(docs.values(), key=lambda d: json.dumps(d, sort_keys=True))
+                          for kind, docs in sorted(self.rt.state.docs.items()) if docs},
+            "blobs": {blob_id: {"contentType": ct, "data": base64.b64encode(data).decode()}
+                      for blob_id, (ct, data) in sorted(self.rt.state.blobs.items())},
+        }
+
+    async def import_state(self, snapshot: Any) -> dict[str, int]:
+        import base64
+        import binascii
+
+        from callyard.core.state import State
+
+        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise Invalid("InvalidSnapshot", f"a snapshot has format {SNAPSHOT_FORMAT}")
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise Invalid("InvalidSnapshot", f"unsupported snapshot version {snapshot.get('version')!r}; "
+                                             f"this server reads version {SNAPSHOT_VERSION}")
+        documents, blobs = snapshot.get("documents"), snapshot.get("blobs", {})
+        if not isinstance(documents, dict) or not isinstance(blobs, dict):
+            raise Invalid("InvalidSnapshot", "documents and blobs must be objects")
+        state = State()
+        for kind, docs in documents.items():
+            id_field = _ID_FIELDS.get(kind)
+            if id_field is None or not isinstance(docs, list):
+                raise Invalid("InvalidSnapshot", f"unknown document kind {kind!r}")
+            for doc in docs:
+                if not isinstance(doc, dict) or not isinstance(doc.get(id_field), str):
+                    raise Invalid("InvalidSnapshot", f"every {kind} document needs a string {id_field}")
+                state.load(kind, doc[id_field], doc)
+        for blob_id, blob in blobs.items():
+            try:
+                state.blobs[blob_id] = (blob["contentType"], base64.b64decode(blob["data"], validate=True))
+            except (KeyError, TypeError, binascii.Error):
+                raise Invalid("InvalidSnapshot", f"blob {blob_id} is malformed") from None
+        if not state.docs.get("account"):
+            raise Invalid("InvalidSnapshot", "a snapshot holds at least one account")
+        async with self.rt.write_lock:
+            await self.rt.store.replace_all(state, {"tenant": "snapshot", **await self._kept_meta()})
+            self.rt.state.docs = state.docs
+            self.rt.state.blobs = state.blobs
+        return {kind: len(docs) for kind, docs in state.docs.items()}
+
+
+_ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "contact": "contactId",
+              "application": "recordId", "mail": "mailId", "auth_code": "code"}
+
