@@ -165,12 +165,13 @@ class Auth:
         if account_ref:
             account = self._active_account(account_ref)
         else:
-            active = [r for r in self.apps.records_of(client_id) if r.get("active")]
-            owner = next((r for r in active if r.get("registration")), None)
-            if owner is None and len(active) > 1:
+            # A partner registers; its customers run the application: the one account it is enabled on
+            # decides, else the owning account. Several enabled accounts need account_id.
+            enabled = [r for r in self.apps.records_of(client_id) if r.get("active") and not r.get("registration")]
+            if len(enabled) > 1:
                 raise Conflict("MultipleMatching", "the client is enabled on several accounts; send account_id",
-                               labels=sorted(r["accountId"] for r in active))
-            chosen = owner or (active[0] if active else registration)
+                               labels=sorted(r["accountId"] for r in enabled))
+            chosen = enabled[0] if enabled else registration
             account = self._active_account(chosen["accountId"])
         self.apps.active_record(client_id, account["accountId"])
         client_role = registration.get("role", "USER")
