@@ -190,12 +190,9 @@ async def delete_user_tag(userId: str, tagId: str, request: Request, accountId: 
 
 @router.post("/accounts/{accountId}/users/{userId}/welcome", status_code=202,
              summary="Send the welcome (activation) e-mail")
-async def welcome(accountId: str, userId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    raw = await request.body()
-    language = None
-    if raw.strip():
-        body = schemas.WelcomeRequest.model_validate_json(raw)
-        language = body.languageCode
+async def welcome(accountId: str, userId: str, request: Request, body: schemas.WelcomeRequest | None = None,
+                  actor: Principal = Depends(principal)) -> dict[str, Any]:
+    language = body.languageCode if body else None
     mail = await _core(request).directory.send_welcome(actor, accountId, userId, language)
     request.app.state.mailer.deliver(mail)
     return {"mailId": mail["mailId"], "userId": userId, "accountId": mail["accountId"], "to": mail["to"],

@@ -170,7 +170,7 @@ def _int_param(params: dict[str, str], name: str, default: int | None) -> int | 
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Invalid("InvalidQueryParameter", f"{name} must be a non-negative integer")
     return int(raw)
 
@@ -209,7 +209,7 @@ def collection(items: list[dict[str, Any]], params: dict[str, str], self_path: s
     skip = _int_param(params, "$skip", 0) or 0
     skip_token = params.get("$skiptoken") or params.get("$skipToken")
     if skip_token:
-        if not skip_token.isdigit():
+        if not (skip_token.isascii() and skip_token.isdigit()):
             raise Invalid("InvalidQueryParameter", "$skiptoken is not valid")
         skip = int(skip_token)
     top = min(_int_param(params, "$top", DEFAULT_TOP) or 0, MAX_TOP)
@@ -219,7 +219,7 @@ def collection(items: list[dict[str, Any]], params: dict[str, str], self_path: s
         page = [{k: v for k, v in doc.items() if k != "tags"} if "tags" in expandable else doc for doc in page]
     passthrough = {k: v for k, v in params.items() if k in known and k not in ("$skip", "$skiptoken", "$skipToken")}
     links: dict[str, str] = {"self": self_path + (("?" + urlencode(params)) if params else "")}
-    if skip + top < total:
+    if top > 0 and skip + top < total:
         links["next"] = self_path + "?" + urlencode({**passthrough, "$skip": str(skip + top), "$top": str(top)})
     body: dict[str, Any] = {"count": len(page), "_links": links, "_embedded": {"items": page}}
     if count_flag == "true":

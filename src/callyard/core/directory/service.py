@@ -146,6 +146,10 @@ class Directory:
                 raise Conflict("ConditionalCheckFailedException", f"loginId {user['loginId']} is taken")
         if self.rt.state.get("user", user["userId"]) is not None and user["userId"] != ignore:
             raise Conflict("ConditionalCheckFailedException", f"userId {user['userId']} already exists")
+        # userId and uniqueUserId are login names across every account: neither may repeat anywhere.
+        for other in self.rt.state.all("user"):
+            if other["userId"] != ignore and user.get("uniqueUserId") in (other["userId"], other.get("uniqueUserId")):
+                raise Conflict("ConditionalCheckFailedException", f"uniqueUserId {user['uniqueUserId']} already exists")
 
     def _user_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
         unknown = set(fields) - USER_FIELDS
