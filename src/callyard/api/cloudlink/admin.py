@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from callyard.api.cloudlink import schemas
 from callyard.api.cloudlink.wire import (account_wire, client_wire, contact_wire, group_wire, member_wire,
@@ -346,6 +346,3 @@ async def get_client(accountId: str, clientId: str, request: Request, actor: Pri
 async def delete_client(accountId: str, clientId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
     return client_wire(await _core(request).applications.delete(actor, clientId, accountId))
 
-
-def photo_response(content_type: str, data: bytes) -> Response:
-    return Response(content=data, media_type=content_type, headers={"cache-control": "public, max-age=3600"})
