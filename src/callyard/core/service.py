@@ -48,11 +48,14 @@ class Core:
 
     async def reset(self) -> None:
         """Back to the tenant baseline: every account, user, group, application and mail as the fixture says."""
+        await self._replace_state(build_state(self.rt, self.tenant), self.tenant_name())
+
+    async def _replace_state(self, state: Any, origin: str) -> None:
+        """Make ``state`` the whole twin, durable first (reset and snapshot import)."""
         async with self.rt.write_lock:
-            baseline = build_state(self.rt, self.tenant)
-            await self.rt.store.replace_all(baseline, {"tenant": self.tenant_name(), **await self._kept_meta()})
-            self.rt.state.docs = baseline.docs
-            self.rt.state.blobs = baseline.blobs
+            await self.rt.store.replace_all(state, {"tenant": origin, **await self._kept_meta()})
+            self.rt.state.docs = state.docs
+            self.rt.state.blobs = state.blobs
 
     def tenant_applications(self) -> list[dict[str, Any]]:
         """The applications the tenant file registers (with their fixture secrets, for the banner)."""
@@ -112,10 +115,7 @@ class Core:
                 raise Invalid("InvalidSnapshot", f"blob {blob_id} is malformed") from None
         if not state.docs.get("account"):
             raise Invalid("InvalidSnapshot", "a snapshot holds at least one account")
-        async with self.rt.write_lock:
-            await self.rt.store.replace_all(state, {"tenant": "snapshot", **await self._kept_meta()})
-            self.rt.state.docs = state.docs
-            self.rt.state.blobs = state.blobs
+        await self._replace_state(state, "snapshot")
         return {kind: len(docs) for kind, docs in state.docs.items()}
 
 

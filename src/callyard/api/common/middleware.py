@@ -106,6 +106,7 @@ class RequestContext:
             return
         correlation = _header(scope, b"x-mitel-correlation-id") or str(uuid.uuid4())
         app_header = mitel_app.parse(_header(scope, b"x-mitel-app"))
+        token_id = _token_id(scope)
         started = time.perf_counter()
         status_holder = {"status": 0}
         scope.setdefault("state", {})
@@ -120,7 +121,7 @@ class RequestContext:
             await send(message)
 
         try:
-            rejection = self._reject(scope, app_header)
+            rejection = self._reject(scope, app_header, token_id)
             if rejection is not None:
                 await _send_json(send_wrapper, *rejection)
             else:
@@ -137,10 +138,11 @@ class RequestContext:
                 "principal": None if principal is None else {
                     "principalId": principal.principal_id, "accountId": principal.account_id,
                     "role": principal.role, "clientId": principal.client_id},
-                "tokenId": _token_id(scope),
+                "tokenId": token_id,
             })
 
-    def _reject(self, scope: Scope, app_header: mitel_app.MitelApp | None) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    def _reject(self, scope: Scope, app_header: mitel_app.MitelApp | None,
+                token_id: str | None) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         if scope["path"].startswith("/_callyard"):
             return None
         if self.strict and app_header is not None and not app_header.valid:
@@ -149,9 +151,8 @@ class RequestContext:
         if self.strict and app_header is None:
             return 400, {"name": "InvalidAppHeader", "message": "the X-Mitel-App header is required"}, {}
         if self.rate_limit is not None:
-            key = _token_id(scope)
-            if key is not None:
-                wait = self.rate_limit.take(key, time.monotonic())
+            if token_id is not None:
+                wait = self.rate_limit.take(token_id, time.monotonic())
                 if wait > 0:
                     retry = max(1, int(wait + 0.999))
                     return 429, {"message": "Too many requests; retry after the Retry-After delay"}, {
