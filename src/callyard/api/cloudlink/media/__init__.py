@@ -1,0 +1,14 @@
+"""CloudLink Media API façade (contract: specs/cloudlink-media-api.swagger.json).
+
+One router per swagger tag: endpoints and their calls, call history, recordings, conferences and
+participants. Each module translates wire requests into core calls (``core.engine`` for telephony,
+``core.meetings`` for conferences) and core results into the swagger's definitions.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from callyard.api.cloudlink.media import conferences
+
+router = APIRouter(tags=["media"])
+router.include_router(conferences.router)

@@ -1,0 +1,1 @@
+"""Conferences (meeting rooms with access codes), their participants, tags and attendance history."""
