@@ -12,6 +12,7 @@ from callyard.core.clock import Clock
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
+from callyard.core.engine.recordings import Recordings
 from callyard.core.errors import Invalid
 from callyard.core.ids import Ids
 from callyard.core.runtime import Runtime
@@ -32,6 +33,7 @@ class Core:
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
         self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications)
+        self.recordings = Recordings(self.rt)
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -120,5 +122,6 @@ class Core:
 
 
 _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "contact": "contactId",
-              "application": "recordId", "mail": "mailId", "auth_code": "code"}
+              "application": "recordId", "mail": "mailId", "auth_code": "code",
+              "recording": "recordingId"}
 
