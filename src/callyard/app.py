@@ -18,11 +18,14 @@ from callyard.api.cloudlink import admin, auth, media
 from callyard.api.common import errors
 from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
 from callyard.api.control import routes as control
+from callyard.api.control import sim
 from callyard.config import Settings
 from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
 from callyard.core.service import Core
+from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.mail import Mailer
+from callyard.sim.profiles import Profiles
 from callyard.store import open_store
 
 BASE_PATH = "/2017-09-01"
@@ -54,6 +57,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.version = __version__
     app.state.started = time.monotonic()
     app.state.mailer = Mailer(core.directory, settings.smtp)
+    app.state.callbacks = Callbacks(core.bus)
+    app.state.profiles = Profiles(core, settings.id_seed)
     errors.install(app)
 
     for service, router in CLOUDLINK_SERVICES:
@@ -61,6 +66,8 @@ def build_app(settings: Settings) -> FastAPI:
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=f"/{service}{BASE_PATH}", include_in_schema=False)
     app.include_router(control.router)
+    app.include_router(sim.router)
+    app.include_router(media.recordings.media_router)
 
     rate = RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
     app.add_middleware(RequestContext, clock=clock, journal=journal, strict_app_header=settings.strict_app_header,

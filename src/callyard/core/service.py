@@ -13,9 +13,13 @@ from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
 from callyard.core.engine.recordings import Recordings
+from callyard.core.engine.history import CallHistory
+from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.ids import Ids
+from callyard.core.meetings.service import Meetings
 from callyard.core.runtime import Runtime
+from callyard.core.scheduler import Scheduler
 from callyard.events.bus import EventBus
 from callyard.store import Store
 
@@ -34,18 +38,24 @@ class Core:
         self.applications = Applications(self.rt, self.directory.access)
         self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications)
         self.recordings = Recordings(self.rt)
+        self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
+        self.scheduler = Scheduler(clock)
+        self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
+        self.history = CallHistory(self.rt)
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
         the tenant was freshly loaded."""
         await self.rt.store.open()
         await self.tokens.load_or_create_key()
+        self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             return False
         await self.reset()
         return True
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.rt.store.close()
 
     async def reset(self) -> None:
@@ -58,6 +68,7 @@ class Core:
             await self.rt.store.replace_all(state, {"tenant": origin, **await self._kept_meta()})
             self.rt.state.docs = state.docs
             self.rt.state.blobs = state.blobs
+            self.engine.reset()
 
     def tenant_applications(self) -> list[dict[str, Any]]:
         """The applications the tenant file registers (with their fixture secrets, for the banner)."""
@@ -123,5 +134,7 @@ class Core:
 
 _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "contact": "contactId",
               "application": "recordId", "mail": "mailId", "auth_code": "code",
-              "recording": "recordingId"}
+              "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
+              "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
+              "conference": "id", "participant": "recordId", "attendance": "id"}
 

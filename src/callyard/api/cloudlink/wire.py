@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import Request
 
 BASE = "/2017-09-01"
-_HIDDEN = {"passwordHash", "clientSecretHash", "photo", "activationToken", "registration", "recordId"}
+_HIDDEN = {"passwordHash", "clientSecretHash", "photo", "activationToken", "registration", "recordId", "pbx", "acd"}
 
 
 def base_url(request: Request) -> str:

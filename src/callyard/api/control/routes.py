@@ -89,7 +89,7 @@ async def get_clock(request: Request) -> dict[str, Any]:
 async def advance_clock(body: Advance, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
     core = request.app.state.core
     try:
-        core.rt.clock.advance(body.seconds)
+        await core.scheduler.advance(body.seconds)
     except ValueError as exc:
         raise Invalid("ClockNotManual", str(exc)) from None
     return {"mode": "manual", "now": core.rt.now_iso()}

@@ -37,7 +37,8 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
     def add_account(spec: dict[str, Any], partner: dict[str, Any] | None) -> None:
         account = new_account(rt, spec["name"], partner, spec.get("accountId"), spec.get("accountNumber"))
         for key, value in spec.items():
-            if key not in ("users", "customers", "applications", "accountId", "accountNumber", "name"):
+            if key not in ("users", "customers", "applications", "accountId", "accountNumber", "name", "groups",
+                           "agents"):
                 account[key] = value
         account.update(createdOn=now, modifiedOn=now, createdBy="callyard", modifiedBy="callyard")
         state.load("account", account["accountId"], account)
@@ -46,6 +47,10 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
             add_user(account, user_spec)
         for app_spec in spec.get("applications", []):
             pending_apps.append((account, app_spec))
+        for group_spec in spec.get("groups", []):
+            add_group(account, group_spec)
+        for agent_spec in spec.get("agents", []):
+            add_agent(account, agent_spec)
         for customer in spec.get("customers", []):
             add_account(customer, account)
 
@@ -62,6 +67,33 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
         if password:
             user["passwordHash"] = hash_fixture_password(password)
         state.load("user", user_id, user)
+
+    def user_ref(account: dict[str, Any], ref: str) -> str:
+        for user in state.all("user"):
+            if user["accountId"] == account["accountId"] and ref in (user["userId"], user.get("email")):
+                return user["userId"]
+        raise Invalid("InvalidTenant", f"{ref} is not a user of account {account['name']}")
+
+    def add_group(account: dict[str, Any], spec: dict[str, Any]) -> None:
+        """A group; with an ``extension`` it is a hunt group or (type ACD) a queue, ``acd`` its settings."""
+        spec = dict(spec)
+        group_id = spec.pop("groupId", None) or rt.ids.uuid()
+        members = [{"memberId": user_ref(account, ref), "status": "ACCEPTED", "type": "USER"}
+                   for ref in spec.pop("members", [])]
+        state.load("group", group_id, {
+            "groupId": group_id, "accountId": account["accountId"], "visibility": "PUBLIC", "type": "USER",
+            **spec, "members": members, "createdOn": now, "modifiedOn": now, "createdBy": "callyard",
+            "modifiedBy": "callyard"})
+
+    def add_agent(account: dict[str, Any], spec: dict[str, Any]) -> None:
+        """Initial contact-center agent state: ``{"user": email, "loggedIn": bool, "skills": {...}}``."""
+        user_id = user_ref(account, spec["user"])
+        logged_in = bool(spec.get("loggedIn"))
+        key = f"{account['accountId']}:{user_id}"
+        state.load("agent", key, {
+            "agentKey": key, "accountId": account["accountId"], "userId": user_id, "loggedIn": logged_in,
+            "ready": bool(spec.get("ready", logged_in)), "reason": None, "skills": spec.get("skills", {}),
+            "presence": {}, "idleSince": now if logged_in else None, "wrapUntil": None, "changedOn": now})
 
     for spec in tenant.get("accounts", []):
         add_account(spec, None)

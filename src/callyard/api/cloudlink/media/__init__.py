@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from callyard.api.cloudlink.media import conferences
+from callyard.api.cloudlink.media import conferences, endpoints, history, recordings
 
 router = APIRouter(tags=["media"])
+router.include_router(endpoints.router)
+router.include_router(history.router)
+router.include_router(recordings.router)
 router.include_router(conferences.router)

@@ -1,0 +1,106 @@
+"""Media API: endpoints and their active calls (swagger tag Endpoint).
+
+``PUT /endpoints/{endpointId}/calls/{callId}`` takes every action of ``updateEndpointCallRequest`` plus the
+tutorial's ``redirect``; the argument may come as ``args`` or, as the swagger's own examples and the
+tutorial write it, as ``destination`` (transfers, consult, redirect) or ``callId`` (supervisedTransfer).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from callyard.api.cloudlink.media.wire import call_wire, endpoint_wire
+from callyard.api.common.odata import collection
+from callyard.api.common.security import principal
+from callyard.core.principal import Principal
+
+router = APIRouter(tags=["media"])
+
+CALL_ACTIONS = ("answer", "end", "hold", "blindTransfer", "supervisedTransfer", "retrieve", "consult", "dtmf",
+                "conference", "pauseRecording", "resumeRecording", "tagRecording", "redirect")
+
+
+class UpdateEndpointRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["dnd", "messageWaiting", "pstnRouting"]
+    userAvailability: Literal["available", "busy", "dnd", "away"]
+    enabled: bool = False
+    timeoutMs: float = Field(default=6000, ge=3000, le=30000)
+
+
+class CreateCallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1)
+    from_: str | None = Field(default=None, alias="from")
+    fromName: str | None = None
+    record: bool = False
+    timeoutMs: float = Field(default=6000, ge=3000, le=30000)
+    originateTimeout: float | None = Field(default=None, ge=0, le=120)
+    successUrl: str | None = None
+    failureUrl: str | None = None
+    associatedCallId: str | None = None
+    executeOnAnswer: Literal["bridge"] | None = None
+
+
+class UpdateCallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal[CALL_ACTIONS]  # type: ignore[valid-type]
+    args: str | None = None
+    destination: str | None = None
+    callId: str | None = None
+
+
+def _engine(request: Request) -> Any:
+    return request.app.state.core.engine
+
+
+@router.get("/endpoints/{endpointId}", summary="Get an Endpoint State")
+async def get_endpoint(endpointId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return endpoint_wire(_engine(request).get_endpoint(actor, endpointId))
+
+
+@router.put("/endpoints/{endpointId}", summary="Change an Endpoint State")
+async def update_endpoint(endpointId: str, body: UpdateEndpointRequest, request: Request,
+                          actor: Principal = Depends(principal)) -> dict[str, Any]:
+    view = await _engine(request).update_endpoint(actor, endpointId, body.action, body.userAvailability, body.enabled)
+    return endpoint_wire(view)
+
+
+@router.get("/endpoints/{endpointId}/calls", summary="List Active Calls")
+async def list_calls(endpointId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [call_wire(leg) for leg in _engine(request).list_calls(actor, endpointId)]
+    return collection(items, dict(request.query_params), request.url.path)
+
+
+@router.post("/endpoints/{endpointId}/calls", summary="Make a Call")
+async def make_call(endpointId: str, body: CreateCallRequest, request: Request,
+                    actor: Principal = Depends(principal)) -> dict[str, Any]:
+    leg = await _engine(request).originate(
+        actor, endpointId, body.to, from_number=body.from_, from_name=body.fromName,
+        timeout=body.originateTimeout, record=body.record, associated_leg=body.associatedCallId,
+        bridge_on_answer=body.executeOnAnswer == "bridge", success_url=body.successUrl,
+        failure_url=body.failureUrl or body.successUrl)
+    return call_wire(leg)
+
+
+@router.get("/endpoints/{endpointId}/calls/{callId}", summary="Get an Active Call State")
+async def get_call(endpointId: str, callId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return call_wire(_engine(request).get_call(actor, endpointId, callId))
+
+
+@router.put("/endpoints/{endpointId}/calls/{callId}", summary="Change an Active Call State")
+async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, request: Request,
+                      actor: Principal = Depends(principal)) -> dict[str, Any]:
+    if body.action in ("supervisedTransfer", "conference"):
+        args = body.args if body.args is not None else body.callId
+    elif body.action in ("blindTransfer", "consult", "redirect"):
+        args = body.args if body.args is not None else body.destination
+    else:
+        args = body.args
+    if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
+        from callyard.core.errors import Invalid
+        raise Invalid("InvalidArgs", f"action {body.action} needs args"
+                      + (" (or destination)" if body.action in ("blindTransfer", "consult", "redirect") else ""))
+    return call_wire(await _engine(request).act(actor, endpointId, callId, body.action, args))

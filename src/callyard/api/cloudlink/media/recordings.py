@@ -1,0 +1,94 @@
+"""Media API: recordings (swagger tag Recording). The media file is served from a time-limited, signed
+URL under ``/_callyard/media/recordings/{recordingId}`` (the real platform hands out a signed storage
+URL the same way)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from callyard.api.cloudlink.media.wire import recording_wire
+from callyard.api.cloudlink.wire import base_url
+from callyard.api.common.odata import collection
+from callyard.api.common.security import principal
+from callyard.core.clock import iso
+from callyard.core.errors import Forbidden, Invalid
+from callyard.core.principal import Principal
+
+router = APIRouter(tags=["media"])
+media_router = APIRouter(tags=["control"])
+URL_LIFETIME = timedelta(hours=1)
+_URL_KEY = secrets.token_bytes(32)  # per process: a media URL is short-lived and dies with a restart
+
+
+class UpdateRecordingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str | None = None
+
+
+def _signature(recording_id: str, expires: int) -> str:
+    return hmac.new(_URL_KEY, f"{recording_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def _media_link(request: Request, recording_id: str) -> dict[str, str]:
+    clock = request.app.state.core.rt.clock
+    expiry = clock.now() + URL_LIFETIME
+    expires = int(expiry.timestamp())
+    url = (f"{base_url(request)}/_callyard/media/recordings/{recording_id}"
+           f"?expires={expires}&signature={_signature(recording_id, expires)}")
+    return {"url": url, "expiry": iso(expiry)}
+
+
+def _recordings(request: Request) -> Any:
+    return request.app.state.core.recordings
+
+
+@router.get("/recordings", summary="Get all the recordings in the account")
+async def list_recordings(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [recording_wire(d) for d in _recordings(request).list(actor)]
+    return collection(items, dict(request.query_params), request.url.path)
+
+
+@router.get("/recordings/{recordingId}", summary="Get the recording meta data and optionally the media file")
+async def get_recording(recordingId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    doc = _recordings(request).get(actor, recordingId)
+    expand = [e.strip() for e in request.query_params.get("$expand", "").split(",") if e.strip()]
+    if any(e != "media" for e in expand):
+        raise Invalid("InvalidQueryParameter", "$expand supports only media")
+    media_format = request.query_params.get("media-format")
+    if media_format not in (None, "", "wav", "audio/wav"):
+        raise Invalid("InvalidQueryParameter", "media-format: recordings are available as wav (audio/wav)")
+    wants_media = bool(expand) or bool(media_format)
+    return recording_wire(doc, _media_link(request, recordingId) if wants_media else None)
+
+
+@router.put("/recordings/{recordingId}", summary="Update a recording's metadata")
+async def update_recording(recordingId: str, body: UpdateRecordingRequest, request: Request,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return recording_wire(await _recordings(request).update(actor, recordingId, body.label))
+
+
+@router.delete("/recordings/{recordingId}", summary="Delete recording from the system")
+async def delete_recording(recordingId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return recording_wire(await _recordings(request).delete(actor, recordingId))
+
+
+@media_router.get("/_callyard/media/recordings/{recordingId}", summary="A recording's audio (signed URL)")
+async def recording_media(recordingId: str, request: Request, expires: int = 0, signature: str = "") -> Response:
+    now = request.app.state.core.rt.clock.now().timestamp()
+    if expires < now or not hmac.compare_digest(signature, _signature(recordingId, expires)):
+        raise Forbidden("InvalidSignature", "the media URL is invalid or has expired")
+    recordings = _recordings(request)
+    doc = request.app.state.core.rt.state.get("recording", recordingId)
+    if doc is None:
+        from callyard.core.errors import NotFound
+        raise NotFound("RecordingNotFound", f"recording {recordingId} was not found")
+    content_type, data = recordings.media(doc)
+    return Response(content=data, media_type=content_type,
+                    headers={"content-disposition": f'attachment; filename="{recordingId}.wav"'})

@@ -1,0 +1,148 @@
+"""``/_callyard/sim``: the people at the phones and the outside world.
+
+* ``POST /sim/calls`` — an outside caller dials a number of the account (extension, group, DID).
+* ``POST /sim/endpoints/{id}/{answer|hangup|hold|retrieve|busy}`` and ``…/dtmf`` — what a phone's user
+  does; the call acted on is the obvious one (the ringing call to answer, the talking one to hang up) or
+  the ``callId`` given.
+* ``PUT /sim/endpoints/{id}`` — diversions, call waiting, DND, out of service and the behaviour profile.
+* ``POST /sim/agents/{userId}`` — contact-center agent login/ready/skills; ``GET /sim/queues`` statistics.
+
+The account is the caller token's; with ``--open-control`` (no token) pass ``?account=<id or number>``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from callyard.api.control.routes import controller
+from callyard.core.errors import Conflict, Invalid
+from callyard.core.principal import Principal
+from callyard.sim.profiles import validate_profile
+
+router = APIRouter(prefix="/_callyard/sim", tags=["simulator"])
+PHONE_ACTIONS = {"answer": ("ringing",), "hangup": ("connected", "held", "ringing"), "hold": ("connected",),
+                 "retrieve": ("held",), "busy": ("ringing",)}
+
+
+class SimCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    fromName: str = ""
+    priority: int = Field(default=0, ge=0, le=100)
+    skill: str | None = None
+
+
+class PhoneAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    callId: str | None = None
+    device: str | None = None
+
+
+class Digits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digits: str
+    callId: str | None = None
+
+
+class AgentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loggedIn: bool | None = None
+    ready: bool | None = None
+    reason: str | None = None
+    skills: dict[str, int] | None = None
+    presence: dict[str, bool] | None = None
+
+
+def _engine(request: Request) -> Any:
+    return request.app.state.core.engine
+
+
+def _account(request: Request) -> str | None:
+    return request.query_params.get("account")
+
+
+@router.post("/calls", status_code=201, summary="An outside caller dials a number of the account")
+async def sim_call(body: SimCall, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    leg = await _engine(request).inbound(actor, body.from_, body.to, from_name=body.fromName,
+                                         account_ref=_account(request), priority=body.priority, skill=body.skill)
+    return {"callId": leg["callId"], "caller": leg}
+
+
+@router.get("/calls", summary="Live calls of the account, with their legs")
+async def live_calls(request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    engine = _engine(request)
+    account_id = engine._account_of(actor, _account(request)) if actor.account_id != "*" or _account(request) else None
+    items = engine.live_calls(account_id)
+    return {"count": len(items), "_embedded": {"items": items}}
+
+
+@router.get("/endpoints/{endpointId}", summary="An endpoint as the simulator sees it")
+async def sim_endpoint(endpointId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    engine = _engine(request)
+    endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
+    return {**engine.endpoint_view(endpoint), "calls": [engine.snapshot(leg) for leg in endpoint.legs]}
+
+
+@router.put("/endpoints/{endpointId}", summary="Endpoint settings and the simulated person's profile")
+async def configure(endpointId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise Invalid("MalformedJSON", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise Invalid("InvalidBody", "the body is an object of settings and an optional profile")
+    settings = {k: v for k, v in body.items() if k != "profile"}
+    profile = validate_profile(body["profile"]) if "profile" in body else ...
+    return await _engine(request).configure_endpoint(actor, endpointId, settings, profile,
+                                                     account_ref=_account(request))
+
+
+def _pick_leg(engine: Any, endpoint: Any, action: str, call_id: str | None) -> str:
+    if call_id is not None:
+        return call_id
+    wanted = PHONE_ACTIONS[action]
+    for state in wanted:
+        for leg in endpoint.legs:
+            if leg.state == state and (action not in ("answer", "busy") or leg.direction == "inbound"):
+                return leg.leg_id
+    raise Conflict("NoSuchCall", f"endpoint {endpoint.number} has no call to {action} "
+                   f"(needs one {' or '.join(wanted)})")
+
+
+@router.post("/endpoints/{endpointId}/dtmf", summary="The phone's user presses keys")
+async def press(endpointId: str, body: Digits, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    engine = _engine(request)
+    endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
+    leg_id = body.callId or _pick_leg(engine, endpoint, "hold", None)
+    return await engine.act(actor, endpointId, leg_id, "dtmf", body.digits, sim=True, account_ref=_account(request))
+
+
+@router.post("/endpoints/{endpointId}/{action}", summary="The phone's user answers, hangs up, holds, retrieves "
+             "or rejects (busy)")
+async def phone(endpointId: str, action: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    if action not in PHONE_ACTIONS:
+        raise Invalid("InvalidAction", f"action is one of {', '.join(PHONE_ACTIONS)} or dtmf")
+    raw = await request.body()
+    body = PhoneAction.model_validate_json(raw) if raw.strip() else PhoneAction()
+    engine = _engine(request)
+    endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
+    leg_id = _pick_leg(engine, endpoint, action, body.callId)
+    engine_action = {"hangup": "end", "busy": "end"}.get(action, action)
+    return await engine.act(actor, endpointId, leg_id, engine_action, terminal=body.device, sim=True,
+                            account_ref=_account(request))
+
+
+@router.post("/agents/{userId}", summary="Contact-center agent login/logout, ready/not ready, skills")
+async def agent(userId: str, body: AgentChange, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return await _engine(request).acd.set_agent(actor, userId, logged_in=body.loggedIn, ready=body.ready,
+                                                reason=body.reason, skills=body.skills, presence=body.presence,
+                                                account_ref=_account(request))
+
+
+@router.get("/queues", summary="Queue statistics of the account")
+async def queues(request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = _engine(request).acd.queue_stats(actor, _account(request))
+    return {"count": len(items), "_embedded": {"items": items}}

@@ -1,0 +1,116 @@
+"""Numbers → endpoints, per account: extensions, group numbers, DIDs, the voicemail pilot, external numbers.
+
+The plan is derived from the directory (a user's ``extension``, a group's ``extension``) and the account's
+``pbx`` settings (``dids``: DID → internal number, ``voicemail``: pilot number). It is cached per account
+and dropped whenever a user, group or account of that account changes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from callyard.core.engine.model import EXTENSION, EXTERNAL, GROUP, VOICEMAIL, Endpoint
+from callyard.core.state import State
+
+DEFAULT_VOICEMAIL = "6000"
+_EXTERNAL = re.compile(r"^\+?[0-9]{7,15}$")
+_DIALABLE = re.compile(r"^[0-9*#+]{1,32}$")
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def normalise(number: str) -> str:
+    return _SEPARATORS.sub("", number.strip()) if isinstance(number, str) else ""
+
+
+def is_dialable(number: str) -> bool:
+    return bool(_DIALABLE.match(normalise(number)))
+
+
+def is_external(number: str) -> bool:
+    return bool(_EXTERNAL.match(normalise(number)))
+
+
+class DialPlan:
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self._plans: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+
+    def invalidate(self, account_id: str | None = None) -> None:
+        if account_id is None:
+            self._plans.clear()
+        else:
+            self._plans.pop(account_id, None)
+
+    def pbx(self, account_id: str) -> dict[str, Any]:
+        account = self.state.get("account", account_id) or {}
+        return account.get("pbx") or {}
+
+    def voicemail_pilot(self, account_id: str) -> str:
+        return str(self.pbx(account_id).get("voicemail") or DEFAULT_VOICEMAIL)
+
+    def _plan(self, account_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        plan = self._plans.get(account_id)
+        if plan is None:
+            plan = {}
+            for group in self.state.all("group"):
+                if group["accountId"] == account_id and group.get("extension"):
+                    plan[normalise(group["extension"])] = (GROUP, group)
+            for user in self.state.all("user"):
+                if user["accountId"] == account_id and user.get("extension") and user.get("active", True):
+                    plan[normalise(user["extension"])] = (EXTENSION, user)
+            self._plans[account_id] = plan
+        return plan
+
+    def internal(self, account_id: str, number: str) -> tuple[str, dict[str, Any]] | None:
+        return self._plan(account_id).get(normalise(number))
+
+    def user_extension(self, account_id: str, user_id: str) -> str | None:
+        for number, (kind, doc) in self._plan(account_id).items():
+            if kind == EXTENSION and doc["userId"] == user_id:
+                return number
+        return None
+
+    def resolve(self, account_id: str, number: str, endpoints: dict[tuple[str, str], Endpoint]) -> Endpoint | None:
+        """The endpoint ``number`` reaches from inside ``account_id``, creating its live object on first use;
+        ``None`` when nothing answers to it (destNotObtainable)."""
+        number = normalise(number)
+        if not number:
+            return None
+        for _ in range(3):  # a DID maps to an internal number, never to another DID chain longer than that
+            did_target = (self.pbx(account_id).get("dids") or {}).get(number)
+            if did_target is None:
+                break
+            number = normalise(str(did_target))
+        found = self.internal(account_id, number)
+        existing = endpoints.get((account_id, number))
+        if found is not None:
+            kind, doc = found
+            if existing is not None and existing.kind == kind and (existing.user_id or existing.group_id) == (
+                    doc.get("userId") if kind == EXTENSION else doc.get("groupId")):
+                return existing
+            endpoint = _endpoint_for(account_id, number, kind, doc)
+            if existing is not None:
+                endpoint.legs = existing.legs  # renumbered or reassigned: calls in progress stay put
+            endpoints[(account_id, number)] = endpoint
+            return endpoint
+        if number == self.voicemail_pilot(account_id):
+            if existing is None:
+                existing = endpoints[(account_id, number)] = Endpoint(account_id, number, VOICEMAIL, "Voicemail")
+            return existing
+        if is_external(number):
+            if existing is None or existing.kind != EXTERNAL:
+                existing = endpoints[(account_id, number)] = Endpoint(account_id, number, EXTERNAL, "")
+            return existing
+        return None
+
+
+def _endpoint_for(account_id: str, number: str, kind: str, doc: dict[str, Any]) -> Endpoint:
+    if kind == GROUP:
+        return Endpoint(account_id, number, GROUP, doc.get("name", ""), group_id=doc["groupId"])
+    name = doc.get("name") or " ".join(p for p in (doc.get("firstName"), doc.get("lastName")) if p) or ""
+    terminals = [{"deviceId": f"{number}-desk", "type": "DESKPHONE", "name": f"Desk phone {number}"},
+                 {"deviceId": f"{number}-soft", "type": "SOFTPHONE", "name": "Softphone"}]
+    if doc.get("mobile"):
+        terminals.append({"deviceId": f"{number}-mobile", "type": "MOBILE", "name": "Mobile",
+                          "number": doc["mobile"]})
+    return Endpoint(account_id, number, EXTENSION, name, user_id=doc["userId"], terminals=terminals)

@@ -1,0 +1,1 @@
+"""The simulated people and outside world: behaviour profiles of phones and scenario traffic."""
