@@ -1,4 +1,8 @@
-"""The baseline: a bare Starlette route served by the same uvicorn."""
+"""The baseline: bare Starlette routes served by the same uvicorn, at the paths the benchmark drives.
+
+Routes that take a body read and parse it (as any JSON API must) and answer a small JSON object; they do
+nothing else, so the ratio to callyard is what callyard's own work costs on top of the HTTP stack.
+"""
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -8,4 +12,15 @@ async def hello(_request):
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/_callyard/health", hello), Route("/2017-09-01/users", hello)])
+async def echo(request):
+    body = await request.json() if (await request.body()).strip() else {}
+    return JSONResponse({"status": "ok", "received": body, **request.path_params},
+                        status_code=201 if request.url.path == "/_callyard/sim/calls" else 200)
+
+
+app = Starlette(routes=[
+    Route("/_callyard/health", hello), Route("/2017-09-01/users", hello),
+    Route("/2017-09-01/endpoints/{endpointId}/calls/{callId}", echo, methods=["PUT"]),
+    Route("/_callyard/sim/calls", echo, methods=["POST"]),
+    Route("/_callyard/sim/endpoints/{endpointId}/{action}", echo, methods=["POST"]),
+])

@@ -1,4 +1,9 @@
-"""``callyard serve``: start the twin. The banner tells the demo tenant and the application credentials."""
+"""The ``callyard`` command.
+
+``callyard serve`` starts the twin (the banner tells the demo tenant and the application credentials); the
+simulator commands ``scenario run|check``, ``call``, ``phone`` and ``calls`` are clients of a running server
+(``callyard.cli.sim``).
+"""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
     serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
     serve.add_argument("--log-level", default="info")
+    from callyard.cli.sim import add_commands
+
+    add_commands(sub)
     return parser.parse_args(argv)
 
 
@@ -87,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         serve(settings_from(args), args.log_level)
-    return 0
+        return 0
+    from callyard.cli.sim import run_command
+
+    return run_command(args)
 
 
 if __name__ == "__main__":

@@ -73,11 +73,10 @@ class Acd:
 
     # ------------------------------------------------------------------ queueing
     def is_waiting(self, call: Call) -> bool:
+        """Parked, or still queued for an agent (a call answered from the queue has left it, so when the
+        agent hangs up the caller's call ends)."""
         return call.call_id in self.parked or (
-            call.queue_id is not None and call.call_id not in self._answered_calls(call))
-
-    def _answered_calls(self, call: Call) -> set[str]:
-        return {call.call_id} if any(leg.queue_id and leg.answered_on for leg in call.legs) else set()
+            call.queue_id is not None and call in self.waiting.get((call.account_id, call.queue_id), []))
 
     def enqueue(self, uow: UnitOfWork, call: Call, caller: Leg, group_ep: Endpoint, cause: str) -> Leg:
         group = self.group(group_ep)
@@ -108,7 +107,7 @@ class Acd:
 
     def _max_wait(self, call: Call, group_ep: Endpoint) -> Any:
         async def fire() -> None:
-            async with self.rt.write() as uow:
+            async with self.engine._write() as uow:
                 key = (call.account_id, call.queue_id or "")
                 if call not in self.waiting.get(key, []) or call.call_id in self.offered:
                     return
@@ -151,9 +150,11 @@ class Acd:
             self._queue_event(uow, group)
 
     def leave_queue(self, uow: UnitOfWork, leg: Leg) -> None:
+        """The ringing offer ``leg`` redirects the call: the call leaves the queue and the other offers are
+        cancelled; ``leg`` itself is completed by the redirect (cause ``redirected``)."""
         if leg.call is not None:
             leg.queue_id = None
-            self._leave(uow, leg.call, "redirected")
+            self._leave(uow, leg.call, "redirected", agent_leg=leg)
 
     def call_gone(self, uow: UnitOfWork, call: Call) -> None:
         self.parked.discard(call.call_id)
@@ -213,7 +214,7 @@ class Acd:
         for call in list(self.waiting.get((group["accountId"], group["groupId"]), [])):
             if call.call_id in self.offered:
                 continue
-            callers = call.live_legs()
+            callers = [leg for leg in call.live_legs() if leg.state != "ringing"]
             if not callers:
                 continue
             chosen = self._choose(settings, self._eligible(group, settings, call), call)
@@ -288,7 +289,7 @@ class Acd:
 
     def _redistribute(self, group_ep: Endpoint) -> Any:
         async def fire() -> None:
-            async with self.rt.write() as uow:
+            async with self.engine._write() as uow:
                 self.distribute(uow, group_ep)
         return fire
 
@@ -334,7 +335,7 @@ class Acd:
         if presence is not None and (not isinstance(presence, dict) or not all(
                 isinstance(v, bool) for v in presence.values())):
             raise Invalid("InvalidPresence", "presence maps a groupId to true or false")
-        async with self.rt.write() as uow:
+        async with self.engine._write() as uow:
             account_id, user_id = self._agent_target(actor, user_id, account_ref)
             agent = dict(self.agent(account_id, user_id))
             now = self.rt.now_iso()

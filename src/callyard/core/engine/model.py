@@ -108,6 +108,7 @@ class Recording:
     seconds: float = 0.0
     running_since: datetime | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    principal_ids: set[str] = field(default_factory=set)  # parties who talked on it and have left the call
 
     @property
     def paused(self) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from callyard.core.directory.access import Access
 from callyard.core.engine import acd as acd_module
@@ -54,6 +55,7 @@ class Engine:
         self.legs: dict[tuple[str, str], Leg] = {}
         self.calls: dict[str, Call] = {}
         self.acd = acd_module.Acd(self)
+        self._touched: set[Call] = set()
         runtime.bus.subscribe(self._on_directory_event)
 
     # ================================================================== lifecycle
@@ -69,6 +71,19 @@ class Engine:
     def _on_directory_event(self, event: Event) -> None:
         if event.type.split(".")[0] in ("user", "group", "account"):
             self.dialplan.invalidate(event.account_id)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[UnitOfWork]:
+        """The runtime's write transaction, closed by a sweep: every call the operation touched is settled
+        (a call left with no talking party ends, an empty call is dropped) before the commit."""
+        async with self.rt.write() as uow:
+            self._touched: set[Call] = set()
+            yield uow
+            for call in list(self._touched):
+                if call.live_legs():
+                    self._settle(uow, call)
+                else:
+                    self._finish_call(uow, call)
 
     # ================================================================== lookups and access
     def now(self) -> datetime:
@@ -225,6 +240,7 @@ class Engine:
         leg.call = call
         call.legs.append(leg)
         endpoint.legs.append(leg)
+        self._touched.add(call)
         self.legs[(endpoint.account_id, leg.leg_id)] = leg
         if state == "connected" and direction == "inbound":
             leg.answered_on = self.now()
@@ -257,12 +273,15 @@ class Engine:
         if leg.answered_on is None:
             self._originate_result(uow, leg, success=False)
         call = leg.call
+        if call is not None:
+            self._touched.add(call)
         if leg.endpoint.kind == VOICEMAIL and call is not None and call.voicemail_box:
             self._deposit_voicemail(uow, call, leg)
         if leg in leg.endpoint.legs:
             leg.endpoint.legs.remove(leg)
         self.legs.pop((leg.account_id, leg.leg_id), None)
         if call is not None and leg in call.legs:
+            self._note_party(call, leg)
             call.legs.remove(leg)
         if leg.queue_id:
             self.acd.offer_ended(uow, leg)
@@ -286,11 +305,14 @@ class Engine:
         if call is None:
             return
         live = call.live_legs()
-        if len(live) >= 2:
+        if len(live) == 1 and live[0].state != "ringing" and self.acd.is_waiting(call):
+            return  # the caller waits on purpose: queued for an agent, or parked
+        if len(live) >= 2 and any(leg.state != "ringing" for leg in live):
             return
-        if len(live) == 1 and self.acd.is_waiting(call):
-            return
-        for leg in live:
+        # Fewer than two parties, or only phones still ringing for a caller who is gone: the call is over.
+        # It leaves its queue first, so freed agents are not offered it again while it is torn down.
+        self.acd.call_gone(uow, call)
+        for leg in call.live_legs():
             self._complete(uow, leg, "callCancelled" if leg.state == "ringing" else None)
         self._finish_call(uow, call)
 
@@ -320,8 +342,8 @@ class Engine:
         """Present ``call`` (whose waiting party is ``caller``) to ``target``, applying its diversions. Returns
         the ringing (or voicemail/queue) leg, or None when the caller was turned away (its leg completed)."""
         number, name, principal_id = self._presented(caller)
-        if target is caller.endpoint:
-            self._fail(uow, caller, "busy")
+        if any(leg.endpoint is target for leg in call.live_legs()):
+            self._fail(uow, caller, "busy")  # already in this call: a device never talks to itself
             return None
         if depth > MAX_DIVERSIONS:
             self._fail(uow, caller, "destNotObtainable")
@@ -387,7 +409,7 @@ class Engine:
 
     def _timer(self, leg: Leg, action: Callable[[UnitOfWork, Leg], None]) -> Callable[[], Any]:
         async def fire() -> None:
-            async with self.rt.write() as uow:
+            async with self._write() as uow:
                 if leg.state == "completed" or leg.timer is None:
                     return
                 leg.timer = None
@@ -399,7 +421,7 @@ class Engine:
             return
         call = leg.call
         assert call is not None
-        callers = self._partner(leg)
+        callers = [other for other in self._partner(leg) if other.state != "ringing"]
         if leg.queue_id:
             self.acd.ring_no_answer(uow, leg)
             return
@@ -417,10 +439,14 @@ class Engine:
         # otherwise it rings on until the caller gives up, as an unforwarded phone does
 
     # ------------------------------------------------------------------ voicemail
-    def _to_voicemail(self, uow: UnitOfWork, call: Call, caller: Leg, mailbox: Endpoint | None, cause: str) -> Leg:
+    def _to_voicemail(self, uow: UnitOfWork, call: Call, caller: Leg, mailbox: Endpoint | None,
+                      cause: str) -> Leg | None:
         pilot = self.dialplan.voicemail_pilot(caller.account_id)
         system = self.endpoint(caller.account_id, pilot)
         assert system is not None and system.kind == VOICEMAIL
+        if any(leg.endpoint is system for leg in call.live_legs()):
+            self._fail(uow, caller, "busy")
+            return None
         call.voicemail_box = mailbox.number if mailbox is not None else None
         number, name, principal_id = self._presented(caller)
         leg = self._add_leg(uow, call, system, direction="inbound", state="connected", cause=cause,
@@ -518,7 +544,7 @@ class Engine:
         """Media ``PUT /endpoints/{id}``: DND, message waiting or PSTN routing, plus the app's availability."""
         if availability not in AVAILABILITY:
             raise Invalid("InvalidUserAvailability", f"userAvailability must be one of {', '.join(AVAILABILITY)}")
-        async with self.rt.write() as uow:
+        async with self._write() as uow:
             endpoint = self._controllable(actor, number)
             if endpoint.kind != EXTENSION:
                 raise Conflict("UnsupportedEndpoint", f"endpoint {number} is not a user's extension")
@@ -541,7 +567,7 @@ class Engine:
             raise Invalid("InvalidSetting", f"userAvailability must be one of {', '.join(AVAILABILITY)}")
         if "noAnswerSeconds" in settings and not 1 <= settings["noAnswerSeconds"] <= 600:
             raise Invalid("InvalidSetting", "noAnswerSeconds must be between 1 and 600")
-        async with self.rt.write() as uow:
+        async with self._write() as uow:
             endpoint = self._controllable(actor, number, account_ref)
             for key in ("forwardAlways", "forwardBusy", "forwardNoAnswer", "forwardDnd"):
                 target = settings.get(key)
@@ -566,7 +592,7 @@ class Engine:
                         success_url: str | None = None, failure_url: str | None = None) -> dict[str, Any]:
         """Make a call from ``number``: its phone goes off-hook (leg connected, cause newCall, outbound) and
         dials ``to``."""
-        async with self.rt.write() as uow:
+        async with self._write() as uow:
             endpoint = self._controllable(actor, number)
             if endpoint.kind != EXTENSION:
                 raise Conflict("UnsupportedEndpoint", f"endpoint {number} cannot place calls")
@@ -608,7 +634,7 @@ class Engine:
 
     def _originate_timeout(self, leg: Leg) -> Callable[[], Any]:
         async def fire() -> None:
-            async with self.rt.write() as uow:
+            async with self._write() as uow:
                 if leg.state != "completed" and leg.answered_on is None:
                     self._hangup(uow, leg, "callNotAnswer")
         return fire
@@ -618,7 +644,7 @@ class Engine:
         """The simulator: an outside caller (through the trunk) dials an extension, group or DID."""
         if not is_external(from_number):
             raise Invalid("InvalidFrom", "from is an outside number: 7 to 15 digits, optionally with a leading +")
-        async with self.rt.write() as uow:
+        async with self._write() as uow:
             account_id = self._account_of(actor, account_ref)
             if self.dialplan.internal(account_id, from_number) is not None:
                 raise Invalid("InvalidFrom", f"{from_number} is an internal number of this account")
@@ -644,7 +670,7 @@ class Engine:
         handler = self._actions.get(action)
         if handler is None:
             raise Invalid("InvalidAction", f"unknown action {action!r}")
-        async with self.rt.write() as uow:
+        async with self._write() as uow:
             endpoint = (self.sim_endpoint(actor, number, account_ref) if sim
                         else self._controllable(actor, number))
             leg = self._leg(endpoint, leg_id)
@@ -724,9 +750,7 @@ class Engine:
         call = leg.call
         assert call is not None
         self._complete(uow, leg, "transfer")
-        if partner.state == "held":
-            partner.state = "connected"
-        self._set(uow, partner, cause="transfer")
+        self._set(uow, partner, state="connected" if partner.state == "held" else None, cause="transfer")
         self._offer(uow, call, partner, target, "transfer", dialled=normalise(destination))
         return None
 
@@ -774,6 +798,9 @@ class Engine:
         for one in (held, consult):
             if not self._partner(one):
                 raise Conflict("InvalidCallState", f"call {one.leg_id} has no other party")
+        held_parties = {other.endpoint.key for other in self._partner(held)}
+        if any(other.endpoint.key in held_parties for other in self._partner(consult)):
+            raise Conflict("InvalidCallState", f"{action}: the two calls already share a party")
         return held, consult
 
     def _supervised_transfer(self, uow: UnitOfWork, leg: Leg, args: Any, terminal: str | None) -> Leg:
@@ -792,6 +819,7 @@ class Engine:
         self._complete(uow, consult, "transfer")
         self._complete(uow, held, "transfer")
         for other in moving:
+            self._note_party(moving_call, other)
             moving_call.legs.remove(other)
             other.call = target_call
             target_call.legs.append(other)
@@ -828,6 +856,7 @@ class Engine:
         moving = self._partner(consult)
         self._complete(uow, consult, "transfer")
         for other in moving:
+            self._note_party(moving_call, other)
             moving_call.legs.remove(other)
             other.call = target_call
             target_call.legs.append(other)
@@ -860,14 +889,18 @@ class Engine:
         call.recording = None
         if recording.running_since is not None:
             recording.seconds += _seconds(recording.running_since, self.now())
-        principals = {leg.endpoint.principal_id for leg in self._all_parties(call) if leg.endpoint.principal_id}
+        principals = recording.principal_ids | {
+            leg.endpoint.principal_id for leg in call.live_legs() if leg.endpoint.principal_id}
         label = json.dumps(recording.tags, sort_keys=True) if recording.tags else None
         self.recordings.create(uow, account_id=call.account_id, call_id=call.call_id,
                                started_on=_iso(recording.started_on), seconds=recording.seconds,
                                principal_ids=sorted(principals), label=label)
 
-    def _all_parties(self, call: Call) -> list[Leg]:
-        return list(call.legs)
+    def _note_party(self, call: Call, leg: Leg) -> None:
+        """``leg`` leaves ``call``: if it talked while the call was recorded, it is one of the recording's
+        parties (who may read it besides the account's admins)."""
+        if call.recording is not None and leg.answered_on is not None and leg.endpoint.principal_id:
+            call.recording.principal_ids.add(leg.endpoint.principal_id)
 
     def _recording_of(self, leg: Leg, action: str) -> Recording:
         if leg.call is None or leg.call.recording is None:

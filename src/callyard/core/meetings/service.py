@@ -199,7 +199,8 @@ class Meetings:
                 raise Invalid("ValidationError", "participants must be an array")
             for index, item in enumerate(participants):
                 if not isinstance(item, dict) or set(item) - {"participantId"}:
-                    raise Invalid("ValidationError", f"participants[{index}] must be {{participantId}} and nothing else")
+                    raise Invalid("ValidationError",
+                                  f"participants[{index}] must be {{participantId}} and nothing else")
                 principal_id = self._invitee(actor, item.get("participantId"), f"participants[{index}].participantId")
                 if principal_id != actor.principal_id and principal_id not in invited:
                     invited.append(principal_id)
@@ -237,7 +238,8 @@ class Meetings:
             self._emit(uow, "conference.updated", updated)
         return updated
 
-    async def delete_conference(self, actor: Principal, conference_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def delete_conference(self, actor: Principal,
+                                conference_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Deletes the conference and its participants. A meeting in progress ends first: open attendances
         close and a running recording is kept (as ``stop-record`` would). Attendances stay as history.
         Returns the conference and the participants it had."""
@@ -367,7 +369,8 @@ class Meetings:
                     raise Invalid("InvalidAssociatedParticipant", "a participant cannot be associated with itself")
                 if self._participant(conference["id"], other) is None:
                     raise Invalid("InvalidAssociatedParticipant",
-                                  f"associatedParticipantId {ref} is not a participant of conference {conference['id']}")
+                                  f"associatedParticipantId {ref} is not a participant of conference "
+                                  f"{conference['id']}")
                 changes["associatedParticipantId"] = other
             leaving = "action" in fields
             if leaving:
@@ -405,7 +408,8 @@ class Meetings:
             self._emit(uow, "participant.removed", participant, gone=True)
             for other in self.roster(conference):
                 if other.get("associatedParticipantId") == principal_id:
-                    unlinked = uow.update("participant", other["recordId"], associatedParticipantId=None, modifiedOn=now)
+                    unlinked = uow.update("participant", other["recordId"], associatedParticipantId=None,
+                                          modifiedOn=now)
                     self._emit(uow, "participant.updated", unlinked)
             self._idle_if_empty(uow, conference, now)
         return participant
@@ -469,7 +473,8 @@ class Meetings:
         out = []
         for attendance in found:
             conference = self.find(attendance["conferenceId"])
-            out.append((attendance, conference if conference is not None and self.can_read(actor, conference) else None))
+            readable = conference is not None and self.can_read(actor, conference)
+            out.append((attendance, conference if readable else None))
         return out
 
     # ------------------------------------------------------------------ content search

@@ -89,7 +89,8 @@ def conference_path(conference_id: str) -> str:
 
 def participant_wire(participant: dict[str, Any]) -> dict[str, Any]:
     out = {k: participant[k] for k in PARTICIPANT_FIELDS if participant.get(k) is not None}
-    out["_links"] = {"self": f"{conference_path(participant['conferenceId'])}/participants/{participant['participantId']}"}
+    path = f"{conference_path(participant['conferenceId'])}/participants/{participant['participantId']}"
+    out["_links"] = {"self": path}
     return out
 
 
@@ -249,14 +250,16 @@ async def update_conference(conferenceId: str, body: ConferenceUpdate, request: 
 
 
 @router.delete("/conferences/{conferenceId}", summary="Delete a conference and its participants")
-async def delete_conference(conferenceId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def delete_conference(conferenceId: str, request: Request,
+                            actor: Principal = Depends(principal)) -> dict[str, Any]:
     conference, roster = await _meetings(request).delete_conference(actor, conferenceId)
     return conference_wire(conference, roster)
 
 
 # ---------------------------------------------------------------------------- participants
 @router.get("/conferences/{conferenceId}/participants", summary="Participants of a conference")
-async def list_participants(conferenceId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def list_participants(conferenceId: str, request: Request,
+                            actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [participant_wire(p) for p in _meetings(request).list_participants(actor, conferenceId)]
     return _page(items, _params(request), request.url.path)
 

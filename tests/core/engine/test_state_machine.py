@@ -1,0 +1,158 @@
+"""Random sequences of PBX actions never break the engine's invariants (hypothesis RuleBasedStateMachine).
+
+The machine drives the core engine directly (no HTTP): outside callers dial extensions, groups and DIDs;
+phones answer, hang up, hold, retrieve, redirect, transfer, consult, conference; agents log in and out;
+the virtual clock moves so ring-no-answer, voicemail and ACD timers fire. After every step:
+
+* every live leg is in exactly one call, in its endpoint's list and in the engine's index;
+* no call holds two live legs of the same endpoint (no device talks to itself);
+* every call the engine keeps has a live leg; every finished leg's record has an endTime;
+* no agent has two ACD calls;
+* a rejected action (a typed core error) changed nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from callyard.core.clock import ManualClock
+from callyard.core.errors import CoreError
+from callyard.core.ids import Ids
+from callyard.core.principal import SYSTEM
+from callyard.core.service import Core
+from callyard.store.database import MemoryStore
+
+ACME = "ac3e0000-0000-4000-8000-00000000ac3e"
+ALICE = "ac3e0000-0000-4000-8000-000000002880"
+DAVE = "ac3e0000-0000-4000-8000-000000000200"
+EXTENSIONS = ["2880", "2881", "2882", "200"]
+DESTINATIONS = EXTENSIONS + ["5000", "5100", "6000", "+16135550128", "+16135550777"]
+CALLERS = ["+16135550101", "+16135550102", "+16135550103"]
+ACTIONS = ["answer", "end", "hold", "retrieve", "redirect", "blindTransfer", "consult", "supervisedTransfer",
+           "conference", "dtmf", "startRecording", "pauseRecording", "resumeRecording", "park"]
+
+
+def _fingerprint(engine) -> object:
+    legs = sorted((key, leg.state, leg.cause, leg.call.call_id if leg.call else None, leg.from_number,
+                   leg.to_number) for key, leg in engine.legs.items())
+    calls = sorted((cid, tuple(sorted(l.leg_id for l in c.legs)), c.queue_id) for cid, c in engine.calls.items())
+    return legs, calls
+
+
+class PbxMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.core = Core(MemoryStore(), ManualClock(), Ids(7))
+        self.run(self.core.start())
+        self.engine = self.core.engine
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def teardown(self) -> None:
+        self.run(self.core.stop())
+        self.loop.close()
+
+    def attempt(self, coro) -> None:
+        before = _fingerprint(self.engine)
+        try:
+            self.run(coro)
+        except CoreError:
+            assert _fingerprint(self.engine) == before, "a rejected action changed the engine"
+
+    def live_leg(self, data, internal_only: bool = True):
+        legs = [leg for leg in self.engine.legs.values() if not internal_only or leg.endpoint.kind == "extension"]
+        if not legs:
+            return None
+        legs.sort(key=lambda l: (l.endpoint.number, l.leg_id))
+        return data.draw(st.sampled_from(legs))
+
+    @rule(caller=st.sampled_from(CALLERS), to=st.sampled_from(DESTINATIONS))
+    def outside_call(self, caller: str, to: str) -> None:
+        self.attempt(self.engine.inbound(SYSTEM, caller, to, account_ref=ACME))
+
+    @rule(source=st.sampled_from(EXTENSIONS), to=st.sampled_from(DESTINATIONS))
+    def make_call(self, source: str, to: str) -> None:
+        self.attempt(self.engine.originate(SYSTEM.__class__(
+            principal_id="app", account_id=ACME, role="ACCOUNT_ADMIN", kind="client"), source, to))
+
+    @rule(data=st.data(), action=st.sampled_from(ACTIONS), destination=st.sampled_from(DESTINATIONS))
+    def act(self, data, action: str, destination: str) -> None:
+        leg = self.live_leg(data)
+        if leg is None:
+            return
+        args = None
+        if action in ("redirect", "blindTransfer", "consult"):
+            args = destination
+        elif action in ("supervisedTransfer", "conference"):
+            others = [o for o in leg.endpoint.legs if o is not leg]
+            args = data.draw(st.sampled_from(others)).leg_id if others else None
+        elif action == "dtmf":
+            args = "12#"
+        was_held = leg.state == "held"
+        self.attempt(self.engine.act(SYSTEM, leg.endpoint.number, leg.leg_id, action, args, sim=True,
+                                     account_ref=ACME))
+        if action == "retrieve" and was_held and leg.state != "completed":
+            assert leg.state == "connected", "a held call resumes on retrieve"
+
+    @rule(data=st.data())
+    def outside_party_hangs_up(self, data) -> None:
+        leg = self.live_leg(data, internal_only=False)
+        if leg is not None and leg.endpoint.kind == "external":
+            self.attempt(self.engine.act(SYSTEM, leg.endpoint.number, leg.leg_id, "end", sim=True, account_ref=ACME))
+
+    @rule(user=st.sampled_from([ALICE, DAVE]), logged_in=st.booleans(), ready=st.booleans())
+    def agent_state(self, user: str, logged_in: bool, ready: bool) -> None:
+        self.attempt(self.engine.acd.set_agent(SYSTEM, user, logged_in=logged_in, ready=ready if logged_in else None,
+                                               account_ref=ACME))
+
+    @rule(seconds=st.sampled_from([1, 5, 16, 60, 130]))
+    def time_passes(self, seconds: int) -> None:
+        self.run(self.core.scheduler.advance(seconds))
+
+    # ------------------------------------------------------------------ invariants
+    @invariant()
+    def legs_belong_to_one_call(self) -> None:
+        membership: dict[int, int] = {}
+        for call in self.engine.calls.values():
+            assert call.live_legs(), f"call {call.call_id} is kept with no live leg"
+            for leg in call.legs:
+                membership[id(leg)] = membership.get(id(leg), 0) + 1
+                assert leg.call is call
+                assert leg.state != "completed"
+        for (account, leg_id), leg in self.engine.legs.items():
+            assert membership.get(id(leg)) == 1, f"leg {leg_id} is in {membership.get(id(leg), 0)} calls"
+            assert leg in leg.endpoint.legs
+            assert leg.call is not None and leg.call.call_id in self.engine.calls
+
+    @invariant()
+    def no_device_talks_to_itself(self) -> None:
+        for call in self.engine.calls.values():
+            numbers = [leg.endpoint.number for leg in call.live_legs()]
+            assert len(numbers) == len(set(numbers)), f"call {call.call_id} has {numbers}"
+
+    @invariant()
+    def finished_legs_have_end_time(self) -> None:
+        for record in self.core.rt.state.all("call_record"):
+            assert record["endTime"], record
+            assert record["state"] == "completed"
+
+    @invariant()
+    def one_acd_call_per_agent(self) -> None:
+        for endpoint in self.engine.endpoints.values():
+            acd_legs = [leg for leg in endpoint.legs if leg.queue_id]
+            assert len(acd_legs) <= 1, f"agent {endpoint.number} has {len(acd_legs)} ACD calls"
+
+
+# `make test` runs the quick profile; `make fuzz` sets HYPOTHESIS_PROFILE=fuzz for a long search.
+settings.register_profile("quick", max_examples=40, stateful_step_count=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=2000, stateful_step_count=80, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+TestPbxMachine = PbxMachine.TestCase
+TestPbxMachine.settings = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
