@@ -177,7 +177,7 @@ class Acd:
             if number is None:
                 continue
             endpoint = self.engine.endpoint(account_id, number)
-            if endpoint is None or endpoint.kind != EXTENSION or endpoint.in_call():
+            if endpoint is None or endpoint.kind != EXTENSION or endpoint.in_call() or endpoint.key in call.declined:
                 continue
             endpoint_settings = self.engine.settings(endpoint)
             if endpoint_settings["outOfService"] or endpoint_settings["dnd"]:
@@ -281,6 +281,12 @@ class Acd:
             return
         if call is None:
             return
+        if group is not None and group.get("type") == "ACD" and leg.endpoint.user_id:
+            agent = self.agent(leg.account_id, leg.endpoint.user_id)
+            if agent["ready"]:  # an agent who rejects an offer goes not ready, as with RONA
+                self._save_agent(uow, {**agent, "ready": False, "reason": "Rejected"})
+        else:
+            call.declined.add(leg.endpoint.key)  # a hunt member who rejected is not offered it again
         offers = self.offered.get(call.call_id, [])
         if leg in offers:
             offers.remove(leg)

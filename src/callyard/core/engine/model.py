@@ -128,6 +128,7 @@ class Call:
     priority: int = 0
     skill: str | None = None
     voicemail_box: str | None = None   # the extension whose mailbox is recording this call
+    declined: set[tuple[str, str]] = field(default_factory=set)  # group members who rejected this call
 
     def live_legs(self) -> list[Leg]:
         return [leg for leg in self.legs if leg.state != "completed"]
