@@ -61,12 +61,13 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.profiles = Profiles(core, settings.id_seed)
     errors.install(app)
 
+    # Control-plane routes first: their prefix cannot clash, and Starlette matches routes in order.
+    app.include_router(control.router)
+    app.include_router(sim.router)
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=BASE_PATH)
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=f"/{service}{BASE_PATH}", include_in_schema=False)
-    app.include_router(control.router)
-    app.include_router(sim.router)
     app.include_router(media.recordings.media_router)
 
     rate = RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None

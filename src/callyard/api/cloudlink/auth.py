@@ -114,7 +114,7 @@ async def create_token(request: Request) -> JSONResponse:
 async def get_claims(request: Request) -> dict[str, Any]:
     if bearer_token(request) is None:
         raise Invalid("MissingAuthToken", "send the token to inspect in the Authorization header")
-    return request.app.state.core.auth.claims_view(principal(request))
+    return request.app.state.core.auth.claims_view(await principal(request))
 
 
 @router.post("/authorize", status_code=201, summary="Create an authorization code (authorization code flow)")

@@ -23,8 +23,9 @@ def token_from_header(header: str | None) -> str | None:
     return header
 
 
-def principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller, from a valid access token."""
+async def principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, from a valid access token. Async on purpose: a plain ``def``
+    dependency would run in the thread pool on every request."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached

@@ -19,10 +19,10 @@ from callyard.core.principal import SYSTEM, Principal
 router = APIRouter(prefix="/_callyard", tags=["control"])
 
 
-def controller(request: Request) -> Principal:
+async def controller(request: Request) -> Principal:
     if request.app.state.settings.open_control:
         return SYSTEM
-    actor = principal(request)
+    actor = await principal(request)
     request.app.state.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")
     return actor
 
