@@ -140,29 +140,9 @@ class SqlStore:
                 await self._put_meta(conn, key, value)
 
     async def _write(self, conn: Any, changes: Changes, fresh: bool = False) -> None:
-        d, b = tables.documents, tables.blobs
-        keys = list(changes.upserts) + list(changes.deletes)
-        if keys and not fresh:
-            for kind, doc_id in keys:
-                await conn.execute(d.delete().where(d.c.kind == kind, d.c.id == doc_id))
-        if changes.upserts:
-            await conn.execute(d.insert(), [
-                {"kind": kind, "id": doc_id, "account_id": _account_of(doc),
-                 "body": json.dumps(doc, separators=(",", ":"))}
-                for (kind, doc_id), doc in changes.upserts.items()])
-        blob_ids = list(changes.blob_puts) + list(changes.blob_deletes)
-        if blob_ids and not fresh:
-            await conn.execute(b.delete().where(b.c.id.in_(blob_ids)))
-        if changes.blob_puts:
-            await conn.execute(b.insert(), [
-                {"id": blob_id, "content_type": ct, "data": data}
-                for blob_id, (ct, data) in changes.blob_puts.items()])
-        if changes.events:
-            await conn.execute(tables.events.insert(), [
-                {"occurred_at": e.occurred_at, "type": e.type, "account_id": e.account_id,
-                 "subject": e.subject, "correlation_id": e.correlation_id,
-                 "body": None if e.data is None else json.dumps(e.data, separators=(",", ":"))}
-                for e in changes.events])
+        # One hop to the driver's thread per transaction (aiosqlite runs every statement in its thread),
+        # with the per-key deletes as one executemany.
+        await conn.run_sync(_write_sync, changes, fresh)
 
     async def _put_meta(self, conn: Any, key: str, value: str) -> None:
         await conn.execute(tables.meta.delete().where(tables.meta.c.key == key))
@@ -177,6 +157,32 @@ class SqlStore:
         assert self.engine is not None
         async with self.engine.connect() as conn:
             return int(await conn.scalar(sa.select(sa.func.count()).select_from(tables.events)) or 0)
+
+
+def _write_sync(conn: Any, changes: Changes, fresh: bool) -> None:
+    d, b = tables.documents, tables.blobs
+    keys = list(changes.upserts) + list(changes.deletes)
+    if keys and not fresh:
+        conn.execute(d.delete().where(d.c.kind == sa.bindparam("k"), d.c.id == sa.bindparam("i")),
+                     [{"k": kind, "i": doc_id} for kind, doc_id in keys])
+    if changes.upserts:
+        conn.execute(d.insert(), [
+            {"kind": kind, "id": doc_id, "account_id": _account_of(doc),
+             "body": json.dumps(doc, separators=(",", ":"))}
+            for (kind, doc_id), doc in changes.upserts.items()])
+    blob_ids = list(changes.blob_puts) + list(changes.blob_deletes)
+    if blob_ids and not fresh:
+        conn.execute(b.delete().where(b.c.id.in_(blob_ids)))
+    if changes.blob_puts:
+        conn.execute(b.insert(), [
+            {"id": blob_id, "content_type": ct, "data": data}
+            for blob_id, (ct, data) in changes.blob_puts.items()])
+    if changes.events:
+        conn.execute(tables.events.insert(), [
+            {"occurred_at": e.occurred_at, "type": e.type, "account_id": e.account_id,
+             "subject": e.subject, "correlation_id": e.correlation_id,
+             "body": None if e.data is None else json.dumps(e.data, separators=(",", ":"))}
+            for e in changes.events])
 
 
 def _upgrade(connection: Any) -> None:
