@@ -279,6 +279,8 @@ class Engine:
             self._deposit_voicemail(uow, call, leg)
         if leg in leg.endpoint.legs:
             leg.endpoint.legs.remove(leg)
+        if leg.endpoint.kind == EXTERNAL and not leg.endpoint.legs:
+            self.endpoints.pop(leg.endpoint.key, None)  # outside numbers live only while they are in a call
         self.legs.pop((leg.account_id, leg.leg_id), None)
         if call is not None and leg in call.legs:
             self._note_party(call, leg)
