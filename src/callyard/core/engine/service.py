@@ -432,7 +432,9 @@ class Engine:
         if caller is None:
             self._hangup(uow, leg, "callNotAnswer")
             return
-        if settings["forwardNoAnswer"]:
+        if len(callers) > 1:
+            self._complete(uow, leg, "callNotAnswer")  # added to a conference and not answering: just stop
+        elif settings["forwardNoAnswer"]:
             self._complete(uow, leg, "callForwardNoAnswer")
             self._divert(uow, call, caller, leg.endpoint, settings["forwardNoAnswer"], "callForwardNoAnswer", 0)
         elif settings["voicemail"] and leg.endpoint.kind == EXTENSION:
@@ -707,7 +709,7 @@ class Engine:
             else:
                 self._settle(uow, call)
             return
-        self._hangup(uow, leg)
+        self._hangup(uow, leg, "busy" if leg.state == "ringing" else None)
 
     def _hold(self, uow: UnitOfWork, leg: Leg, args: Any, terminal: str | None) -> None:
         self._require(leg, "connected", action="hold")
