@@ -120,9 +120,10 @@ class UnitOfWork:
         self.changes.blob_deletes.add(blob_id)
 
     def emit(self, type_: str, account_id: str | None, subject: str, data: dict[str, Any] | None,
-             occurred_at: str) -> None:
-        self.changes.events.append(Event(type_, account_id, subject, copy.deepcopy(data), occurred_at,
-                                         self.correlation_id))
+             occurred_at: str, fresh: bool = False) -> None:
+        """Record an event. ``data`` is copied unless the caller built it for this event alone (``fresh``)."""
+        self.changes.events.append(Event(type_, account_id, subject, data if fresh else copy.deepcopy(data),
+                                         occurred_at, self.correlation_id))
 
     def rollback(self) -> None:
         for (kind, doc_id), old in self._before.items():

@@ -230,7 +230,7 @@ class Engine:
         if call is not None:
             call.seq += 1
         uow.emit("call.state", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
-                 _jsonable(self.snapshot(leg)), self.rt.now_iso())
+                 _jsonable(self.snapshot(leg)), self.rt.now_iso(), fresh=True)
 
     def _add_leg(self, uow: UnitOfWork, call: Call, endpoint: Endpoint, *, direction: str, state: str, cause: str,
                  from_number: str, to_number: str, from_name: str = "", to_name: str = "",
