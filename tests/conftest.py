@@ -99,6 +99,36 @@ def as_user(client: httpx.Client):
     return lambda username: auth(token(client, username))
 
 
+@pytest.fixture
+def admin(as_user):
+    return as_user("admin@acme.example")
+
+
+@pytest.fixture
+def alice(as_user):
+    return as_user("alice@acme.example")
+
+
+@pytest.fixture
+def bob(as_user):
+    return as_user("bob@acme.example")
+
+
+@pytest.fixture
+def carol(as_user):
+    return as_user("carol@acme.example")
+
+
+@pytest.fixture
+def erin(as_user):
+    return as_user("erin@globex.example")
+
+
+@pytest.fixture
+def partner(as_user):
+    return as_user("partner@callyard.example")
+
+
 def png_bytes(size: tuple[int, int] = (400, 300), color: str = "red") -> bytes:
     import io
 

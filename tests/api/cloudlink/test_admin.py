@@ -18,21 +18,6 @@ ACME_EMAILS = ["admin@acme.example", "alice@acme.example", "bob@acme.example", "
 
 
 @pytest.fixture
-def admin(as_user):
-    return as_user("admin@acme.example")
-
-
-@pytest.fixture
-def alice(as_user):
-    return as_user("alice@acme.example")
-
-
-@pytest.fixture
-def partner(as_user):
-    return as_user("partner@callyard.example")
-
-
-@pytest.fixture
 def globex(as_user):
     return as_user("admin@globex.example")
 

@@ -469,7 +469,7 @@ class Directory:
 
     async def update_contact(self, actor: Principal, contact_id: str, account_ref: str | None,
                              fields: dict[str, Any]) -> dict[str, Any]:
-        contact = self.get_contact(actor, contact_id, account_ref)
+        self.get_contact(actor, contact_id, account_ref)  # 404 unless the contact is visible
         self.access.require_role(actor, "ACCOUNT_ADMIN")
         fields = self._contact_fields(fields, creating=False)
         async with self.rt.write() as uow:

@@ -822,35 +822,39 @@ class Engine:
         moving = self._partner(consult)
         self._complete(uow, consult, "transfer")
         self._complete(uow, held, "transfer")
-        for other in moving:
-            self._note_party(moving_call, other)
-            moving_call.legs.remove(other)
-            other.call = target_call
-            target_call.legs.append(other)
+        self._move(moving, moving_call, target_call)
         if moving_call.recording and not target_call.recording:
             target_call.recording, moving_call.recording = moving_call.recording, None
         self._finish_call(uow, moving_call)
         for other in moving:
-            number, name, principal_id = self._presented(kept)
-            if other.direction == "inbound":
-                other.from_number, other.from_name, other.from_principal = number, name, principal_id
-            else:
-                other.to_number, other.to_name, other.to_principal = number, name, principal_id
+            self._now_talks_to(other, kept)
             if other.state == "held":
                 other.state = "connected"
             other.cause = "transfer"
             self._emit(uow, other)
-        number, name, principal_id = self._presented(moving[0])
-        if kept.direction == "inbound":
-            kept.from_number, kept.from_name, kept.from_principal = number, name, principal_id
-        else:
-            kept.to_number, kept.to_name, kept.to_principal = number, name, principal_id
+        self._now_talks_to(kept, moving[0])
         kept.state = "connected" if kept.state == "held" else kept.state
         kept.cause = "transfer"
         if moving[0].answered_on is not None:
             self._answered(uow, kept)
         self._emit(uow, kept)
         return kept
+
+    def _move(self, legs: list[Leg], source: Call, target: Call) -> None:
+        """Legs change calls (transfer, conference); ``source`` remembers them as parties for its recording."""
+        for other in legs:
+            self._note_party(source, other)
+            source.legs.remove(other)
+            other.call = target
+            target.legs.append(other)
+
+    def _now_talks_to(self, leg: Leg, party: Leg) -> None:
+        """``leg``'s remote side becomes ``party`` (after a transfer): from for inbound, to for outbound."""
+        number, name, principal_id = self._presented(party)
+        if leg.direction == "inbound":
+            leg.from_number, leg.from_name, leg.from_principal = number, name, principal_id
+        else:
+            leg.to_number, leg.to_name, leg.to_principal = number, name, principal_id
 
     def _conference(self, uow: UnitOfWork, leg: Leg, args: Any, terminal: str | None) -> Leg:
         held, consult = self._pair(leg, args, "conference")
@@ -859,11 +863,7 @@ class Engine:
         assert target_call is not None and moving_call is not None
         moving = self._partner(consult)
         self._complete(uow, consult, "transfer")
-        for other in moving:
-            self._note_party(moving_call, other)
-            moving_call.legs.remove(other)
-            other.call = target_call
-            target_call.legs.append(other)
+        self._move(moving, moving_call, target_call)
         self._finish_call(uow, moving_call)
         self._set(uow, held, state="connected")
         for other in moving:

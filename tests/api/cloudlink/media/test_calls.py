@@ -4,24 +4,11 @@ a rejected action must leave the call exactly as it was."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
-import pytest
-
-from tests.support.pbx import as_user, pbx, tokens  # noqa: F401 (fixtures)
 from tests.support.pbx import (ACME_USERS, B, CALL, CALLS, ENDPOINT, Events, Pbx, expect_error, leg_states, ok)
 
 X = "+16135550123"   # an outside caller
 Y = "+16135550777"
-
-
-@pytest.fixture(autouse=True)
-def events(server) -> Iterator[Events]:
-    """Every test here also checks that each leg state change was announced by exactly one event."""
-    recorder = Events(server.app.state.core.bus)
-    yield recorder
-    recorder.close()
-    recorder.assert_consistent(server.app.state.core.engine)
 
 
 def pbx_data(call: dict) -> dict:

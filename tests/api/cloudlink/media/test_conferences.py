@@ -106,31 +106,6 @@ def test_swagger_participant_definition_is_unsatisfiable():
 
 
 # ---------------------------------------------------------------------------- fixtures and helpers
-@pytest.fixture
-def admin(as_user):
-    return as_user("admin@acme.example")
-
-
-@pytest.fixture
-def alice(as_user):
-    return as_user("alice@acme.example")
-
-
-@pytest.fixture
-def bob(as_user):
-    return as_user("bob@acme.example")
-
-
-@pytest.fixture
-def carol(as_user):
-    return as_user("carol@acme.example")
-
-
-@pytest.fixture
-def erin(as_user):
-    return as_user("erin@globex.example")
-
-
 def create(client: httpx.Client, headers: dict, **body: Any) -> dict:
     return ok(client.post(f"{B}/conferences", json=body, headers=headers), "POST", "/conferences")
 

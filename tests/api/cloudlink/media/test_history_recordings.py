@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.support.pbx import as_user, pbx, tokens  # noqa: F401 (fixtures)
 from tests.support.pbx import ACME_USERS, B, Pbx, expect_error, ok
 
 X = "+16135550123"

@@ -4,25 +4,12 @@ timeouts and bridging, recording, ACD queues and agents, hunt groups and behavio
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
-import pytest
-
-from tests.support.pbx import as_user, pbx, tokens  # noqa: F401 (fixtures)
 from tests.support.pbx import (ACME_USERS, B, CALLS, SUPPORT, Events, Pbx, expect_error, leg_states, ok)
 
 X = "+16135550123"
 Y = "+16135550777"
 Z = "+16135550888"
-
-
-@pytest.fixture(autouse=True)
-def events(server) -> Iterator[Events]:
-    """Every test here also checks that each leg state change was announced by exactly one event."""
-    recorder = Events(server.app.state.core.bus)
-    yield recorder
-    recorder.close()
-    recorder.assert_consistent(server.app.state.core.engine)
 
 
 def caller_leg(pbx: Pbx, number: str) -> dict:
