@@ -16,12 +16,16 @@ from callyard.core.runtime import Runtime
 KEY_META = "signing_key"
 
 
+VERIFIED_CACHE = 4096  # verified tokens remembered
+
+
 class TokenService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.issuer = "http://127.0.0.1:8080/authentication/2017-09-01"
         self._private_pem: bytes | None = None
         self._public_key: Any = None
+        self._verified: dict[str, dict[str, Any]] = {}
         self.kid = ""
 
     async def load_or_create_key(self) -> None:
@@ -37,6 +41,7 @@ class TokenService:
         private = serialization.load_pem_private_key(pem, password=None)
         self._private_pem = pem
         self._public_key = private.public_key()
+        self._verified.clear()
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
         self.kid = jwk_thumbprint(jwk)
 
@@ -50,18 +55,27 @@ class TokenService:
         return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
 
     def verify(self, token: str, use: str) -> dict[str, Any]:
-        """Check signature, token use and expiry. ``use`` is ``access`` or ``refresh``."""
-        try:
-            claims = jwt.decode(token, self._public_key, algorithms=["RS256"],
-                                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                                         "require": ["exp", "iat"]})
-        except jwt.PyJWTError as exc:
-            raise Unauthorized("InvalidToken", f"the {use} token is not valid: {exc}") from None
+        """Check signature, token use and expiry. ``use`` is ``access`` or ``refresh``.
+
+        A token whose signature was verified once is remembered (bounded): the signing key never changes
+        while the process runs, and the RSA check is the dearest part of every request. Use and expiry are
+        checked every time, against the twin's clock."""
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = jwt.decode(token, self._public_key, algorithms=["RS256"],
+                                    options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                                             "require": ["exp", "iat"]})
+            except jwt.PyJWTError as exc:
+                raise Unauthorized("InvalidToken", f"the {use} token is not valid: {exc}") from None
+            if len(self._verified) >= VERIFIED_CACHE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
         if claims.get("token_use", "access") != use:
             raise Unauthorized("InvalidToken", f"this is not an {use} token")
         if float(claims["exp"]) <= self.runtime.clock.timestamp():
             raise Unauthorized("TokenExpired", f"the {use} token has expired")
-        return claims
+        return dict(claims)
 
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:
