@@ -17,9 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.control.routes import controller
-from callyard.core.engine.dialplan import is_external
 from callyard.core.errors import Conflict, Invalid
-from callyard.core.principal import SYSTEM, Principal
+from callyard.core.principal import Principal
 from callyard.sim.profiles import validate_profile
 
 router = APIRouter(prefix="/_callyard/sim", tags=["simulator"])
@@ -67,15 +66,8 @@ def _account(request: Request) -> str | None:
 
 @router.post("/calls", status_code=201, summary="An outside caller dials a number of the account")
 async def sim_call(body: SimCall, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    engine = _engine(request)
-    if is_external(body.from_):
-        # A DID of the account is not an outside caller: the dial plan would make the caller the internal
-        # endpoint the DID reaches (a group or someone's extension).
-        caller = engine.endpoint(engine._account_of(actor, _account(request)), body.from_)
-        if caller is not None and caller.kind != "external":
-            raise Invalid("InvalidFrom", f"{body.from_} is a number of this account, not an outside number")
-    leg = await engine.inbound(actor, body.from_, body.to, from_name=body.fromName, account_ref=_account(request),
-                               priority=body.priority, skill=body.skill)
+    leg = await _engine(request).inbound(actor, body.from_, body.to, from_name=body.fromName,
+                                         account_ref=_account(request), priority=body.priority, skill=body.skill)
     return {"callId": leg["callId"], "caller": leg}
 
 
@@ -104,15 +96,8 @@ async def configure(endpointId: str, request: Request, actor: Principal = Depend
         raise Invalid("InvalidBody", "the body is an object of settings and an optional profile")
     settings = {k: v for k, v in body.items() if k != "profile"}
     profile = validate_profile(body["profile"]) if "profile" in body else ...
-    engine = _engine(request)
-    endpoint = engine.sim_endpoint(actor, endpointId, _account(request))  # creates an outside number's endpoint
-    if endpoint.kind == "external":
-        # An outside caller's profile (hang up after talkSeconds) is set before it dials. The engine admits
-        # external numbers only for the control identity; this route already requires an account admin, so
-        # act as the control plane inside the account that sim_endpoint resolved.
-        return await engine.configure_endpoint(SYSTEM, endpoint.number, settings, profile,
-                                               account_ref=endpoint.account_id)
-    return await engine.configure_endpoint(actor, endpointId, settings, profile, account_ref=_account(request))
+    return await _engine(request).configure_endpoint(actor, endpointId, settings, profile,
+                                                     account_ref=_account(request), sim=True)
 
 
 def _pick_leg(engine: Any, endpoint: Any, action: str, call_id: str | None) -> str:

@@ -559,8 +559,10 @@ class Engine:
             return self.endpoint_view(endpoint)
 
     async def configure_endpoint(self, actor: Principal, number: str, settings: dict[str, Any],
-                                 profile: Any = ..., account_ref: str | None = None) -> dict[str, Any]:
-        """Diversion, call waiting, voicemail, out-of-service and the simulated person's behaviour profile."""
+                                 profile: Any = ..., account_ref: str | None = None,
+                                 sim: bool = False) -> dict[str, Any]:
+        """Diversion, call waiting, voicemail, out-of-service and the simulated person's behaviour profile.
+        The simulator (``sim``) may also configure outside numbers, e.g. a caller's profile before it dials."""
         unknown = set(settings) - set(SETTING_TYPES)
         if unknown:
             raise Invalid("InvalidSetting", f"unknown endpoint settings: {', '.join(sorted(unknown))}")
@@ -572,7 +574,8 @@ class Engine:
         if "noAnswerSeconds" in settings and not 1 <= settings["noAnswerSeconds"] <= 600:
             raise Invalid("InvalidSetting", "noAnswerSeconds must be between 1 and 600")
         async with self._write() as uow:
-            endpoint = self._controllable(actor, number, account_ref)
+            endpoint = (self.sim_endpoint(actor, number, account_ref) if sim
+                        else self._controllable(actor, number, account_ref))
             for key in ("forwardAlways", "forwardBusy", "forwardNoAnswer", "forwardDnd"):
                 target = settings.get(key)
                 if target and normalise(target) not in ("voicemail",) and self.endpoint(endpoint.account_id, target) is None:
@@ -650,8 +653,9 @@ class Engine:
             raise Invalid("InvalidFrom", "from is an outside number: 7 to 15 digits, optionally with a leading +")
         async with self._write() as uow:
             account_id = self._account_of(actor, account_ref)
-            if self.dialplan.internal(account_id, from_number) is not None:
-                raise Invalid("InvalidFrom", f"{from_number} is an internal number of this account")
+            known = self.endpoint(account_id, from_number)
+            if known is not None and known.kind != EXTERNAL:  # an extension, or a DID the account owns
+                raise Invalid("InvalidFrom", f"{from_number} is a number of this account, not an outside number")
             target = self._dial_target(account_id, to)
             if target.kind == EXTERNAL:
                 raise Invalid("InvalidDestination", f"{to} is not a number of this account")
