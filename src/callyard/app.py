@@ -14,24 +14,25 @@ from typing import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from callyard import __version__
-from callyard.api.cloudlink import admin, auth, media
+from callyard.api.cloudlink import admin, auth, media, notifications
 from callyard.api.common import errors
 from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
 from callyard.api.control import routes as control
-from callyard.api.control import sim
+from callyard.api.control import deliveries, sim
 from callyard.config import Settings
 from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
 from callyard.core.service import Core
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.mail import Mailer
+from callyard.delivery.webhooks import WebhookSender
 from callyard.sim.profiles import Profiles
 from callyard.store import open_store
 
 BASE_PATH = "/2017-09-01"
 # (service prefix, router) in root-path priority order.
 CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("authentication", auth.router), ("admin", admin.router),
-                                                   ("media", media.router)]
+                                                   ("media", media.router), ("notifications", notifications.router)]
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -44,9 +45,11 @@ def build_app(settings: Settings) -> FastAPI:
         app.state.fresh_tenant = await core.start()
         core.tokens.issuer = f"http://{settings.host}:{settings.port}/authentication{BASE_PATH}"
         app.state.started = time.monotonic()
+        await webhooks.start()
         try:
             yield
         finally:
+            await webhooks.stop()
             await core.stop()
 
     app = FastAPI(title="callyard", version=__version__, lifespan=lifespan,
@@ -59,11 +62,14 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.mailer = Mailer(core.directory, settings.smtp)
     app.state.callbacks = Callbacks(core.bus)
     app.state.profiles = Profiles(core, settings.id_seed)
+    core.notifications.publication_of = notifications.publication_of
+    webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed)
     errors.install(app)
 
     # Control-plane routes first: their prefix cannot clash, and Starlette matches routes in order.
     app.include_router(control.router)
     app.include_router(sim.router)
+    app.include_router(deliveries.router)
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=BASE_PATH)
     for service, router in CLOUDLINK_SERVICES:

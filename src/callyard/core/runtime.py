@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from callyard.core import context
 from callyard.core.clock import Clock, iso
@@ -22,6 +22,9 @@ class Runtime:
         self.bus = bus
         self.state = State()
         self.write_lock = asyncio.Lock()
+        # Called with the unit of work just before its commit, inside the transaction: a hook may add
+        # documents (the notification outbox does), so they are durable together with the change.
+        self.before_commit: list[Callable[[UnitOfWork], None]] = []
 
     def now_iso(self) -> str:
         return iso(self.clock.now())
@@ -34,10 +37,15 @@ class Runtime:
             uow = UnitOfWork(self.state, context.correlation_id.get())
             try:
                 yield uow
+                if uow.changes.events:
+                    for hook in self.before_commit:
+                        hook(uow)
                 if not uow.changes.empty():
                     await self.store.commit(uow.changes)
             except BaseException:
                 uow.rollback()
                 raise
+        for callback in uow.after_commit:
+            callback()
         if uow.changes.events:
             await self.bus.publish(uow.changes.events)

@@ -17,6 +17,7 @@ from callyard.core.engine.history import CallHistory
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.ids import Ids
+from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
@@ -42,6 +43,7 @@ class Core:
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.history = CallHistory(self.rt)
+        self.notifications = Notifications(self.rt, self.directory.access)
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -136,5 +138,6 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "application": "recordId", "mail": "mailId", "auth_code": "code",
               "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
+              "subscription": "subscriptionId", "delivery": "deliveryId",
               "conference": "id", "participant": "recordId", "attendance": "id"}
 

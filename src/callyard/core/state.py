@@ -72,6 +72,7 @@ class UnitOfWork:
         self.state = state
         self.correlation_id = correlation_id
         self.changes = Changes()
+        self.after_commit: list[Any] = []  # callables run once the transaction is durable
         self._before: dict[Key, Any] = {}
         self._blob_before: dict[str, Any] = {}
 

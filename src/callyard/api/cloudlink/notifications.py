@@ -1,0 +1,133 @@
+"""CloudLink Notifications façade (contract: reference/cloudlink-apis.md §5 and the real webhook payload).
+
+Two jobs: the subscription routes, and ``publication_of`` — how a core event looks as a CloudLink
+publication (topic, method, subject, content, publisher). The core's notification service matches and
+delivers; the wire shape of each topic's content is decided here.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from callyard.api.cloudlink.media.wire import call_wire
+from callyard.api.common.odata import collection
+from callyard.api.common.security import principal
+from callyard.core.errors import Invalid
+from callyard.core.principal import Principal
+from callyard.core.state import Event
+
+router = APIRouter(tags=["notifications"])
+BASE = "/2017-09-01"
+_HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
+           "photo"}
+# What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
+_CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "heldEvent",
+         "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
+
+
+def _millis(iso_time: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _media(event: Event) -> dict[str, Any] | None:
+    leg = event.data
+    if not leg or leg.get("endpointKind") not in ("extension", "group"):
+        return None  # outside numbers and the voicemail system are not CloudLink endpoints
+    endpoint, leg_id = leg["endpointId"], leg["legId"]
+    content = call_wire(leg)
+    pbx = {"alertingDevice": endpoint if leg["state"] == "ringing" else None, "calledDevice": leg["to"],
+           "eventType": _CSTA.get(leg["state"], "unknownEvent"), "callTrackingID": leg["callId"],
+           "sequence": leg["sequence"]}
+    content.update({
+        "extraPbxData": {k: v for k, v in pbx.items() if v is not None},
+        "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint, "accountId": leg["accountId"],
+        "timestamp": _millis(event.occurred_at), "eventId": f"{leg['callId']}:{leg['sequence']}",
+        "isCtiEvent": True, "eventType": "CallStateNotification"})
+    if leg.get("principalId"):
+        content.update(principalId=leg["principalId"], callLegOwner=leg["principalId"], userId=leg["principalId"])
+    return {"topic": "platform-api-media", "method": "PUT", "subject": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}",
+            "content": content, "publisher": {"accountId": leg["accountId"], "principalId": leg.get("principalId")},
+            "orderKey": leg["callId"]}
+
+
+def _admin(event: Event) -> dict[str, Any]:
+    verb = event.type.rsplit(".", 1)[1]
+    method = {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT")
+    content = {k: v for k, v in (event.data or {}).items() if k not in _HIDDEN}
+    return {"topic": "platform-api-admin", "method": method, "subject": f"{BASE}{event.subject}",
+            "content": content, "publisher": {"accountId": event.account_id}}
+
+
+def publication_of(event: Event) -> dict[str, Any] | None:
+    """A core event as a CloudLink publication, or None when no topic carries it."""
+    kind = event.type.split(".", 1)[0]
+    if event.type == "call.state":
+        return _media(event)
+    if event.type == "presence.updated":
+        data = event.data or {}
+        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
+                "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
+    if kind in ("conversation", "message"):
+        return {"topic": "platform-api-conversations", "method": "PUT" if event.type.endswith("updated") else "POST",
+                "subject": f"{BASE}{event.subject}", "content": event.data or {},
+                "publisher": {"accountId": event.account_id}}
+    if kind in ("user", "group", "account", "contact"):
+        return _admin(event)
+    return None
+
+
+# ---------------------------------------------------------------------------- subscriptions
+def subscription_wire(sub: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
+    out = {k: v for k, v in sub.items() if k not in ("signingSecret", "active", "disabledReason")}
+    if with_secret:
+        out["signingSecret"] = sub["signingSecret"]
+    out["_links"] = {"self": f"{BASE}/subscriptions/{sub['subscriptionId']}"}
+    return out
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        raise Invalid("MalformedJSON", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise Invalid("ValidationError", "data should be object")
+    return body
+
+
+def _notifications(request: Request) -> Any:
+    return request.app.state.core.notifications
+
+
+@router.post("/subscriptions", status_code=201, summary="Subscribe to publications")
+async def create_subscription(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
+    sub = await _notifications(request).create(actor, await _body(request))
+    return JSONResponse(subscription_wire(sub, with_secret=True), status_code=201)
+
+
+@router.get("/subscriptions", summary="The caller's subscriptions")
+async def list_subscriptions(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [subscription_wire(s) for s in _notifications(request).list(actor)]
+    return collection(items, dict(request.query_params), request.url.path)
+
+
+@router.get("/subscriptions/{subscriptionId}")
+async def get_subscription(subscriptionId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return subscription_wire(_notifications(request).get(actor, subscriptionId))
+
+
+@router.put("/subscriptions/{subscriptionId}", summary="Change or renew (expiryDateTime) a subscription")
+async def update_subscription(subscriptionId: str, request: Request,
+                              actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return subscription_wire(await _notifications(request).update(actor, subscriptionId, await _body(request)))
+
+
+@router.delete("/subscriptions/{subscriptionId}")
+async def delete_subscription(subscriptionId: str, request: Request,
+                              actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return subscription_wire(await _notifications(request).delete(actor, subscriptionId))

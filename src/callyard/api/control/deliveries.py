@@ -1,0 +1,32 @@
+"""``/_callyard/deliveries``: the webhook delivery log (every attempt, status, next attempt) and replay."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from callyard.api.control.routes import controller
+from callyard.core.errors import Invalid
+from callyard.core.principal import Principal
+
+router = APIRouter(prefix="/_callyard/deliveries", tags=["control"])
+STATUSES = ("pending", "delivered", "failed", "cancelled")
+
+
+@router.get("", summary="Webhook deliveries, oldest first (?subscriptionId=, ?status=)")
+async def list_deliveries(request: Request, subscriptionId: str | None = None, status: str | None = None,
+                          actor: Principal = Depends(controller)) -> dict[str, Any]:
+    if status is not None and status not in STATUSES:
+        raise Invalid("InvalidQueryParameter", f"status is one of {', '.join(STATUSES)}")
+    items = request.app.state.core.notifications.deliveries(actor, subscriptionId, status)
+    return {"count": len(items), "_embedded": {"items": items}}
+
+
+@router.get("/{deliveryId}", summary="One delivery with its attempts")
+async def get_delivery(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return request.app.state.core.notifications.delivery(actor, deliveryId)
+
+
+@router.post("/{deliveryId}/replay", summary="Send a delivery again (same webhook-id)")
+async def replay(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return await request.app.state.core.notifications.replay(actor, deliveryId)

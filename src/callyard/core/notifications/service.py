@@ -1,0 +1,270 @@
+"""Subscriptions, matching and the durable webhook outbox.
+
+Every event the core commits may become a *publication* (``{topic, method, subject, content, publisher}``);
+the mapping from core events to a family's publications is injected (``publication_of``), so the core
+holds no wire shapes. Inside the committing transaction (a ``Runtime.before_commit`` hook) each
+publication is matched against the account's live subscriptions — topic, ``subjectFilter`` (a regular
+expression search, so a plain prefix works too), ``methodFilter`` and ``publicationFilter`` (RFC 9535
+JSONPath evaluated against ``{"publications": [publication]}``, matching when it selects anything). For a
+webhook subscription a ``delivery`` document is written in the same transaction — the outbox — so a
+publication that was accepted is never lost, whatever happens after the commit. For a websocket
+subscription the envelope goes to the live transports once the transaction is durable.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import jsonpath_rfc9535 as jsonpath
+
+from callyard.core.clock import iso
+from callyard.core.directory.access import Access
+from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.principal import Principal
+from callyard.core.runtime import Runtime
+from callyard.core.state import Event, UnitOfWork
+
+TOPICS = ("platform-api-media", "platform-api-presence", "platform-api-conversations", "platform-api-admin")
+TRANSPORTS = ("webhook", "websocket")
+METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
+DEFAULT_LIFETIME = timedelta(hours=24)
+MAX_LIFETIME = timedelta(days=365)
+FIELDS = {"applicationId", "deviceId", "transport", "topic", "subjectFilter", "methodFilter",
+          "publicationFilter", "expiryDateTime", "connectionId"}
+
+PublicationOf = Callable[[Event], "dict[str, Any] | None"]
+LiveTransport = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _parse_time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise Invalid("ValidationError", f"{field} must be an ISO 8601 date-time")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("ValidationError", f"{field} must be an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise Invalid("ValidationError", f"{field} needs a time zone (e.g. Z)")
+    return parsed.astimezone(timezone.utc)
+
+
+class Notifications:
+    def __init__(self, runtime: Runtime, access: Access) -> None:
+        self.rt = runtime
+        self.access = access
+        self.publication_of: PublicationOf = lambda event: None
+        self.live_transports: list[LiveTransport] = []
+        self.outbox_listeners: list[Callable[[list[str]], None]] = []
+        self._compiled: dict[str, tuple[Any, Any]] = {}
+        runtime.before_commit.append(self._on_commit)
+
+    # ------------------------------------------------------------------ validation
+    def _compile(self, sub: dict[str, Any]) -> tuple[Any, Any]:
+        key = sub["subscriptionId"]
+        cached = self._compiled.get(key)
+        marker = (sub.get("subjectFilter"), sub.get("publicationFilter"))
+        if cached is None or cached[0] != marker:
+            subject = re.compile(sub["subjectFilter"]) if sub.get("subjectFilter") else None
+            path = jsonpath.compile(sub["publicationFilter"]) if sub.get("publicationFilter") else None
+            cached = (marker, (subject, path))
+            self._compiled[key] = cached
+        return cached[1]
+
+    def _validate(self, fields: dict[str, Any], creating: bool, current: dict[str, Any] | None = None) -> dict[str, Any]:
+        unknown = set(fields) - FIELDS
+        if unknown:
+            raise Invalid("ValidationError", f"data should NOT have additional properties: {sorted(unknown)}")
+        for key, value in fields.items():
+            if key != "expiryDateTime" and value is not None and not isinstance(value, str):
+                raise Invalid("ValidationError", f"{key} should be string")
+        merged = {**(current or {}), **fields}
+        if creating:
+            for key in ("topic",):
+                if not merged.get(key):
+                    raise Invalid("ValidationError", f"data should have required property '{key}'")
+        if merged.get("topic") not in TOPICS:
+            raise Invalid("InvalidTopic", f"topic must be one of {', '.join(TOPICS)}")
+        transport = merged.setdefault("transport", "webhook")
+        if transport not in TRANSPORTS:
+            raise Invalid("ValidationError", f"transport must be one of {', '.join(TRANSPORTS)}")
+        if transport == "webhook":
+            url = merged.get("deviceId") or ""
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise Invalid("InvalidDeviceId", "deviceId must be the webhook's http(s) URL for transport webhook")
+            if not merged.get("applicationId"):
+                raise Invalid("ValidationError", "applicationId is required for webhooks")
+        elif not merged.get("connectionId") and not merged.get("deviceId"):
+            raise Invalid("ValidationError", "a websocket subscription names its connectionId (or deviceId)")
+        if merged.get("subjectFilter"):
+            try:
+                re.compile(merged["subjectFilter"])
+            except re.error as exc:
+                raise Invalid("InvalidSubjectFilter", f"subjectFilter is not a valid regular expression: {exc}") from None
+        if merged.get("publicationFilter"):
+            try:
+                jsonpath.compile(merged["publicationFilter"])
+            except jsonpath.JSONPathError as exc:
+                raise Invalid("InvalidPublicationFilter",
+                              f"publicationFilter is not a valid JSONPath (RFC 9535): {exc}") from None
+        if merged.get("methodFilter") and merged["methodFilter"].upper() not in METHODS:
+            raise Invalid("ValidationError", f"methodFilter must be one of {', '.join(METHODS)}")
+        now = self.rt.clock.now()
+        if "expiryDateTime" in fields or creating:
+            expiry = _parse_time(fields["expiryDateTime"], "expiryDateTime") if fields.get("expiryDateTime") \
+                else now + DEFAULT_LIFETIME
+            if expiry <= now:
+                raise Invalid("InvalidExpiryDateTime", "expiryDateTime must be in the future")
+            if expiry > now + MAX_LIFETIME:
+                raise Invalid("InvalidExpiryDateTime", "expiryDateTime is at most one year ahead")
+            merged["expiryDateTime"] = iso(expiry)
+        return merged
+
+    # ------------------------------------------------------------------ subscriptions
+    def _visible(self, actor: Principal, sub: dict[str, Any]) -> bool:
+        if sub["accountId"] != actor.account_id and not actor.at_least("GLOBAL_ADMIN"):
+            return False
+        return actor.at_least("ACCOUNT_ADMIN") or sub["principalId"] == actor.principal_id
+
+    def _live(self, sub: dict[str, Any]) -> bool:
+        return sub.get("active", True) and sub["expiryDateTime"] > self.rt.now_iso()
+
+    def list(self, actor: Principal) -> list[dict[str, Any]]:
+        return sorted((s for s in self.rt.state.all("subscription") if self._visible(actor, s) and self._live(s)),
+                      key=lambda s: (s["createdOn"], s["subscriptionId"]))
+
+    def get(self, actor: Principal, subscription_id: str) -> dict[str, Any]:
+        sub = self.rt.state.get("subscription", subscription_id)
+        if sub is None or not self._visible(actor, sub) or not self._live(sub):
+            raise NotFound("SubscriptionNotFound", f"subscription {subscription_id} was not found")
+        return sub
+
+    async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+        if self.rt.state.get("account", actor.account_id) is None:
+            raise Forbidden("InsufficientPermissions", "subscriptions belong to an account")
+        sub = self._validate(fields, creating=True)
+        now = self.rt.now_iso()
+        sub.update(subscriptionId=self.rt.ids.hex32(), accountId=actor.account_id, principalId=actor.principal_id,
+                   createdOn=now, modifiedOn=now, active=True, signingSecret=_secret(self.rt))
+        if sub.get("methodFilter"):
+            sub["methodFilter"] = sub["methodFilter"].upper()
+        async with self.rt.write() as uow:
+            uow.put("subscription", sub["subscriptionId"], sub)
+        return sub
+
+    async def update(self, actor: Principal, subscription_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        async with self.rt.write() as uow:
+            current = self.get(actor, subscription_id)
+            sub = self._validate(fields, creating=False, current=current)
+            if sub.get("methodFilter"):
+                sub["methodFilter"] = sub["methodFilter"].upper()
+            sub["modifiedOn"] = self.rt.now_iso()
+            return uow.put("subscription", subscription_id, sub)
+
+    async def delete(self, actor: Principal, subscription_id: str) -> dict[str, Any]:
+        async with self.rt.write() as uow:
+            sub = self.get(actor, subscription_id)
+            uow.delete("subscription", subscription_id)
+            self._compiled.pop(subscription_id, None)
+            return sub
+
+    async def disable(self, subscription_id: str, reason: str) -> None:
+        """The receiver answered 410 Gone: the subscription stops."""
+        async with self.rt.write() as uow:
+            if self.rt.state.get("subscription", subscription_id) is not None:
+                uow.update("subscription", subscription_id, active=False, disabledReason=reason,
+                           modifiedOn=self.rt.now_iso())
+
+    # ------------------------------------------------------------------ matching (inside the commit)
+    def matches(self, sub: dict[str, Any], publication: dict[str, Any]) -> bool:
+        if sub["topic"] != publication["topic"]:
+            return False
+        if sub.get("methodFilter") and sub["methodFilter"] != publication["method"]:
+            return False
+        subject_re, path = self._compile(sub)
+        if subject_re is not None and not subject_re.search(publication["subject"]):
+            return False
+        if path is not None and not path.find({"publications": [publication]}):
+            return False
+        return True
+
+    def _on_commit(self, uow: UnitOfWork) -> None:
+        subs_by_account: dict[str, list[dict[str, Any]]] = {}
+        live: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        queued: list[str] = []
+        now = self.rt.now_iso()
+        for event in list(uow.changes.events):
+            if event.account_id is None:
+                continue
+            publication = self.publication_of(event)
+            if publication is None:
+                continue
+            order_key = publication.pop("orderKey", None) or publication["subject"]
+            subs = subs_by_account.get(event.account_id)
+            if subs is None:
+                subs = subs_by_account[event.account_id] = [
+                    s for s in self.rt.state.all("subscription") if s["accountId"] == event.account_id
+                    and s.get("active", True) and s["expiryDateTime"] > now]
+            if not subs:
+                continue
+            publication_id = self.rt.ids.uuid()
+            for sub in subs:
+                if not self.matches(sub, publication):
+                    continue
+                envelope = {"publicationId": publication_id, **publication,
+                            "subscription": {"subscriptionId": sub["subscriptionId"]},
+                            "notification": {"createdOn": now, "correlationId": event.correlation_id or
+                                             self.rt.ids.uuid()}}
+                if sub["transport"] == "webhook":
+                    delivery_id = self.rt.ids.uuid()
+                    uow.put("delivery", delivery_id, {
+                        "deliveryId": delivery_id, "subscriptionId": sub["subscriptionId"],
+                        "accountId": sub["accountId"], "applicationId": sub.get("applicationId"),
+                        "url": sub["deviceId"], "orderKey": order_key, "publication": envelope,
+                        "status": "pending", "attempts": 0, "createdOn": now, "nextAttemptOn": now,
+                        "history": []})
+                    queued.append(delivery_id)
+                else:
+                    live.append((sub, envelope))
+        if live:
+            uow.after_commit.append(lambda: self._dispatch_live(live))
+        if queued:
+            uow.after_commit.append(lambda: [listener(queued) for listener in self.outbox_listeners])
+
+    def _dispatch_live(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        for sub, envelope in items:
+            for transport in self.live_transports:
+                transport(sub, envelope)
+
+    # ------------------------------------------------------------------ the delivery log
+    def deliveries(self, actor: Principal, subscription_id: str | None = None,
+                   status: str | None = None) -> list[dict[str, Any]]:
+        found = [d for d in self.rt.state.all("delivery")
+                 if (actor.account_id == d["accountId"] or actor.at_least("GLOBAL_ADMIN"))
+                 and (subscription_id is None or d["subscriptionId"] == subscription_id)
+                 and (status is None or d["status"] == status)]
+        return sorted(found, key=lambda d: (d["createdOn"], d["deliveryId"]))
+
+    def delivery(self, actor: Principal, delivery_id: str) -> dict[str, Any]:
+        doc = self.rt.state.get("delivery", delivery_id)
+        if doc is None or not (actor.account_id == doc["accountId"] or actor.at_least("GLOBAL_ADMIN")):
+            raise NotFound("DeliveryNotFound", f"delivery {delivery_id} was not found")
+        return doc
+
+    async def replay(self, actor: Principal, delivery_id: str) -> dict[str, Any]:
+        """Send a delivery again (same webhook-id: receivers de-duplicate on it)."""
+        async with self.rt.write() as uow:
+            doc = self.delivery(actor, delivery_id)
+            doc = uow.update("delivery", delivery_id, status="pending", nextAttemptOn=self.rt.now_iso(),
+                             attempts=0, replayedOn=self.rt.now_iso())
+            uow.after_commit.append(lambda: [listener([delivery_id]) for listener in self.outbox_listeners])
+            return doc
+
+
+def _secret(rt: Runtime) -> str:
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

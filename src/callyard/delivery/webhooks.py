@@ -1,0 +1,180 @@
+"""Webhook delivery from the durable outbox (``delivery`` documents written with the change itself).
+
+* At least once: a delivery stays ``pending`` until the receiver answers 2xx; after a restart every
+  pending delivery is sent again. Its ``deliveryId`` is the ``webhook-id`` header, stable across retries
+  and replays, so receivers de-duplicate on it.
+* Signed per Standard Webhooks (the ``standardwebhooks`` library): ``webhook-id``, ``webhook-timestamp``,
+  ``webhook-signature`` with the subscription's ``signingSecret``; the applicationId rides in
+  ``x-mitel-application-id``.
+* Retries on timeouts, connection errors, 429 and 5xx, with exponential backoff and full jitter on the
+  twin's scheduler — so with ``--clock manual`` advancing the clock runs the retry schedule at once. 410
+  disables the subscription; other 4xx fail the delivery.
+* Ordering: deliveries of one subscription with the same ``orderKey`` (a call's subject) are sent one after
+  another, in commit order; different calls and subscribers proceed independently.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from callyard.core.notifications.service import Notifications
+from callyard.core.runtime import Runtime
+from callyard.core.scheduler import Scheduler
+
+log = logging.getLogger("callyard.delivery.webhooks")
+
+DEFAULT_SCHEDULE = (1, 2, 4, 8, 16, 32, 64, 120, 300, 600)  # seconds before attempt 2, 3, …
+TIMEOUT = 5.0
+
+
+class WebhookSender:
+    def __init__(self, runtime: Runtime, notifications: Notifications, scheduler: Scheduler,
+                 schedule: tuple[float, ...] = DEFAULT_SCHEDULE, seed: int | None = None) -> None:
+        self.rt = runtime
+        self.notifications = notifications
+        self.scheduler = scheduler
+        self.schedule = schedule
+        self.rng = random.Random(seed)
+        self._busy: set[tuple[str, str]] = set()      # (subscription, orderKey) with a request in flight
+        self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        notifications.outbox_listeners.append(self.kick)
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=TIMEOUT)
+        pending = sorted((d for d in self.rt.state.all("delivery") if d["status"] == "pending"),
+                         key=lambda d: (d["createdOn"], d["deliveryId"]))
+        self.kick([d["deliveryId"] for d in pending])
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def kick(self, delivery_ids: list[str]) -> None:
+        """Start whatever is sendable now among these deliveries (and their order queues)."""
+        keys: list[tuple[str, str]] = []
+        for delivery_id in delivery_ids:
+            doc = self.rt.state.get("delivery", delivery_id)
+            if doc is not None:
+                key = (doc["subscriptionId"], doc["orderKey"])
+                queue = self._queues.setdefault(key, [])
+                if delivery_id not in queue:
+                    queue.append(delivery_id)
+                if key not in keys:
+                    keys.append(key)
+        for key in keys:
+            self._spawn(key)
+
+    def _spawn(self, key: tuple[str, str]) -> None:
+        if key in self._busy or self._client is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._busy.add(key)
+        task = loop.create_task(self._drain(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _next(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        queue = self._queues.get(key, [])
+        while queue:
+            doc = self.rt.state.get("delivery", queue[0])
+            if doc is not None and doc["status"] == "pending":
+                return doc
+            queue.pop(0)
+        self._queues.pop(key, None)
+        return None
+
+    async def _drain(self, key: tuple[str, str]) -> None:
+        """Send the queue of one (subscription, orderKey) in order; park it when the head must wait."""
+        try:
+            while True:
+                doc = self._next(key)
+                if doc is None:
+                    return
+                if doc["nextAttemptOn"] > self.rt.now_iso():
+                    due = datetime.fromisoformat(doc["nextAttemptOn"].replace("Z", "+00:00"))
+                    delay = max(0.0, (due - self.rt.clock.now()).total_seconds())
+                    self.scheduler.after(delay, self._resume(key), f"webhook retry {doc['deliveryId']}")
+                    return
+                await self._attempt(doc)
+        finally:
+            self._busy.discard(key)
+
+    def _resume(self, key: tuple[str, str]) -> Any:
+        async def fire() -> None:
+            self._spawn(key)
+        return fire
+
+    async def _attempt(self, doc: dict[str, Any]) -> None:
+        sub = self.rt.state.get("subscription", doc["subscriptionId"])
+        if sub is None or not sub.get("active", True):
+            await self._finish(doc, "cancelled", None, "the subscription is gone or disabled")
+            return
+        body = json.dumps(doc["publication"], separators=(",", ":"))
+        sent_at = self.rt.clock.now()
+        signature = Webhook(sub["signingSecret"]).sign(doc["deliveryId"], sent_at, body)
+        headers = {"content-type": "application/json", "webhook-id": doc["deliveryId"],
+                   "webhook-timestamp": str(int(sent_at.timestamp())), "webhook-signature": signature,
+                   "x-mitel-application-id": doc.get("applicationId") or "",
+                   "user-agent": "callyard-notifications"}
+        status: int | None = None
+        error = None
+        assert self._client is not None
+        try:
+            response = await self._client.post(doc["url"], content=body, headers=headers)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        if status is not None and 200 <= status < 300:
+            await self._finish(doc, "delivered", status, None)
+        elif status == 410:
+            await self._finish(doc, "failed", status, "410 Gone: the subscription was disabled")
+            await self.notifications.disable(doc["subscriptionId"], "the webhook answered 410 Gone")
+        elif status is not None and status < 500 and status != 429:
+            await self._finish(doc, "failed", status, f"the webhook answered {status}")
+        else:
+            await self._retry(doc, status, error or f"the webhook answered {status}")
+
+    async def _record(self, doc: dict[str, Any], **fields: Any) -> None:
+        async with self.rt.write() as uow:
+            current = self.rt.state.get("delivery", doc["deliveryId"])
+            if current is None:
+                return
+            attempt = {"at": self.rt.now_iso(), "status": fields.pop("_status"), "error": fields.pop("_error")}
+            uow.update("delivery", doc["deliveryId"], attempts=current["attempts"] + 1,
+                       history=(current.get("history") or [])[-19:] + [attempt], **fields)
+
+    async def _finish(self, doc: dict[str, Any], outcome: str, status: int | None, error: str | None) -> None:
+        fields: dict[str, Any] = {"status": outcome, "_status": status, "_error": error, "lastStatus": status,
+                                  "lastError": error}
+        if outcome == "delivered":
+            fields["deliveredOn"] = self.rt.now_iso()
+        await self._record(doc, **fields)
+
+    async def _retry(self, doc: dict[str, Any], status: int | None, error: str) -> None:
+        attempts = doc["attempts"] + 1
+        if attempts > len(self.schedule):
+            await self._finish(doc, "failed", status, f"gave up after {attempts} attempts: {error}")
+            return
+        base = float(self.schedule[attempts - 1])
+        delay = base / 2 + self.rng.uniform(0, base / 2)   # exponential, with jitter
+        due = datetime.fromtimestamp(self.rt.clock.now().timestamp() + delay, timezone.utc)
+        from callyard.core.clock import iso
+        await self._record(doc, status="pending", nextAttemptOn=iso(due), _status=status, _error=error,
+                           lastStatus=status, lastError=error)
