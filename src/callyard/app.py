@@ -14,7 +14,7 @@ from typing import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from callyard import __version__
-from callyard.api.cloudlink import admin, auth, media, notifications
+from callyard.api.cloudlink import admin, auth, media, notifications, presence
 from callyard.api.common import errors
 from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
 from callyard.api.control import routes as control
@@ -32,7 +32,8 @@ from callyard.store import open_store
 BASE_PATH = "/2017-09-01"
 # (service prefix, router) in root-path priority order.
 CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("authentication", auth.router), ("admin", admin.router),
-                                                   ("media", media.router), ("notifications", notifications.router)]
+                                                   ("media", media.router), ("notifications", notifications.router),
+                                                   ("presence", presence.router)]
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -19,6 +19,7 @@ from callyard.core.errors import Invalid
 from callyard.core.ids import Ids
 from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
+from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
 from callyard.events.bus import EventBus
@@ -43,6 +44,7 @@ class Core:
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.history = CallHistory(self.rt)
+        self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.notifications = Notifications(self.rt, self.directory.access)
 
     async def start(self) -> bool:

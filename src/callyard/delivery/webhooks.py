@@ -127,7 +127,9 @@ class WebhookSender:
             await self._finish(doc, "cancelled", None, "the subscription is gone or disabled")
             return
         body = json.dumps(doc["publication"], separators=(",", ":"))
-        sent_at = self.rt.clock.now()
+        # The one place that reads the wall clock, not the twin's: receivers check webhook-timestamp against
+        # their own clock (Standard Webhooks allows 5 minutes), and the virtual clock may be days ahead.
+        sent_at = datetime.now(timezone.utc)
         signature = Webhook(sub["signingSecret"]).sign(doc["deliveryId"], sent_at, body)
         headers = {"content-type": "application/json", "webhook-id": doc["deliveryId"],
                    "webhook-timestamp": str(int(sent_at.timestamp())), "webhook-signature": signature,

@@ -56,6 +56,8 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.acd = acd_module.Acd(self)
         self._touched: set[Call] = set()
+        # Called after every reset (the state was replaced, live calls dropped): presence rebuilds its view.
+        self.reset_listeners: list[Callable[[], None]] = []
         runtime.bus.subscribe(self._on_directory_event)
 
     # ================================================================== lifecycle
@@ -67,6 +69,8 @@ class Engine:
         self.calls.clear()
         self.dialplan.invalidate()
         self.acd.reset()
+        for listener in self.reset_listeners:
+            listener()
 
     def _on_directory_event(self, event: Event) -> None:
         if event.type.split(".")[0] in ("user", "group", "account"):
@@ -541,6 +545,14 @@ class Engine:
         uow.emit("endpoint.updated", endpoint.account_id, f"/endpoints/{endpoint.number}",
                  _jsonable(self.endpoint_view(endpoint)), self.rt.now_iso())
         return doc
+
+    def set_dnd(self, uow: UnitOfWork, endpoint: Endpoint, enabled: bool) -> bool:
+        """DND on a user's extension inside the caller's transaction (presence keeps its ``dnd`` status and
+        the extension's DND one setting). Returns whether it changed."""
+        if endpoint.kind != EXTENSION or self.settings(endpoint)["dnd"] == enabled:
+            return False
+        self._save_settings(uow, endpoint, {"dnd": enabled})
+        return True
 
     # ================================================================== public operations
     async def update_endpoint(self, actor: Principal, number: str, action: str, availability: str,
