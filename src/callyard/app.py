@@ -30,10 +30,12 @@ from callyard.sim.profiles import Profiles
 from callyard.store import open_store
 
 BASE_PATH = "/2017-09-01"
-# (service prefix, router) in root-path priority order.
-CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("authentication", auth.router), ("admin", admin.router),
-                                                   ("media", media.router), ("notifications", notifications.router),
-                                                   ("presence", presence.router)]
+# (service prefix, router) in root-path priority order. Routes are matched in order, so the call-control
+# hot path (media) goes first; its paths overlap no other service's. Authentication precedes admin: where
+# those two declare the same path, authentication's wins at the root (docs/compatibility.md).
+CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("media", media.router), ("notifications", notifications.router),
+                                                   ("presence", presence.router), ("authentication", auth.router),
+                                                   ("admin", admin.router)]
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -17,6 +17,7 @@ from callyard.core.engine.history import CallHistory
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.ids import Ids
+from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
 from callyard.core.presence.service import Presence
@@ -46,6 +47,8 @@ class Core:
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.notifications = Notifications(self.rt, self.directory.access)
+        self.connections = Connections(self.rt, self.directory.access)
+        self.notifications.connections = self.connections
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -140,6 +143,6 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "application": "recordId", "mail": "mailId", "auth_code": "code",
               "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
-              "subscription": "subscriptionId", "delivery": "deliveryId",
+              "subscription": "subscriptionId", "delivery": "deliveryId", "connection": "connectionId",
               "conference": "id", "participant": "recordId", "attendance": "id"}
 

@@ -21,6 +21,10 @@ from callyard.core.state import Event
 
 router = APIRouter(tags=["notifications"])
 BASE = "/2017-09-01"
+# Where the twin serves WebSocket delivery (app.py mounts the transports there): MQTT over WebSocket at
+# MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.
+MQTT_PATH = "/_callyard/mqtt"
+STREAM_PATH = "/_callyard/stream"
 _HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
            "photo"}
 # What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
@@ -131,3 +135,42 @@ async def update_subscription(subscriptionId: str, request: Request,
 async def delete_subscription(subscriptionId: str, request: Request,
                               actor: Principal = Depends(principal)) -> dict[str, Any]:
     return subscription_wire(await _notifications(request).delete(actor, subscriptionId))
+
+
+# ---------------------------------------------------------------------------- connections
+def connection_wire(doc: dict[str, Any], request: Request) -> dict[str, Any]:
+    """A connection with the WebSocket URL of the MQTT endpoint, on the host and scheme the request used (so
+    it stays right behind a proxy that keeps Host, and for the service hosts of ``HostRouting``)."""
+    scheme = "wss" if request.url.scheme in ("https", "wss") else "ws"
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    out = {k: v for k, v in doc.items()}
+    out["url"] = f"{scheme}://{host}{MQTT_PATH}/{doc['connectionId']}"
+    out["_links"] = {"self": f"{BASE}/connections/{doc['connectionId']}"}
+    return out
+
+
+def _connections(request: Request) -> Any:
+    return request.app.state.core.connections
+
+
+@router.post("/connections", status_code=201, summary="Open a connection: returns the WebSocket (MQTT) URL")
+async def create_connection(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
+    doc = await _connections(request).create(actor, await _body(request))
+    return JSONResponse(connection_wire(doc, request), status_code=201)
+
+
+@router.get("/connections", summary="The caller's connections")
+async def list_connections(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [connection_wire(c, request) for c in _connections(request).list(actor)]
+    return collection(items, dict(request.query_params), request.url.path)
+
+
+@router.get("/connections/{connectionId}")
+async def get_connection(connectionId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return connection_wire(_connections(request).get(actor, connectionId), request)
+
+
+@router.delete("/connections/{connectionId}", summary="Close a connection: its sessions end, delivery stops")
+async def delete_connection(connectionId: str, request: Request,
+                            actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return connection_wire(await _connections(request).delete(actor, connectionId), request)

@@ -8,7 +8,8 @@ expression search, so a plain prefix works too), ``methodFilter`` and ``publicat
 JSONPath evaluated against ``{"publications": [publication]}``, matching when it selects anything). For a
 webhook subscription a ``delivery`` document is written in the same transaction — the outbox — so a
 publication that was accepted is never lost, whatever happens after the commit. For a websocket
-subscription the envelope goes to the live transports once the transaction is durable.
+subscription (which must name a live connection of the same principal) the envelope goes to the live
+transports once the transaction is durable.
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class Notifications:
         self.access = access
         self.publication_of: PublicationOf = lambda event: None
         self.live_transports: list[LiveTransport] = []
+        self.connections: Any = None  # core.notifications.connections.Connections, wired by Core
         self.outbox_listeners: list[Callable[[list[str]], None]] = []
         self._compiled: dict[str, tuple[Any, Any]] = {}
         runtime.before_commit.append(self._on_commit)
@@ -72,7 +74,8 @@ class Notifications:
             self._compiled[key] = cached
         return cached[1]
 
-    def _validate(self, fields: dict[str, Any], creating: bool, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _validate(self, fields: dict[str, Any], creating: bool, current: dict[str, Any] | None = None,
+                  owner: str | None = None) -> dict[str, Any]:
         unknown = set(fields) - FIELDS
         if unknown:
             raise Invalid("ValidationError", f"data should NOT have additional properties: {sorted(unknown)}")
@@ -96,8 +99,13 @@ class Notifications:
                 raise Invalid("InvalidDeviceId", "deviceId must be the webhook's http(s) URL for transport webhook")
             if not merged.get("applicationId"):
                 raise Invalid("ValidationError", "applicationId is required for webhooks")
-        elif not merged.get("connectionId") and not merged.get("deviceId"):
-            raise Invalid("ValidationError", "a websocket subscription names its connectionId (or deviceId)")
+        elif self.connections is None:
+            if not merged.get("connectionId") and not merged.get("deviceId"):
+                raise Invalid("ValidationError", "a websocket subscription names its connectionId (or deviceId)")
+        elif not merged.get("connectionId") or owner is None \
+                or self.connections.owned(merged["connectionId"], owner) is None:
+            raise Invalid("InvalidConnectionId", "a websocket subscription names a live connectionId of the same "
+                                                 "principal (POST /connections {\"transport\": \"websocket\"})")
         if merged.get("subjectFilter"):
             try:
                 re.compile(merged["subjectFilter"])
@@ -144,7 +152,7 @@ class Notifications:
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
         if self.rt.state.get("account", actor.account_id) is None:
             raise Forbidden("InsufficientPermissions", "subscriptions belong to an account")
-        sub = self._validate(fields, creating=True)
+        sub = self._validate(fields, creating=True, owner=actor.principal_id)
         now = self.rt.now_iso()
         sub.update(subscriptionId=self.rt.ids.hex32(), accountId=actor.account_id, principalId=actor.principal_id,
                    createdOn=now, modifiedOn=now, active=True, signingSecret=_secret(self.rt))
@@ -157,7 +165,7 @@ class Notifications:
     async def update(self, actor: Principal, subscription_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         async with self.rt.write() as uow:
             current = self.get(actor, subscription_id)
-            sub = self._validate(fields, creating=False, current=current)
+            sub = self._validate(fields, creating=False, current=current, owner=current["principalId"])
             if sub.get("methodFilter"):
                 sub["methodFilter"] = sub["methodFilter"].upper()
             sub["modifiedOn"] = self.rt.now_iso()

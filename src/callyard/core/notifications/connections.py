@@ -1,0 +1,101 @@
+"""Notification *connections*: what a client creates before a websocket subscription.
+
+The real platform's flow (reference/cloudlink-apis.md §5): create a connection with ``{"transport":
+"websocket"}`` → it answers with the WebSocket URL → create a subscription naming that ``connectionId`` →
+connect an MQTT client to the URL and subscribe to the topic named by the ``subscriptionId``. A connection
+is a document of kind ``connection`` owned by the caller's principal and account; it expires like a
+subscription (``expiryDateTime``, 24 h by default). The URL is not stored: the façade builds it from the
+host the request came to.
+
+Deleting (or outliving) a connection stops its delivery: the live transports check the connection a
+subscription names before they send, and ``closed_listeners`` hear of a deletion once it is durable so they
+close the sessions bound to it at once.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable
+
+from callyard.core.clock import iso
+from callyard.core.directory.access import Access
+from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.notifications.service import _parse_time
+from callyard.core.principal import Principal
+from callyard.core.runtime import Runtime
+
+TRANSPORTS = ("websocket",)
+FIELDS = {"transport", "expiryDateTime"}
+DEFAULT_LIFETIME = timedelta(hours=24)
+MAX_LIFETIME = timedelta(days=365)
+
+
+class Connections:
+    def __init__(self, runtime: Runtime, access: Access) -> None:
+        self.rt = runtime
+        self.access = access
+        # Called with a connectionId once its deletion is durable (the transports close its sessions).
+        self.closed_listeners: list[Callable[[str], None]] = []
+
+    # ------------------------------------------------------------------ rules
+    def _visible(self, actor: Principal, doc: dict[str, Any]) -> bool:
+        if doc["accountId"] != actor.account_id and not actor.at_least("GLOBAL_ADMIN"):
+            return False
+        return actor.at_least("ACCOUNT_ADMIN") or doc["principalId"] == actor.principal_id
+
+    def _live(self, doc: dict[str, Any]) -> bool:
+        return doc["expiryDateTime"] > self.rt.now_iso()
+
+    def live(self, connection_id: str) -> dict[str, Any] | None:
+        """The connection if it exists and has not expired (what the transports check before sending)."""
+        doc = self.rt.state.get("connection", connection_id)
+        return doc if doc is not None and self._live(doc) else None
+
+    def owned(self, connection_id: str, principal_id: str) -> dict[str, Any] | None:
+        """The live connection if ``principal_id`` owns it (a websocket subscription must name one)."""
+        doc = self.live(connection_id)
+        return doc if doc is not None and doc["principalId"] == principal_id else None
+
+    def _validate(self, fields: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(fields) - FIELDS
+        if unknown:
+            raise Invalid("ValidationError", f"data should NOT have additional properties: {sorted(unknown)}")
+        transport = fields.get("transport", "websocket")
+        if transport not in TRANSPORTS:
+            raise Invalid("ValidationError", f"transport must be one of {', '.join(TRANSPORTS)}")
+        now = self.rt.clock.now()
+        expiry = _parse_time(fields["expiryDateTime"], "expiryDateTime") if fields.get("expiryDateTime") \
+            else now + DEFAULT_LIFETIME
+        if expiry <= now:
+            raise Invalid("InvalidExpiryDateTime", "expiryDateTime must be in the future")
+        if expiry > now + MAX_LIFETIME:
+            raise Invalid("InvalidExpiryDateTime", "expiryDateTime is at most one year ahead")
+        return {"transport": transport, "expiryDateTime": iso(expiry)}
+
+    # ------------------------------------------------------------------ operations
+    def list(self, actor: Principal) -> list[dict[str, Any]]:
+        return sorted((c for c in self.rt.state.all("connection") if self._visible(actor, c) and self._live(c)),
+                      key=lambda c: (c["createdOn"], c["connectionId"]))
+
+    def get(self, actor: Principal, connection_id: str) -> dict[str, Any]:
+        doc = self.rt.state.get("connection", connection_id)
+        if doc is None or not self._visible(actor, doc) or not self._live(doc):
+            raise NotFound("ConnectionNotFound", f"connection {connection_id} was not found")
+        return doc
+
+    async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+        if self.rt.state.get("account", actor.account_id) is None:
+            raise Forbidden("InsufficientPermissions", "connections belong to an account")
+        doc = self._validate(fields)
+        now = self.rt.now_iso()
+        doc.update(connectionId=self.rt.ids.uuid(), accountId=actor.account_id, principalId=actor.principal_id,
+                   createdOn=now)
+        async with self.rt.write() as uow:
+            uow.put("connection", doc["connectionId"], doc)
+        return doc
+
+    async def delete(self, actor: Principal, connection_id: str) -> dict[str, Any]:
+        async with self.rt.write() as uow:
+            doc = self.get(actor, connection_id)
+            uow.delete("connection", connection_id)
+            uow.after_commit.append(lambda: [listener(connection_id) for listener in self.closed_listeners])
+            return doc
