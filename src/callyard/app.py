@@ -25,6 +25,8 @@ from callyard.core.ids import Ids
 from callyard.core.service import Core
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.mail import Mailer
+from callyard.delivery.json_ws import JsonStream
+from callyard.delivery.mqtt_ws import MqttOverWebSocket
 from callyard.delivery.webhooks import WebhookSender
 from callyard.sim.profiles import Profiles
 from callyard.store import open_store
@@ -49,9 +51,13 @@ def build_app(settings: Settings) -> FastAPI:
         core.tokens.issuer = f"http://{settings.host}:{settings.port}/authentication{BASE_PATH}"
         app.state.started = time.monotonic()
         await webhooks.start()
+        await mqtt.start()
+        await stream.start()
         try:
             yield
         finally:
+            await stream.stop()
+            await mqtt.stop()
             await webhooks.stop()
             await core.stop()
 
@@ -67,12 +73,20 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.profiles = Profiles(core, settings.id_seed)
     core.notifications.publication_of = notifications.publication_of
     webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed)
+    # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit.
+    mqtt = app.state.mqtt = MqttOverWebSocket(core)
+    stream = app.state.stream = JsonStream(core)
+    core.notifications.live_transports.append(mqtt.transport)
+    core.notifications.live_transports.append(stream.transport)
+    core.connections.closed_listeners += [mqtt.connection_closed, stream.connection_closed]
     errors.install(app)
 
     # Control-plane routes first: their prefix cannot clash, and Starlette matches routes in order.
     app.include_router(control.router)
     app.include_router(sim.router)
     app.include_router(deliveries.router)
+    app.router.add_websocket_route(f"{notifications.MQTT_PATH}/{{connectionId}}", mqtt.serve)
+    app.router.add_websocket_route(notifications.STREAM_PATH, stream.serve)
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=BASE_PATH)
     for service, router in CLOUDLINK_SERVICES:

@@ -57,6 +57,7 @@ class Core:
         await self.tokens.load_or_create_key()
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
+            self.presence.reset()  # the aggregate view of the persisted state, before the first change
             return False
         await self.reset()
         return True
@@ -143,6 +144,6 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "application": "recordId", "mail": "mailId", "auth_code": "code",
               "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
-              "subscription": "subscriptionId", "delivery": "deliveryId", "connection": "connectionId",
-              "conference": "id", "participant": "recordId", "attendance": "id"}
+              "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
+              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id"}
 
