@@ -43,14 +43,16 @@ class Conn:
                 pass
 
     async def request(self, method: str, path: str, body: Any = None, form: dict[str, str] | None = None,
-                      ) -> tuple[int, bytes]:
-        """``body`` is sent as JSON, ``form`` as application/x-www-form-urlencoded."""
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """``body`` is sent as JSON, ``form`` as application/x-www-form-urlencoded; ``headers`` are added to
+        this request only."""
         assert self.reader is not None and self.writer is not None
         if form is not None:
             payload, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
         else:
             payload, content_type = (b"" if body is None else json.dumps(body).encode()), "application/json"
-        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{self.extra}"
+        extra = self.extra + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}"
                 f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n\r\n")
         self.writer.write(head.encode("latin-1") + payload)
         raw = await self.reader.readuntil(b"\r\n\r\n")
@@ -67,8 +69,8 @@ class Conn:
         return status, data
 
     async def json(self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] = (200, 201),
-                   form: dict[str, str] | None = None) -> Any:
-        status, data = await self.request(method, path, body, form)
+                   form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
+        status, data = await self.request(method, path, body, form, headers)
         if status not in ((expect,) if isinstance(expect, int) else expect):
             raise HttpError(f"{method} {path} -> {status}: {data[:300]!r}")
         return json.loads(data) if data else None
@@ -93,6 +95,121 @@ async def run_for(seconds: float, workers: list[Callable[[], Awaitable[int]]],
 
     await asyncio.gather(*(loop(w) for w in workers))
     return done, time.perf_counter() - began
+
+
+# ---------------------------------------------------------------------------------------------- receivers
+class HookReceiver:
+    """A minimal webhook receiver on asyncio streams (keep-alive HTTP/1.1, answers 204 at once): calls
+    ``arrived(body, perf_counter at the end of the request)`` for each POST. As small as the client, for the
+    same reason."""
+
+    def __init__(self, arrived: Callable[[bytes, float], None]) -> None:
+        self.arrived = arrived
+        self.server: asyncio.AbstractServer | None = None
+        self.url = ""
+        self.handlers: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> "HookReceiver":
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.handlers):
+            task.cancel()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length) if length else b""
+                at = time.perf_counter()
+                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                self.arrived(body, at)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self.handlers.discard(task)
+
+
+class _Packet:
+    """amqtt's decoders read from an adapter: this one serves the bytes of one WebSocket message."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    async def read(self, n: int = -1) -> bytes:
+        out = self.data[self.pos:] if n < 0 else self.data[self.pos:self.pos + n]
+        self.pos += len(out)
+        return out
+
+    def feed_eof(self) -> None:
+        self.pos = len(self.data)
+
+
+class MqttSubscriber:
+    """A small MQTT 3.1.1 subscriber over WebSocket for the bench: the ``websockets`` client and amqtt's
+    packet codec (what the server decodes with), no thread per client like paho, so thousands fit in the
+    load generator. Calls ``arrived(payload, perf_counter)`` for each PUBLISH and acknowledges QoS 1."""
+
+    def __init__(self, url: str, token: str, client_id: str, arrived: Callable[[bytes, float], None]) -> None:
+        self.url, self.token, self.client_id, self.arrived = url, token, client_id, arrived
+        self.ws: Any = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def open(self, topic: str, qos: int = 0) -> None:
+        from amqtt.mqtt.connect import ConnectPacket, ConnectPayload, ConnectVariableHeader
+        from amqtt.mqtt.subscribe import SubscribePacket
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(self.url, subprotocols=["mqtt"], ping_interval=None, compression=None,
+                                max_size=None, open_timeout=30)
+        header = ConnectVariableHeader(proto_name="MQTT", proto_level=4, keep_alive=0)
+        header.clean_session_flag = header.username_flag = header.password_flag = True
+        await self.ws.send(ConnectPacket(variable_header=header, payload=ConnectPayload(
+            client_id=self.client_id, username="bench", password=self.token)).to_bytes())
+        connack = await self.ws.recv()
+        if connack[-1] != 0:
+            raise HttpError(f"CONNACK refused: {connack!r}")
+        await self.ws.send(SubscribePacket.build([(topic, qos)], 1).to_bytes())
+        suback = await self.ws.recv()
+        if suback[-1] not in (0, 1):
+            raise HttpError(f"SUBACK refused: {suback!r}")
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        from amqtt.mqtt.packet import PUBLISH, MQTTFixedHeader
+        from amqtt.mqtt.puback import PubackPacket
+        from amqtt.mqtt.publish import PublishPacket
+
+        async for frame in self.ws:
+            at = time.perf_counter()
+            reader = _Packet(frame)
+            header = await MQTTFixedHeader.from_stream(reader)  # type: ignore[arg-type]
+            if header is None or header.packet_type != PUBLISH:
+                continue
+            packet = await PublishPacket.from_stream(reader, fixed_header=header)  # type: ignore[arg-type]
+            self.arrived(packet.data or b"", at)
+            if packet.qos == 1:
+                await self.ws.send(PubackPacket.build(packet.packet_id).to_bytes())
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.ws is not None:
+            await self.ws.close()
 
 
 # ---------------------------------------------------------------------------------------------- tenant

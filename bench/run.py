@@ -1,12 +1,16 @@
 """``make bench``: measure callyard against a bare Starlette route in the same run and rewrite
 docs/performance.md with the figures and ratios. No assertion: numbers, not pass/fail.
 
-Two parts: start-up and a directory read against the demo tenant, then the PBX engine and the Media API
+Three parts: start-up and a directory read against the demo tenant; the PBX engine and the Media API
 (call-control action throughput, concurrent calls held against resident memory, new calls per second)
-against a generated tenant of ``TENANT_USERS`` extension users, on the in-memory and the SQLite store."""
+against a generated tenant of ``TENANT_USERS`` extension users, on the in-memory and the SQLite store; and
+Notifications (event → webhook and event → MQTT latency at ``EVENT_RATE`` events/s, concurrent MQTT over
+WebSocket subscribers held against resident memory). ``python bench/run.py notifications`` runs only the
+last and prints its section without rewriting docs/performance.md."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import statistics
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -284,6 +289,281 @@ def engine_figures(tmp: str, bare_cmd: list[str]) -> dict[str, Any]:
     return fig
 
 
+# ============================================================================================ Notifications
+NOTIFY_PORT = 8197
+NOTIFY_USERS = 100             # extension users of the notification server's tenant
+EVENT_RATE = 500.0             # events per second, paced by the clock (open loop), not by the answers
+EVENT_SECONDS = 6.0            # per transport
+WEBHOOK_LOW_RATE = 100.0       # webhooks again, at a rate the path can sustain
+EVENT_CALLS = 16               # established calls whose hold/retrieve make the events, one worker each
+DRAIN_SECONDS = 3.0            # after the last request, how long a publication may still arrive
+SUBSCRIBER_STEPS = (500, 1_000, 2_000)
+FANOUT_EVENTS = 5
+TARGET_WEBHOOK_P99 = 0.025
+TARGET_MQTT_P99 = 0.010
+TARGET_SUBSCRIBERS = 2_000
+B = "/2017-09-01"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+class Notified:
+    """The send instant of each event-causing request (by its x-mitel-correlation-id) and the receipt
+    instant of each publication (by the same id, which the envelope carries as notification.correlationId)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}
+        self.received: dict[str, float] = {}
+        self.extra = 0
+
+    def arrived(self, body: bytes, at: float) -> None:
+        correlation = json.loads(body)["notification"]["correlationId"]
+        if correlation in self.received:
+            self.extra += 1
+        else:
+            self.received[correlation] = at
+
+    def latencies(self) -> list[float]:
+        return [self.received[c] - t for c, t in self.sent.items() if c in self.received]
+
+
+async def drive_events(port: int, headers: dict[str, str], calls: list[tuple[str, str]], held: dict[str, bool],
+                       notified: Notified, seconds: float, rate: float) -> float:
+    """Hold/retrieve PUTs, one every 1/rate s, each on a free call (a call waits for its previous answer);
+    returns the rate achieved."""
+    free: asyncio.Queue[tuple[Conn, str, str]] = asyncio.Queue()
+    conns = [await Conn(port, headers).__aenter__() for _ in calls]
+    for conn, (ext, leg) in zip(conns, calls):
+        free.put_nowait((conn, ext, leg))
+
+    async def one(worker: tuple[Conn, str, str], correlation: str) -> None:
+        conn, ext, leg = worker
+        notified.sent[correlation] = time.perf_counter()
+        await conn.json("PUT", media_call(ext, leg), {"action": "retrieve" if held[leg] else "hold"}, expect=200,
+                        headers={"x-mitel-correlation-id": correlation})
+        held[leg] = not held[leg]
+        free.put_nowait(worker)
+
+    tasks = []
+    began = time.perf_counter()
+    try:
+        for i in range(int(seconds * rate)):
+            delay = began + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(await free.get(), str(uuid.uuid4()))))
+        await asyncio.gather(*tasks)
+        achieved = len(tasks) / (time.perf_counter() - began)
+    finally:
+        for conn in conns:
+            await conn.__aexit__()
+    deadline = time.perf_counter() + DRAIN_SECONDS
+    while len(notified.received) < len(notified.sent) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    return achieved
+
+
+async def settle(pid: int, limit: float = 60.0) -> None:
+    """Wait until the server is idle (under 10 % of a core over half a second): a saturated run leaves
+    work queued behind it."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        cpu = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - cpu < 0.05:
+            return
+
+
+def event_figures(notified: Notified, achieved: float, pid: int, cpu: float) -> dict[str, Any]:
+    lat = notified.latencies()
+    return {"sent": len(notified.sent), "received": len(lat), "extra": notified.extra, "rate": achieved,
+            "p50": percentile(lat, 50) if lat else float("nan"), "p99": percentile(lat, 99) if lat else float("nan"),
+            "max": max(lat) if lat else float("nan"), "cpu_ms": (cpu_seconds(pid) - cpu) / max(1, len(lat)) * 1000}
+
+
+async def notification_run(port: int, pid: int) -> dict[str, Any]:
+    headers = await bearer(port)
+    token = headers["Authorization"].split(" ", 1)[1]
+    fig: dict[str, Any] = {}
+    async def rest(method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        async with Conn(port, headers) as conn:  # a fresh connection: an idle one is closed after 5 s
+            return await conn.json(method, path, body, expect=expect)
+
+    async with Conn(port, headers) as conn:
+        calls = [(extension(w), await establish(conn, outside_number(w), extension(w))) for w in range(EVENT_CALLS)]
+    held = {leg: False for _, leg in calls}
+    media = {"topic": "platform-api-media", "subjectFilter": f"{B}/endpoints/"}
+
+    # event → MQTT message, QoS 0 then QoS 1 (first: the webhook run leaves the server busy for a while)
+    for qos in (0, 1):
+        connection = await rest("POST", f"{B}/connections", {"transport": "websocket"}, expect=201)
+        sub = await rest("POST", f"{B}/subscriptions", {
+            **media, "transport": "websocket", "connectionId": connection["connectionId"]}, expect=201)
+        notified = Notified()
+        subscriber = loadgen.MqttSubscriber(connection["url"], token, f"bench-{qos}", notified.arrived)
+        await subscriber.open(sub["subscriptionId"], qos)
+        await drive_events(port, headers, calls, held, Notified(), 0.5, EVENT_RATE)
+        cpu = cpu_seconds(pid)
+        achieved = await drive_events(port, headers, calls, held, notified, EVENT_SECONDS, EVENT_RATE)
+        fig[f"mqtt{qos}"] = event_figures(notified, achieved, pid, cpu)
+        await subscriber.close()
+        await rest("DELETE", f"{B}/connections/{connection['connectionId']}")
+        await rest("DELETE", f"{B}/subscriptions/{sub['subscriptionId']}")
+        print(f"mqtt qos {qos}: {fig[f'mqtt{qos}']}", flush=True)
+
+    # event → webhook, at the rate of the target and at a lower one (what the path costs when not saturated)
+    for key, rate in (("webhook", EVENT_RATE), ("webhook_low", WEBHOOK_LOW_RATE)):
+        notified = Notified()
+        async with loadgen.HookReceiver(notified.arrived) as receiver:
+            sub = await rest("POST", f"{B}/subscriptions", {
+                **media, "transport": "webhook", "deviceId": receiver.url,
+                "applicationId": "3f1c0d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f"}, expect=201)
+            await drive_events(port, headers, calls, held, Notified(), 0.5, rate)  # warm-up
+            cpu = cpu_seconds(pid)
+            achieved = await drive_events(port, headers, calls, held, notified, EVENT_SECONDS, rate)
+            fig[key] = event_figures(notified, achieved, pid, cpu)
+            await rest("DELETE", f"{B}/subscriptions/{sub['subscriptionId']}")
+        print(f"{key}: {fig[key]}", flush=True)
+        await settle(pid)
+
+    # concurrent MQTT subscribers held, against RSS; then one event fanned out to all of them
+    fig["subscribers"] = await held_subscribers(port, pid, headers, token, calls[0])
+    return fig
+
+
+async def held_subscribers(port: int, pid: int, headers: dict[str, str], token: str,
+                           call: tuple[str, str]) -> dict[str, Any]:
+    """Subscribers up to each of ``SUBSCRIBER_STEPS``, each with its own connection and subscription (the
+    calls of one extension, QoS 0) and its own WebSocket; VmRSS at each step. Then ``FANOUT_EVENTS`` events
+    on that extension, each of which every subscriber must receive."""
+    ext, leg = call
+    await asyncio.sleep(0.5)
+    out: dict[str, Any] = {"idle_rss": rss_bytes(pid), "steps": []}
+    per_event: dict[str, list[float]] = {}
+    sent: dict[str, float] = {}
+
+    def arrived(body: bytes, at: float) -> None:
+        per_event.setdefault(json.loads(body)["notification"]["correlationId"], []).append(at)
+
+    subscribers: list[loadgen.MqttSubscriber] = []
+    conns = [await Conn(port, headers).__aenter__() for _ in range(HELD_WORKERS)]
+    try:
+        made = 0
+        for target in SUBSCRIBER_STEPS:
+            began = time.perf_counter()
+            queue = iter(range(made, target))
+
+            async def work(conn: Conn) -> None:
+                for i in queue:
+                    connection = await conn.json("POST", f"{B}/connections", {"transport": "websocket"}, expect=201)
+                    sub = await conn.json("POST", f"{B}/subscriptions", {
+                        "topic": "platform-api-media", "subjectFilter": f"{B}/endpoints/{ext}/",
+                        "transport": "websocket", "connectionId": connection["connectionId"]}, expect=201)
+                    subscriber = loadgen.MqttSubscriber(connection["url"], token, f"held-{i}", arrived)
+                    await subscriber.open(sub["subscriptionId"], 0)
+                    subscribers.append(subscriber)
+
+            await asyncio.gather(*(work(c) for c in conns))
+            made = target
+            elapsed = time.perf_counter() - began
+            await asyncio.sleep(0.5)
+            out["steps"].append((target, rss_bytes(pid), elapsed))
+            print(f"subscribers: {target} held, RSS {rss_bytes(pid) / MIB:.1f} MiB", flush=True)
+        held_state = False
+        for _ in range(FANOUT_EVENTS):
+            correlation = str(uuid.uuid4())
+            sent[correlation] = time.perf_counter()
+            await conns[0].json("PUT", media_call(ext, leg), {"action": "retrieve" if held_state else "hold"},
+                                expect=200, headers={"x-mitel-correlation-id": correlation})
+            held_state = not held_state
+            deadline = time.perf_counter() + 10
+            while len(per_event.get(correlation, ())) < len(subscribers) and time.perf_counter() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+        fanout = [(min(per_event.get(c, [float("nan")])) - t, max(per_event.get(c, [float("nan")])) - t,
+                   len(per_event.get(c, ()))) for c, t in sent.items()]
+        out["fanout"] = {"first": statistics.median(f for f, _, _ in fanout),
+                         "last": statistics.median(last for _, last, _ in fanout),
+                         "delivered": min(n for _, _, n in fanout), "subscribers": len(subscribers)}
+        out["rss_after"] = rss_bytes(pid)
+    finally:
+        for subscriber in subscribers:
+            await subscriber.close()
+        for conn in conns:
+            await conn.__aexit__()
+    return out
+
+
+def notification_figures(tmp: str) -> dict[str, Any]:
+    tenant = Path(tmp) / "notify-tenant.json"
+    loadgen.write_tenant(tenant, NOTIFY_USERS)
+    server = Server("notifications", serve_cmd(NOTIFY_PORT, "ephemeral", tenant, tmp), NOTIFY_PORT)
+    try:
+        return asyncio.run(notification_run(server.port, server.pid))
+    finally:
+        server.stop()
+
+
+def notification_lines(fig: dict[str, Any]) -> list[str]:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.1f} ms"
+
+    lines = [
+        "## Notifications", "",
+        f"A fresh in-memory server (`--ephemeral --open-control`, a tenant of {NOTIFY_USERS} extension users) with",
+        f"{EVENT_CALLS} established calls (outside caller → extension, answered). Events are hold and retrieve",
+        f"PUTs on those calls, paced at {EVENT_RATE:.0f} per second by the load generator's clock (a call waits for",
+        "its previous answer), each carrying its own `x-mitel-correlation-id`, which the publication envelope",
+        "carries as `notification.correlationId`. Latency is from just before the request is written to the",
+        "receipt of its publication in the same load-generator process: a local keep-alive HTTP receiver",
+        "answering 204 for the webhook (Standard Webhooks signed, through the durable outbox: one delivery",
+        "document written with the event, one status update after the answer), and an MQTT 3.1.1 client over",
+        "WebSocket (bench/loadgen.py: `websockets` and amqtt's packet codec; QoS 1 is acknowledged) for MQTT.",
+        f"Each transport runs alone for {EVENT_SECONDS:.0f} s after a 0.5 s warm-up, with one subscription matching",
+        "every media publication; publications still missing "
+        f"{DRAIN_SECONDS:.0f} s after the last request count as not received. *Server",
+        "CPU* is the server's user + system time per publication received. The last row runs the webhook path",
+        f"again at {WEBHOOK_LOW_RATE:.0f} events/s, below the rate at which the server saturates.", "",
+        "| transport | events/s achieved | publications received / events | p50 | p99 | max | server CPU per "
+        "event | target (p99 at 500/s) | |", "|---|---|---|---|---|---|---|---|---|"]
+    for key, name, target in (("webhook", "webhook", TARGET_WEBHOOK_P99),
+                              ("mqtt0", "MQTT over WebSocket, QoS 0", TARGET_MQTT_P99),
+                              ("mqtt1", "MQTT over WebSocket, QoS 1", TARGET_MQTT_P99),
+                              ("webhook_low", f"webhook at {WEBHOOK_LOW_RATE:.0f}/s", None)):
+        f = fig[key]
+        verdict = "" if target is None else met(f["p99"] <= target and f["received"] == f["sent"])
+        lines.append(f"| {name} | {f['rate']:,.0f} | {f['received']:,} / {f['sent']:,} | {ms(f['p50'])} | "
+                     f"{ms(f['p99'])} | {ms(f['max'])} | {f['cpu_ms']:.2f} ms | "
+                     f"{'—' if target is None else f'≤ {target * 1000:.0f} ms'} | {verdict} |")
+    subs = fig["subscribers"]
+    idle = subs["idle_rss"]
+    lines += [
+        "", "### Concurrent MQTT subscribers held", "",
+        "The same server afterwards: subscribers added in steps, each with its own connection "
+        "(`POST /connections`),",
+        "its own websocket subscription (the calls of one extension) and its own WebSocket, MQTT-subscribed",
+        f"at QoS 0 ({HELD_WORKERS} workers set them up); the server's VmRSS is read half a second after each step. The",
+        f"baseline is the same server's RSS just before the first subscriber: {idle / MIB:.1f} MiB.", "",
+        "| subscribers held | server RSS | RSS per subscriber above the baseline | time to add the step | target | |",
+        "|---|---|---|---|---|---|"]
+    for count, rss, seconds in subs["steps"]:
+        is_target = count == TARGET_SUBSCRIBERS
+        lines.append(f"| {count:,} | {rss / MIB:,.1f} MiB | {(rss - idle) / count / 1024:.1f} KiB | {seconds:.1f} s | "
+                     f"{'≥ 2,000' if is_target else '—'} | "
+                     f"{met(subs['fanout']['delivered'] >= TARGET_SUBSCRIBERS) if is_target else ''} |")
+    fan = subs["fanout"]
+    lines += [
+        "", f"With all {fan['subscribers']:,} held, {FANOUT_EVENTS} events on that extension were each delivered to "
+        f"{fan['delivered']:,} of them",
+        f"(the fewest of the {FANOUT_EVENTS}): the first subscriber had it {ms(fan['first'])} after the request, the "
+        f"last {ms(fan['last'])} (medians).",
+        f"Server RSS at the end: {subs['rss_after'] / MIB:,.1f} MiB.", ""]
+    return lines
+
+
 def load_average() -> float:
     try:
         return float(Path("/proc/loadavg").read_text().split()[0])
@@ -390,6 +670,10 @@ def engine_lines(fig: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["notifications"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(notification_lines(notification_figures(tmp))))
+        return
     load_before = load_average()
     bare_cmd = [PY, "-m", "uvicorn", "bench.bare_app:app", "--port", "8191", "--log-level", "warning"]
     results: dict[str, list[float]] = {"bare": [], "ephemeral": [], "sqlite": []}
@@ -411,6 +695,7 @@ def main() -> None:
         users_latency = latency(8192, {"Authorization": f"Bearer {tok}"})
         stop(proc)
         engine = engine_figures(tmp, bare_cmd)
+        notify = notification_figures(tmp)
     med = {k: statistics.median(v) for k, v in results.items()}
     lines = [
         "# Performance", "",
@@ -424,8 +709,8 @@ def main() -> None:
         f"| start to ready, SQLite, first start with migrations and tenant load (median of {RUNS}) | {med['sqlite']*1000:.0f} ms | {med['bare']*1000:.0f} ms | {med['sqlite']/med['bare']:.2f}× |",
         f"| `GET /2017-09-01/users` (token verified, OData envelope), median of {REQUESTS} sequential requests | {users_latency*1000:.2f} ms | {bare_latency*1000:.2f} ms | {users_latency/bare_latency:.2f}× |",
         "", "Start to ready is measured from process start until `GET /_callyard/health` answers 200, with the",
-        "demo tenant. Event latency and WebSocket subscribers are measured once the notification path exists.", "",
-        *engine_lines(engine)]
+        "demo tenant.", "",
+        *engine_lines(engine), *notification_lines(notify)]
     (ROOT / "docs" / "performance.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

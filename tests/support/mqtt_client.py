@@ -69,8 +69,9 @@ class Mqtt:
             self.disconnected.wait(2)
         self._stop.set()
         self.thread.join(2)
-        if not clean:
-            self.client.socket().close() if self.client.socket() is not None else None
+        sock = self.client.socket()
+        if not clean and sock is not None:
+            sock.close()  # the connection drops: no DISCONNECT, no WebSocket close
 
     def __enter__(self) -> "Mqtt":
         return self

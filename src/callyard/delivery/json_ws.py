@@ -10,14 +10,13 @@ can read: 4400 neither id given, 4401 no token, an invalid one or one that expir
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from callyard.core.errors import CoreError
-from callyard.delivery.live import Link, Sweeper, bearer
+from callyard.delivery.live import EnvelopeEncoder, Link, Sweeper, bearer
 
 log = logging.getLogger("callyard.delivery.stream")
 
@@ -30,6 +29,7 @@ class JsonStream:
         self.rt = core.rt
         self.streams: dict[Key, set[Link]] = {}
         self.sweeper = Sweeper(self.sweep)
+        self.encoder = EnvelopeEncoder()
 
     async def start(self) -> None:
         self.sweeper.start()
@@ -48,7 +48,7 @@ class JsonStream:
             return
         if sub.get("connectionId") and self.core.connections.live(sub["connectionId"]) is None:
             return
-        text = json.dumps(envelope, separators=(",", ":"))
+        text = self.encoder.encode(envelope)
         now = self.rt.clock.timestamp()
         for links in (by_sub, by_conn):
             for link in list(links or ()):
@@ -62,22 +62,24 @@ class JsonStream:
             link.close(4404, "ConnectionGone: the connection was deleted")
 
     def sweep(self) -> None:
-        now = self.rt.clock.timestamp()
+        now, now_iso = self.rt.clock.timestamp(), self.rt.now_iso()
         for (kind, item_id), links in list(self.streams.items()):
-            gone = self._target(kind, item_id) is None
+            gone = self._target(kind, item_id, now_iso=now_iso) is None
             for link in list(links):
                 if gone:
                     link.close(4404, f"{kind.capitalize()}Gone: the {kind} was deleted or has expired")
                 elif link.expired(now):
                     link.close(4401, "TokenExpired: the access token has expired")
 
-    def _target(self, kind: str, item_id: str, principal_id: str | None = None) -> dict[str, Any] | None:
+    def _target(self, kind: str, item_id: str, principal_id: str | None = None,
+                now_iso: str | None = None) -> dict[str, Any] | None:
+        now_iso = now_iso or self.rt.now_iso()
         if kind == "connection":
-            doc = self.core.connections.live(item_id)
+            doc = self.core.connections.live(item_id, now_iso)
         else:
             doc = self.rt.state.get("subscription", item_id)
             if doc is not None and (doc.get("transport") != "websocket" or not doc.get("active", True)
-                                    or doc["expiryDateTime"] <= self.rt.now_iso()):
+                                    or doc["expiryDateTime"] <= now_iso):
                 doc = None
         if doc is not None and principal_id is not None and doc["principalId"] != principal_id:
             return None

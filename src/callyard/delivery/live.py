@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -26,6 +27,32 @@ log = logging.getLogger("callyard.delivery.live")
 MAX_QUEUED = 10_000
 SWEEP_SECONDS = 1.0
 CLOSE_FLUSH_SECONDS = 2.0
+
+
+class EnvelopeEncoder:
+    """``json.dumps(envelope, separators=(",", ":"))``, byte for byte, for the envelopes of one publication
+    fanned out to many subscriptions: they differ only in ``subscription``, so the rest is encoded once
+    (the service hands them over one publication after another) and the subscription spliced in."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._parts: tuple[str, str] = ("", "")
+
+    def encode(self, envelope: dict[str, Any]) -> str:
+        subscription = envelope.get("subscription")
+        if not isinstance(subscription, dict):
+            return json.dumps(envelope, separators=(",", ":"))
+        notification = envelope.get("notification") or {}
+        key = (envelope.get("publicationId"), notification.get("correlationId"), notification.get("createdOn"),
+               len(notification), len(envelope))  # a publicationId names one publication: the rest follows
+        if key != self._key:
+            keys = list(envelope)
+            at = keys.index("subscription")
+            before = json.dumps({k: envelope[k] for k in keys[:at]}, separators=(",", ":"))[:-1]
+            after = json.dumps({k: envelope[k] for k in keys[at + 1:]}, separators=(",", ":"))[1:]
+            self._parts = (before + ("," if at else "") + '"subscription":', ("," + after) if after != "}" else "}")
+            self._key = key
+        return self._parts[0] + json.dumps(subscription, separators=(",", ":")) + self._parts[1]
 
 
 def bearer(header: str | None) -> str | None:

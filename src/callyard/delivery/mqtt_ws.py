@@ -49,7 +49,6 @@ Supported:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict, deque
 from typing import Any
@@ -71,7 +70,7 @@ from amqtt.mqtt.unsuback import UnsubackPacket
 from starlette.websockets import WebSocket
 
 from callyard.core.errors import CoreError
-from callyard.delivery.live import Link, Sweeper, bearer
+from callyard.delivery.live import EnvelopeEncoder, Link, Sweeper, bearer
 
 log = logging.getLogger("callyard.delivery.mqtt")
 
@@ -219,6 +218,7 @@ class MqttOverWebSocket:
         self.sessions: dict[tuple[str, str], MqttSession] = {}     # (principalId, clientId) → session
         self.by_topic: dict[str, set[MqttSession]] = {}              # subscriptionId → subscribed sessions
         self.sweeper = Sweeper(self.sweep)
+        self.encoder = EnvelopeEncoder()
 
     async def start(self) -> None:
         self.sweeper.start()
@@ -229,11 +229,6 @@ class MqttOverWebSocket:
             if session.link is not None:
                 session.link.close(1001, "the server is shutting down")
 
-    def stats(self) -> dict[str, int]:
-        online = sum(1 for s in self.sessions.values() if s.online())
-        return {"sessions": len(self.sessions), "online": online,
-                "subscriptions": sum(len(s.topics) for s in self.sessions.values())}
-
     # ------------------------------------------------------------------ delivery (the live transport)
     def transport(self, sub: dict[str, Any], envelope: dict[str, Any]) -> None:
         topic = sub["subscriptionId"]
@@ -242,7 +237,7 @@ class MqttOverWebSocket:
             return
         if sub.get("connectionId") and self.core.connections.live(sub["connectionId"]) is None:
             return  # the subscription's connection was deleted or expired: nothing is delivered
-        payload = json.dumps(envelope, separators=(",", ":")).encode()
+        payload = self.encoder.encode(envelope).encode()
         now = self.rt.clock.timestamp()
         for session in list(sessions):
             if session.link is not None and session.link.expired(now):
@@ -258,9 +253,9 @@ class MqttOverWebSocket:
                 self._drop(session)
 
     def sweep(self) -> None:
-        now = self.rt.clock.timestamp()
+        now, now_iso = self.rt.clock.timestamp(), self.rt.now_iso()
         for session in list(self.sessions.values()):
-            if self.core.connections.live(session.connection_id) is None:
+            if self.core.connections.live(session.connection_id, now_iso) is None:
                 if session.link is not None:
                     session.link.close(4404, "ConnectionGone: the connection was deleted or has expired")
                 self._drop(session)

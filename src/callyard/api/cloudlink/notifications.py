@@ -1,8 +1,9 @@
 """CloudLink Notifications façade (contract: reference/cloudlink-apis.md §5 and the real webhook payload).
 
-Two jobs: the subscription routes, and ``publication_of`` — how a core event looks as a CloudLink
-publication (topic, method, subject, content, publisher). The core's notification service matches and
-delivers; the wire shape of each topic's content is decided here.
+Three jobs: the subscription routes, the connection routes (a connection's ``url`` is the WebSocket URL of
+the MQTT endpoint, on the host the request came to), and ``publication_of`` — how a core event looks as a
+CloudLink publication (topic, method, subject, content, publisher). The core's notification service matches
+and delivers; the wire shape of each topic's content is decided here.
 """
 from __future__ import annotations
 

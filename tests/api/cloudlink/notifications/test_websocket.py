@@ -177,7 +177,8 @@ def test_qos1_and_a_persistent_session(client: httpx.Client, server, admin) -> N
     assert (again.mid, again.dup, json.loads(again.payload)["content"]["to"]) == (first.mid, True, "2880")
     assert (later.qos, later.dup, json.loads(later.payload)["content"]["to"]) == (1, False, "2881")
     assert wait_until(lambda: not session.inflight and not session.backlog)  # both acknowledged
-    back.close()
+    back.close()                                     # a clean DISCONNECT: the persistent session stays
+    assert wait_until(lambda: session.link is None) and sessions[session.key] is session
     clean = Mqtt(conn["url"], token_of(admin), client_id="desk-1", clean_session=True)
     assert clean.wait_connack()[1].session_present is False
     clean.close()
@@ -216,7 +217,7 @@ def test_keep_alive_and_ping_with_a_raw_websocket(client: httpx.Client, admin) -
         began = time.monotonic()
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=5)                    # silent for 1.5 × keep-alive: closed
-        assert 1.2 < time.monotonic() - began < 3
+        assert 1.2 < time.monotonic() - began < 5
 
 
 def test_json_stream(client: httpx.Client, server, admin, alice) -> None:
@@ -248,3 +249,18 @@ def test_json_stream(client: httpx.Client, server, admin, alice) -> None:
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=3)
             assert closed.value.rcvd.code == code, query
+
+
+def test_the_fan_out_encoder_writes_what_json_dumps_writes() -> None:
+    from callyard.delivery.live import EnvelopeEncoder
+
+    encoder = EnvelopeEncoder()
+    publication = {"publicationId": "p1", "topic": "platform-api-media", "method": "PUT", "subject": "/x",
+                   "content": {"a": [1, {"b": "é\u2028\"q"}], "n": None}, "publisher": {"accountId": "a"}}
+    for sub_id, correlation in (("s1", "c1"), ("s\"2", "c1"), ("s3", "c2")):
+        envelope = {**publication, "subscription": {"subscriptionId": sub_id},
+                    "notification": {"createdOn": "2026-01-01T00:00:00.000Z", "correlationId": correlation}}
+        assert encoder.encode(envelope) == json.dumps(envelope, separators=(",", ":"))
+    for odd in ({"subscription": {"subscriptionId": "z"}}, {"subscription": {"subscriptionId": "z"}, "a": 1},
+                {"a": 1, "subscription": {"subscriptionId": "z"}}, {"a": 1}):
+        assert EnvelopeEncoder().encode(odd) == json.dumps(odd, separators=(",", ":"))
