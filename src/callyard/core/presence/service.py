@@ -86,10 +86,10 @@ class Presence:
                 if leg.endpoint.kind == EXTENSION and leg.endpoint.user_id and leg.state in TALKING}
 
     def _talking(self, user: dict[str, Any]) -> bool:
-        """Any extension of the user has a call connected or held (live legs only: a handful)."""
-        return any(leg.endpoint.kind == EXTENSION and leg.endpoint.user_id == user["userId"]
-                   and leg.account_id == user["accountId"] and leg.state in TALKING
-                   for leg in self.engine.legs.values())
+        """The user's extension has a call connected or held. Looks at that endpoint's own legs only, so a
+        call event costs the same with ten calls in the PBX or ten thousand."""
+        endpoint = self._extension(user)
+        return endpoint is not None and any(leg.state in TALKING for leg in endpoint.legs)
 
     def _extension(self, user: dict[str, Any]) -> Endpoint | None:
         """The user's extension as the dial plan has it (``None`` without one, or when inactive)."""
