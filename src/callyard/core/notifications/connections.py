@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from callyard.core.clock import iso
 from callyard.core.directory.access import Access
-from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.errors import Forbidden, Invalid
+from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.notifications.service import _parse_time
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
@@ -29,7 +30,9 @@ DEFAULT_LIFETIME = timedelta(hours=24)
 MAX_LIFETIME = timedelta(days=365)
 
 
-class Connections:
+class Connections(OwnedExpiring):
+    kind, id_field, not_found = "connection", "connectionId", "ConnectionNotFound"
+
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
@@ -37,14 +40,6 @@ class Connections:
         self.closed_listeners: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------------ rules
-    def _visible(self, actor: Principal, doc: dict[str, Any]) -> bool:
-        if doc["accountId"] != actor.account_id and not actor.at_least("GLOBAL_ADMIN"):
-            return False
-        return actor.at_least("ACCOUNT_ADMIN") or doc["principalId"] == actor.principal_id
-
-    def _live(self, doc: dict[str, Any], now: str | None = None) -> bool:
-        return doc["expiryDateTime"] > (now or self.rt.now_iso())
-
     def live(self, connection_id: str, now: str | None = None) -> dict[str, Any] | None:
         """The connection if it exists and has not expired (what the transports check before sending;
         ``now``, the twin clock's ISO time, saves formatting it once per call in a sweep)."""
@@ -73,16 +68,6 @@ class Connections:
         return {"transport": transport, "expiryDateTime": iso(expiry)}
 
     # ------------------------------------------------------------------ operations
-    def list(self, actor: Principal) -> list[dict[str, Any]]:
-        return sorted((c for c in self.rt.state.all("connection") if self._visible(actor, c) and self._live(c)),
-                      key=lambda c: (c["createdOn"], c["connectionId"]))
-
-    def get(self, actor: Principal, connection_id: str) -> dict[str, Any]:
-        doc = self.rt.state.get("connection", connection_id)
-        if doc is None or not self._visible(actor, doc) or not self._live(doc):
-            raise NotFound("ConnectionNotFound", f"connection {connection_id} was not found")
-        return doc
-
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
         if self.rt.state.get("account", actor.account_id) is None:
             raise Forbidden("InsufficientPermissions", "connections belong to an account")

@@ -23,6 +23,7 @@ import jsonpath_rfc9535 as jsonpath
 from callyard.core.clock import iso
 from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.state import Event, UnitOfWork
@@ -51,7 +52,9 @@ def _parse_time(value: Any, field: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-class Notifications:
+class Notifications(OwnedExpiring):
+    kind, id_field, not_found = "subscription", "subscriptionId", "SubscriptionNotFound"
+
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
@@ -131,24 +134,6 @@ class Notifications:
         return merged
 
     # ------------------------------------------------------------------ subscriptions
-    def _visible(self, actor: Principal, sub: dict[str, Any]) -> bool:
-        if sub["accountId"] != actor.account_id and not actor.at_least("GLOBAL_ADMIN"):
-            return False
-        return actor.at_least("ACCOUNT_ADMIN") or sub["principalId"] == actor.principal_id
-
-    def _live(self, sub: dict[str, Any]) -> bool:
-        return sub.get("active", True) and sub["expiryDateTime"] > self.rt.now_iso()
-
-    def list(self, actor: Principal) -> list[dict[str, Any]]:
-        return sorted((s for s in self.rt.state.all("subscription") if self._visible(actor, s) and self._live(s)),
-                      key=lambda s: (s["createdOn"], s["subscriptionId"]))
-
-    def get(self, actor: Principal, subscription_id: str) -> dict[str, Any]:
-        sub = self.rt.state.get("subscription", subscription_id)
-        if sub is None or not self._visible(actor, sub) or not self._live(sub):
-            raise NotFound("SubscriptionNotFound", f"subscription {subscription_id} was not found")
-        return sub
-
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
         if self.rt.state.get("account", actor.account_id) is None:
             raise Forbidden("InsufficientPermissions", "subscriptions belong to an account")
