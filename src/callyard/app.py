@@ -15,7 +15,7 @@ from typing import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from callyard import __version__
-from callyard.api.cloudlink import admin, auth, media, notifications, presence
+from callyard.api.cloudlink import admin, auth, chat, media, notifications, presence
 from callyard.api.common import errors
 from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
 from callyard.api.control import routes as control
@@ -37,7 +37,8 @@ BASE_PATH = "/2017-09-01"
 # hot path (media) goes first; its paths overlap no other service's. Authentication precedes admin: where
 # those two declare the same path, authentication's wins at the root (docs/compatibility.md).
 CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("media", media.router), ("notifications", notifications.router),
-                                                   ("presence", presence.router), ("authentication", auth.router),
+                                                   ("presence", presence.router), ("chat", chat.router),
+                                                   ("authentication", auth.router),
                                                    ("admin", admin.router)]
 
 

@@ -20,6 +20,7 @@ from callyard.core.ids import Ids
 from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
+from callyard.core.messaging.service import Messaging
 from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
@@ -46,6 +47,7 @@ class Core:
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
+        self.messaging = Messaging(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications.connections = self.connections
@@ -145,5 +147,6 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
-              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id"}
+              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
+              "conversation": "conversationId", "message": "messageId"}
 

@@ -68,6 +68,11 @@ def _admin(event: Event) -> dict[str, Any]:
             "content": content, "publisher": {"accountId": event.account_id}}
 
 
+def _conversation_publisher(data: dict[str, Any]) -> str | None:
+    who = data.get("deletedBy") or data.get("modifiedBy")
+    return None if who == "system" else who
+
+
 def publication_of(event: Event) -> dict[str, Any] | None:
     """A core event as a CloudLink publication, or None when no topic carries it."""
     kind = event.type.split(".", 1)[0]
@@ -78,9 +83,12 @@ def publication_of(event: Event) -> dict[str, Any] | None:
         return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
                 "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
     if kind in ("conversation", "message"):
-        return {"topic": "platform-api-conversations", "method": "PUT" if event.type.endswith("updated") else "POST",
-                "subject": f"{BASE}{event.subject}", "content": event.data or {},
-                "publisher": {"accountId": event.account_id}}
+        # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
+        verb = event.type.rsplit(".", 1)[1]
+        data = event.data or {}
+        return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
+                "subject": event.subject, "content": data,
+                "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}
     if kind in ("user", "group", "account", "contact"):
         return _admin(event)
     return None

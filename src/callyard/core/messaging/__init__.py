@@ -1,0 +1,1 @@
+"""Conversations (chat): streams, direct conversations, participants, messages and transcripts."""
