@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
+from callyard.core.clock import iso
 from callyard.core.notifications.service import Notifications
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
@@ -183,6 +184,5 @@ class WebhookSender:
         base = float(self.schedule[attempts - 1])
         delay = base / 2 + self.rng.uniform(0, base / 2)   # exponential, with jitter
         due = datetime.fromtimestamp(self.rt.clock.now().timestamp() + delay, timezone.utc)
-        from callyard.core.clock import iso
         await self._record(doc, status="pending", nextAttemptOn=iso(due), _status=status, _error=error,
                            lastStatus=status, lastError=error)

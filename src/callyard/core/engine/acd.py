@@ -14,11 +14,12 @@ Queue settings live in the group document's ``acd`` object; agent state in ``age
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from callyard.core.clock import iso
 from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
-from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.state import UnitOfWork
 
@@ -28,11 +29,6 @@ if TYPE_CHECKING:
 DISTRIBUTIONS = ("longestIdle", "priority", "skills", "ringAll")
 QUEUE_DEFAULTS: dict[str, Any] = {"distribution": "longestIdle", "ringTimeoutSeconds": 15, "wrapUpSeconds": 0,
                                   "maxWaitSeconds": None, "overflow": None}
-
-
-def _iso(dt: datetime) -> str:
-    from callyard.core.clock import iso
-    return iso(dt)
 
 
 class Acd:
@@ -82,7 +78,6 @@ class Acd:
         group = self.group(group_ep)
         call.queue_id = group["groupId"]
         call.queued_on = self.engine.now()
-        self._answered_caller(uow, caller)
         queue = self.waiting.setdefault((call.account_id, group["groupId"]), [])
         position = len(queue)
         while position > 0 and queue[position - 1].priority < call.priority:
@@ -95,11 +90,6 @@ class Acd:
         self._queue_event(uow, group)
         self.distribute(uow, group_ep)
         return caller
-
-    def _answered_caller(self, uow: UnitOfWork, caller: Leg) -> None:
-        # An ACD queue answers the call (the caller hears the queue's announcement and music); a hunt group
-        # does not, but either way the caller waits on a live line.
-        return None
 
     def _queue_event(self, uow: UnitOfWork, group: dict[str, Any]) -> None:
         uow.emit("queue.updated", group["accountId"], f"/queues/{group['groupId']}",
@@ -140,7 +130,7 @@ class Acd:
         if self.rt.state.get("queue_call", record_id) is None:
             uow.put("queue_call", record_id, {
                 "recordId": record_id, "accountId": call.account_id, "groupId": group_id, "callId": call.call_id,
-                "queuedOn": _iso(call.queued_on or now), "leftOn": _iso(now), "outcome": outcome,
+                "queuedOn": iso(call.queued_on or now), "leftOn": iso(now), "outcome": outcome,
                 "waitSeconds": round((now - (call.queued_on or now)).total_seconds(), 3),
                 "agentUserId": agent_leg.endpoint.user_id if agent_leg else None})
         group = self.rt.state.get("group", group_id)
@@ -186,7 +176,7 @@ class Acd:
             if acd:
                 if not (agent["loggedIn"] and agent["ready"]) or agent["presence"].get(group["groupId"]) is False:
                     continue
-                if agent.get("wrapUntil") and agent["wrapUntil"] > _iso(now):
+                if agent.get("wrapUntil") and agent["wrapUntil"] > iso(now):
                     continue
                 if call.skill and settings["distribution"] == "skills" and call.skill not in agent["skills"]:
                     continue
@@ -271,9 +261,9 @@ class Acd:
                 wrap = float(self.settings(group)["wrapUpSeconds"] or 0)
                 agent = self.agent(leg.account_id, leg.endpoint.user_id)
                 now = self.engine.now()
-                changes = {"idleSince": _iso(now)}
+                changes = {"idleSince": iso(now)}
                 if wrap > 0:
-                    changes["wrapUntil"] = _iso(now + timedelta(seconds=wrap))
+                    changes["wrapUntil"] = iso(now + timedelta(seconds=wrap))
                     group_ep = self.engine.endpoint(leg.account_id, group["extension"])
                     if group_ep is not None:
                         self.engine.scheduler.after(wrap, self._redistribute(group_ep), f"wrap-up {leg.leg_id}")
@@ -356,7 +346,6 @@ class Acd:
                     agent["idleSince"] = now
                 agent.update(ready=ready, reason=None if ready else reason)
             elif ready is not None and not agent["loggedIn"] and logged_in is None:
-                from callyard.core.errors import Conflict
                 raise Conflict("AgentLoggedOut", "the agent is logged out; log in first")
             if skills is not None:
                 agent["skills"] = skills
@@ -375,7 +364,7 @@ class Acd:
         now = self.engine.now()
         account_id = group["accountId"]
         queue = self.waiting.get((account_id, group["groupId"]), [])
-        waiting = [c for c in queue if c.call_id not in self.offered or True]
+        waiting = list(queue)  # calls being offered to an agent still count as waiting
         longest = max(((now - c.queued_on).total_seconds() for c in waiting if c.queued_on), default=0.0)
         logged_in = free = 0
         settings = self.settings(group)
@@ -388,7 +377,7 @@ class Acd:
             number = self.engine.dialplan.user_extension(account_id, member["memberId"])
             if number in free_eps:
                 free += 1
-        midnight = _iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
+        midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
         records = [r for r in self.rt.state.all("queue_call")
                    if r["groupId"] == group["groupId"] and r["queuedOn"] >= midnight]
         answered = [r for r in records if r["outcome"] == "answered"]

@@ -16,12 +16,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, AsyncIterator, Callable
 
+from callyard.core.clock import iso
 from callyard.core.directory.access import Access
 from callyard.core.engine import acd as acd_module
 from callyard.core.engine.dialplan import DialPlan, is_dialable, is_external, normalise
 from callyard.core.engine.model import (AVAILABILITY, DEFAULT_SETTINGS, EXTENSION, EXTERNAL, GROUP, VOICEMAIL, Call,
                                         Endpoint, Leg, Recording)
-from callyard.core.engine.recordings import Recordings
+from callyard.core.engine.recordings import CONTENT_TYPE, Recordings, synthesise_wav
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
@@ -477,7 +478,6 @@ class Engine:
         seconds = _seconds(leg.answered_on, leg.ended_on)
         message_id = self.rt.ids.uuid()
         blob_id = f"voicemail:{message_id}"
-        from callyard.core.engine.recordings import CONTENT_TYPE, synthesise_wav
         uow.put_blob(blob_id, CONTENT_TYPE, synthesise_wav(seconds))
         doc = {"voicemailId": message_id, "accountId": call.account_id, "endpointId": mailbox.number,
                "userId": mailbox.user_id, "from": leg.from_number, "fromName": leg.from_name,
@@ -913,7 +913,7 @@ class Engine:
             leg.endpoint.principal_id for leg in call.live_legs() if leg.endpoint.principal_id}
         label = json.dumps(recording.tags, sort_keys=True) if recording.tags else None
         self.recordings.create(uow, account_id=call.account_id, call_id=call.call_id,
-                               started_on=_iso(recording.started_on), seconds=recording.seconds,
+                               started_on=iso(recording.started_on), seconds=recording.seconds,
                                principal_ids=sorted(principals), label=label)
 
     def _note_party(self, call: Call, leg: Leg) -> None:
@@ -982,13 +982,8 @@ class Engine:
     _actions: dict[str, Callable[..., Any]] = {}
 
 
-def _iso(dt: datetime) -> str:
-    from callyard.core.clock import iso
-    return iso(dt)
-
-
 def _jsonable(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in snapshot.items()}
+    return {k: (iso(v) if isinstance(v, datetime) else v) for k, v in snapshot.items()}
 
 
 Engine._actions = {
