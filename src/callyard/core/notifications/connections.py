@@ -13,21 +13,16 @@ close the sessions bound to it at once.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Callable
 
-from callyard.core.clock import iso
 from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid
 from callyard.core.notifications.owned import OwnedExpiring
-from callyard.core.notifications.service import _parse_time
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 
 TRANSPORTS = ("websocket",)
 FIELDS = {"transport", "expiryDateTime"}
-DEFAULT_LIFETIME = timedelta(hours=24)
-MAX_LIFETIME = timedelta(days=365)
 
 
 class Connections(OwnedExpiring):
@@ -58,14 +53,7 @@ class Connections(OwnedExpiring):
         transport = fields.get("transport", "websocket")
         if transport not in TRANSPORTS:
             raise Invalid("ValidationError", f"transport must be one of {', '.join(TRANSPORTS)}")
-        now = self.rt.clock.now()
-        expiry = _parse_time(fields["expiryDateTime"], "expiryDateTime") if fields.get("expiryDateTime") \
-            else now + DEFAULT_LIFETIME
-        if expiry <= now:
-            raise Invalid("InvalidExpiryDateTime", "expiryDateTime must be in the future")
-        if expiry > now + MAX_LIFETIME:
-            raise Invalid("InvalidExpiryDateTime", "expiryDateTime is at most one year ahead")
-        return {"transport": transport, "expiryDateTime": iso(expiry)}
+        return {"transport": transport, "expiryDateTime": self._expiry(fields.get("expiryDateTime"))}
 
     # ------------------------------------------------------------------ operations
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:

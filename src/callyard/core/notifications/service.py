@@ -14,13 +14,11 @@ transports once the transaction is durable.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import jsonpath_rfc9535 as jsonpath
 
-from callyard.core.clock import iso
 from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.notifications.owned import OwnedExpiring
@@ -31,25 +29,11 @@ from callyard.core.state import Event, UnitOfWork
 TOPICS = ("platform-api-media", "platform-api-presence", "platform-api-conversations", "platform-api-admin")
 TRANSPORTS = ("webhook", "websocket")
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
-DEFAULT_LIFETIME = timedelta(hours=24)
-MAX_LIFETIME = timedelta(days=365)
 FIELDS = {"applicationId", "deviceId", "transport", "topic", "subjectFilter", "methodFilter",
           "publicationFilter", "expiryDateTime", "connectionId"}
 
 PublicationOf = Callable[[Event], "dict[str, Any] | None"]
 LiveTransport = Callable[[dict[str, Any], dict[str, Any]], None]
-
-
-def _parse_time(value: Any, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise Invalid("ValidationError", f"{field} must be an ISO 8601 date-time")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid("ValidationError", f"{field} must be an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        raise Invalid("ValidationError", f"{field} needs a time zone (e.g. Z)")
-    return parsed.astimezone(timezone.utc)
 
 
 class Notifications(OwnedExpiring):
@@ -122,15 +106,8 @@ class Notifications(OwnedExpiring):
                               f"publicationFilter is not a valid JSONPath (RFC 9535): {exc}") from None
         if merged.get("methodFilter") and merged["methodFilter"].upper() not in METHODS:
             raise Invalid("ValidationError", f"methodFilter must be one of {', '.join(METHODS)}")
-        now = self.rt.clock.now()
         if "expiryDateTime" in fields or creating:
-            expiry = _parse_time(fields["expiryDateTime"], "expiryDateTime") if fields.get("expiryDateTime") \
-                else now + DEFAULT_LIFETIME
-            if expiry <= now:
-                raise Invalid("InvalidExpiryDateTime", "expiryDateTime must be in the future")
-            if expiry > now + MAX_LIFETIME:
-                raise Invalid("InvalidExpiryDateTime", "expiryDateTime is at most one year ahead")
-            merged["expiryDateTime"] = iso(expiry)
+            merged["expiryDateTime"] = self._expiry(fields.get("expiryDateTime"))
         return merged
 
     # ------------------------------------------------------------------ subscriptions
