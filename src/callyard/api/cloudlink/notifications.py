@@ -8,6 +8,7 @@ and delivers; the wire shape of each topic's content is decided here.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,8 +35,6 @@ _CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "
 
 
 def _millis(iso_time: str) -> int:
-    from datetime import datetime
-
     return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
 
 

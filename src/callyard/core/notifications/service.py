@@ -13,7 +13,9 @@ transports once the transaction is durable.
 """
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -117,7 +119,7 @@ class Notifications(OwnedExpiring):
         sub = self._validate(fields, creating=True, owner=actor.principal_id)
         now = self.rt.now_iso()
         sub.update(subscriptionId=self.rt.ids.hex32(), accountId=actor.account_id, principalId=actor.principal_id,
-                   createdOn=now, modifiedOn=now, active=True, signingSecret=_secret(self.rt))
+                   createdOn=now, modifiedOn=now, active=True, signingSecret=_secret())
         if sub.get("methodFilter"):
             sub["methodFilter"] = sub["methodFilter"].upper()
         async with self.rt.write() as uow:
@@ -233,8 +235,6 @@ class Notifications(OwnedExpiring):
             return doc
 
 
-def _secret(rt: Runtime) -> str:
-    import base64
-    import secrets
-
+def _secret() -> str:
+    """A Standard Webhooks signing secret (``whsec_`` + base64), always from the OS randomness."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

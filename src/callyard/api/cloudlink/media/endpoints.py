@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callyard.api.cloudlink.media.wire import call_wire, endpoint_wire
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
+from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["media"])
@@ -100,7 +101,6 @@ async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, req
     else:
         args = body.args
     if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
-        from callyard.core.errors import Invalid
         raise Invalid("InvalidArgs", f"action {body.action} needs args"
                       + (" (or destination)" if body.action in ("blindTransfer", "consult", "redirect") else ""))
     return call_wire(await _engine(request).act(actor, endpointId, callId, body.action, args))

@@ -18,7 +18,7 @@ from callyard.api.cloudlink.wire import base_url
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.clock import iso
-from callyard.core.errors import Forbidden, Invalid
+from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["media"])
@@ -87,7 +87,6 @@ async def recording_media(recordingId: str, request: Request, expires: int = 0, 
     recordings = _recordings(request)
     doc = request.app.state.core.rt.state.get("recording", recordingId)
     if doc is None:
-        from callyard.core.errors import NotFound
         raise NotFound("RecordingNotFound", f"recording {recordingId} was not found")
     content_type, data = recordings.media(doc)
     return Response(content=data, media_type=content_type,
