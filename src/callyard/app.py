@@ -17,9 +17,10 @@ from fastapi import APIRouter, FastAPI
 from callyard import __version__
 from callyard.api.cloudlink import admin, auth, chat, media, notifications, presence
 from callyard.api.common import errors
-from callyard.api.common.middleware import HostRouting, Journal, RateLimit, RequestContext
+from callyard.api.common.middleware import FaultInjection, HostRouting, Journal, RateLimit, RequestContext
 from callyard.api.control import routes as control
-from callyard.api.control import deliveries, sim
+from callyard.api.control import audit, deliveries, faults, sim
+from callyard.audit.service import Auditor
 from callyard.config import Settings
 from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
@@ -29,6 +30,7 @@ from callyard.delivery.mail import Mailer
 from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
 from callyard.delivery.webhooks import WebhookSender
+from callyard.faults.service import Faults
 from callyard.sim.profiles import Profiles
 from callyard.store import open_store
 
@@ -78,7 +80,10 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.callbacks = Callbacks(core.bus)
     app.state.profiles = Profiles(core, settings.id_seed)
     core.notifications.publication_of = notifications.publication_of
-    webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed)
+    fault_registry = app.state.faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed)
+    auditor = app.state.audit = Auditor()
+    webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
+                                                  fault_of=fault_registry.for_webhook)
     # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit.
     mqtt = app.state.mqtt = MqttOverWebSocket(core)
     stream = app.state.stream = JsonStream(core)
@@ -91,6 +96,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(control.router)
     app.include_router(sim.router)
     app.include_router(deliveries.router)
+    app.include_router(faults.router)
+    app.include_router(audit.router)
     app.router.add_websocket_route(f"{notifications.MQTT_PATH}/{{connectionId}}", mqtt.serve)
     app.router.add_websocket_route(notifications.STREAM_PATH, stream.serve)
     for service, router in CLOUDLINK_SERVICES:
@@ -100,7 +107,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(media.recordings.media_router)
 
     rate = RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
+    app.add_middleware(FaultInjection, faults=fault_registry)
     app.add_middleware(RequestContext, clock=clock, journal=journal, strict_app_header=settings.strict_app_header,
-                       rate_limit=rate)
+                       rate_limit=rate, observers=[auditor.observe])
     app.add_middleware(HostRouting)
     return app

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from callyard.cli import audit
 from callyard.sim.client import DEFAULT_SERVER, ApiError, SimClient
 
 PHONE_ACTIONS = ("answer", "hangup", "hold", "retrieve", "busy", "dtmf")
@@ -74,10 +75,12 @@ def add_commands(sub: Any) -> None:
     calls = sub.add_parser("calls", parents=[conn], help="the live calls of the account")
     calls.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
     calls.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes with --watch")
+    audit.add_command(sub, conn)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    handler = {"scenario": _scenario, "call": _call, "phone": _phone, "calls": _calls}[args.command]
+    handler = {"scenario": _scenario, "call": _call, "phone": _phone, "calls": _calls,
+               "audit": lambda a: audit.run(a, _console())}[args.command]
     try:
         return handler(args)
     except ApiError as exc:

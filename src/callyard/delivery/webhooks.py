@@ -9,6 +9,8 @@
 * Retries on timeouts, connection errors, 429 and 5xx, with exponential backoff and full jitter on the
   twin's scheduler — so with ``--clock manual`` advancing the clock runs the retry schedule at once. 410
   disables the subscription; other 4xx fail the delivery.
+* Fault injection (``/_callyard/faults``) may drop an attempt (the delivery ends ``dropped``, replayable) or
+  send it twice with the same ``webhook-id``.
 * Ordering: deliveries of one subscription with the same ``orderKey`` (a call's subject) are sent one after
   another, in commit order; different calls and subscribers proceed independently.
 """
@@ -19,7 +21,7 @@ import json
 import logging
 import random
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 from standardwebhooks.webhooks import Webhook
@@ -37,12 +39,14 @@ TIMEOUT = 5.0
 
 class WebhookSender:
     def __init__(self, runtime: Runtime, notifications: Notifications, scheduler: Scheduler,
-                 schedule: tuple[float, ...] = DEFAULT_SCHEDULE, seed: int | None = None) -> None:
+                 schedule: tuple[float, ...] = DEFAULT_SCHEDULE, seed: int | None = None,
+                 fault_of: Callable[[str], str | None] | None = None) -> None:
         self.rt = runtime
         self.notifications = notifications
         self.scheduler = scheduler
         self.schedule = schedule
         self.rng = random.Random(seed)
+        self.fault_of = fault_of   # subscriptionId → "drop" | "duplicate" | None
         self._busy: set[tuple[str, str]] = set()      # (subscription, orderKey) with a request in flight
         self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
         self._tasks: set[asyncio.Task[None]] = set()
@@ -139,15 +143,20 @@ class WebhookSender:
                    "webhook-timestamp": str(int(sent_at.timestamp())), "webhook-signature": signature,
                    "x-mitel-application-id": doc.get("applicationId") or "",
                    "user-agent": "callyard-notifications"}
+        fault = self.fault_of(doc["subscriptionId"]) if self.fault_of else None
+        if fault == "drop":
+            await self._finish(doc, "dropped", None, "dropped by an injected fault (replay it to send it)")
+            return
         status: int | None = None
         error = None
         assert self._client is not None
-        try:
-            async with self._client.post(doc["url"], data=body.encode(), headers=headers) as response:
-                status = response.status
-                await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        for _copy in range(2 if fault == "duplicate" else 1):
+            try:
+                async with self._client.post(doc["url"], data=body.encode(), headers=headers) as response:
+                    status = response.status
+                    await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
         if status is not None and 200 <= status < 300:
             await self._finish(doc, "delivered", status, None)
         elif status == 410:

@@ -14,9 +14,13 @@ from typing import Any
 
 import httpx
 
+from callyard import __version__
+from callyard.api.common.mitel_app import header_for
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 API = "/2017-09-01"
 SIM = "/_callyard/sim"
+APP_HEADER = header_for("callyard", "cli", __version__)
 
 
 class ApiError(Exception):
@@ -80,7 +84,10 @@ class SimClient:
 
     # ------------------------------------------------------------------ plumbing
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"X-Mitel-App": APP_HEADER}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
     async def request(self, method: str, path: str, *, json: Any = None, data: Any = None,
                       params: dict[str, str] | None = None, sim: bool = False, benign: tuple[Any, ...] = (),

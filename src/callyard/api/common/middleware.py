@@ -5,12 +5,16 @@
   twin through /etc/hosts reaches the right service.
 * ``RequestContext`` gives every response an ``x-mitel-correlation-id`` (the client's, echoed, or a new one),
   parses ``X-Mitel-App`` (rejecting malformed values only in strict mode), enforces the optional per-token
-  rate limit, and writes the request journal.
+  rate limit, writes the request journal and hands each CloudLink exchange to its observers (the
+  best-practice audit).
+* ``FaultInjection`` answers or delays the requests an injected fault matches (``/_callyard/faults``).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import re
 import time
 import uuid
@@ -20,8 +24,12 @@ from typing import Any, Awaitable, Callable
 
 from callyard.api.common import mitel_app
 from callyard.api.common.security import token_from_header
+from callyard.audit.service import Exchange
 from callyard.core import context
 from callyard.core.clock import Clock, iso
+from callyard.faults.service import Faults, strip_service
+
+log = logging.getLogger("callyard.api")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -91,14 +99,18 @@ class Journal:
         self.entries.append(entry)
 
 
+MAX_OBSERVED_BODY = 64 * 1024   # bytes of a request body kept for the observers (retry identity)
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp, *, clock: Clock, journal: Journal, strict_app_header: bool,
-                 rate_limit: RateLimit | None) -> None:
+                 rate_limit: RateLimit | None, observers: list[Callable[[Exchange], None]] | None = None) -> None:
         self.app = app
         self.clock = clock
         self.journal = journal
         self.strict = strict_app_header
         self.rate_limit = rate_limit
+        self.observers = observers if observers is not None else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,13 +120,25 @@ class RequestContext:
         app_header = mitel_app.parse(_header(scope, b"x-mitel-app"))
         token_id = _token_id(scope)
         started = time.perf_counter()
-        status_holder = {"status": 0}
+        wall_started = time.time()
+        status_holder: dict[str, Any] = {"status": 0, "retry_after": None}
         scope.setdefault("state", {})
         token = context.correlation_id.set(correlation)
+        observed = bool(self.observers) and not scope["path"].startswith("/_callyard")
+        body = bytearray()
+
+        async def receive_wrapper() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) < MAX_OBSERVED_BODY:
+                body.extend(message.get("body", b"")[:MAX_OBSERVED_BODY - len(body)])
+            return message
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                for key, value in message.get("headers", []):
+                    if key.lower() == b"retry-after":
+                        status_holder["retry_after"] = value.decode("latin-1")
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
                 headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
                 message = dict(message, headers=headers)
@@ -125,10 +149,20 @@ class RequestContext:
             if rejection is not None:
                 await _send_json(send_wrapper, *rejection)
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, receive_wrapper if observed else receive, send_wrapper)
         finally:
             context.correlation_id.reset(token)
             principal = scope["state"].get("principal")
+            if observed:
+                self._observe(Exchange(
+                    started=wall_started, ended=time.time(), method=scope["method"],
+                    path=strip_service(scope["path"]), query=scope.get("query_string", b"").decode("latin-1"),
+                    body=bytes(body), status=status_holder["status"], retry_after=status_holder["retry_after"],
+                    correlation_id=correlation, app_header=app_header, token_id=token_id,
+                    principal_id=principal.principal_id if principal else None,
+                    principal_kind=principal.kind if principal else None,
+                    client_id=principal.client_id if principal else None,
+                    peer=(scope.get("client") or ("", 0))[0], user_agent=_header(scope, b"user-agent") or ""))
             self.journal.add({
                 "at": iso(self.clock.now()), "method": scope["method"], "path": scope["path"],
                 "query": scope.get("query_string", b"").decode("latin-1"),
@@ -140,6 +174,13 @@ class RequestContext:
                     "role": principal.role, "clientId": principal.client_id},
                 "tokenId": token_id,
             })
+
+    def _observe(self, exchange: Exchange) -> None:
+        for observer in self.observers:
+            try:
+                observer(exchange)
+            except Exception:  # an observer's bug must never cost the client its response
+                log.exception("request observer failed")
 
     def _reject(self, scope: Scope, app_header: mitel_app.MitelApp | None,
                 token_id: str | None) -> tuple[int, dict[str, Any], dict[str, str]] | None:
@@ -158,6 +199,28 @@ class RequestContext:
                     return 429, {"message": "Too many requests; retry after the Retry-After delay"}, {
                         "retry-after": str(retry)}
         return None
+
+
+class FaultInjection:
+    """Inside ``RequestContext``, so an injected answer carries a correlation id and is journaled and audited
+    like any other. The control plane is never faulted (it is how faults are removed)."""
+
+    def __init__(self, app: ASGIApp, *, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault = self.faults.for_request(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        delay = self.faults.delay_of(fault)
+        if delay:
+            await asyncio.sleep(delay)
+        if fault.status is None:
+            await self.app(scope, receive, send)
+            return
+        await _send_json(send, *self.faults.response_of(fault))
 
 
 def _token_id(scope: Scope) -> str | None:

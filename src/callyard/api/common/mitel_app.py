@@ -4,7 +4,9 @@ of windows, linux, mac, ios, android. Parsed into its parts with every problem n
 the best-practice audit) can report exactly what is wrong."""
 from __future__ import annotations
 
+import platform
 import re
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,3 +77,15 @@ def parse(raw: str | None) -> MitelApp | None:
         if not _GUID.match(session):
             app.problems.append("session-id must be a generated 128-bit GUID (8-4-4-4-12 hex)")
     return app
+
+
+# One session per running process (seed 001: "immutable for the lifetime of that instance").
+PROCESS_SESSION = str(uuid.uuid4())
+_OS_OF_SYSTEM = {"linux": "linux", "darwin": "mac", "windows": "windows"}
+
+
+def header_for(app: str, flavor: str, version: str) -> str:
+    """The header the twin's own tools (CLI, scenario runner) send, built as seed 001 asks."""
+    os_name = _OS_OF_SYSTEM.get(platform.system().lower(), "linux")
+    os_version = (platform.release() or "0").lower()
+    return f"{app}-{flavor}/{version};platform={os_name}/{os_version};session-id={PROCESS_SESSION}".lower()

@@ -10,7 +10,7 @@ from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
 router = APIRouter(prefix="/_callyard/deliveries", tags=["control"])
-STATUSES = ("pending", "delivered", "failed", "cancelled")
+STATUSES = ("pending", "delivered", "failed", "cancelled", "dropped")
 
 
 @router.get("", summary="Webhook deliveries, oldest first (?subscriptionId=, ?status=)")

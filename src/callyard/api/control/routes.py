@@ -39,6 +39,8 @@ async def health(request: Request) -> dict[str, Any]:
 async def reset(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
     await request.app.state.core.reset()
     request.app.state.journal.entries.clear()
+    request.app.state.faults.clear()
+    request.app.state.audit.clear()
     return {"status": "reset", "tenant": request.app.state.core.tenant_name()}
 
 

@@ -27,6 +27,10 @@ class TokenService:
         self._public_key: Any = None
         self._verified: dict[str, dict[str, Any]] = {}
         self.kid = ""
+        # Forced expiry (fault injection): access tokens issued at or before a cutoff count as expired.
+        # Tokens signed in the cutoff's own second after it are remembered by jti, so a token refreshed at
+        # once (or on a virtual clock that has not moved) is valid.
+        self._forced: list[tuple[float, str | None, set[str]]] = []
 
     async def load_or_create_key(self) -> None:
         pem = await self.runtime.store.get_meta(KEY_META)
@@ -52,6 +56,8 @@ class TokenService:
 
     def sign(self, claims: dict[str, Any]) -> str:
         assert self._private_pem is not None, "signing key not loaded"
+        for _cutoff, _principal, issued_since in self._forced:
+            issued_since.add(claims.get("jti", ""))
         return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
 
     def verify(self, token: str, use: str) -> dict[str, Any]:
@@ -75,7 +81,27 @@ class TokenService:
             raise Unauthorized("InvalidToken", f"this is not an {use} token")
         if float(claims["exp"]) <= self.runtime.clock.timestamp():
             raise Unauthorized("TokenExpired", f"the {use} token has expired")
+        if self._forced and use == "access" and self._forced_expired(claims):
+            raise Unauthorized("TokenExpired", f"the {use} token has expired")
         return dict(claims)
+
+    def force_expiry(self, principal_id: str | None = None) -> object:
+        """Every access token issued until now (of ``principal_id``, or of everyone) counts as expired;
+        refresh tokens stay valid, so a client that refreshes recovers. Returns a handle for
+        ``end_forced_expiry``."""
+        entry = (self.runtime.clock.timestamp(), principal_id, set[str]())
+        self._forced.append(entry)
+        return entry
+
+    def end_forced_expiry(self, handle: object | None = None) -> None:
+        """End one forced expiry (its handle), or all of them."""
+        self._forced = [] if handle is None else [e for e in self._forced if e is not handle]
+
+    def _forced_expired(self, claims: dict[str, Any]) -> bool:
+        issued = float(claims.get("iat", 0))
+        return any(issued <= cutoff and principal in (None, claims.get("principalId"))
+                   and claims.get("jti") not in issued_since
+                   for cutoff, principal, issued_since in self._forced)
 
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:

@@ -1,0 +1,31 @@
+"""``/_callyard/audit``: the best-practice report — per client application, every way it breaks the rules of
+seeds 001 and 002, with the rule's text, the evidence and a fix."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from callyard.api.control.routes import controller
+from callyard.audit.rules import RULES
+from callyard.core.principal import Principal
+
+router = APIRouter(prefix="/_callyard", tags=["control"])
+
+
+@router.get("/audit", summary="Best-practice findings per client application")
+async def audit_report(request: Request, session: str | None = None, app: str | None = None,
+                       findingsOnly: bool = False, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return request.app.state.audit.report(session=session, name=app, only_findings=findingsOnly)
+
+
+@router.get("/audit/rules", summary="The rules the audit checks")
+async def audit_rules(_actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = [rule.wire() for rule in RULES.values()]
+    return {"count": len(items), "_embedded": {"items": items}}
+
+
+@router.delete("/audit", summary="Forget every observation")
+async def clear_audit(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    request.app.state.audit.clear()
+    return {"status": "cleared"}

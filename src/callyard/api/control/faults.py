@@ -1,0 +1,93 @@
+"""``/_callyard/faults``: inject the failures the real platform has — error statuses with or without
+Retry-After, latency, dropped or duplicated webhooks, forced token expiry — to drive a client's error paths
+(and let the audit judge how it handles them)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from callyard.api.control.routes import controller
+from callyard.core.principal import Principal
+from callyard.faults.service import DISTRIBUTIONS, KINDS
+
+router = APIRouter(prefix="/_callyard", tags=["control"])
+
+
+class Latency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    distribution: Literal["fixed", "uniform", "normal", "exponential"] = "fixed"
+    ms: float | None = Field(default=None, ge=0, le=60_000)
+    minMs: float | None = Field(default=None, ge=0, le=60_000)
+    maxMs: float | None = Field(default=None, ge=0, le=60_000)
+    meanMs: float | None = Field(default=None, ge=0, le=60_000)
+    stddevMs: float | None = Field(default=None, ge=0, le=60_000)
+
+    @model_validator(mode="after")
+    def _needs(self) -> "Latency":
+        needed = {"fixed": ("ms",), "uniform": ("minMs", "maxMs"), "normal": ("meanMs",),
+                  "exponential": ("meanMs",)}[self.distribution]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} latency needs {', '.join(missing)}")
+        if self.distribution == "uniform" and self.minMs > self.maxMs:   # type: ignore[operator]
+            raise ValueError("minMs must not exceed maxMs")
+        return self
+
+
+class FaultSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["http", "webhook.drop", "webhook.duplicate", "token.expire"] = "http"
+    route: str | None = Field(default=None, max_length=500, description="path, {param} = one segment, * = any")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"] | None = None
+    status: int | None = Field(default=None, ge=400, le=599)
+    retryAfter: int | str | None = Field(default=None, description="seconds, or an HTTP-date")
+    ratio: float = Field(default=1.0, gt=0, le=1)
+    count: int | None = Field(default=None, ge=1)
+    latency: Latency | None = None
+    body: dict[str, Any] | None = None
+    subscriptionId: str | None = None
+    principalId: str | None = None
+
+    @model_validator(mode="after")
+    def _retry_after(self) -> "FaultSpec":
+        if isinstance(self.retryAfter, int) and self.retryAfter < 0:
+            raise ValueError("retryAfter must be 0 or more seconds")
+        return self
+
+
+assert set(KINDS) == set(FaultSpec.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
+assert set(DISTRIBUTIONS) == set(Latency.model_fields["distribution"].annotation.__args__)  # type: ignore[union-attr]
+
+
+def _faults(request: Request) -> Any:
+    return request.app.state.faults
+
+
+@router.post("/faults", status_code=201, summary="Inject a fault")
+async def create_fault(spec: FaultSpec, request: Request, _actor: Principal = Depends(controller)) -> JSONResponse:
+    fault = _faults(request).add(spec.model_dump(exclude_none=True))
+    return JSONResponse(fault.wire(), status_code=201)
+
+
+@router.get("/faults", summary="The active faults, with their hit counts")
+async def list_faults(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = [f.wire() for f in _faults(request).all()]
+    return {"count": len(items), "_embedded": {"items": items}}
+
+
+@router.get("/faults/{faultId}", summary="One active fault")
+async def get_fault(faultId: str, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return _faults(request).get(faultId).wire()
+
+
+@router.delete("/faults", summary="Remove every fault")
+async def clear_faults(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return {"removed": _faults(request).clear()}
+
+
+@router.delete("/faults/{faultId}", summary="Remove one fault")
+async def delete_fault(faultId: str, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return _faults(request).remove(faultId).wire()

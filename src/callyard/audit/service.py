@@ -1,0 +1,312 @@
+"""The auditor: watches every CloudLink request (not the control plane) and keeps, per client application,
+the findings of the rules in ``rules.py``.
+
+An application is its ``X-Mitel-App`` session (seed 001: one GUID per running instance); requests without a
+usable session are grouped by user agent and address, which is how an operator would have to find them.
+All times here are the wall clock: retry spacing is something the client does in real seconds, whatever the
+twin's virtual clock says.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from callyard.api.common.mitel_app import MitelApp
+from callyard.audit.rules import (MAX_RETRIES, MIN_RETRY_GAP, POLL_COUNT, POLL_WINDOW, REFRESH_LOOP,
+                                  REFRESH_LOOP_WINDOW, RETRY_WINDOW, RETRYABLE, RULES, SERVER_FLAVORS, topic_for)
+
+MAX_APPS = 1000
+MAX_EVIDENCE = 8
+MAX_SIGNATURES = 500
+TOLERANCE = 0.05   # seconds of timer slack forgiven in a retry gap
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as the middleware saw them."""
+    started: float                 # wall clock, epoch seconds, when the request arrived
+    ended: float                   # when the response was complete
+    method: str
+    path: str                      # without the service prefix
+    query: str
+    body: bytes
+    status: int
+    retry_after: str | None
+    correlation_id: str
+    app_header: MitelApp | None
+    token_id: str | None
+    principal_id: str | None = None
+    principal_kind: str | None = None
+    client_id: str | None = None
+    peer: str = ""
+    user_agent: str = ""
+
+    @property
+    def signature(self) -> tuple[str, str, str, str]:
+        return self.method, self.path, self.query, hashlib.sha1(self.body).hexdigest()
+
+    def evidence(self, note: str = "") -> dict[str, Any]:
+        out = {"at": _iso(self.started), "method": self.method, "path": self.path + (f"?{self.query}" if self.query
+                                                                                    else ""),
+               "status": self.status, "correlationId": self.correlation_id}
+        if self.retry_after is not None:
+            out["retryAfter"] = self.retry_after
+        if note:
+            out["note"] = note
+        return out
+
+
+@dataclass
+class Finding:
+    rule: str
+    target: str
+    count: int = 0
+    first_at: float = 0.0
+    last_at: float = 0.0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, at: float, evidence: list[dict[str, Any]]) -> None:
+        if not self.count:
+            self.first_at = at
+        self.count += 1
+        self.last_at = at
+        for item in evidence:
+            if item not in self.evidence:
+                self.evidence.append(item)
+        if len(self.evidence) > MAX_EVIDENCE:       # keep the first few and the latest
+            self.evidence = self.evidence[:MAX_EVIDENCE // 2] + self.evidence[-MAX_EVIDENCE // 2:]
+
+    def wire(self) -> dict[str, Any]:
+        return {**RULES[self.rule].wire(), "target": self.target, "occurrences": self.count,
+                "firstAt": _iso(self.first_at), "lastAt": _iso(self.last_at), "evidence": self.evidence}
+
+
+@dataclass
+class App:
+    key: str
+    header: MitelApp | None
+    label: str
+    first_seen: float
+    last_seen: float = 0.0
+    requests: int = 0
+    principals: set[str] = field(default_factory=set)
+    principal_kinds: set[str] = field(default_factory=set)
+    client_ids: set[str] = field(default_factory=set)
+    last_by_signature: OrderedDict[tuple[str, str, str, str], tuple[Exchange, int]] = field(
+        default_factory=OrderedDict)
+    gets: dict[str, deque[Exchange]] = field(default_factory=dict)
+    refused_tokens: dict[str, Exchange] = field(default_factory=dict)
+    last_refusal: Exchange | None = None
+    refreshes: deque[Exchange] = field(default_factory=deque)
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """server, client or unknown: what the application says it is (its flavor) or how it signs in."""
+        flavor = self.header.flavor if self.header and self.header.valid else None
+        if (flavor and flavor in SERVER_FLAVORS) or "client" in self.principal_kinds:
+            return "server"
+        if flavor or self.principal_kinds & {"user", "guest", "anonymous"}:
+            return "client"
+        return "unknown"
+
+    def find(self, rule: str, target: str, at: float, *evidence: dict[str, Any]) -> None:
+        finding = self.findings.setdefault((rule, target), Finding(rule, target))
+        finding.add(at, list(evidence))
+
+    def wire(self) -> dict[str, Any]:
+        header = self.header
+        return {
+            "app": {"key": self.key, "label": self.label, "kind": self.kind,
+                    "header": header.raw if header else None,
+                    "name": header.app_name if header else None, "flavor": header.flavor if header else None,
+                    "version": header.app_version if header else None, "os": header.os if header else None,
+                    "osVersion": header.os_version if header else None,
+                    "sessionId": header.session_id if header else None,
+                    "principals": sorted(self.principals), "clientIds": sorted(self.client_ids),
+                    "requests": self.requests, "firstSeen": _iso(self.first_seen), "lastSeen": _iso(self.last_seen)},
+            "clean": not self.findings,
+            "findings": [f.wire() for f in sorted(self.findings.values(), key=lambda f: (f.first_at, f.rule))],
+        }
+
+
+class Auditor:
+    def __init__(self) -> None:
+        self.apps: OrderedDict[str, App] = OrderedDict()
+
+    def clear(self) -> None:
+        self.apps.clear()
+
+    # ------------------------------------------------------------------ observation
+    def observe(self, ex: Exchange) -> None:
+        app = self._app_of(ex)
+        app.requests += 1
+        app.last_seen = ex.ended
+        if ex.principal_id:
+            app.principals.add(ex.principal_id)
+        if ex.principal_kind:
+            app.principal_kinds.add(ex.principal_kind)
+        if ex.client_id:
+            app.client_ids.add(ex.client_id)
+        self._header(app, ex)
+        self._refused_token(app, ex)
+        self._retries(app, ex)
+        self._refresh_loop(app, ex)
+        self._webhook(app, ex)
+        self._polling(app, ex)
+
+    def _app_of(self, ex: Exchange) -> App:
+        header = ex.app_header
+        if header is not None and header.session_id:
+            key, label = f"session:{header.session_id}", header.raw
+        elif header is not None:
+            key, label = f"header:{header.raw}", header.raw
+        else:
+            key, label = f"agent:{ex.user_agent}@{ex.peer}", f"no X-Mitel-App ({ex.user_agent or 'no user agent'} " \
+                                                              f"from {ex.peer or 'unknown address'})"
+        app = self.apps.get(key)
+        if app is None:
+            app = self.apps[key] = App(key=key, header=header, label=label, first_seen=ex.started)
+            while len(self.apps) > MAX_APPS:
+                self.apps.popitem(last=False)
+        else:
+            self.apps.move_to_end(key)
+        return app
+
+    def _header(self, app: App, ex: Exchange) -> None:
+        if ex.app_header is None:
+            app.find("app-header-missing", "X-Mitel-App", ex.started, ex.evidence("no X-Mitel-App header"))
+        elif not ex.app_header.valid:
+            app.find("app-header-malformed", "X-Mitel-App", ex.started,
+                     ex.evidence(f"{ex.app_header.raw!r}: " + "; ".join(ex.app_header.problems)))
+
+    def _refused_token(self, app: App, ex: Exchange) -> None:
+        if ex.token_id is None:
+            return
+        refused = app.refused_tokens.get(ex.token_id)
+        if refused is not None and ex.started >= refused.ended:
+            app.find("no-refresh-after-401", f"token {ex.token_id}", ex.started,
+                     refused.evidence("the token was refused here"),
+                     ex.evidence("and sent again here"))
+        if ex.status == 401 and not _is_token_request(ex):
+            app.refused_tokens[ex.token_id] = ex
+            app.last_refusal = ex
+            while len(app.refused_tokens) > MAX_SIGNATURES:
+                app.refused_tokens.pop(next(iter(app.refused_tokens)))
+
+    def _retries(self, app: App, ex: Exchange) -> None:
+        signature = ex.signature
+        previous = app.last_by_signature.pop(signature, None)
+        chain = 0
+        if previous is not None:
+            before, before_chain = previous
+            failed = before.status >= 400 or before.status == 0
+            if failed and before.ended <= ex.started <= before.ended + RETRY_WINDOW:
+                chain = self._judge_retry(app, before, before_chain, ex)
+        app.last_by_signature[signature] = (ex, chain)
+        while len(app.last_by_signature) > MAX_SIGNATURES:
+            app.last_by_signature.popitem(last=False)
+
+    def _judge_retry(self, app: App, before: Exchange, before_chain: int, ex: Exchange) -> int:
+        """``ex`` repeats the failed ``before``: check the retry; the retry count of ``ex``."""
+        if before.status == 401 and ex.token_id != before.token_id:
+            return 0          # the recommended flow: refresh, then retry the call with the new token
+        if before.status == 401 and ex.token_id is not None:
+            return before_chain + 1   # reported as no-refresh-after-401
+        target = f"{ex.method} {ex.path}"
+        chain = before_chain + 1
+        gap = ex.started - before.ended
+        if before.status in RETRYABLE or before.status == 0 or before.retry_after is not None:
+            wanted = max(MIN_RETRY_GAP, _retry_after_seconds(before))
+            if gap + TOLERANCE < wanted:
+                app.find("retry-too-soon", target, ex.started, before.evidence(),
+                         ex.evidence(f"retried after {gap:.2f} s; at least {wanted:g} s was due"))
+            if chain > MAX_RETRIES:
+                app.find("too-many-retries", target, ex.started,
+                         ex.evidence(f"retry {chain} of this request (at most {MAX_RETRIES})"))
+        else:
+            app.find("retry-not-retryable", target, ex.started, before.evidence(),
+                     ex.evidence(f"sent again {gap:.2f} s after a {before.status}"))
+        return chain
+
+    def _refresh_loop(self, app: App, ex: Exchange) -> None:
+        refusal = app.last_refusal
+        if not (_is_token_request(ex) and refusal is not None and 0 <= ex.started - refusal.ended <= 10):
+            return
+        app.refreshes.append(ex)
+        while app.refreshes and app.refreshes[0].started < ex.started - REFRESH_LOOP_WINDOW:
+            app.refreshes.popleft()
+        if len(app.refreshes) > REFRESH_LOOP:
+            app.find("refresh-loop", "POST /token", ex.started,
+                     *(r.evidence("a new token right after a 401") for r in list(app.refreshes)[-3:]))
+
+    def _webhook(self, app: App, ex: Exchange) -> None:
+        if ex.method != "POST" or not ex.path.endswith("/subscriptions") or not 200 <= ex.status < 300:
+            return
+        if _transport(ex.body) == "webhook" and app.kind == "client":
+            app.find("webhook-from-client", f"POST {ex.path}", ex.started,
+                     ex.evidence(f"a webhook subscription from a {app.kind}-side application"))
+
+    def _polling(self, app: App, ex: Exchange) -> None:
+        if ex.method != "GET" or not 200 <= ex.status < 300:
+            return
+        topic = topic_for(ex.path)
+        if topic is None:
+            return
+        key = ex.path + "?" + ex.query
+        seen = app.gets.setdefault(key, deque())
+        seen.append(ex)
+        while seen and seen[0].started < ex.started - POLL_WINDOW:
+            seen.popleft()
+        if len(app.gets) > MAX_SIGNATURES:
+            app.gets.pop(next(iter(app.gets)))
+        if len(seen) >= POLL_COUNT:
+            app.find("polling", f"GET {key.rstrip('?')}", ex.started,
+                     *(e.evidence() for e in list(seen)[-3:]),
+                     {"note": f"{len(seen)} identical GETs within {POLL_WINDOW:g} s; subscribe to {topic}"})
+
+    # ------------------------------------------------------------------ report
+    def report(self, session: str | None = None, name: str | None = None,
+               only_findings: bool = False) -> dict[str, Any]:
+        apps = [a for a in reversed(self.apps.values())
+                if (session is None or (a.header is not None and a.header.session_id == session))
+                and (name is None or (a.header is not None and a.header.app_name == name))
+                and (not only_findings or a.findings)]
+        body = [a.wire() for a in apps]
+        return {"generatedAt": _iso(datetime.now(timezone.utc).timestamp()), "count": len(body),
+                "findings": sum(len(a["findings"]) for a in body), "applications": body}
+
+
+def _is_token_request(ex: Exchange) -> bool:
+    return ex.path.endswith("/token") and ex.method == "POST"
+
+
+def _transport(body: bytes) -> str:
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return "webhook"
+    return str(parsed.get("transport") or "webhook") if isinstance(parsed, dict) else "webhook"
+
+
+def _retry_after_seconds(ex: Exchange) -> float:
+    value = (ex.retry_after or "").strip()
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - ex.ended)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
