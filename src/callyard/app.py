@@ -92,7 +92,10 @@ def build_app(settings: Settings) -> FastAPI:
     core.connections.closed_listeners += [mqtt.connection_closed, stream.connection_closed]
     errors.install(app)
 
-    # Control-plane routes first: their prefix cannot clash, and Starlette matches routes in order.
+    # Routes are matched in order, one by one. The call-control hot path (the Media API at the root) goes
+    # first, then the control plane (the simulator drives load too), then everything else. No two of these
+    # share a path, so the order only decides how many routes a request is tried against.
+    app.include_router(media.router, prefix=BASE_PATH)
     app.include_router(control.router)
     app.include_router(sim.router)
     app.include_router(deliveries.router)
@@ -101,7 +104,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.router.add_websocket_route(f"{notifications.MQTT_PATH}/{{connectionId}}", mqtt.serve)
     app.router.add_websocket_route(notifications.STREAM_PATH, stream.serve)
     for service, router in CLOUDLINK_SERVICES:
-        app.include_router(router, prefix=BASE_PATH)
+        if router is not media.router:
+            app.include_router(router, prefix=BASE_PATH)
     for service, router in CLOUDLINK_SERVICES:
         app.include_router(router, prefix=f"/{service}{BASE_PATH}", include_in_schema=False)
     app.include_router(media.recordings.media_router)
