@@ -285,8 +285,9 @@ def test_public_application_info_by_client_id(client):
 @pytest.mark.parametrize("method,path", [("POST", "/saml2/start"), ("GET", "/identityProviders"),
                                          ("POST", "/credentials"), ("GET", "/trusted-issuers"),
                                          ("POST", "/policy-test")])
-def test_routes_not_built_answer_501_naming_the_route(client, method, path):
-    r = client.request(method, "/2017-09-01" + path)
+def test_routes_not_built_answer_501_naming_the_route(client, admin, method, path):
+    # SAML is browser traffic (no token); the others check the caller first (tests/security).
+    r = client.request(method, "/2017-09-01" + path, headers=None if path.startswith("/saml2/") else admin)
     assert r.status_code == 501
     assert r.json()["name"] == "NotImplemented" and path in r.json()["message"]
 
@@ -294,3 +295,35 @@ def test_routes_not_built_answer_501_naming_the_route(client, method, path):
 def test_sso_is_deprecated_as_in_the_real_service(client):
     assert client.get("/2017-09-01/sso").json() == {"providers": []}
     assert client.get("/2017-09-01/sso/google").status_code == 410
+
+
+def test_application_account_id_must_be_a_string(client):
+    # A list or object as accountId once reached the account lookup and failed there (500).
+    partner = auth(token(client, "partner@callyard.example"))
+    for account_id in ([None, None], {"accountId": GLOBEX}, 7):
+        r = client.post("/2017-09-01/applications", json={"name": "x", "description": "y", "accountId": account_id},
+                        headers=partner)
+        assert r.status_code == 400 and r.json()["name"] == "MissingParamInRequest", r.text
+        r = client.put(f"/2017-09-01/applications/{APP_ID}", json={"accountId": account_id}, headers=partner)
+        assert r.status_code == 400 and r.json()["name"] == "MissingParamInRequest", r.text
+
+
+def test_discovery_documents_follow_the_spec(client, admin):
+    # oauthMetadata has additionalProperties: false; hydra's auth object requires authenticationUrl.
+    meta = client.get("/2017-09-01/.well-known/openid-configuration").json()
+    assert not {"scopes_supported", "subject_types_supported", "id_token_signing_alg_values_supported"} & set(meta)
+    hydra = client.get("/2017-09-01/.well-known/mitel/hydra").json()["auth"]
+    assert hydra["authenticationUrl"] == hydra["authorizationUrl"] == meta["authorization_endpoint"]
+    # GET /apps names a query it cannot serve as the spec does.
+    for params in ({"$filter": "name eq"}, {"$top": "-1"}):
+        r = client.get("/2017-09-01/apps", params=params, headers=admin)
+        assert r.status_code == 400 and r.json()["name"] == "UnsupportedQueryParameters", r.text
+
+
+def test_bad_refresh_token_is_401_invalid_login_credentials(client):
+    # The spec's 401 names for POST /token are InvalidLoginCredentials, InvalidVerifier, ClientSecretMismatch and
+    # ClientNotActive: a malformed, foreign or access token given as a refresh token is bad credentials.
+    access = token(client, "bob@acme.example")
+    for refresh in ("\u0099", "a.b.c", access):
+        r = client.post(T, data={"grant_type": "refresh_token", "refresh_token": refresh})
+        assert r.status_code == 401 and r.json()["name"] == "InvalidLoginCredentials", r.text

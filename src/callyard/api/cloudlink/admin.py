@@ -14,13 +14,14 @@ from fastapi.responses import JSONResponse
 from callyard.api.cloudlink import schemas
 from callyard.api.cloudlink.wire import (account_wire, client_wire, contact_wire, group_wire, member_wire,
                                          user_wire)
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core import context
 from callyard.core.errors import CoreError, Invalid, NotFound
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 ACCOUNT_SCOPES = ("", "/accounts/{accountId}")
 
 

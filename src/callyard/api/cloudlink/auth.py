@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from callyard.api.common.errors import ERROR_RESPONSES, ErrorEnvelope
 from callyard.api.common.odata import collection
 from callyard.api.cloudlink.wire import application_wire, base_url, service_url
 from callyard.api.common.security import bearer_token, principal
@@ -21,7 +23,7 @@ from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS
 from callyard.core.errors import Forbidden, Gone, Invalid, NotFound, NotImplementedRoute, Unauthorized
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["authentication"])
+router = APIRouter(tags=["authentication"], responses=ERROR_RESPONSES)
 
 TOKEN_FIELDS = {"grant_type", "account_id", "username", "password", "client_id", "client_secret", "refresh_token",
                 "token", "code", "redirect_uri", "scope", "code_verifier", "subject_token_type", "subject_token",
@@ -89,7 +91,10 @@ async def create_token(request: Request) -> JSONResponse:
         refresh = _text(body, "refresh_token") or _text(body, "token")
         if not refresh:
             raise Invalid("MissingParameters", "refresh_token is required for the refresh_token grant")
-        token = core.auth.refresh_grant(refresh)
+        try:
+            token = core.auth.refresh_grant(refresh)
+        except Unauthorized as exc:  # a bad or expired refresh token: the spec's 401 name for bad credentials
+            raise Unauthorized("InvalidLoginCredentials", exc.message) from None
     elif grant == "client_credentials":
         client_id, secret = basic or (_text(body, "client_id"), _text(body, "client_secret"))
         if not client_id or not secret:
@@ -185,7 +190,10 @@ async def list_applications(request: Request, actor: Principal = Depends(princip
     core = request.app.state.core
     core.directory.access.account(actor, actor.account_id)
     items = [application_wire(r) for r in core.applications.in_account(actor.account_id)]
-    return collection(items, dict(request.query_params), request.url.path, expandable=("tags",))
+    try:
+        return collection(items, dict(request.query_params), request.url.path, expandable=("tags",))
+    except Invalid as exc:  # the spec's one name for a query this route cannot serve
+        raise Invalid("UnsupportedQueryParameters", exc.message) from None
 
 
 @router.get("/applications/{applicationId}", summary="The application's record on the caller's account")
@@ -268,9 +276,6 @@ def _metadata(request: Request, account_id: str | None) -> dict[str, Any]:
         "service_documentation": f"{base_url(request)}/docs",
         "ui_locales_supported": ["en-US", "en-GB", "en-CA", "fr-FR", "fr-CA"],
         "code_challenge_methods_supported": ["plain", "S256"],
-        "scopes_supported": ["openid", "profile", "read_write"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "subject_types_supported": ["public"],
     }
 
 
@@ -289,7 +294,7 @@ async def hydra_metadata(request: Request) -> dict[str, Any]:
     auth = service_url(request, "authentication")
     return {"apiUrl": base_url(request), "auth": {
         "discoveryUrl": f"{auth}/.well-known/openid-configuration", "tokenUrl": f"{auth}/token",
-        "authorizationUrl": f"{auth}/authorize", "oauthClientConfigs": []}}
+        "authorizationUrl": f"{auth}/authorize", "authenticationUrl": f"{auth}/authorize", "oauthClientConfigs": []}}
 
 
 @router.get("/accounts/{accountId}/.well-known/jwks.json", summary="The keys that sign this account's tokens")
@@ -339,8 +344,22 @@ NOT_BUILT = [
 ]
 
 
+# The SAML routes are called by a browser or an identity provider, without a bearer token. The others check the
+# caller first, as the real ones do: a token (401), then the account and the role (403); then the 501.
+NOT_BUILT_PUBLIC = {"/saml2/start", "/saml2/{accountId}/cs", "/saml2/logout", "/saml2/status"}
+
+
 def _not_built(method: str, path: str) -> Any:
-    async def handler() -> None:
+    async def handler(request: Request) -> None:
+        if path not in NOT_BUILT_PUBLIC:
+            actor = await principal(request)
+            access = request.app.state.core.directory.access
+            role = "USER" if path == "/policy-test" else "ACCOUNT_ADMIN"
+            if "accountId" in request.path_params:  # the spec declares 403 here, for unknown accounts too
+                account = access.find_account(request.path_params["accountId"])
+                if account is None or not access.can_see(actor, account):
+                    raise Forbidden("InsufficientPermissions", "the caller has no access to that account")
+            access.require_role(actor, role)
         raise NotImplementedRoute("NotImplemented", f"{method} {path} is not implemented by callyard")
 
     handler.__name__ = "not_built_" + "".join(c if c.isalnum() else "_" for c in method + path)
@@ -348,5 +367,10 @@ def _not_built(method: str, path: str) -> Any:
 
 
 for _method, _path in NOT_BUILT:
+    # The handler declares no path parameters, so they are declared for the OpenAPI by hand.
+    _parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                   for name in re.findall(r"{(\w+)}", _path)]
     router.add_api_route(_path, _not_built(_method, _path), methods=[_method], status_code=501,
-                         summary="Not implemented by callyard (answers 501)")
+                         summary="Not implemented by callyard (answers 501)",
+                         responses={501: {"model": ErrorEnvelope, "description": "Not implemented"}},
+                         openapi_extra={"parameters": _parameters} if _parameters else None)

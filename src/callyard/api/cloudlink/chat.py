@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.messaging.service import BODY_MAX, NAME_MAX
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], responses=ERROR_RESPONSES)
 BASE = "/2017-09-01"
 _LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 

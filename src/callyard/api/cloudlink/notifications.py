@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from callyard.api.cloudlink.media.wire import call_wire
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 from callyard.core.state import Event
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], responses=ERROR_RESPONSES)
 BASE = "/2017-09-01"
 # Where the twin serves WebSocket delivery (app.py mounts the transports there): MQTT over WebSocket at
 # MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.

@@ -19,12 +19,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.presence.service import NOTE_MAX, REASON_MAX
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["presence"])
+router = APIRouter(tags=["presence"], responses=ERROR_RESPONSES)
 BASE = "/2017-09-01"
 
 

@@ -8,11 +8,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callyard.core.errors import CoreError, TooManyRequests
 
 log = logging.getLogger("callyard.api")
+
+
+class ErrorEnvelope(BaseModel):
+    """The error body, as the OpenAPI documents it (some errors add fields, e.g. ``labels``)."""
+    model_config = ConfigDict(extra="allow")
+    name: str
+    message: str
+
+
+# ``responses=`` of a router: its error answers are 4xx in the envelope (bad input is 400, never FastAPI's 422).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorEnvelope, "description": "Client error, `{name, message}`"}}
 
 
 def error_response(status: int, name: str, message: str, headers: dict[str, str] | None = None,

@@ -63,6 +63,8 @@ class Applications:
         (``POST /accounts/{accountId}/clients``, ACCOUNT_ADMIN+). Returns the record and the plaintext secret,
         which is never shown again."""
         minimum = "ACCOUNT_ADMIN" if as_client else "PARTNER_ADMIN"
+        if not isinstance(fields.get("accountId"), (str, type(None))):
+            raise Invalid("MissingParamInRequest", "accountId must be a string")
         account = self.access.account(actor, account_ref or fields.get("accountId") or actor.account_id, minimum)
         self._validate(fields)
         if not as_client:
@@ -107,6 +109,8 @@ class Applications:
 
     async def enable(self, actor: Principal, application_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """``PUT /applications/{applicationId}``: create or update the application's record on an account."""
+        if not isinstance(fields.get("accountId"), (str, type(None))):
+            raise Invalid("MissingParamInRequest", "accountId must be a string")
         account = self.access.account(actor, fields.get("accountId") or actor.account_id, "ACCOUNT_ADMIN")
         self._validate(fields)
         registration = self.registration(application_id)

@@ -563,7 +563,7 @@ class Engine:
         async with self._write() as uow:
             endpoint = self._controllable(actor, number)
             if endpoint.kind != EXTENSION:
-                raise Conflict("UnsupportedEndpoint", f"endpoint {number} is not a user's extension")
+                raise Invalid("UnsupportedEndpoint", f"endpoint {number} is not a user's extension")
             changes: dict[str, Any] = {action: bool(enabled)}
             if availability != "dnd":  # the swagger: "If dnd, do nothing"
                 changes["userAvailability"] = availability
@@ -614,7 +614,7 @@ class Engine:
         async with self._write() as uow:
             endpoint = self._controllable(actor, number)
             if endpoint.kind != EXTENSION:
-                raise Conflict("UnsupportedEndpoint", f"endpoint {number} cannot place calls")
+                raise Invalid("UnsupportedEndpoint", f"endpoint {number} cannot place calls")
             if from_number is not None and normalise(from_number) not in (endpoint.number, *[
                     normalise(t.get("number", "")) for t in endpoint.terminals if t.get("number")]):
                 raise Invalid("InvalidFrom", f"from {from_number} is not a number registered to endpoint {number}")

@@ -122,7 +122,8 @@ class Meetings:
 
     def _subject_user(self, actor: Principal, ref: str, listing: str) -> str:
         """The principal whose conferences or attendances are asked for: the caller (``me``, their userId or
-        uniqueUserId) or, for an ACCOUNT_ADMIN, anyone of the account (unknown ids simply have none)."""
+        uniqueUserId) or, for an ACCOUNT_ADMIN, anyone of the account (unknown ids simply have none). A user of
+        another account is refused (403, the swagger's status here)."""
         if ref in ("me", actor.principal_id) or (actor.user_id is not None and ref == actor.user_id):
             return actor.principal_id
         user = self._user(actor.account_id, ref)
@@ -131,6 +132,8 @@ class Meetings:
         if not actor.at_least("ACCOUNT_ADMIN"):
             raise Forbidden("InsufficientPermissions",
                             f"a user may only list their own {listing}; listing another user's needs ACCOUNT_ADMIN")
+        if user is None and self.rt.state.get("user", ref) is not None:
+            raise Forbidden("InsufficientPermissions", f"user {ref} is not in the caller's account")
         return user["userId"] if user is not None else ref
 
     def roster(self, conference: dict[str, Any]) -> list[dict[str, Any]]:

@@ -414,3 +414,11 @@ def test_tenant_isolation(pbx: Pbx, as_user) -> None:
     assert pbx.only_call("2880", erin)["from"] == Y
     assert pbx.only_call("2880")["callId"] == acme_leg["callId"]
     assert ok(pbx.c.get(f"{B}/calls/records", headers=erin), "GET", "/calls/records")["count"] == 0
+
+
+def test_group_numbers_cannot_place_calls_or_take_settings(pbx: Pbx) -> None:
+    # 400 (the swagger declares no 409 for these two operations): a group number is not a user's extension.
+    expect_error(pbx.c.post(f"{B}/endpoints/5100/calls", json={"to": "2882"}, headers=pbx.admin), 400, "POST", CALLS,
+                 "UnsupportedEndpoint")
+    expect_error(pbx.c.put(f"{B}/endpoints/5100", json={"action": "messageWaiting", "userAvailability": "available"},
+                           headers=pbx.admin), 400, "PUT", ENDPOINT, "UnsupportedEndpoint")

@@ -236,3 +236,13 @@ def test_recording_label_and_delete(pbx: Pbx, as_user) -> None:
     expect_error(pbx.c.delete(f"{B}/recordings/{rid}", headers=pbx.admin), 404, "DELETE", RECORDING)
     assert httpx.get(expanded["_embedded"]["media"]["url"], timeout=10).status_code == 404
     assert ok(pbx.c.get(f"{B}/recordings", headers=pbx.admin), "GET", RECORDINGS)["count"] == 0
+
+
+def test_recording_media_url_with_a_malformed_signature(client: httpx.Client) -> None:
+    # A non-ASCII signature once made the comparison raise (500); any bad signature is 403, bad input 400.
+    for params in ({"expires": "99999999999", "signature": "\u00a0\U000828cf\u0087"},
+                   {"expires": "1301904974602265153241088", "signature": "0"}):
+        refused = client.get("/_callyard/media/recordings/nope", params=params)
+        assert refused.status_code == 403 and refused.json()["name"] == "InvalidSignature", refused.text
+    malformed = client.get("/_callyard/media/recordings/nope", params={"expires": "soon", "signature": "0"})
+    assert malformed.status_code == 400 and malformed.json()["name"] == "ValidationError", malformed.text

@@ -14,12 +14,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
 BASE = "/2017-09-01"
 # The twin's conference bridge: every conference is reachable by dialling this number and entering the

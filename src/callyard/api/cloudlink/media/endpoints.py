@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.cloudlink.media.wire import call_wire, endpoint_wire
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
 CALL_ACTIONS = ("answer", "end", "hold", "blindTransfer", "supervisedTransfer", "retrieve", "consult", "dtmf",
                 "conference", "pauseRecording", "resumeRecording", "tagRecording", "redirect")

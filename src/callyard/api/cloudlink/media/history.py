@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from callyard.api.cloudlink.media.wire import record_wire
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection, matches, parse_filter
 from callyard.api.common.security import principal
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
 
 class CallRecordPutRequest(BaseModel):

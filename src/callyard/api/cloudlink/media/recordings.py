@@ -15,14 +15,15 @@ from pydantic import BaseModel, ConfigDict
 
 from callyard.api.cloudlink.media.wire import recording_wire
 from callyard.api.cloudlink.wire import base_url
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.clock import iso
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 
-router = APIRouter(tags=["media"])
-media_router = APIRouter(tags=["control"])
+router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
+media_router = APIRouter(tags=["control"], responses=ERROR_RESPONSES)
 URL_LIFETIME = timedelta(hours=1)
 _URL_KEY = secrets.token_bytes(32)  # per process: a media URL is short-lived and dies with a restart
 
@@ -82,7 +83,7 @@ async def delete_recording(recordingId: str, request: Request, actor: Principal 
 @media_router.get("/_callyard/media/recordings/{recordingId}", summary="A recording's audio (signed URL)")
 async def recording_media(recordingId: str, request: Request, expires: int = 0, signature: str = "") -> Response:
     now = request.app.state.core.rt.clock.now().timestamp()
-    if expires < now or not hmac.compare_digest(signature, _signature(recordingId, expires)):
+    if expires < now or not hmac.compare_digest(signature.encode(), _signature(recordingId, expires).encode()):
         raise Forbidden("InvalidSignature", "the media URL is invalid or has expired")
     recordings = _recordings(request)
     doc = request.app.state.core.rt.state.get("recording", recordingId)
