@@ -55,6 +55,11 @@ class Messaging:
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
+        # conversationId → its message ids in posting order: a derived index, so posting and listing do not
+        # scan every message of every conversation. Rebuilt when the state is replaced (start, reset,
+        # import); ids of messages rolled back or deleted are skipped on read.
+        self._index: dict[str, list[str]] = {}
+        self._indexed: Any = None
 
     # ------------------------------------------------------------------ look-ups and access
     def _conversation(self, actor: Principal, conversation_id: str) -> dict[str, Any]:
@@ -304,14 +309,33 @@ class Messaging:
             self._system(uow, updated, text)
 
     # ------------------------------------------------------------------ messages
+    def _ids(self, conversation_id: str) -> list[str]:
+        if self._indexed is not self.rt.state.docs:
+            self._index = {}
+            ordered = sorted(self.rt.state.all("message"),
+                             key=lambda m: (m.get("sequence", 0), m["createdOn"], m["messageId"]))
+            for message in ordered:
+                self._index.setdefault(message["conversationId"], []).append(message["messageId"])
+            self._indexed = self.rt.state.docs
+        ids = self._index.setdefault(conversation_id, [])
+        live = [i for i in ids if self.rt.state.get("message", i) is not None]
+        if len(live) != len(ids):
+            ids[:] = live
+        return ids
+
     def _messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        found = [m for m in self.rt.state.all("message") if m["conversationId"] == conversation_id]
-        return sorted(found, key=lambda m: (m.get("sequence", 0), m["createdOn"], m["messageId"]))
+        found = [self.rt.state.get("message", i) for i in self._ids(conversation_id)]
+        return [m for m in found if m is not None]
 
     def _next_sequence(self, conversation_id: str) -> int:
         """Messages are numbered per conversation in posting order (the clock may not move between two)."""
-        return max((m.get("sequence", 0) for m in self.rt.state.all("message")
-                    if m["conversationId"] == conversation_id), default=0) + 1
+        ids = self._ids(conversation_id)
+        last = self.rt.state.get("message", ids[-1]) if ids else None
+        return (last.get("sequence", 0) if last else 0) + 1
+
+    def _add(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
+        self._ids(message["conversationId"]).append(message["messageId"])
+        uow.put("message", message["messageId"], message)
 
     def messages(self, actor: Principal, conversation_id: str, start: str | None = None,
                  end: str | None = None) -> list[dict[str, Any]]:
@@ -372,7 +396,7 @@ class Messaging:
                        "contentType": "text/plain", "attachments": [], **content,
                        "createdOn": now, "createdBy": actor.principal_id, "modifiedOn": now,
                        "modifiedBy": actor.principal_id}
-            uow.put("message", message["messageId"], message)
+            self._add(uow, message)
             uow.emit("message.created", message["accountId"], _message_subject(message), message, now)
         return message
 
@@ -415,7 +439,7 @@ class Messaging:
                    "sequence": self._next_sequence(conversation["conversationId"]),
                    "contentType": "text/plain", "body": text, "attachments": [], "createdOn": now,
                    "createdBy": "system", "modifiedOn": now, "modifiedBy": "system"}
-        uow.put("message", message["messageId"], message)
+        self._add(uow, message)
         uow.emit("message.created", message["accountId"], _message_subject(message), message, now)
 
     # ------------------------------------------------------------------ transcripts
