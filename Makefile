@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 soak: $(STAMP)
-	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/soak.py --markdown docs/soak.md
 
 clean:
 	rm -rf $(VENV) .callyard .pytest_cache

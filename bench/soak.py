@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import platform
 import random
 import signal
 import socket
@@ -32,7 +33,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="concurrent connections posting events")
     parser.add_argument("--seed", type=int, default=None, help="seed of the receiver's failures")
     parser.add_argument("--quiet", action="store_true", help="print only the figures")
+    parser.add_argument("--markdown", type=Path, help="also write the figures to this file (make soak: docs/soak.md)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     with tempfile.TemporaryDirectory(prefix="callyard-soak-") as tmp:
@@ -391,7 +393,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"soak: {args.events:,} events, {args.kills} kill(s), receiver seed {seed}", flush=True)
         figures = asyncio.run(soak(args.events, args.kills, args.failure_rate, seed, args.workers,
                                    Path(tmp) / "data", progress=not args.quiet))
-    print(report(figures, args.events, args.kills, args.failure_rate), flush=True)
+    text = report(figures, args.events, args.kills, args.failure_rate)
+    print(text, flush=True)
+    if args.markdown is not None:
+        args.markdown.write_text(
+            "# Webhook soak\n\nWritten by `make soak` (bench/soak.py), which rewrites this file. A server on SQLite with "
+            "a manual clock (advanced by the run to compress the retry schedule), one webhook subscription to a "
+            "chat conversation, a local receiver answering 500 to a random share of attempts, and the server "
+            "killed with SIGKILL and restarted on the same data during the run. *Lost* counts acknowledged "
+            "messages with no delivery in the outbox plus deliveries the receiver never accepted.\n\n"
+            f"Run on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; receiver seed {seed}.\n\n```\n{text}\n```\n")
     if figures.lost_ids:
         print("  lost ids: " + ", ".join(figures.lost_ids[:20]) + (" …" if figures.lost > 20 else ""))
     return 1 if figures.lost or figures.mismatched else 0
