@@ -41,6 +41,7 @@ class Exchange:
     app_header: MitelApp | None
     token_id: str | None
     principal_id: str | None = None
+    account_id: str | None = None
     principal_kind: str | None = None
     client_id: str | None = None
     peer: str = ""
@@ -95,6 +96,7 @@ class App:
     last_seen: float = 0.0
     requests: int = 0
     principals: set[str] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
     principal_kinds: set[str] = field(default_factory=set)
     client_ids: set[str] = field(default_factory=set)
     last_by_signature: OrderedDict[tuple[str, str, str, str], tuple[Exchange, int]] = field(
@@ -128,7 +130,8 @@ class App:
                     "version": header.app_version if header else None, "os": header.os if header else None,
                     "osVersion": header.os_version if header else None,
                     "sessionId": header.session_id if header else None,
-                    "principals": sorted(self.principals), "clientIds": sorted(self.client_ids),
+                    "principals": sorted(self.principals), "accounts": sorted(self.accounts),
+                    "clientIds": sorted(self.client_ids),
                     "requests": self.requests, "firstSeen": _iso(self.first_seen), "lastSeen": _iso(self.last_seen)},
             "clean": not self.findings,
             "findings": [f.wire() for f in sorted(self.findings.values(), key=lambda f: (f.first_at, f.rule))],
@@ -149,6 +152,8 @@ class Auditor:
         app.last_seen = ex.ended
         if ex.principal_id:
             app.principals.add(ex.principal_id)
+        if ex.account_id:
+            app.accounts.add(ex.account_id)
         if ex.principal_kind:
             app.principal_kinds.add(ex.principal_kind)
         if ex.client_id:
@@ -271,10 +276,13 @@ class Auditor:
                      {"note": f"{len(seen)} identical GETs within {POLL_WINDOW:g} s; subscribe to {topic}"})
 
     # ------------------------------------------------------------------ report
-    def report(self, session: str | None = None, name: str | None = None,
-               only_findings: bool = False) -> dict[str, Any]:
+    def report(self, session: str | None = None, name: str | None = None, only_findings: bool = False,
+               accounts: set[str] | None = None) -> dict[str, Any]:
+        """``accounts``: only applications seen acting in one of these accounts (and those that never signed
+        in); ``None``: every application."""
         apps = [a for a in reversed(self.apps.values())
-                if (session is None or (a.header is not None and a.header.session_id == session))
+                if (accounts is None or not a.accounts or a.accounts & accounts)
+                and (session is None or (a.header is not None and a.header.session_id == session))
                 and (name is None or (a.header is not None and a.header.app_name == name))
                 and (not only_findings or a.findings)]
         body = [a.wire() for a in apps]

@@ -160,6 +160,7 @@ class RequestContext:
                     body=bytes(body), status=status_holder["status"], retry_after=status_holder["retry_after"],
                     correlation_id=correlation, app_header=app_header, token_id=token_id,
                     principal_id=principal.principal_id if principal else None,
+                    account_id=principal.account_id if principal else None,
                     principal_kind=principal.kind if principal else None,
                     client_id=principal.client_id if principal else None,
                     peer=(scope.get("client") or ("", 0))[0], user_agent=_header(scope, b"user-agent") or ""))

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from callyard.api.control.routes import controller
+from callyard.api.control.routes import controller, visible_accounts
 from callyard.audit.rules import RULES
 from callyard.core.principal import Principal
 
@@ -15,8 +15,11 @@ router = APIRouter(prefix="/_callyard", tags=["control"])
 
 @router.get("/audit", summary="Best-practice findings per client application")
 async def audit_report(request: Request, session: str | None = None, app: str | None = None,
-                       findingsOnly: bool = False, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return request.app.state.audit.report(session=session, name=app, only_findings=findingsOnly)
+                       findingsOnly: bool = False, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    """Applications seen acting in the caller's accounts (all of them with open control), and those that
+    never signed in."""
+    return request.app.state.audit.report(session=session, name=app, only_findings=findingsOnly,
+                                          accounts=visible_accounts(request, actor))
 
 
 @router.get("/audit/rules", summary="The rules the audit checks")

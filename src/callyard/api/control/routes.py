@@ -27,6 +27,14 @@ async def controller(request: Request) -> Principal:
     return actor
 
 
+def visible_accounts(request: Request, actor: Principal) -> set[str] | None:
+    """The accounts whose traffic ``actor`` may see in the journal and the audit; None: all (open control,
+    GLOBAL_ADMIN)."""
+    if actor is SYSTEM or actor.at_least("GLOBAL_ADMIN"):
+        return None
+    return {a["accountId"] for a in request.app.state.core.directory.access.visible_accounts(actor)}
+
+
 @router.get("/health", summary="200 once the server is ready")
 async def health(request: Request) -> dict[str, Any]:
     state = request.app.state
@@ -62,10 +70,12 @@ async def import_state(request: Request, _actor: Principal = Depends(controller)
 
 
 @router.get("/journal", summary="Recent requests, newest last")
-async def journal(request: Request, limit: int = 200, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+async def journal(request: Request, limit: int = 200, actor: Principal = Depends(controller)) -> dict[str, Any]:
     if limit < 1 or limit > 2000:
         raise Invalid("InvalidQueryParameter", "limit must be between 1 and 2000")
-    entries = list(request.app.state.journal.entries)[-limit:]
+    accounts = visible_accounts(request, actor)
+    entries = [e for e in request.app.state.journal.entries
+               if accounts is None or e["principal"] is None or e["principal"]["accountId"] in accounts][-limit:]
     return {"count": len(entries), "_embedded": {"items": entries}}
 
 
