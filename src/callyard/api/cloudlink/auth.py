@@ -70,7 +70,8 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-@router.post("/token", status_code=201, summary="Create a token (all grants)")
+@router.post("/token", status_code=201, summary="Create a token (all grants)",
+             responses={501: {"model": ErrorEnvelope, "description": "The token-exchange grant is not implemented"}})
 async def create_token(request: Request) -> JSONResponse:
     body = await read_body(request)
     core = request.app.state.core

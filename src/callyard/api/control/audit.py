@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller, visible_accounts
 from callyard.audit.rules import RULES
 from callyard.core.principal import Principal
 
-router = APIRouter(prefix="/_callyard", tags=["control"])
+router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPONSES)
 
 
 @router.get("/audit", summary="Best-practice findings per client application")

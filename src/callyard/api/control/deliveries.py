@@ -5,11 +5,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
-router = APIRouter(prefix="/_callyard/deliveries", tags=["control"])
+router = APIRouter(prefix="/_callyard/deliveries", tags=["control"], responses=ERROR_RESPONSES)
 STATUSES = ("pending", "delivered", "failed", "cancelled", "dropped")
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller
 from callyard.core.principal import Principal
 from callyard.faults.service import DISTRIBUTIONS, KINDS
 
-router = APIRouter(prefix="/_callyard", tags=["control"])
+router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPONSES)
 
 
 class Latency(BaseModel):

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import SYSTEM, Principal
 
-router = APIRouter(prefix="/_callyard", tags=["control"])
+router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPONSES)
 
 
 async def controller(request: Request) -> Principal:
@@ -107,7 +108,8 @@ async def advance_clock(body: Advance, request: Request, _actor: Principal = Dep
     return {"mode": "manual", "now": core.rt.now_iso()}
 
 
-@router.get("/photos/{photoId}/{size}", summary="A stored photo or one of its avatars")
+@router.get("/photos/{photoId}/{size}", summary="A stored photo or one of its avatars", response_class=Response,
+            responses={200: {"description": "The image", "content": {"image/png": {}, "image/jpeg": {}}}})
 async def photo(photoId: str, size: str, request: Request) -> Response:
     content_type, data = request.app.state.core.directory.photo_blob(photoId, size)
     return Response(content=data, media_type=content_type, headers={"cache-control": "public, max-age=3600"})

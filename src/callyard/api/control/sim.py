@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller
 from callyard.core.errors import Conflict, Invalid
 from callyard.core.principal import Principal
 from callyard.sim.profiles import validate_profile
 
-router = APIRouter(prefix="/_callyard/sim", tags=["simulator"])
+router = APIRouter(prefix="/_callyard/sim", tags=["simulator"], responses=ERROR_RESPONSES)
 PHONE_ACTIONS = {"answer": ("ringing",), "hangup": ("connected", "held", "ringing"), "hold": ("connected",),
                  "retrieve": ("held",), "busy": ("ringing",)}
 

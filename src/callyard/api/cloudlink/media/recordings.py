@@ -80,7 +80,9 @@ async def delete_recording(recordingId: str, request: Request, actor: Principal 
     return recording_wire(await _recordings(request).delete(actor, recordingId))
 
 
-@media_router.get("/_callyard/media/recordings/{recordingId}", summary="A recording's audio (signed URL)")
+@media_router.get("/_callyard/media/recordings/{recordingId}", summary="A recording's audio (signed URL)",
+                  response_class=Response,
+                  responses={200: {"description": "The recording", "content": {"audio/wav": {}}}})
 async def recording_media(recordingId: str, request: Request, expires: int = 0, signature: str = "") -> Response:
     now = request.app.state.core.rt.clock.now().timestamp()
     if expires < now or not hmac.compare_digest(signature.encode(), _signature(recordingId, expires).encode()):
