@@ -45,11 +45,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cloudlink_client import CloudLink, CloudLinkError, Password, StreamError, make_pkce
+from cloudlink_client import CloudLink, CloudLinkError, Password, SeenIds, StreamError, make_pkce, utc_now_iso
 
 APP_NAME, FLAVOR, VERSION = "callcontrol", "desktop", "1.0.0"
 TOPIC = "platform-api-media"
@@ -64,11 +63,6 @@ _CALL_SUBJECT = re.compile(r"/endpoints/([^/]+)/calls/([^/?]+)$")
 LIVE = ("ringing", "connected", "held")
 
 log = logging.getLogger("callcontrol")
-
-
-def utc_now() -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 class CommandError(Exception):
@@ -170,7 +164,7 @@ def record_of(endpoint: str, content: dict[str, Any], source: str) -> dict[str, 
             "to": content.get("to"), "toName": content.get("toName"), "cause": content.get("cause"),
             "answered": bool(content.get("completed")), "createdOn": content.get("createdOn"),
             "endTime": content.get("endTime"), "ringTime": content.get("ringTime"),
-            "billingTime": content.get("billingTime"), "source": source, "recordedAt": utc_now()}
+            "billingTime": content.get("billingTime"), "source": source, "recordedAt": utc_now_iso()}
 
 
 # ============================================================================ the tool
@@ -186,7 +180,7 @@ class Tool:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.pending_lines: list[str] = []
         self.calls: dict[str, Call] = {}
-        self.publication_ids: set[str] = set()
+        self.publication_ids = SeenIds()   # bounded: the tool may run for days
         self.numbers = 0
         self.stream: Any = None
         self.failures = 0
@@ -211,10 +205,8 @@ class Tool:
 
     def apply(self, publication: dict[str, Any]) -> None:
         publication_id = publication.get("publicationId")
-        if publication_id:
-            if publication_id in self.publication_ids:
-                return   # delivered again (QoS 1)
-            self.publication_ids.add(publication_id)
+        if publication_id and not self.publication_ids.add(str(publication_id)):
+            return   # delivered again (QoS 1)
         found = _CALL_SUBJECT.search(str(publication.get("subject") or ""))
         content = publication.get("content")
         if found is None or found.group(1) != self.extension or not isinstance(content, dict):
@@ -222,10 +214,10 @@ class Tool:
         call_id = found.group(2)
         call = self._call(call_id)
         call.seen(content)
-        self.out(f"{utc_now()} call {call.line()}")
+        self.out(f"{utc_now_iso()} call {call.line()}")
         if call.state == "completed":
             if self.record.add(record_of(self.extension, call.content, "notification")):
-                self.out(f"{utc_now()} recorded {call_id} in {self.record.path}")
+                self.out(f"{utc_now_iso()} recorded {call_id} in {self.record.path}")
             del self.calls[call_id]
 
     def live(self) -> list[Call]:
@@ -334,7 +326,7 @@ class Tool:
 
     def _act(self, label: str, call: Call, action: Callable[[], Any]) -> Any:
         result = action()
-        self.out(f"{utc_now()} ok {label} {call.call_id}")
+        self.out(f"{utc_now_iso()} ok {label} {call.call_id}")
         return result
 
     @staticmethod
@@ -370,7 +362,7 @@ class Tool:
             consult.consult_for = call.call_id
             for key, value in created.items():
                 consult.content.setdefault(key, value)   # a publication may have told more already
-            self.out(f"{utc_now()} consultation call {consult_id} to {args[0]}; `transfer` when they agree")
+            self.out(f"{utc_now_iso()} consultation call {consult_id} to {args[0]}; `transfer` when they agree")
 
     def cmd_transfer(self, args: list[str], wait: bool) -> None:
         self._args(args, 0, 1, "transfer [<ref>]")
@@ -437,7 +429,7 @@ class Tool:
         if what not in checks:
             raise CommandError(f"wait for one of {', '.join(checks)}")
         self.wait_for(f"{what}", checks[what], seconds)
-        self.out(f"{utc_now()} ok wait {what}")
+        self.out(f"{utc_now_iso()} ok wait {what}")
 
     def cmd_help(self, args: list[str], wait: bool) -> None:
         text = __doc__ or ""
@@ -573,7 +565,7 @@ def main(argv: list[str] | None = None, stdin: Any = None) -> int:
             print(f"callcontrol.py: cannot follow the calls of {extension}: {exc}", file=sys.stderr)
             tool.close()
             return 1
-        out(f"{utc_now()} ready: {args.user} on extension {extension}; session-id={client.session_id}; "
+        out(f"{utc_now_iso()} ready: {args.user} on extension {extension}; session-id={client.session_id}; "
             f"record {tool.record.path}")
         if tool.live():
             tool.cmd_calls([], False)
@@ -581,7 +573,7 @@ def main(argv: list[str] | None = None, stdin: Any = None) -> int:
         try:
             if scripted is not None:
                 for line in scripted:
-                    out(f"{utc_now()} > {line}")
+                    out(f"{utc_now_iso()} > {line}")
                     if not tool.execute(line, wait=True):
                         break
             else:
@@ -592,7 +584,7 @@ def main(argv: list[str] | None = None, stdin: Any = None) -> int:
                     if tool.pending_lines:
                         line = tool.pending_lines.pop(0)
                         if waiting:
-                            out(f"{utc_now()} > {line}")
+                            out(f"{utc_now_iso()} > {line}")
                         running = tool.execute(line, wait=waiting)
                     elif tool.input_ended:
                         break
@@ -609,13 +601,13 @@ def main(argv: list[str] | None = None, stdin: Any = None) -> int:
                 try:
                     added = tool.sync_records()
                     if added:
-                        out(f"{utc_now()} added {added} call(s) from the call records to {tool.record.path}")
+                        out(f"{utc_now_iso()} added {added} call(s) from the call records to {tool.record.path}")
                 except CloudLinkError as exc:
                     out(f"error: reading the call records: {exc.status} {exc.name} (correlation id "
                         f"{exc.correlation_id})")
         if scripted is not None and tool.failures:
             code = code or 1
-        out(f"{utc_now()} bye ({tool.failures} failed command(s))")
+        out(f"{utc_now_iso()} bye ({tool.failures} failed command(s))")
         return code
 
 

@@ -10,10 +10,11 @@ line (UTC ISO time, callId, caller, area code, rule, destination, outcome, and t
 failed request).
 
 It follows the platform's best practices (seed 002): notifications arrive over a WebSocket (MQTT over
-WebSocket, the platform's way) unless ``--webhook`` is given — a server-side application may use webhooks,
-as a last resort — and then every delivery's Standard Webhooks signature is verified; the SDK sends the
-X-Mitel-App header, retries only what may be retried (at least 2 s apart, at most 5 times), refreshes the
-token and logs every failed request with its correlation id.
+WebSocket, the platform's way; the SDK renews the connection and the subscription before they expire)
+unless ``--webhook`` is given — a server-side application may use webhooks, as a last resort — and then
+every delivery's Standard Webhooks signature is verified and redeliveries are recognised by their
+webhook-id; the SDK sends the X-Mitel-App header, retries only what may be retried (at least 2 s apart, at
+most 5 times), refreshes the token and logs every failed request with its correlation id.
 
     python examples/call_router/router.py --endpoints 2880-2889               # until Ctrl-C
     python examples/call_router/router.py --endpoints 2880,2882 --max-calls 5 --rules my-rules.yaml
@@ -36,14 +37,15 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import yaml
 
 from cloudlink_client import (ClientCredentials, CloudLink, CloudLinkError, Conflict, Gone, NotFound, Password,
-                              StreamClosed, StreamError, handle_webhook)
+                              SeenIds, StreamClosed, StreamError, WebhookDelivery, iso_time, parse_time,
+                              utc_now_iso, webhook_handler)
 
 APP_NAME, FLAVOR, VERSION = "callrouter", "server", "1.0.0"
 TOPIC = "platform-api-media"
@@ -56,7 +58,7 @@ DEMO_CLIENT_SECRET = "callyard-demo-secret"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
 MAX_ENDPOINTS = 1000
-RENEW_BEFORE = timedelta(hours=1)      # renew a subscription (or replace a connection) this long before expiry
+RENEW_BEFORE = timedelta(hours=1)      # renew the webhook subscription this long before it expires
 SUBSCRIPTION_LIFETIME = timedelta(hours=24)
 REOPEN_DELAY = 2.0                     # seed 002: at least 2 s between attempts …
 MAX_REOPENS = 5                        # … and at most 5 in a row
@@ -64,22 +66,6 @@ _CALL_SUBJECT = re.compile(r"/endpoints/([^/]+)/calls/([^/?]+)$")
 _NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]+$")
 
 log = logging.getLogger("callrouter")
-
-
-def utc_now() -> str:
-    """UTC ISO 8601 with milliseconds and a Z (seed 002: all timestamps in UTC ISO date times)."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 # ============================================================================ endpoints and rules
@@ -224,8 +210,9 @@ class Source(Protocol):
 
 class WebSocketSource:
     """Ringing publications over the SDK's MQTT-over-WebSocket stream. The stream reconnects by itself
-    after a drop; when it gives up, or its connection nears its expiry, a new connection and subscription
-    replace it (seed 002 spacing: at least 2 s apart, at most 5 attempts in a row)."""
+    after a drop and renews its connection and subscription before they expire; when it gives up, a new
+    stream replaces it (seed 002 spacing: at least 2 s apart, at most 5 attempts in a row). A publication
+    delivered again (QoS 1, after a reconnect) is recognised by its publicationId."""
 
     def __init__(self, client: CloudLink, subject: str, application_id: str,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -233,6 +220,7 @@ class WebSocketSource:
         self.subject = subject
         self.application_id = application_id
         self.sleep = sleep
+        self.seen = SeenIds()
         self.stream = self._open()
         self.description = self._describe()
 
@@ -246,21 +234,20 @@ class WebSocketSource:
 
     def next(self, timeout: float) -> dict[str, Any] | None:
         try:
-            return self.stream.get(timeout=timeout)
+            publication = self.stream.get(timeout=timeout)
         except TimeoutError:
             return None
         except (StreamError, StreamClosed) as exc:
             log.error("the notification stream ended: %s; opening a new one", exc)
             self._replace()
             return None
+        publication_id = publication.get("publicationId")
+        if isinstance(publication_id, str) and not self.seen.add(publication_id):
+            return None   # delivered again
+        return publication
 
     def maintain(self) -> None:
-        expiries = [parse_time(self.stream.connection.get("expiryDateTime")),
-                    parse_time(self.stream.subscription.get("expiryDateTime"))]
-        due = min((e for e in expiries if e is not None), default=None)
-        if due is not None and datetime.now(timezone.utc) >= due - RENEW_BEFORE:
-            log.info("the notification connection expires at %s; replacing it", due.isoformat())
-            self._replace()
+        return None   # the SDK's stream renews its connection and subscription itself
 
     def _replace(self) -> None:
         old = self.stream
@@ -274,7 +261,7 @@ class WebSocketSource:
                 log.warning("opening a notification stream failed (%s); attempt %d, retrying in %.0f s",
                             exc.name, attempt, REOPEN_DELAY)
                 self.sleep(REOPEN_DELAY)
-        old.close()  # after the new one is up: nothing is missed (a call seen twice is decided once)
+        old.close()  # after the new one is up: nothing is missed (a publication seen twice is dropped)
         self.description = self._describe()
 
     def close(self) -> None:
@@ -282,32 +269,21 @@ class WebSocketSource:
 
 
 class WebhookSource:
-    """Ringing publications as webhooks (a server-side application's last resort, seed 002): a local
-    receiver verifies every delivery's signature with the SDK (``handle_webhook``) before it is used."""
+    """Ringing publications as webhooks (a server-side application's last resort, seed 002): the SDK's
+    receiver (``webhook_handler``) verifies every delivery's signature with its subscription's secret —
+    answering 503, so the platform sends it again, while the subscription and its secret do not exist yet —
+    and acknowledges a redelivery of an already handled webhook-id without handing it over again."""
 
     def __init__(self, client: CloudLink, subject: str, application_id: str, listen: tuple[str, int],
                  public_url: str | None) -> None:
         self.client = client
         self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.secret: str | None = None
-        source = self
+        self.secrets: dict[str, str] = {}     # subscriptionId → signingSecret, once subscribed
 
-        class Receiver(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
-                if source.secret is None:
-                    status = 503  # not subscribed yet: the platform delivers again later
-                else:
-                    status = handle_webhook(source.secret, dict(self.headers.items()), body, source.queue.put)
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
+        def received(delivery: WebhookDelivery) -> None:
+            self.queue.put(delivery.publication)
 
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(listen, Receiver)
+        self.server = ThreadingHTTPServer(listen, webhook_handler(self.secrets, received))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
         self.thread.start()
@@ -317,12 +293,12 @@ class WebhookSource:
             created = client.notifications.create_subscription(
                 applicationId=application_id, deviceId=self.url, transport="webhook", topic=TOPIC,
                 subjectFilter=subject, publicationFilter=RINGING,
-                expiryDateTime=_iso(datetime.now(timezone.utc) + SUBSCRIPTION_LIFETIME))
+                expiryDateTime=iso_time(datetime.now(timezone.utc) + SUBSCRIPTION_LIFETIME))
         except BaseException:
             self.server.shutdown()
             raise
         self.subscription = created
-        self.secret = created["signingSecret"]
+        self.secrets[created["subscriptionId"]] = created["signingSecret"]
         self.description = {"transport": "webhook", "subscriptionId": created["subscriptionId"], "url": self.url}
 
     def next(self, timeout: float) -> dict[str, Any] | None:
@@ -337,7 +313,7 @@ class WebhookSource:
             try:
                 self.subscription = self.client.notifications.update_subscription(
                     self.subscription["subscriptionId"],
-                    {"expiryDateTime": _iso(datetime.now(timezone.utc) + SUBSCRIPTION_LIFETIME)})
+                    {"expiryDateTime": iso_time(datetime.now(timezone.utc) + SUBSCRIPTION_LIFETIME)})
             except CloudLinkError as exc:
                 log.error("renewing the subscription failed: %s", exc)
 
@@ -350,10 +326,6 @@ class WebhookSource:
         self.server.server_close()
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 # ============================================================================ the router
 class Router:
     """Decides every ringing call once and acts on it; ``emit`` receives one dict per decision."""
@@ -364,13 +336,12 @@ class Router:
         self.endpoints = set(endpoints)
         self.rules = rules
         self.emit = emit
-        self.seen: OrderedDict[tuple[str, str], None] = OrderedDict()   # (endpoint, callId) decided
-        self.calls: OrderedDict[str, None] = OrderedDict()              # calls (callTrackingID) decided
+        self.calls: OrderedDict[str, None] = OrderedDict()   # calls (callTrackingID) decided
         self.outcomes: dict[str, int] = {}
 
     def handle(self, publication: dict[str, Any]) -> dict[str, Any] | None:
-        """Decide one publication; the decision, or None when it is not a ringing inbound call of ours or
-        was decided before (a redelivery)."""
+        """Decide one publication; the decision, or None when it is not a ringing inbound call of ours.
+        (The sources drop redeliveries: by webhook-id, or by publicationId on the WebSocket.)"""
         content = publication.get("content")
         subject = publication.get("subject")
         if not isinstance(content, dict) or not isinstance(subject, str):
@@ -382,19 +353,13 @@ class Router:
         if content.get("state") != "ringing" or content.get("direction") != "inbound" \
                 or endpoint not in self.endpoints:
             return None
-        key = (endpoint, call_id)
-        if key in self.seen:
-            return None
-        self.seen[key] = None
-        while len(self.seen) > 10000:
-            self.seen.popitem(last=False)
         pbx = content.get("extraPbxData")
         tracking = pbx.get("callTrackingID") if isinstance(pbx, dict) else None
         caller = content.get("from")
         code = area_code(caller)
         rule = self.rules.match(code)
         decision: dict[str, Any] = {
-            "time": utc_now(), "event": "decision", "callId": call_id, "callTrackingId": tracking,
+            "time": utc_now_iso(), "event": "decision", "callId": call_id, "callTrackingId": tracking,
             "endpointId": endpoint, "from": caller, "areaCode": code, "rule": rule.name,
             "destination": rule.destination}
         call_key = tracking or f"{endpoint}/{call_id}"
@@ -529,14 +494,14 @@ def main(argv: list[str] | None = None) -> int:
             source: Source = (WebhookSource(client, subject, application_id, args.webhook_listen, args.webhook_url)
                               if args.webhook else WebSocketSource(client, subject, application_id))
         except CloudLinkError as exc:   # the SDK has logged it with its correlation id
-            emit({"time": utc_now(), "event": "error", "stage": "subscribe", "status": exc.status,
+            emit({"time": utc_now_iso(), "event": "error", "stage": "subscribe", "status": exc.status,
                   "error": exc.name, "reason": exc.message, "correlationId": exc.correlation_id})
             return 1
         except OSError as exc:
             print(f"router.py: the webhook receiver cannot listen on {args.webhook_listen}: {exc}", file=sys.stderr)
             return 1
         router = Router(client, endpoints, rules, emit)
-        emit({"time": utc_now(), "event": "ready", "app": client.app_header, "sessionId": client.session_id,
+        emit({"time": utc_now_iso(), "event": "ready", "app": client.app_header, "sessionId": client.session_id,
               "endpoints": args.endpoints, "endpointCount": len(endpoints), "rules": str(args.rules), **source.description})
         deadline = time.monotonic() + args.duration if args.duration else None
         reason = "interrupted"
@@ -558,12 +523,12 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             reason = "interrupted"
         except CloudLinkError as exc:
-            emit({"time": utc_now(), "event": "error", "stage": "notifications", "status": exc.status,
+            emit({"time": utc_now_iso(), "event": "error", "stage": "notifications", "status": exc.status,
                   "error": exc.name, "reason": exc.message, "correlationId": exc.correlation_id})
             reason = "notifications lost"
         finally:
             source.close()
-        emit({"time": utc_now(), "event": "stopped", "reason": reason, "calls": len(router.calls),
+        emit({"time": utc_now_iso(), "event": "stopped", "reason": reason, "calls": len(router.calls),
               "outcomes": router.outcomes, "sessionId": client.session_id})
         return 1 if reason == "notifications lost" else 0
 

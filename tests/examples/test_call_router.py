@@ -145,6 +145,40 @@ def test_webhook_mode_verifies_signatures(control: httpx.Client, twin, launch) -
     assert report["clean"] is True and report["app"]["kind"] == "server"
 
 
+def test_webhook_redeliveries_are_recognised_by_webhook_id(control: httpx.Client, twin, launch) -> None:
+    """Delivery is at least once: a delivery sent twice, and one replayed later, carry the same webhook-id;
+    the router's receiver acknowledges them without deciding the call again."""
+    app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880,2882", "--webhook", "--max-calls", "2",
+                 "--duration", "40", "--verbose")
+    json.loads(app.wait_line(lambda l: '"event":"ready"' in l))
+    fault = control.post("/_callyard/faults", json={"kind": "webhook.duplicate", "count": 1})
+    assert fault.status_code == 201, fault.text
+
+    ring(control, CALLER_613, "2882")
+    decision_for(app, CALLER_613, "redirected")
+    [delivery] = wait_for_deliveries(control)
+    assert delivery["status"] == "delivered" and delivery["lastStatus"] == 204   # the second copy, acknowledged
+    replayed = control.post(f"/_callyard/deliveries/{delivery['deliveryId']}/replay")
+    assert replayed.status_code == 200, replayed.text
+    deadline = time.monotonic() + 10
+    while True:
+        again = control.get(f"/_callyard/deliveries/{delivery['deliveryId']}").json()
+        if again["status"] == "delivered" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert again["status"] == "delivered" and again["lastStatus"] == 204 and again["replayedOn"]
+
+    ring(control, CALLER_416, "2880")   # a second call ends the run (--max-calls 2)
+    decision_for(app, CALLER_416, "left")
+    assert app.finish() == 0
+    decisions = [line for line in app.json_lines() if line["event"] == "decision"]
+    assert [(d["from"], d["outcome"]) for d in decisions] == [(CALLER_613, "redirected"), (CALLER_416, "left")]
+    assert app.json_lines()[-1]["outcomes"] == {"redirected": 1, "left": 1}
+    # Both copies after the first reached the receiver and were recognised (the SDK logs them at DEBUG).
+    recognised = [line for line in app.errors if f"webhook {delivery['deliveryId']} delivered again" in line]
+    assert len(recognised) == 2, app.errors
+
+
 def test_area_codes_endpoints_and_rules(tmp_path: Path) -> None:
     router = router_module()
     assert [router.area_code(n) for n in ("+16135550123", "16135550123", "6135550123", "(613) 555-0123",

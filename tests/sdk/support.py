@@ -115,3 +115,28 @@ class AsyncRecordingTransport(httpx.AsyncHTTPTransport):
         self.sent.append(Sent(request.method, str(request.url), request.headers.get("x-mitel-correlation-id", ""),
                               request.headers.get("x-mitel-app", ""), time.monotonic()))
         return await super().handle_async_request(request)
+
+
+class FixedTarget:
+    """A connection URL and topic for the MQTT engine that are never renewed (the engine's tests)."""
+
+    auto = False
+
+    def __init__(self, url: str, topic: str) -> None:
+        self.url, self.topic = url, topic
+        self.retired = 0
+
+    def wanted(self) -> bool:
+        return False
+
+    def lapsed(self) -> bool:
+        return False
+
+    def renew(self) -> None:
+        raise AssertionError("a fixed target is not renewed")
+
+    def postpone(self) -> None:
+        return None
+
+    def retire(self) -> None:
+        self.retired += 1

@@ -1,18 +1,22 @@
 """The SDK against twins started for these tests: the twin's own rate limiter (a real 429 with Retry-After),
 short-lived tokens on the wall clock (renewed before they expire, so no 401 is ever seen), refresh tokens that
 expired on the virtual clock (the original grant runs again), an MQTT session dropped by the twin (reconnect
-with a renewed token), and the best-practice audit of a whole workload with injected 429, 503 and 401: no
-findings for the SDK's session."""
+with a renewed token), notification streams that outlive their connection's and subscription's expiry
+(renewed on the stream's own timer on the wall clock, renewed on request and re-created after expiring on the
+virtual clock, with the sync and the async client), and the best-practice audit of a whole workload with
+injected 429, 503 and 401: no findings for the SDK's session."""
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
 
 import cloudlink_client
-from cloudlink_client import CloudLink, NotFound, Password
+from cloudlink_client import AsyncCloudLink, CloudLink, NotFound, Password, StreamError
 
 from tests.conftest import ACME, ALICE, APP_ID, PASSWORD, LiveServer, start_server
 from tests.sdk.support import RecordingTransport
@@ -126,6 +130,112 @@ def test_mqtt_session_dropped_by_the_twin_reconnects_with_a_renewed_token(virtua
         publication = stream.get(timeout=5)
         assert publication["content"]["state"] == "ringing" and publication["content"]["endpointId"] == "2880"
     client.close()
+
+
+def advance(server: LiveServer, seconds: float) -> None:
+    control(server, "POST", "/_callyard/clock/advance", json={"seconds": seconds})
+
+
+def ring(server: LiveServer, to: str = "2880") -> None:
+    control(server, "POST", "/_callyard/sim/calls", params={"account": ACME}, json={"from": "+16135550123", "to": to})
+
+
+def when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_stream_renews_on_its_own_timer_before_expiry(wall_clock: LiveServer) -> None:
+    """A 4-second lifetime on the wall clock, where the SDK's clock and the twin's agree: the stream renews
+    by itself (at 80 % of the lifetime) and still receives once the original expiry has passed."""
+    client = sdk(wall_clock, "alice@acme.example")
+    with client.notifications.stream("platform-api-media", publication_filter=RINGING, lifetime=4) as stream:
+        first, subscription_id = stream.connection["connectionId"], stream.subscription_id
+        original = when(stream.subscription["expiryDateTime"])
+        assert original == when(stream.connection["expiryDateTime"])
+        assert original - when(stream.connection["createdOn"]) <= timedelta(seconds=4.5)
+        assert wait_until(lambda: stream.renewals >= 1 and stream.connected, 20)
+        assert stream.subscription_id == subscription_id            # moved to the new connection
+        assert stream.connection["connectionId"] != first
+        assert when(stream.subscription["expiryDateTime"]) > original
+        time.sleep(max(0.0, (original - datetime.now(original.tzinfo)).total_seconds()) + 0.5)
+        ring(wall_clock)                                            # the original lease has expired by now
+        publication = stream.get(timeout=10)
+        assert publication["content"]["state"] == "ringing"
+        assert publication["subscription"]["subscriptionId"] == subscription_id
+        assert stream.error is None
+        with pytest.raises(NotFound):                               # retired once the session moved
+            client.notifications.get_connection(first)
+    assert client.notifications.list_connections()["count"] == 0    # close() removed the current ones
+    client.close()
+
+
+def test_stream_renewed_on_request_receives_past_the_original_expiry(virtual_clock: LiveServer) -> None:
+    client = sdk(virtual_clock, "alice@acme.example")
+    with client.notifications.stream("platform-api-media", publication_filter=RINGING) as stream:
+        first, subscription_id = stream.connection["connectionId"], stream.subscription_id
+        original = when(stream.subscription["expiryDateTime"])
+        assert original - when(stream.connection["createdOn"]) == timedelta(hours=24)   # the twin's default
+        advance(virtual_clock, 20 * 3600)   # due on the twin's clock; the SDK's timer counts local time
+        stream.renew()
+        assert stream.renewals == 1 and stream.subscription_id == subscription_id
+        assert stream.connection["connectionId"] != first
+        assert when(stream.subscription["expiryDateTime"]) - original == timedelta(hours=20)
+        with pytest.raises(NotFound):
+            client.notifications.get_connection(first)
+        advance(virtual_clock, 5 * 3600)    # past the original expiry (and the access token's)
+        ring(virtual_clock)
+        publication = stream.get(timeout=15)
+        assert publication["content"]["state"] == "ringing" and publication["content"]["endpointId"] == "2880"
+        assert publication["subscription"]["subscriptionId"] == subscription_id and stream.error is None
+    client.close()
+
+
+def test_stream_re_creates_what_expired(virtual_clock: LiveServer) -> None:
+    """Both streams' connection and subscription expire at once on the twin's clock: the renewing stream
+    comes back on a new connection and a new subscription; the one without renewal hears nothing more."""
+    client = sdk(virtual_clock, "alice@acme.example")
+    kept = client.notifications.stream("platform-api-media", publication_filter=RINGING)
+    plain = client.notifications.stream("platform-api-media", publication_filter=RINGING, auto_renew=False)
+    try:
+        expired = kept.subscription_id
+        advance(virtual_clock, 25 * 3600)
+        assert wait_until(lambda: kept.renewals >= 1 and kept.connected, 40), (kept.renewals, kept.error)
+        assert kept.subscription_id != expired          # the expired subscription was created again
+        ring(virtual_clock)
+        publication = kept.get(timeout=15)
+        assert publication["subscription"]["subscriptionId"] == kept.subscription_id
+        assert publication["content"]["state"] == "ringing"
+        with pytest.raises((TimeoutError, StreamError)):
+            plain.get(timeout=2)
+        assert plain.renewals == 0 and not plain.connected
+    finally:
+        kept.close()
+        plain.close()
+    client.close()
+
+
+async def test_async_stream_renewed_on_request(virtual_clock: LiveServer) -> None:
+    async with AsyncCloudLink("callyard", "sdktest", "0.1.0", grant=Password("alice@acme.example", PASSWORD),
+                              twin_url=virtual_clock.url) as client:
+        stream = await client.notifications.stream("platform-api-media", publication_filter=RINGING)
+        async with stream:
+            first, original = stream.connection["connectionId"], when(stream.subscription["expiryDateTime"])
+            await asyncio.to_thread(advance, virtual_clock, 20 * 3600)
+            await stream.renew()
+            assert stream.renewals == 1 and stream.connection["connectionId"] != first
+            assert when(stream.subscription["expiryDateTime"]) - original == timedelta(hours=20)
+            await asyncio.to_thread(advance, virtual_clock, 5 * 3600)
+            await asyncio.to_thread(ring, virtual_clock)
+            publication = await stream.get(timeout=15)
+            assert publication["subscription"]["subscriptionId"] == stream.subscription_id
+        assert (await client.notifications.list_connections())["count"] == 0
 
 
 def test_the_audit_finds_nothing_wrong_with_the_sdk(wall_clock: LiveServer) -> None:

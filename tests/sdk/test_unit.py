@@ -20,12 +20,12 @@ import cloudlink_client
 from cloudlink_client import (AsyncCloudLink, AuthenticationRequired, BadRequest, ClientCredentials, CloudLink,
                               CloudLinkError, Conflict, NotFound, Password, RateLimited, RefreshToken,
                               RetriesExhausted, RetryPolicy, ServerError, ServiceUnavailable, TransportFailure,
-                              Unauthorized, WebhookVerificationError, handle_webhook, make_pkce,
-                              parse_retry_after, service_urls, verify_webhook)
+                              SeenIds, Unauthorized, WebhookDelivery, WebhookVerificationError, handle_webhook,
+                              make_pkce, parse_retry_after, service_urls, verify_webhook, webhook_handler)
 from cloudlink_client import app_header
 from cloudlink_client.core import next_url
 
-from tests.sdk.support import AsyncSleeps, Scripted, Sleeps, async_client, sync_client, token_body
+from tests.sdk.support import AsyncSleeps, FixedTarget, Scripted, Sleeps, async_client, sync_client, token_body
 
 HEADER = re.compile(r"^([a-z0-9.]+(?:-[a-z0-9.]+)*)-([a-z0-9.]+)/([^;/]+);platform=(windows|linux|mac|ios|android)/"
                     r"([^;/]+);session-id=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -399,14 +399,110 @@ def test_verify_webhook_against_the_standard_webhooks_library() -> None:
         verify_webhook(SECRET, _delivery(body, datetime.now(timezone.utc) - timedelta(minutes=6)), body)
     with pytest.raises(WebhookVerificationError, match="required"):
         verify_webhook(SECRET, {"webhook-id": "x"}, body)
-    received: list[dict] = []
-    assert handle_webhook(SECRET, _delivery(body), body, received.append) == 204 and len(received) == 1
+    received: list[WebhookDelivery] = []
+    headers = _delivery(body)
+    assert handle_webhook(SECRET, headers, body, received.append) == 204 and len(received) == 1
+    assert received[0].id == "msg_1" and received[0].timestamp == int(headers["Webhook-Timestamp"])
+    assert received[0].publication["publicationId"] == "p1"
     assert handle_webhook(SECRET, _delivery(body), b"{}", received.append) == 400 and len(received) == 1
 
     def broken(_publication: dict) -> None:
         raise RuntimeError("database down")
 
     assert handle_webhook(SECRET, _delivery(body), body, broken) == 500
+
+
+def _signed(publication: dict, webhook_id: str, secret: str = SECRET) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(publication).encode()
+    at = datetime.now(timezone.utc)
+    return ({"webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp())),
+             "webhook-signature": Webhook(secret).sign(webhook_id, at, body.decode())}, body)
+
+
+def test_webhook_secrets_known_later_by_subscription() -> None:
+    other = "whsec_" + base64.b64encode(b"another-key-another-key-another!!").decode()
+    secrets: dict[str, str] = {}
+    received: list[WebhookDelivery] = []
+    headers, body = _signed({"publicationId": "p1", "subscription": {"subscriptionId": "s1"}}, "msg_1")
+    assert handle_webhook(secrets, headers, body, received.append) == 503   # subscribed, secret not stored yet
+    secrets["s1"] = SECRET
+    secrets["s2"] = other
+    assert handle_webhook(secrets, headers, body, received.append) == 204
+    assert received[0].subscription_id == "s1" and received[0].id == "msg_1"
+    # Signed with s1's secret but naming s2: checked against s2's secret, so refused.
+    forged_headers, forged = _signed({"publicationId": "p2", "subscription": {"subscriptionId": "s2"}}, "msg_2")
+    assert handle_webhook(secrets, forged_headers, forged, received.append) == 400
+    unnamed_headers, unnamed = _signed({"publicationId": "p3"}, "msg_3")
+    assert handle_webhook(secrets, unnamed_headers, unnamed, received.append) == 400   # names no subscription
+    # A provider function: None until it knows the secret; it is asked with the subscriptionId.
+    asked: list[str | None] = []
+    known: dict[str, str] = {}
+
+    def provider(subscription_id: str | None) -> str | None:
+        asked.append(subscription_id)
+        return known.get(subscription_id or "")
+
+    assert handle_webhook(provider, headers, body, received.append) == 503
+    known["s1"] = SECRET
+    assert handle_webhook(provider, headers, body, received.append) == 204
+    assert asked == ["s1", "s1"] and len(received) == 2
+    assert handle_webhook(None, headers, body, received.append) == 503     # no secret at all yet
+
+
+def test_webhook_deduplication_by_webhook_id() -> None:
+    seen = SeenIds(maxsize=2)
+    received: list[WebhookDelivery] = []
+    first, body = _signed({"publicationId": "p1"}, "msg_1")
+    assert handle_webhook(SECRET, first, body, received.append, seen=seen) == 204
+    assert handle_webhook(SECRET, first, body, received.append, seen=seen) == 204   # redelivered: acknowledged
+    assert len(received) == 1 and "msg_1" in seen
+    # The same publication under another webhook-id (another delivery) is handed over.
+    again, _ = _signed({"publicationId": "p1"}, "msg_2")
+    assert handle_webhook(SECRET, again, body, received.append, seen=seen) == 204 and len(received) == 2
+
+    def broken(_delivery: WebhookDelivery) -> None:
+        raise RuntimeError("database down")
+
+    failing, failing_body = _signed({"publicationId": "p3"}, "msg_3")
+    assert handle_webhook(SECRET, failing, failing_body, broken, seen=seen) == 500
+    assert "msg_3" not in seen   # not handled: the retry is handed over
+    assert handle_webhook(SECRET, failing, failing_body, received.append, seen=seen) == 204 and len(received) == 3
+    # Bounded: the least recently seen id is forgotten first.
+    assert len(seen) == 2 and "msg_1" not in seen and "msg_3" in seen
+    # A delivery being handled right now by another request: the platform is asked to retry.
+    busy, busy_body = _signed({"publicationId": "p4"}, "msg_4")
+    assert seen.claim("msg_4") == "new"
+    assert handle_webhook(SECRET, busy, busy_body, received.append, seen=seen) == 503
+    seen.release("msg_4")
+    assert handle_webhook(SECRET, busy, busy_body, received.append, seen=seen) == 204 and len(received) == 4
+    assert seen.add("p9") is True and seen.add("p9") is False
+    with pytest.raises(ValueError):
+        SeenIds(maxsize=0)
+
+
+def test_webhook_handler_receives_before_and_after_subscribing() -> None:
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    secrets: dict[str, str] = {}
+    received: list[WebhookDelivery] = []
+    handler = webhook_handler(secrets, received.append)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        headers, body = _signed({"publicationId": "p1", "subscription": {"subscriptionId": "s1"}}, "msg_1")
+        assert httpx.post(url, content=body, headers=headers).status_code == 503   # before the secret is known
+        secrets["s1"] = SECRET                                                    # the subscription answered
+        assert httpx.post(url, content=body, headers=headers).status_code == 204
+        assert httpx.post(url, content=body, headers=headers).status_code == 204   # a redelivery
+        assert [d.id for d in received] == ["msg_1"] and "msg_1" in handler.seen  # type: ignore[attr-defined]
+        forged = dict(headers, **{"webhook-signature": "v1,AAAA"})
+        assert httpx.post(url, content=body, headers={**forged, "webhook-id": "msg_x"}).status_code == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert webhook_handler(SECRET, received.append, dedupe=False).seen is None  # type: ignore[attr-defined]
 
 
 def test_errors_are_cloudlink_errors_with_stable_names() -> None:
@@ -436,7 +532,7 @@ def test_stream_gives_up_after_five_failed_reconnects(caplog: pytest.LogCaptureF
         port = s.getsockname()[1]
     caplog.set_level(logging.WARNING, logger="cloudlink_client")
     renewals: list[bool] = []
-    engine = _Engine(url=f"ws://127.0.0.1:{port}/_callyard/mqtt/c1", topic="sub1", client_id="t",
+    engine = _Engine(FixedTarget(f"ws://127.0.0.1:{port}/_callyard/mqtt/c1", "sub1"), client_id="t",
                      token=lambda force: renewals.append(force) or "opaque", deliver=lambda p: None,
                      policy=_QuickPolicy())  # type: ignore[arg-type]
     engine.start()
@@ -445,3 +541,133 @@ def test_stream_gives_up_after_five_failed_reconnects(caplog: pytest.LogCaptureF
     assert renewals == [False] + [True] * 5  # every new attempt renews the token first
     levels = [r.levelno for r in caplog.records if r.name == "cloudlink_client"]
     assert levels == [logging.WARNING] * 5 + [logging.ERROR] * 2  # the last attempt, then the give-up
+
+
+# ---------------------------------------------------------------------------- notification lease renewal
+class _FakeNotifications:
+    """``client.notifications`` as the stream's lease calls it, on a service whose clock is ``skew`` seconds
+    ahead of the local one; a connection lives ``default`` seconds unless an expiry is given."""
+
+    def __init__(self, skew: float = 0.0, default: float = 100.0) -> None:
+        self.skew, self.default = skew, default
+        self.calls: list[tuple[str, tuple]] = []
+        self.fail: dict[str, Exception] = {}
+        self.made = 0
+
+    def __call__(self, name: str, *args):
+        self.calls.append((name, args))
+        if name in self.fail:
+            raise self.fail.pop(name)
+        now = datetime.now(timezone.utc) + timedelta(seconds=self.skew)
+        stamp = lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
+        if name == "create_connection":
+            self.made += 1
+            expiry = args[1] or now + timedelta(seconds=self.default)
+            return {"connectionId": f"c{self.made}", "url": f"ws://twin.test/_callyard/mqtt/c{self.made}",
+                    "createdOn": stamp(now), "expiryDateTime": stamp(expiry)}
+        if name == "create_subscription":
+            self.made += 1
+            return {"subscriptionId": f"s{self.made}", "createdOn": stamp(now), **args[0]}
+        if name == "update_subscription":
+            return {"subscriptionId": args[0], "modifiedOn": stamp(now), **args[1]}
+        return {}
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+class _Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lease_schedule_follows_the_service_clock_not_the_local_one() -> None:
+    from cloudlink_client.mqtt import _Lease
+
+    api, ticks = _FakeNotifications(skew=10 * 3600), _Ticks()   # the service's wall clock is 10 h ahead
+    lease = _Lease(api, {"topic": "platform-api-media"}, lifetime=None, auto=True, clock=ticks)
+    lease.open()
+    assert api.names() == ["create_connection", "create_subscription"]
+    created = api.calls[1][1][0]
+    # The subscription names the connection and expires with it.
+    assert created["connectionId"] == "c1" and created["transport"] == "websocket"
+    assert created["expiryDateTime"] == lease.connection["expiryDateTime"]
+    # 100 s of life on the service's clock: due after 80 s, expired after 100 s, both on the local clock.
+    assert lease.due == pytest.approx(1080.0, abs=0.1) and lease.expires == pytest.approx(1100.0, abs=0.1)
+    ticks.now = 1079.5
+    assert not lease.wanted()
+    ticks.now = 1080.5
+    assert lease.wanted()
+    # With an explicit lifetime the expiry asked for is on the service's clock (learnt from createdOn).
+    timed = _Lease(api, {"topic": "platform-api-media"}, lifetime=50, auto=True, clock=ticks)
+    timed.open()
+    timed.renew()
+    asked = api.calls[-2][1][1]       # create_connection(transport, expiry) of the renewal
+    ahead = asked.timestamp() - datetime.now(timezone.utc).timestamp()
+    assert 10 * 3600 + 45 < ahead < 10 * 3600 + 55
+    assert timed.due == pytest.approx(ticks.now + 40, abs=1)
+    # A failed renewal is tried again within a quarter of what is left, never sooner than 2 s.
+    ticks.now = timed.expires - 4
+    timed.postpone()
+    assert timed.due == pytest.approx(ticks.now + 2.0)
+    ticks.now = timed.expires - 40
+    timed.postpone()
+    assert timed.due == pytest.approx(ticks.now + 10.0)
+    manual = _Lease(api, {"topic": "platform-api-media"}, lifetime=None, auto=False, clock=ticks)
+    manual.open()
+    ticks.now += 10_000
+    assert not manual.wanted()      # no automatic renewal; renew() still works
+    with pytest.raises(ValueError):
+        _Lease(api, {}, lifetime=0, auto=True)
+
+
+def test_lease_renewal_moves_the_subscription_or_re_creates_it() -> None:
+    from cloudlink_client.mqtt import _Lease
+
+    api = _FakeNotifications()
+    lease = _Lease(api, {"topic": "platform-api-media", "subjectFilter": "/2880"}, lifetime=None, auto=True)
+    lease.open()
+    first_expiry = lease.subscription["expiryDateTime"]
+    api.calls.clear()
+    lease.renew()    # the subscription moves to a new connection, with the new connection's expiry
+    assert api.names() == ["create_connection", "update_subscription"]
+    assert api.calls[1][1] == ("s2", {"connectionId": "c3", "expiryDateTime": lease.connection["expiryDateTime"]})
+    assert lease.topic == "s2" and lease.url.endswith("/c3") and lease.renewals == 1
+    assert lease.subscription["expiryDateTime"] >= first_expiry
+    lease.retire()   # once the session moved: the old connection goes
+    assert api.calls[-1] == ("delete_connection", ("c1",))
+
+    api.calls.clear()
+    api.fail["update_subscription"] = NotFound("expired", status=404)
+    lease.renew()    # the subscription had expired: a new one on the new connection, same filters
+    assert api.names() == ["create_connection", "update_subscription", "create_subscription"]
+    assert api.calls[2][1][0]["subjectFilter"] == "/2880" and api.calls[2][1][0]["connectionId"] == "c4"
+    assert lease.topic == "s5"
+    lease.retire()
+    assert api.calls[-1] == ("delete_connection", ("c3",))   # nothing to delete for the expired subscription
+
+    api.calls.clear()
+    api.fail["update_subscription"] = BadRequest("cannot move", status=400)
+    lease.renew()    # the service will not move it: a new subscription, and the old one is deleted too
+    lease.retire()
+    assert api.names()[-2:] == ["delete_subscription", "delete_connection"]
+    assert api.calls[-2][1] == ("s5",) and lease.topic == "s7"
+
+    api.calls.clear()
+    api.fail["create_subscription"] = ServiceUnavailable("down", status=503)
+    api.fail["update_subscription"] = NotFound("expired", status=404)
+    with pytest.raises(ServiceUnavailable):
+        lease.renew()
+    assert api.calls[-1] == ("delete_connection", ("c8",))    # the new connection is not left behind
+    assert lease.topic == "s7" and lease.url.endswith("/c6")  # the lease is unchanged
+    lease.close()
+    assert api.names()[-2:] == ["delete_subscription", "delete_connection"]
+
+    failing = _FakeNotifications()
+    failing.fail["create_subscription"] = BadRequest("bad filter", status=400)
+    with pytest.raises(BadRequest):
+        _Lease(failing, {"topic": "x"}, lifetime=None, auto=True).open()
+    assert failing.names() == ["create_connection", "create_subscription", "delete_connection"]

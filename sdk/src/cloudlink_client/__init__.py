@@ -19,9 +19,11 @@ from cloudlink_client.errors import (AuthenticationRequired, BadRequest, ClientE
                                      ServerError, ServiceUnavailable, TransportFailure, Unauthorized)
 from cloudlink_client.mqtt import AsyncNotificationStream, NotificationStream, StreamClosed, StreamError
 from cloudlink_client.retry import RetryPolicy, parse_retry_after
-from cloudlink_client.webhooks import WebhookVerificationError, handle_webhook, verify_webhook, webhook_handler
+from cloudlink_client.times import iso_time, parse_time, utc_now_iso
+from cloudlink_client.webhooks import (SeenIds, WebhookDelivery, WebhookVerificationError, handle_webhook,
+                                      verify_delivery, verify_webhook, webhook_handler)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AsyncCloudLink", "CloudLink", "OS_VALUES", "SESSION_ID", "SERVICES", "ClientCredentials", "Password", "Pkce",
@@ -30,5 +32,6 @@ __all__ = [
     "RequestTimeout", "Conflict", "Gone", "RateLimited", "ServerError", "NotImplementedByService",
     "ServiceUnavailable", "GatewayTimeout", "TransportFailure", "AuthenticationRequired", "RetriesExhausted",
     "NotificationStream", "AsyncNotificationStream", "StreamClosed", "StreamError",
-    "WebhookVerificationError", "verify_webhook", "handle_webhook", "webhook_handler", "__version__",
+    "WebhookVerificationError", "WebhookDelivery", "SeenIds", "verify_webhook", "verify_delivery", "handle_webhook",
+    "webhook_handler", "iso_time", "parse_time", "utc_now_iso", "__version__",
 ]

@@ -46,6 +46,8 @@ class AsyncCloudLink:
     # ------------------------------------------------------------------ the driver
     async def run(self, flow: Flow, exclusive: bool = False) -> Any:
         """Drive a core flow to its result."""
+        # CloudLink.run is this loop without awaits: the sync/async I/O pair, written twice by design (the
+        # decisions are core.py's).
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -98,17 +100,8 @@ class AsyncCloudLink:
         """Every item of any collection, across its pages: ``async for u in client.paginate("admin", "/users")``."""
         return self.iterate(Op("GET", service, path, params=odata(**query)))
 
-    async def open_stream(self, subscription: dict[str, Any], *, on_publication: Any, qos: int,
-                          cleanup: bool) -> AsyncNotificationStream:
-        connection = await self.notifications.create_connection("websocket")
-        try:
-            created = await self.notifications.create_subscription(
-                {**subscription, "transport": "websocket", "connectionId": connection["connectionId"]})
-        except Exception:
-            await self.notifications.delete_connection(connection["connectionId"])
-            raise
-        stream = AsyncNotificationStream(self, connection, created, on_publication, qos, cleanup)
-        return await stream.start()
+    async def open_stream(self, subscription: dict[str, Any], **options: Any) -> AsyncNotificationStream:
+        return await AsyncNotificationStream(self, subscription, **options).start()
 
     @property
     def session_id(self) -> str:

@@ -55,6 +55,8 @@ class CloudLink:
     # ------------------------------------------------------------------ the driver
     def run(self, flow: Flow) -> Any:
         """Drive a core flow to its result."""
+        # AsyncCloudLink.run is this loop with awaits. The two drivers are the sync/async I/O pair, written
+        # twice by design: every decision they carry out is taken once, in core.py.
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -99,17 +101,8 @@ class CloudLink:
         (OData options as keywords: ``filter``, ``top``, ``orderby``, ``search``, ``expand`` …)."""
         return self.iterate(Op("GET", service, path, params=odata(**query)))
 
-    def open_stream(self, subscription: dict[str, Any], *, on_publication: Any, qos: int,
-                    cleanup: bool) -> NotificationStream:
-        connection = self.notifications.create_connection("websocket")
-        try:
-            created = self.notifications.create_subscription(
-                {**subscription, "transport": "websocket", "connectionId": connection["connectionId"]})
-        except Exception:
-            self.notifications.delete_connection(connection["connectionId"])
-            raise
-        stream = NotificationStream(self, connection, created, on_publication, qos, cleanup)
-        return stream.start()
+    def open_stream(self, subscription: dict[str, Any], **options: Any) -> NotificationStream:
+        return NotificationStream(self, subscription, **options).start()
 
     @property
     def session_id(self) -> str:

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
+from cloudlink_client.times import utc_now_iso
+
 log = logging.getLogger("cloudlink_client")
-
-
-def utc_now_iso() -> str:
-    """UTC ISO 8601 with milliseconds and a Z."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 class CloudLinkError(Exception):

@@ -8,11 +8,13 @@ return an iterator (sync) or an async iterator (async) over every item of every 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Generic, Iterable, Mapping, Protocol, TypeVar
 from urllib.parse import quote
 
 from cloudlink_client.auth import Pkce
 from cloudlink_client.core import Core, Flow, Op, odata
+from cloudlink_client.times import iso_time
 
 R = TypeVar("R", covariant=True)   # what a call returns: the JSON (sync) or an awaitable of it (async)
 P = TypeVar("P", covariant=True)   # what a paging helper returns: Iterator / AsyncIterator of items
@@ -28,7 +30,7 @@ class Runner(Protocol[R, P]):
 
     def iterate(self, op: Op) -> P: ...
 
-    def open_stream(self, subscription: dict[str, Any], *, on_publication: Any, qos: int, cleanup: bool) -> Any: ...
+    def open_stream(self, subscription: dict[str, Any], **options: Any) -> Any: ...
 
 
 def seg(value: str) -> str:
@@ -40,6 +42,7 @@ def seg(value: str) -> str:
 
 def _body(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
 
 
 class _Group(Generic[R, P]):
@@ -172,7 +175,8 @@ class AdminService(_Group[R, P]):
     def delete_user_photo(self, user_id: str, account_id: str | None = None) -> R:
         return self._call("DELETE", f"{_scope(account_id)}/users/{seg(user_id)}/photo")
 
-    # groups
+    # groups. Users, groups and contacts are account-scoped collections with the same operations; each one
+    # stays an explicit, typed one-line method naming its route, so their likeness is the API's, not logic.
     def list_groups(self, account_id: str | None = None, **query: Any) -> R:
         return self._call("GET", f"{_scope(account_id)}/groups", params=odata(**query))
 
@@ -495,10 +499,12 @@ class NotificationsService(_Group[R, P]):
     def delete_subscription(self, subscription_id: str) -> R:
         return self._call("DELETE", f"/subscriptions/{seg(subscription_id)}")
 
-    def create_connection(self, transport: str = "websocket") -> R:
+    def create_connection(self, transport: str = "websocket", expiry: datetime | str | None = None) -> R:
         """``POST /connections``: ``{connectionId, url, expiryDateTime, …}``; ``url`` is the MQTT-over-WebSocket
-        endpoint."""
-        return self._call("POST", "/connections", json={"transport": transport})
+        endpoint. ``expiry`` (a datetime, or an ISO 8601 string) sets ``expiryDateTime``; without it the
+        service's default applies (24 h on the twin). A connection cannot be renewed: create another one and
+        move the subscription to it (``update_subscription(id, {"connectionId": …})``)."""
+        return self._call("POST", "/connections", json=_body({"transport": transport, "expiryDateTime": iso_time(expiry)}))
 
     def list_connections(self, **query: Any) -> R:
         return self._call("GET", "/connections", params=odata(**query))
@@ -511,17 +517,21 @@ class NotificationsService(_Group[R, P]):
 
     def stream(self, topic: str, *, subject_filter: str | None = None, publication_filter: str | None = None,
                method_filter: str | None = None, application_id: str | None = None,
-               on_publication: Any = None, qos: int = 1, cleanup: bool = True) -> Any:
+               on_publication: Any = None, qos: int = 1, cleanup: bool = True,
+               lifetime: float | timedelta | None = None, auto_renew: bool = True) -> Any:
         """WebSocket delivery, the platform's way: create a connection (``POST /connections``), a
-        ``websocket`` subscription naming it, connect an MQTT client to the connection's URL with the
-        access token as password and MQTT-subscribe to the subscriptionId. Returns a started stream
-        (``NotificationStream``; ``AsyncNotificationStream`` from the async client, as an awaitable) that
-        delivers each publication to ``on_publication`` or, without one, to its iterator. It reconnects
-        after a drop with the seed 002 spacing and a refreshed token; ``close()`` deletes the
-        subscription and the connection when ``cleanup``."""
+        ``websocket`` subscription naming it (expiring with it), connect an MQTT client to the connection's
+        URL with the access token as password and MQTT-subscribe to the subscriptionId. Returns a started
+        stream (``NotificationStream``; ``AsyncNotificationStream`` from the async client, as an awaitable)
+        that delivers each publication to ``on_publication`` or, without one, to its iterator. It reconnects
+        after a drop with the seed 002 spacing and a refreshed token, and (``auto_renew``) renews the
+        connection and the subscription when 80 % of their lifetime has passed — ``lifetime`` seconds, or
+        the service's default — and re-creates them when they expired anyway; ``stream.renew()`` renews
+        now. ``close()`` deletes the subscription and the connection when ``cleanup``."""
         subscription = _body({"topic": topic, "subjectFilter": subject_filter, "publicationFilter": publication_filter,
                               "methodFilter": method_filter, "applicationId": application_id})
-        return self._runner.open_stream(subscription, on_publication=on_publication, qos=qos, cleanup=cleanup)
+        return self._runner.open_stream(subscription, on_publication=on_publication, qos=qos, cleanup=cleanup,
+                                        lifetime=lifetime, auto_renew=auto_renew)
 
 
 # ---------------------------------------------------------------------------- presence
