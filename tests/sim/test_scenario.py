@@ -311,7 +311,7 @@ def test_a_short_run_on_the_wall_clock(tmp_path: Path) -> None:
     path.write_text("""\
 name: wall
 duration: 1
-drain: 0.6
+drain: 2
 setup:
   endpoints:
     "2881": {profile: {mode: autoAnswer, talkSeconds: 0.2}}
@@ -325,7 +325,8 @@ traffic:
         assert main(["scenario", "run", str(path), "--quiet", "--report", str(report), "--server", live.url]) == 0
         assert main(["scenario", "run", str(path), "--virtual", "--quiet", "--server", live.url]) == 2
     summary = json.loads(report.read_text())
-    assert not summary["virtual"] and 1.5 <= summary["wall_seconds"] < 5
+    # a generous drain: on a loaded machine the second call's answer may come a second late
+    assert not summary["virtual"] and 2.5 <= summary["wall_seconds"] < 8
     assert summary["placed"] == 2 and summary["answered"] == 2 and summary["errors"] == 0
 
 
