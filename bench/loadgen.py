@@ -98,18 +98,20 @@ async def run_for(seconds: float, workers: list[Callable[[], Awaitable[int]]],
 
 
 # ---------------------------------------------------------------------------------------------- receivers
-class HookReceiver:
-    """A minimal webhook receiver on asyncio streams (keep-alive HTTP/1.1, answers 204 at once): calls
-    ``arrived(body, perf_counter at the end of the request)`` for each POST. As small as the client, for the
-    same reason."""
+class PostServer:
+    """A minimal HTTP/1.1 server on asyncio streams (keep-alive) for webhook receivers: each POST goes to
+    ``on_post(headers, body, perf_counter at the end of the request)``, whose answer is the status line.
+    As small as the client, for the same reason."""
 
-    def __init__(self, arrived: Callable[[bytes, float], None]) -> None:
-        self.arrived = arrived
+    def __init__(self) -> None:
         self.server: asyncio.AbstractServer | None = None
         self.url = ""
         self.handlers: set[asyncio.Task[Any]] = set()
 
-    async def __aenter__(self) -> "HookReceiver":
+    def on_post(self, headers: dict[bytes, bytes], body: bytes, at: float) -> bytes:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> "PostServer":
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
         return self
@@ -128,20 +130,32 @@ class HookReceiver:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
+                headers = {}
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get(b"content-length", b"0"))
                 body = await reader.readexactly(length) if length else b""
-                at = time.perf_counter()
-                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-                self.arrived(body, at)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+                status = self.on_post(headers, body, time.perf_counter())
+                writer.write(b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
             self.handlers.discard(task)
+
+
+class HookReceiver(PostServer):
+    """Answers 204 at once and calls ``arrived(body, at)`` for each delivery."""
+
+    def __init__(self, arrived: Callable[[bytes, float], None]) -> None:
+        super().__init__()
+        self.arrived = arrived
+
+    def on_post(self, headers: dict[bytes, bytes], body: bytes, at: float) -> bytes:
+        self.arrived(body, at)
+        return b"204 No Content"
 
 
 class _Packet:

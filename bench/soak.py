@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import Conn  # noqa: E402
+from bench.loadgen import Conn, PostServer  # noqa: E402
 
 B = "/2017-09-01"
 # What a dead or restarting server looks like to a client.
@@ -61,58 +61,25 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------------------------------- receiver
-class FlakyReceiver:
-    """A keep-alive HTTP/1.1 webhook receiver on asyncio streams: 500 to a random ``failure`` share of the
-    attempts, 200 to the rest; records every accepted delivery by webhook-id."""
+class FlakyReceiver(PostServer):
+    """A webhook receiver that answers 500 to a random ``failure`` share of the attempts and 200 to the rest;
+    records every accepted delivery by webhook-id."""
 
     def __init__(self, failure: float, seed: int) -> None:
+        super().__init__()
         self.failure = failure
         self.rng = random.Random(seed)
         self.accepted: dict[str, list[bytes]] = defaultdict(list)
         self.attempts = 0
         self.refused = 0
-        self.server: asyncio.AbstractServer | None = None
-        self.url = ""
-        self.handlers: set[asyncio.Task[Any]] = set()
 
-    async def __aenter__(self) -> "FlakyReceiver":
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.server is not None:
-            self.server.close()
-        for task in list(self.handlers):
-            task.cancel()
-        await asyncio.gather(*self.handlers, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.handlers.add(task)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                headers = {}
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get(b"content-length", b"0"))
-                body = await reader.readexactly(length) if length else b""
-                self.attempts += 1
-                if self.rng.random() < self.failure:
-                    self.refused += 1
-                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
-                else:
-                    self.accepted[headers[b"webhook-id"].decode()].append(body)
-                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            self.handlers.discard(task)
+    def on_post(self, headers: dict[bytes, bytes], body: bytes, at: float) -> bytes:
+        self.attempts += 1
+        if self.rng.random() < self.failure:
+            self.refused += 1
+            return b"500 Internal Server Error"
+        self.accepted[headers[b"webhook-id"].decode()].append(body)
+        return b"200 OK"
 
 
 # ------------------------------------------------------------------------------------------- server

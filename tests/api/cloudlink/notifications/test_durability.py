@@ -4,46 +4,26 @@ arrives, and a publication delivered twice carries the same ``webhook-id`` and b
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ACME, free_port
+from tests.conftest import ACME
 from tests.support.receiver import Receiver
+from tests.support.server_process import ServerProcess
 
 B = "/2017-09-01"
 
 
-def _serve(data: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callyard.cli.main", "serve", "--port", str(port), "--data", str(data),
-         "--open-control", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/_callyard/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
-
-
 def test_every_publication_survives_500s_and_a_kill(tmp_path: Path) -> None:
-    port = free_port()
     sim = {"account": ACME}
+    server = ServerProcess(tmp_path / "server.log", data=tmp_path / "data")
     with Receiver() as receiver:
         receiver.status = 500
-        server = _serve(tmp_path, port)
+        server.start()
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            with httpx.Client(base_url=server.url, timeout=10) as c:
                 token = c.post(f"{B}/token", data={"grant_type": "password", "username": "admin@acme.example",
                                                    "password": "callyard"}).json()["access_token"]
                 admin = {"Authorization": f"Bearer {token}"}
@@ -62,11 +42,10 @@ def test_every_publication_survives_500s_and_a_kill(tmp_path: Path) -> None:
                 time.sleep(0.05)
             assert receiver.requests, "the first attempts reached the receiver"
         finally:
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait(10)
+            server.kill()
 
         receiver.status = 200
-        server = _serve(tmp_path, port)
+        server.start()
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
@@ -82,5 +61,4 @@ def test_every_publication_survives_500s_and_a_kill(tmp_path: Path) -> None:
             publication_ids = {json.loads(b)["publicationId"] for b in bodies.values()}
             assert len(publication_ids) == len(expected)
         finally:
-            server.terminate()
-            server.wait(10)
+            server.stop()
