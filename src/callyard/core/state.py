@@ -73,6 +73,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.changes = Changes()
         self.after_commit: list[Any] = []  # callables run once the transaction is durable
+        self.on_rollback: list[Any] = []   # callables that undo what lives outside the documents
         self._before: dict[Key, Any] = {}
         self._blob_before: dict[str, Any] = {}
 
@@ -138,3 +139,5 @@ class UnitOfWork:
             else:
                 self.state.blobs[blob_id] = old
         self.changes = Changes()
+        for undo in reversed(self.on_rollback):
+            undo()

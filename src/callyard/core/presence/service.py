@@ -60,6 +60,10 @@ class Presence:
         self.engine = engine
         self._aggregate: dict[str, dict[str, str]] = {}  # principalId → the aggregate last announced
         self._built_for: Any = None  # the state's document map the aggregate map was built from
+        # The aggregate follows the PBX and the directory inside the transaction that changed them (before
+        # the notifications hook, which then publishes the presence change with the rest), so a call and the
+        # presence it causes commit together: one transaction, one fsync.
+        runtime.before_commit.append(self._on_commit)
         runtime.bus.subscribe(self._on_event)
         engine.reset_listeners.append(self.reset)
 
@@ -292,43 +296,41 @@ class Presence:
         entry = self._aggregate.get(user["userId"])
         return entry is None or entry["status"] != self._compute(user, self._layer(user))
 
-    async def _on_event(self, event: Event) -> None:
-        kind = event.type
+    @staticmethod
+    def _target(event: Event) -> tuple[str, bool] | None:
+        """The user whose aggregate ``event`` may change, and whether a DND set elsewhere must be reconciled."""
         data = event.data or {}
-        if kind == "call.state":
+        if event.type == "call.state":
             if data.get("endpointKind") != EXTENSION or not data.get("principalId"):
-                return
-            user_id, reconcile = data["principalId"], False
-        elif kind == "endpoint.updated":
-            if not data.get("userId"):
-                return
-            user_id, reconcile = data["userId"], True
-        elif kind in ("user.created", "user.updated"):
-            if not data.get("userId"):
-                return
-            user_id, reconcile = data["userId"], False
-        elif kind in ("user.deleted", "account.deleted"):
-            await self._forget(event)
-            return
-        else:
-            return
-        self._ensure()
-        user = self.rt.state.get("user", user_id)
-        if user is None or not self._stale(user, reconcile):
-            return  # the common case (a call event that changes nobody's presence) takes no lock
+                return None
+            return data["principalId"], False
+        if event.type == "endpoint.updated" and data.get("userId"):
+            return data["userId"], True
+        if event.type in ("user.created", "user.updated") and data.get("userId"):
+            return data["userId"], False
+        return None
+
+    def _on_commit(self, uow: UnitOfWork) -> None:
         undo: _Undo = {}
-        try:
-            async with self.rt.write() as uow:
-                user = self.rt.state.get("user", user_id)
-                if user is None:
-                    return
-                layer = self._reconciled(user) if reconcile else None
-                if layer is not None:
-                    uow.put(KIND, user_id, layer)
-                self._refresh(uow, user, layer is not None, undo)
-        except BaseException:
-            self._undo(undo)
-            raise
+        for event in list(uow.changes.events):
+            target = self._target(event)
+            if target is None:
+                continue
+            user_id, reconcile = target
+            self._ensure()
+            user = self.rt.state.get("user", user_id)
+            if user is None or not self._stale(user, reconcile):
+                continue  # the common case: a call event that changes nobody's presence
+            layer = self._reconciled(user) if reconcile else None
+            if layer is not None:
+                uow.put(KIND, user_id, layer)
+            self._refresh(uow, user, layer is not None, undo)
+        if undo:
+            uow.on_rollback.append(lambda: self._undo(undo))
+
+    async def _on_event(self, event: Event) -> None:
+        if event.type in ("user.deleted", "account.deleted"):
+            await self._forget(event)
 
     async def _forget(self, event: Event) -> None:
         """A deleted user (or account) takes their presence documents along; nothing is announced."""
