@@ -106,6 +106,10 @@ def test_webhooks_dropped_and_duplicated(client: httpx.Client, admin) -> None:
     ({"kind": "token.expire", "route": "/x"}, "InvalidFault"),
     ({"kind": "meteor"}, "ValidationError"),
     ({"latency": {"distribution": "uniform", "minMs": 5}}, "ValidationError"),
+    ({"status": 503, "retryAfter": "soon"}, "ValidationError"),
+    ({"status": 503, "retryAfter": True}, "ValidationError"),
+    ({"status": 503, "retryAfter": -1}, "ValidationError"),
+    ({"status": 503, "count": 10 ** 20}, "ValidationError"),
 ])
 def test_validation(client: httpx.Client, admin, spec, name) -> None:
     response = client.post(F, json=spec, headers=admin)
@@ -118,6 +122,12 @@ def test_validation(client: httpx.Client, admin, spec, name) -> None:
     else:
         assert response.status_code == 400 and response.json()["name"] == name, response.text
         assert client.get(F, headers=admin).json()["count"] == 0
+
+
+def test_retry_after_as_an_http_date(client: httpx.Client, admin) -> None:
+    when = "Wed, 21 Oct 2026 07:28:00 GMT"
+    inject(client, admin, route=f"{B}/groups", status=429, retryAfter=when)
+    assert client.get(f"{B}/groups", headers=admin).headers["retry-after"] == when
 
 
 def test_control_needs_an_admin_and_reset_clears(client: httpx.Client, admin, alice) -> None:

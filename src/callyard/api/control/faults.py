@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from email.utils import parsedate_to_datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller
@@ -44,9 +46,9 @@ class FaultSpec(BaseModel):
     route: str | None = Field(default=None, max_length=500, description="path, {param} = one segment, * = any")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"] | None = None
     status: int | None = Field(default=None, ge=400, le=599)
-    retryAfter: int | str | None = Field(default=None, description="seconds, or an HTTP-date")
+    retryAfter: StrictInt | StrictStr | None = Field(default=None, description="seconds, or an HTTP-date")
     ratio: float = Field(default=1.0, gt=0, le=1)
-    count: int | None = Field(default=None, ge=1)
+    count: int | None = Field(default=None, ge=1, le=1_000_000_000)
     latency: Latency | None = None
     body: dict[str, Any] | None = None
     subscriptionId: str | None = None
@@ -54,8 +56,16 @@ class FaultSpec(BaseModel):
 
     @model_validator(mode="after")
     def _retry_after(self) -> "FaultSpec":
-        if isinstance(self.retryAfter, int) and self.retryAfter < 0:
-            raise ValueError("retryAfter must be 0 or more seconds")
+        value = self.retryAfter
+        if isinstance(value, str) and value.strip().isdigit():
+            value = self.retryAfter = int(value)
+        if isinstance(value, int) and not 0 <= value <= 86_400:
+            raise ValueError("retryAfter must be between 0 and 86400 seconds")
+        if isinstance(value, str):
+            try:
+                parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                raise ValueError("retryAfter must be seconds or an HTTP-date (Wed, 21 Oct 2026 07:28:00 GMT)") from None
         return self
 
 
