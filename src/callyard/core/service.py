@@ -51,6 +51,9 @@ class Core:
         self.notifications = Notifications(self.rt, self.directory.access)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications.connections = self.connections
+        # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
+        self.notifications.keep_tidy(self.scheduler)
+        self.engine.reset_listeners.append(lambda: self.notifications.keep_tidy(self.scheduler))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether

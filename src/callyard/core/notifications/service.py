@@ -16,11 +16,13 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import jsonpath_rfc9535 as jsonpath
 
+from callyard.core.clock import iso
 from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.notifications.owned import OwnedExpiring
@@ -33,6 +35,13 @@ TRANSPORTS = ("webhook", "websocket")
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
 FIELDS = {"applicationId", "deviceId", "transport", "topic", "subjectFilter", "methodFilter",
           "publicationFilter", "expiryDateTime", "connectionId"}
+
+# Retention: finished deliveries and subscriptions expired this long ago are purged by a sweep on the twin's
+# clock, so a twin under hours of load does not keep every delivery it ever made.
+RETENTION_SECONDS = 24 * 3600
+SWEEP_SECONDS = 3600
+PURGE_BATCH = 5000
+FINISHED = ("delivered", "failed", "cancelled", "dropped")
 
 PublicationOf = Callable[[Event], "dict[str, Any] | None"]
 LiveTransport = Callable[[dict[str, Any], dict[str, Any]], None]
@@ -219,6 +228,32 @@ class Notifications(OwnedExpiring):
                  and (status is None or d["status"] == status)]
         return sorted(found, key=lambda d: (d["createdOn"], d["deliveryId"]))
 
+    # ------------------------------------------------------------------ retention
+    def keep_tidy(self, scheduler: Any) -> None:
+        """Sweep every ``SWEEP_SECONDS`` of the twin's clock (call again after the scheduler was cleared)."""
+        async def sweep() -> None:
+            try:
+                await self.purge()
+            finally:
+                scheduler.after(SWEEP_SECONDS, sweep, "notifications retention")
+        scheduler.after(SWEEP_SECONDS, sweep, "notifications retention")
+
+    async def purge(self) -> int:
+        """Delete the deliveries finished, and the subscriptions expired, more than ``RETENTION_SECONDS``
+        ago; pending deliveries are never touched. Returns how many documents went."""
+        cutoff = iso(datetime.fromtimestamp(self.rt.clock.timestamp() - RETENTION_SECONDS, timezone.utc))
+        pending = {d["subscriptionId"] for d in self.rt.state.all("delivery") if d["status"] == "pending"}
+        gone = [("delivery", d["deliveryId"]) for d in self.rt.state.all("delivery")
+                if d["status"] in FINISHED and _finished_on(d) < cutoff]
+        gone += [("subscription", s["subscriptionId"]) for s in self.rt.state.all("subscription")
+                 if s["expiryDateTime"] < cutoff and s["subscriptionId"] not in pending]
+        for start in range(0, len(gone), PURGE_BATCH):
+            async with self.rt.write() as uow:
+                for kind, doc_id in gone[start:start + PURGE_BATCH]:
+                    if self.rt.state.get(kind, doc_id) is not None:
+                        uow.delete(kind, doc_id)
+        return len(gone)
+
     def delivery(self, actor: Principal, delivery_id: str) -> dict[str, Any]:
         doc = self.rt.state.get("delivery", delivery_id)
         if doc is None or not (actor.account_id == doc["accountId"] or actor.at_least("GLOBAL_ADMIN")):
@@ -233,6 +268,11 @@ class Notifications(OwnedExpiring):
                              attempts=0, replayedOn=self.rt.now_iso())
             uow.after_commit.append(lambda: [listener([delivery_id]) for listener in self.outbox_listeners])
             return doc
+
+
+def _finished_on(delivery: dict[str, Any]) -> str:
+    history = delivery.get("history") or []
+    return delivery.get("deliveredOn") or (history[-1]["at"] if history else delivery["createdOn"])
 
 
 def _secret() -> str:

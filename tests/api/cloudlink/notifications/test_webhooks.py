@@ -3,11 +3,14 @@ JSONPath publication filter, the real publication envelope, Standard Webhooks si
 virtual clock, 410, the delivery log and replay."""
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timedelta
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from tests.conftest import auth, token
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
@@ -163,3 +166,38 @@ def test_admin_changes_are_published(client: httpx.Client, admin) -> None:
         assert publication["topic"] == "platform-api-admin" and publication["method"] == "PUT"
         assert publication["subject"].endswith("/users/ac3e0000-0000-4000-8000-000000002881")
         assert publication["content"]["name"] == "Bob Renamed" and "passwordHash" not in publication["content"]
+
+
+def test_finished_deliveries_and_long_expired_subscriptions_are_purged_after_a_day(client: httpx.Client,
+                                                                                  admin) -> None:
+    now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+    soon = (now + timedelta(hours=2)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    with Receiver() as receiver:
+        brief = subscribe(client, admin, receiver.url, publicationFilter=RINGING, expiryDateTime=soon)
+        lasting = subscribe(client, admin, receiver.url, publicationFilter=RINGING)   # the default 24 h
+        client.post("/_callyard/sim/calls", json={"from": "+16135550123", "to": "2880"}, headers=admin)
+        receiver.wait_for(2)
+
+        def kept(headers: dict[str, str]) -> tuple[set[str], set[str]]:
+            state = client.get("/_callyard/state", headers=headers).json()
+            text = json.dumps(state)
+            deliveries = {d["deliveryId"] for d in client.get("/_callyard/deliveries", headers=headers)
+                          .json()["_embedded"]["items"]}
+            return {s for s in (brief["subscriptionId"], lasting["subscriptionId"]) if s in text}, deliveries
+
+        def advance(hours: float) -> dict[str, str]:
+            fresh = auth(token(client, "admin@acme.example"))   # tokens live an hour of twin time
+            assert client.post("/_callyard/clock/advance", json={"seconds": hours * 3600},
+                               headers=fresh).status_code == 200
+            return auth(token(client, "admin@acme.example"))
+
+        deadline = time.monotonic() + 5
+        while any(d["status"] != "delivered" for d in client.get("/_callyard/deliveries", headers=admin)
+                  .json()["_embedded"]["items"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        subscriptions, deliveries = kept(advance(23))
+        assert len(deliveries) == 2                                   # delivered 23 h ago: kept
+        assert subscriptions == {brief["subscriptionId"], lasting["subscriptionId"]}   # brief expired 21 h ago
+        subscriptions, deliveries = kept(advance(4))
+        assert deliveries == set()                                    # delivered 27 h ago: purged
+        assert subscriptions == {lasting["subscriptionId"]}           # brief expired 25 h ago: purged
