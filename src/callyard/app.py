@@ -17,7 +17,8 @@ from fastapi import APIRouter, FastAPI
 from callyard import __version__
 from callyard.api.cloudlink import admin, auth, chat, media, notifications, presence
 from callyard.api.common import errors
-from callyard.api.common.middleware import FaultInjection, HostRouting, Journal, RateLimit, RequestContext
+from callyard.api.common.middleware import (FaultInjection, HostRouting, Journal, RateLimit, RequestContext,
+                                            strip_service)
 from callyard.api.control import routes as control
 from callyard.api.control import audit, deliveries, faults, sim
 from callyard.audit.service import Auditor
@@ -80,7 +81,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.callbacks = Callbacks(core.bus)
     app.state.profiles = Profiles(core, settings.id_seed)
     core.notifications.publication_of = notifications.publication_of
-    fault_registry = app.state.faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed)
+    fault_registry = app.state.faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed,
+                                               normalise=strip_service)
     auditor = app.state.audit = Auditor()
     webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
                                                   fault_of=fault_registry.for_webhook)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock, iso
@@ -25,7 +25,6 @@ from callyard.core.ids import Ids
 
 KINDS = ("http", "webhook.drop", "webhook.duplicate", "token.expire")
 DISTRIBUTIONS = ("fixed", "uniform", "normal", "exponential")
-SERVICE_PREFIX = re.compile(r"^/(authentication|admin|media|chat|notifications|presence)(?=/)")
 # The name of the error envelope for an injected status, as the platform's gateway words them.
 STATUS_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 408: "RequestTimeout",
                 409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
@@ -33,16 +32,11 @@ STATUS_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "
                 599: "NetworkConnectTimeout"}
 
 
-def strip_service(path: str) -> str:
-    """``/admin/2017-09-01/users`` → ``/2017-09-01/users``: a fault names a route once for both mounts."""
-    return SERVICE_PREFIX.sub("", path, count=1)
-
-
 def route_pattern(route: str) -> re.Pattern[str]:
     """``/2017-09-01/users/{userId}`` → a regex; ``{name}`` is one path segment, ``*`` any run of characters."""
     if not route.startswith("/"):
         raise Invalid("InvalidFault", "route must be a path starting with /")
-    parts = re.split(r"(\{[^/{}]+\}|\*)", strip_service(route).rstrip("/") or "/")
+    parts = re.split(r"(\{[^/{}]+\}|\*)", route.rstrip("/") or "/")
     regex = "".join("[^/]+" if p.startswith("{") else ".*" if p == "*" else re.escape(p) for p in parts)
     return re.compile(f"^{regex}/?$")
 
@@ -75,8 +69,12 @@ class Fault:
 
 
 class Faults:
-    def __init__(self, tokens: TokenService, clock: Clock, ids: Ids, seed: int | None = None) -> None:
+    def __init__(self, tokens: TokenService, clock: Clock, ids: Ids, seed: int | None = None,
+                 normalise: Callable[[str], str] = lambda path: path) -> None:
+        """``normalise`` maps a request path and a fault's route to the same form (the HTTP layer passes the
+        one that drops a service prefix, so a fault names a route once for both mounts)."""
         self.tokens = tokens
+        self.normalise = normalise
         self.clock = clock
         self.ids = ids
         self.rng = random.Random(seed)
@@ -95,7 +93,7 @@ class Faults:
         if kind == "http":
             if fault.status is None and fault.latency is None:
                 raise Invalid("InvalidFault", "an http fault needs a status, a latency, or both")
-            fault.pattern = route_pattern(fault.route) if fault.route else None
+            fault.pattern = route_pattern(self.normalise(fault.route)) if fault.route else None
         elif fault.route or fault.status or fault.latency:
             raise Invalid("InvalidFault", f"route, status and latency apply to http faults, not {kind}")
         if kind == "token.expire":
@@ -130,7 +128,7 @@ class Faults:
         """The http fault that hits this request, counted; ``None`` when the request goes through."""
         if not self._faults or path.startswith("/_callyard"):
             return None
-        bare = strip_service(path)
+        bare = self.normalise(path)
         for fault in list(self._faults.values()):
             if fault.kind != "http" or (fault.method and fault.method != method):
                 continue

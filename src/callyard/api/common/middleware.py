@@ -27,7 +27,7 @@ from callyard.api.common.security import token_from_header
 from callyard.audit.service import Exchange
 from callyard.core import context
 from callyard.core.clock import Clock, iso
-from callyard.faults.service import Faults, strip_service
+from callyard.faults.service import Faults
 
 log = logging.getLogger("callyard.api")
 
@@ -37,6 +37,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SERVICES = ("authentication", "admin", "media", "chat", "notifications", "presence")
+_SERVICE_PREFIX = re.compile(rf"^/({'|'.join(SERVICES)})(?=/)")
 _HOST = re.compile(r"^(?P<service>[a-z]+)(\.[a-z0-9-]+)*\.api\.mitel\.(io|com)$")
 
 
@@ -59,6 +60,11 @@ class HostRouting:
             if service and not path.startswith(("/_callyard", f"/{service}/")):
                 scope = dict(scope, path=f"/{service}{path}", raw_path=f"/{service}{path}".encode())
         await self.app(scope, receive, send)
+
+
+def strip_service(path: str) -> str:
+    """``/admin/2017-09-01/users`` → ``/2017-09-01/users``: the path as the root mount serves it."""
+    return _SERVICE_PREFIX.sub("", path, count=1)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
