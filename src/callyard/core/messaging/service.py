@@ -310,6 +310,7 @@ class Messaging:
 
     # ------------------------------------------------------------------ messages
     def _ids(self, conversation_id: str) -> list[str]:
+        """The conversation's message ids in posting order, possibly with ids of messages gone since."""
         if self._indexed is not self.rt.state.docs:
             self._index = {}
             ordered = sorted(self.rt.state.all("message"),
@@ -317,21 +318,21 @@ class Messaging:
             for message in ordered:
                 self._index.setdefault(message["conversationId"], []).append(message["messageId"])
             self._indexed = self.rt.state.docs
-        ids = self._index.setdefault(conversation_id, [])
-        live = [i for i in ids if self.rt.state.get("message", i) is not None]
-        if len(live) != len(ids):
-            ids[:] = live
-        return ids
+        return self._index.setdefault(conversation_id, [])
 
     def _messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        found = [self.rt.state.get("message", i) for i in self._ids(conversation_id)]
-        return [m for m in found if m is not None]
+        ids = self._ids(conversation_id)
+        found = [m for m in (self.rt.state.get("message", i) for i in ids) if m is not None]
+        if len(found) != len(ids):
+            ids[:] = [m["messageId"] for m in found]
+        return found
 
     def _next_sequence(self, conversation_id: str) -> int:
         """Messages are numbered per conversation in posting order (the clock may not move between two)."""
         ids = self._ids(conversation_id)
-        last = self.rt.state.get("message", ids[-1]) if ids else None
-        return (last.get("sequence", 0) if last else 0) + 1
+        while ids and self.rt.state.get("message", ids[-1]) is None:
+            ids.pop()   # rolled back or deleted: only the last live message counts
+        return (self.rt.state.get("message", ids[-1]).get("sequence", 0) if ids else 0) + 1
 
     def _add(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
         self._ids(message["conversationId"]).append(message["messageId"])
