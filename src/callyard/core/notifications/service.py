@@ -242,9 +242,13 @@ class Notifications(OwnedExpiring):
         """Delete the deliveries finished, and the subscriptions expired, more than ``RETENTION_SECONDS``
         ago; pending deliveries are never touched. Returns how many documents went."""
         cutoff = iso(datetime.fromtimestamp(self.rt.clock.timestamp() - RETENTION_SECONDS, timezone.utc))
-        pending = {d["subscriptionId"] for d in self.rt.state.all("delivery") if d["status"] == "pending"}
-        gone = [("delivery", d["deliveryId"]) for d in self.rt.state.all("delivery")
-                if d["status"] in FINISHED and _finished_on(d) < cutoff]
+        pending: set[str] = set()
+        gone: list[tuple[str, str]] = []
+        for d in self.rt.state.all("delivery"):
+            if d["status"] == "pending":
+                pending.add(d["subscriptionId"])
+            elif d["status"] in FINISHED and _finished_on(d) < cutoff:
+                gone.append(("delivery", d["deliveryId"]))
         gone += [("subscription", s["subscriptionId"]) for s in self.rt.state.all("subscription")
                  if s["expiryDateTime"] < cutoff and s["subscriptionId"] not in pending]
         for start in range(0, len(gone), PURGE_BATCH):
