@@ -48,7 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cloudlink_client import CloudLink, CloudLinkError, Password, SeenIds, StreamError, make_pkce, utc_now_iso
+from cloudlink_client import (CloudLink, CloudLinkError, Password, SeenIds, StreamError, log_to_stderr, make_pkce,
+                              utc_now_iso)
 
 APP_NAME, FLAVOR, VERSION = "callcontrol", "desktop", "1.0.0"
 TOPIC = "platform-api-media"
@@ -511,21 +512,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
-                                  datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None, stdin: Any = None) -> int:
     args = parser().parse_args(argv)
-    configure_logging(args.verbose)
+    log_to_stderr(args.verbose)
     stdin = stdin if stdin is not None else sys.stdin
 
     def out(text: str) -> None:

@@ -45,7 +45,7 @@ import yaml
 
 from cloudlink_client import (ClientCredentials, CloudLink, CloudLinkError, Conflict, Gone, NotFound, Password,
                               SeenIds, StreamClosed, StreamError, WebhookDelivery, iso_time, parse_time,
-                              utc_now_iso, webhook_handler)
+                              log_to_stderr, utc_now_iso, webhook_handler)
 
 APP_NAME, FLAVOR, VERSION = "callrouter", "server", "1.0.0"
 TOPIC = "platform-api-media"
@@ -441,18 +441,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
-                                  datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def printer(stream: Any = None) -> Callable[[dict[str, Any]], None]:
     lock = threading.Lock()
 
@@ -476,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     except RulesError as exc:
         print(f"router.py: --rules: {exc}", file=sys.stderr)
         return 2
-    configure_logging(args.verbose)
+    log_to_stderr(args.verbose)
     if args.user:
         grant: Any = Password(args.user, args.password or "", account_id=args.account_id)
     else:

@@ -16,7 +16,8 @@ from cloudlink_client.core import SERVICES, odata, service_urls
 from cloudlink_client.errors import (AuthenticationRequired, BadRequest, ClientError, CloudLinkError, Conflict,
                                      Forbidden, GatewayTimeout, Gone, MethodNotAllowed, NotFound,
                                      NotImplementedByService, RateLimited, RequestTimeout, RetriesExhausted,
-                                     ServerError, ServiceUnavailable, TransportFailure, Unauthorized)
+                                     ServerError, ServiceUnavailable, TransportFailure, Unauthorized,
+                                     log_to_stderr)
 from cloudlink_client.mqtt import AsyncNotificationStream, NotificationStream, StreamClosed, StreamError
 from cloudlink_client.retry import RetryPolicy, parse_retry_after
 from cloudlink_client.times import iso_time, parse_time, utc_now_iso
@@ -33,5 +34,5 @@ __all__ = [
     "ServiceUnavailable", "GatewayTimeout", "TransportFailure", "AuthenticationRequired", "RetriesExhausted",
     "NotificationStream", "AsyncNotificationStream", "StreamClosed", "StreamError",
     "WebhookVerificationError", "WebhookDelivery", "SeenIds", "verify_webhook", "verify_delivery", "handle_webhook",
-    "webhook_handler", "iso_time", "parse_time", "utc_now_iso", "__version__",
+    "webhook_handler", "iso_time", "parse_time", "utc_now_iso", "log_to_stderr", "__version__",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import time
 from typing import Any
 
 from cloudlink_client.times import utc_now_iso
@@ -196,3 +198,18 @@ def decode_body(content: bytes, content_type: str) -> Any:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         return content
+
+
+def log_to_stderr(verbose: bool = False) -> None:
+    """Send every log record (the SDK's error records included) to stderr, stamped in UTC ISO 8601 as seed 002
+    asks of all timestamps: ``2026-11-22T21:28:44.109Z LEVEL logger: message``. DEBUG with ``verbose``,
+    else INFO; httpx's own request lines only at WARNING. For applications that have no logging set up."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
+                                  datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
