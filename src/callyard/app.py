@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 
 from callyard import __version__
 from callyard.api.cloudlink import admin, auth, chat, media, notifications, presence
+from callyard.api.cloudlink.publications import Publisher
 from callyard.api.common import errors
 from callyard.api.common.middleware import (FaultInjection, HostRouting, Journal, RateLimit, RequestContext,
                                             strip_service)
@@ -29,6 +30,7 @@ from callyard.core.service import Core
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.mail import Mailer
 from callyard.delivery.json_ws import JsonStream
+from callyard.delivery.live import LiveTransports
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
 from callyard.delivery.webhooks import WebhookSender
 from callyard.faults.service import Faults
@@ -78,20 +80,23 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.version = __version__
     app.state.started = time.monotonic()
     app.state.mailer = Mailer(core.directory, settings.smtp)
-    app.state.callbacks = Callbacks(core.bus)
+    app.state.callbacks = Callbacks(core.projections)
     app.state.profiles = Profiles(core, settings.id_seed)
-    core.notifications.publication_of = notifications.publication_of
     fault_registry = app.state.faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed,
                                                normalise=strip_service)
     auditor = app.state.audit = Auditor()
     webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
                                                   fault_of=fault_registry.for_webhook)
+    core.outbox.attach(webhooks.kick)
     # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit.
     mqtt = app.state.mqtt = MqttOverWebSocket(core)
     stream = app.state.stream = JsonStream(core)
-    core.notifications.live_transports.append(mqtt.transport)
-    core.notifications.live_transports.append(stream.transport)
-    core.connections.closed_listeners += [mqtt.connection_closed, stream.connection_closed]
+    mqtt.register(core.projections)
+    stream.register(core.projections)
+    # CloudLink's publications: matched and written to the outbox inside each committing transaction, after
+    # the core's own projections (presence), so a presence change caused by a call is published with it.
+    Publisher(core.notifications, core.outbox, core.rt.ids, core.rt.now_iso,
+              LiveTransports(mqtt.transport, stream.transport).dispatch).register(core.projections)
     errors.install(app)
 
     # Routes are matched in order, one by one. The call-control hot path (the Media API at the root) goes

@@ -4,42 +4,38 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator
 
 from callyard.core import context
 from callyard.core.clock import Clock, iso
 from callyard.core.ids import Ids
 from callyard.core.state import State, UnitOfWork
-from callyard.events.bus import EventBus
+from callyard.events.projections import Projections
 from callyard.store import Store
 
 
 class Runtime:
-    def __init__(self, store: Store, clock: Clock, ids: Ids, bus: EventBus) -> None:
+    def __init__(self, store: Store, clock: Clock, ids: Ids, projections: Projections) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
-        self.bus = bus
+        self.projections = projections
         self.state = State()
         self.write_lock = asyncio.Lock()
-        # Called with the unit of work just before its commit, inside the transaction: a hook may add
-        # documents (the notification outbox does), so they are durable together with the change.
-        self.before_commit: list[Callable[[UnitOfWork], None]] = []
 
     def now_iso(self) -> str:
         return iso(self.clock.now())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
-        """One atomic core operation: changes and events are committed together or not at all; events
-        reach the bus only after the commit."""
+        """One atomic core operation: changes and events are committed together or not at all. The
+        in-transaction projections run just before the commit; the after-commit ones once it is durable."""
         async with self.write_lock:
             uow = UnitOfWork(self.state, context.correlation_id.get())
             try:
                 yield uow
                 if uow.changes.events:
-                    for hook in self.before_commit:
-                        hook(uow)
+                    self.projections.run_in_transaction(uow)
                 if not uow.changes.empty():
                     await self.store.commit(uow.changes)
             except BaseException:
@@ -48,4 +44,4 @@ class Runtime:
         for callback in uow.after_commit:
             callback()
         if uow.changes.events:
-            await self.bus.publish(uow.changes.events)
+            await self.projections.publish(uow.changes.events)

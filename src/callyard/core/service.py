@@ -24,7 +24,9 @@ from callyard.core.messaging.service import Messaging
 from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
-from callyard.events.bus import EventBus
+from callyard.events.event import TWIN_RESET, Event
+from callyard.events.outbox import Outbox
+from callyard.events.projections import Projections
 from callyard.store import Store
 
 SNAPSHOT_FORMAT = "callyard-state"
@@ -33,8 +35,9 @@ SNAPSHOT_VERSION = 1
 
 class Core:
     def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None) -> None:
-        self.bus = EventBus()
-        self.rt = Runtime(store, clock, ids, self.bus)
+        # The event path: every projection registers here (events/projections.py).
+        self.projections = Projections()
+        self.rt = Runtime(store, clock, ids, self.projections)
         self.tenant_file = tenant_file
         self.tenant = read_tenant(tenant_file)
         self.tokens = TokenService(self.rt)
@@ -48,12 +51,13 @@ class Core:
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
-        self.notifications = Notifications(self.rt, self.directory.access)
+        self.outbox = Outbox(self.rt, self.rt.ids)
         self.connections = Connections(self.rt, self.directory.access)
-        self.notifications.connections = self.connections
+        self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
-        self.engine.reset_listeners.append(lambda: self.notifications.keep_tidy(self.scheduler))
+        self.projections.after_commit("retention sweep re-armed after a reset",
+                                      lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -82,6 +86,7 @@ class Core:
             self.rt.state.docs = state.docs
             self.rt.state.blobs = state.blobs
             self.engine.reset()
+        await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:
         """The applications the tenant file registers (with their fixture secrets, for the banner)."""

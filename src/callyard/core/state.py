@@ -11,22 +11,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+from callyard.events.event import Event
 
 Key = tuple[str, str]
-
-
-@dataclass
-class Event:
-    """One state change, as the core reports it: ``type`` such as ``user.updated``, the account it belongs
-    to, the subject path of the resource, and the resource after the change (``None`` when deleted)."""
-
-    type: str
-    account_id: str | None
-    subject: str
-    data: dict[str, Any] | None
-    occurred_at: str
-    correlation_id: str | None = None
 
 
 @dataclass
@@ -72,8 +61,10 @@ class UnitOfWork:
         self.state = state
         self.correlation_id = correlation_id
         self.changes = Changes()
-        self.after_commit: list[Any] = []  # callables run once the transaction is durable
-        self.on_rollback: list[Any] = []   # callables that undo what lives outside the documents
+        self.after_commit: list[Callable[[], object]] = []  # run once the transaction is durable
+        self.on_rollback: list[Callable[[], object]] = []   # undo what lives outside the documents
+        # Per-transaction working state of whoever takes part (projections batching their after-commit work).
+        self.scratch: dict[str, Any] = {}
         self._before: dict[Key, Any] = {}
         self._blob_before: dict[str, Any] = {}
 

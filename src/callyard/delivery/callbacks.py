@@ -9,18 +9,19 @@ from typing import Any
 
 import httpx
 
-from callyard.core.state import Event
-from callyard.events.bus import EventBus
+from callyard.events.event import Event
+from callyard.events.projections import Projections
 
 log = logging.getLogger("callyard.delivery.callbacks")
 
 
 class Callbacks:
-    def __init__(self, bus: EventBus, attempts: int = 3) -> None:
+    def __init__(self, projections: Projections, attempts: int = 3) -> None:
         self.attempts = attempts
         self.delivered: list[dict[str, Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        bus.subscribe(self._on_event)
+        projections.after_commit("Make Call success/failure URL callbacks", self._on_event,
+                                 events=("call.originate.result",))
 
     def _on_event(self, event: Event) -> None:
         if event.type != "call.originate.result" or not event.data:

@@ -29,6 +29,23 @@ SWEEP_SECONDS = 1.0
 CLOSE_FLUSH_SECONDS = 2.0
 
 
+Transport = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+class LiveTransports:
+    """The live (WebSocket) transports a publishing projection hands ``(subscription, envelope)`` pairs to,
+    after the commit that produced them. Each transport sends only to the sockets bound to that
+    subscription or its connection."""
+
+    def __init__(self, *transports: Transport) -> None:
+        self.transports = transports
+
+    def dispatch(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        for sub, envelope in items:
+            for transport in self.transports:
+                transport(sub, envelope)
+
+
 class EnvelopeEncoder:
     """``json.dumps(envelope, separators=(",", ":"))``, byte for byte, for the envelopes of one publication
     fanned out to many subscriptions: they differ only in ``subscription``, so the rest is encoded once

@@ -1,4 +1,5 @@
-"""Webhook delivery from the durable outbox (``delivery`` documents written with the change itself).
+"""Webhook delivery from the durable outbox (events/outbox.py: ``delivery`` documents written with the change
+itself); the composition root attaches ``kick`` to the outbox.
 
 * At least once: a delivery stays ``pending`` until the receiver answers 2xx; after a restart every
   pending delivery is sent again. Its ``deliveryId`` is the ``webhook-id`` header, stable across retries
@@ -51,16 +52,13 @@ class WebhookSender:
         self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
-        notifications.outbox_listeners.append(self.kick)
 
     async def start(self) -> None:
         # aiohttp rather than httpx here: at hundreds of deliveries a second the client's own CPU per request
         # is what limits throughput, and aiohttp's is a fraction of httpx's (bench/run.py, Notifications).
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT),
                                              connector=aiohttp.TCPConnector(limit=100))
-        pending = sorted((d for d in self.rt.state.all("delivery") if d["status"] == "pending"),
-                         key=lambda d: (d["createdOn"], d["deliveryId"]))
-        self.kick([d["deliveryId"] for d in pending])
+        self.kick(self.notifications.outbox.pending())
 
     async def stop(self) -> None:
         for task in list(self._tasks):

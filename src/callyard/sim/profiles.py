@@ -17,7 +17,7 @@ from typing import Any
 
 from callyard.core.errors import CoreError
 from callyard.core.principal import SYSTEM
-from callyard.core.state import Event
+from callyard.events.event import Event
 
 MODES = ("manual", "answer", "autoAnswer", "never", "busy")
 
@@ -58,7 +58,7 @@ class Profiles:
     def __init__(self, core: Any, seed: int | None = None) -> None:
         self.core = core
         self.rng = random.Random(seed)
-        core.bus.subscribe(self._on_event)
+        core.projections.after_commit("simulated device behaviour profiles", self._on_event, events=("call.state",))
 
     def _profile(self, account_id: str, number: str) -> dict[str, Any] | None:
         doc = self.core.rt.state.get("endpoint", f"{account_id}:{number}")

@@ -2,11 +2,15 @@
 
 The core's documents are stored as JSON text, one row per (kind, id), with the owning account as an indexed
 column. The core reads from memory and writes through here in one transaction per operation, together with
-the events that operation emitted (the event log is the durable source that delivery replays from).
+the events that operation emitted: the event log, in commit order, which the control plane's event journal
+(``GET /_callyard/events``) reads. Webhook deliveries are not replayed from it: they are documents of their
+own (the outbox), written in the same transaction.
 """
 from __future__ import annotations
 
 import json
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,9 +19,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from callyard.core.state import Changes, State
+from callyard.events.event import Event
 from callyard.store import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+EVENT_LOG_LIMIT = 100_000
 
 
 class Store(Protocol):
@@ -30,6 +36,22 @@ class Store(Protocol):
     async def replace_all(self, state: State, meta: dict[str, str]) -> None: ...
     async def get_meta(self, key: str) -> str | None: ...
     async def count_events(self) -> int: ...
+    async def read_events(self, after: int, limit: int, account_ids: set[str] | None = None,
+                          types: tuple[str, ...] = ()) -> list[StoredEvent]: ...
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of the event log: the commit-ordered sequence number and the event."""
+
+    seq: int
+    event: Event
+
+
+def _type_matches(event_type: str, types: tuple[str, ...]) -> bool:
+    """``types`` holds exact types (``call.state``) and kinds (``call.*``); empty matches everything."""
+    return not types or any(event_type == t or (t.endswith(".*") and event_type.startswith(t[:-1]))
+                            for t in types)
 
 
 def _account_of(doc: dict[str, Any]) -> str | None:
@@ -38,13 +60,15 @@ def _account_of(doc: dict[str, Any]) -> str | None:
 
 
 class MemoryStore:
-    """``--ephemeral``: nothing outlives the process. Events are counted so tests can observe them."""
+    """``--ephemeral``: nothing outlives the process. The event log keeps the last ``EVENT_LOG_LIMIT`` events
+    (a long load run in memory must not grow without bound); the count covers every event."""
 
     description = "in memory (ephemeral)"
 
     def __init__(self) -> None:
         self._meta: dict[str, str] = {}
         self._events = 0
+        self._log: deque[StoredEvent] = deque(maxlen=EVENT_LOG_LIMIT)
 
     async def open(self) -> None:
         return None
@@ -56,7 +80,9 @@ class MemoryStore:
         return False
 
     async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None:
-        self._events += len(changes.events)
+        for event in changes.events:
+            self._events += 1
+            self._log.append(StoredEvent(self._events, event))
         self._meta.update(meta or {})
 
     async def replace_all(self, state: State, meta: dict[str, str]) -> None:
@@ -67,6 +93,19 @@ class MemoryStore:
 
     async def count_events(self) -> int:
         return self._events
+
+    async def read_events(self, after: int, limit: int, account_ids: set[str] | None = None,
+                          types: tuple[str, ...] = ()) -> list[StoredEvent]:
+        found: list[StoredEvent] = []
+        for stored in self._log:
+            if stored.seq <= after or not _type_matches(stored.event.type, types):
+                continue
+            if account_ids is not None and stored.event.account_id not in account_ids:
+                continue
+            found.append(stored)
+            if len(found) >= limit:
+                break
+        return found
 
 
 class SqlStore:
@@ -157,6 +196,22 @@ class SqlStore:
         assert self.engine is not None
         async with self.engine.connect() as conn:
             return int(await conn.scalar(sa.select(sa.func.count()).select_from(tables.events)) or 0)
+
+    async def read_events(self, after: int, limit: int, account_ids: set[str] | None = None,
+                          types: tuple[str, ...] = ()) -> list[StoredEvent]:
+        assert self.engine is not None
+        e = tables.events
+        query = sa.select(e).where(e.c.seq > after).order_by(e.c.seq).limit(limit)
+        if account_ids is not None:
+            query = query.where(e.c.account_id.in_(sorted(account_ids)))
+        if types:
+            query = query.where(sa.or_(*[e.c.type.startswith(t[:-1]) if t.endswith(".*") else e.c.type == t
+                                         for t in types]))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [StoredEvent(row.seq, Event(row.type, row.account_id, row.subject,
+                                           None if row.body is None else json.loads(row.body), row.occurred_at,
+                                           row.correlation_id)) for row in rows]
 
 
 def _write_sync(conn: Any, changes: Changes, fresh: bool) -> None:

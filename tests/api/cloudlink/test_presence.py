@@ -41,7 +41,7 @@ class PresenceEvents:
 
 @pytest.fixture
 def events(client: httpx.Client, server: LiveServer) -> Iterator[PresenceEvents]:
-    collected = PresenceEvents(server.app.state.core.bus)
+    collected = PresenceEvents(server.app.state.core.projections)
     yield collected
     collected.close()
 

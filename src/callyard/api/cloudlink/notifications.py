@@ -1,26 +1,22 @@
 """CloudLink Notifications façade (contract: reference/cloudlink-apis.md §5 and the real webhook payload).
 
 Three jobs: the subscription routes, the connection routes (a connection's ``url`` is the WebSocket URL of
-the MQTT endpoint, on the host the request came to), and ``publication_of`` — how a core event looks as a
-CloudLink publication (topic, method, subject, content, publisher). The core's notification service matches
-and delivers; the wire shape of each topic's content is decided here.
+the MQTT endpoint, on the host the request came to). How core events become CloudLink publications is
+``publications.py``.
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from callyard.api.cloudlink.media.wire import call_wire
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
-from callyard.core.state import Event
 
 router = APIRouter(tags=["notifications"], responses=ERROR_RESPONSES)
 BASE = "/2017-09-01"
@@ -28,72 +24,6 @@ BASE = "/2017-09-01"
 # MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.
 MQTT_PATH = "/_callyard/mqtt"
 STREAM_PATH = "/_callyard/stream"
-_HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
-           "photo"}
-# What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
-_CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "heldEvent",
-         "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
-
-
-def _millis(iso_time: str) -> int:
-    return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def _media(event: Event) -> dict[str, Any] | None:
-    leg = event.data
-    if not leg or leg.get("endpointKind") not in ("extension", "group"):
-        return None  # outside numbers and the voicemail system are not CloudLink endpoints
-    endpoint, leg_id = leg["endpointId"], leg["legId"]
-    content = call_wire(leg)
-    pbx = {"alertingDevice": endpoint if leg["state"] == "ringing" else None, "calledDevice": leg["to"],
-           "eventType": _CSTA.get(leg["state"], "unknownEvent"), "callTrackingID": leg["callId"],
-           "sequence": leg["sequence"]}
-    content.update({
-        "extraPbxData": {k: v for k, v in pbx.items() if v is not None},
-        "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint, "accountId": leg["accountId"],
-        "timestamp": _millis(event.occurred_at), "eventId": f"{leg['callId']}:{leg['sequence']}",
-        "isCtiEvent": True, "eventType": "CallStateNotification"})
-    if leg.get("principalId"):
-        content.update(principalId=leg["principalId"], callLegOwner=leg["principalId"], userId=leg["principalId"])
-    return {"topic": "platform-api-media", "method": "PUT", "subject": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}",
-            "content": content, "publisher": {"accountId": leg["accountId"], "principalId": leg.get("principalId")},
-            "orderKey": leg["callId"]}
-
-
-def _admin(event: Event) -> dict[str, Any]:
-    verb = event.type.rsplit(".", 1)[1]
-    method = {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT")
-    content = {k: v for k, v in (event.data or {}).items() if k not in _HIDDEN}
-    return {"topic": "platform-api-admin", "method": method, "subject": f"{BASE}{event.subject}",
-            "content": content, "publisher": {"accountId": event.account_id}}
-
-
-def _conversation_publisher(data: dict[str, Any]) -> str | None:
-    who = data.get("deletedBy") or data.get("modifiedBy")
-    return None if who == "system" else who
-
-
-def publication_of(event: Event) -> dict[str, Any] | None:
-    """A core event as a CloudLink publication, or None when no topic carries it."""
-    kind = event.type.split(".", 1)[0]
-    if event.type == "call.state":
-        return _media(event)
-    if event.type == "presence.updated":
-        data = event.data or {}
-        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
-                "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
-    if kind in ("conversation", "message"):
-        # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
-        verb = event.type.rsplit(".", 1)[1]
-        data = event.data or {}
-        return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
-                "subject": event.subject, "content": data,
-                "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}
-    if kind in ("user", "group", "account", "contact"):
-        return _admin(event)
-    return None
-
-
 # ---------------------------------------------------------------------------- subscriptions
 def subscription_wire(sub: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
     out = {k: v for k, v in sub.items() if k not in ("signingSecret", "active", "disabledReason")}

@@ -9,9 +9,9 @@ from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.routes import controller
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
+from callyard.events.outbox import STATUSES
 
 router = APIRouter(prefix="/_callyard/deliveries", tags=["control"], responses=ERROR_RESPONSES)
-STATUSES = ("pending", "delivered", "failed", "cancelled", "dropped")
 
 
 @router.get("", summary="Webhook deliveries, oldest first (?subscriptionId=, ?status=)")
@@ -19,15 +19,15 @@ async def list_deliveries(request: Request, subscriptionId: str | None = None, s
                           actor: Principal = Depends(controller)) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise Invalid("InvalidQueryParameter", f"status is one of {', '.join(STATUSES)}")
-    items = request.app.state.core.notifications.deliveries(actor, subscriptionId, status)
+    items = request.app.state.core.outbox.deliveries(actor, subscriptionId, status)
     return {"count": len(items), "_embedded": {"items": items}}
 
 
 @router.get("/{deliveryId}", summary="One delivery with its attempts")
 async def get_delivery(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return request.app.state.core.notifications.delivery(actor, deliveryId)
+    return request.app.state.core.outbox.delivery(actor, deliveryId)
 
 
 @router.post("/{deliveryId}/replay", summary="Send a delivery again (same webhook-id)")
 async def replay(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return await request.app.state.core.notifications.replay(actor, deliveryId)
+    return await request.app.state.core.outbox.replay(actor, deliveryId)

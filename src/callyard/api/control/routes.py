@@ -1,10 +1,11 @@
-"""``/_callyard``: health, reset, state export/import, journal, mail outbox, clock, photos.
+"""``/_callyard``: health, reset, state export/import, request journal, event log, mail outbox, clock, photos.
 
 Needs an ACCOUNT_ADMIN (or higher) token unless the server runs with ``--open-control``; health and the
 photo files (embedded in ``<img>`` by apps) need none.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from callyard.api.common.security import principal
 from callyard.core.errors import Invalid
 from callyard.core.principal import SYSTEM, Principal
 
+EVENT_TYPE = re.compile(r"^[a-z][a-zA-Z]*(\.[a-z][a-zA-Z]*)*(\.\*)?$")
 router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPONSES)
 
 
@@ -78,6 +80,26 @@ async def journal(request: Request, limit: int = 200, actor: Principal = Depends
     entries = [e for e in request.app.state.journal.entries
                if accounts is None or e["principal"] is None or e["principal"]["accountId"] in accounts][-limit:]
     return {"count": len(entries), "_embedded": {"items": entries}}
+
+
+@router.get("/events", summary="The event log, oldest first: every state change the core committed")
+async def events(request: Request, after: int = 0, limit: int = 200, type: str | None = None,
+                 actor: Principal = Depends(controller)) -> dict[str, Any]:
+    """Page with ``after`` = the last ``seq`` seen (``next`` in the answer). ``type`` is a comma-separated
+    list of event types (``call.state``) or kinds (``call.*``). An account admin sees its accounts' events."""
+    if limit < 1 or limit > 2000:
+        raise Invalid("InvalidQueryParameter", "limit must be between 1 and 2000")
+    if after < 0:
+        raise Invalid("InvalidQueryParameter", "after is a sequence number (0 or more)")
+    types = tuple(t.strip() for t in (type or "").split(",") if t.strip())
+    if any(not EVENT_TYPE.match(t) for t in types):
+        raise Invalid("InvalidQueryParameter", "type is a comma-separated list of event types (call.state) "
+                                               "or kinds (call.*)")
+    found = await request.app.state.core.rt.store.read_events(after, limit, visible_accounts(request, actor), types)
+    items = [{"seq": s.seq, "type": s.event.type, "accountId": s.event.account_id, "subject": s.event.subject,
+              "occurredAt": s.event.occurred_at, "correlationId": s.event.correlation_id, "data": s.event.data}
+             for s in found]
+    return {"count": len(items), "next": found[-1].seq if found else after, "_embedded": {"items": items}}
 
 
 @router.get("/mail", summary="The captured mail outbox")

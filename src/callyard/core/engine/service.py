@@ -27,7 +27,8 @@ from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
-from callyard.core.state import Event, UnitOfWork
+from callyard.core.state import UnitOfWork
+from callyard.events.event import Event
 
 DTMF = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
 MAX_DIVERSIONS = 5
@@ -57,9 +58,8 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.acd = acd_module.Acd(self)
         self._touched: set[Call] = set()
-        # Called after every reset (the state was replaced, live calls dropped): presence rebuilds its view.
-        self.reset_listeners: list[Callable[[], None]] = []
-        runtime.bus.subscribe(self._on_directory_event)
+        runtime.projections.after_commit("dial plan follows the directory", self._on_directory_event,
+                                         events=("user.*", "group.*", "account.*"))
 
     # ================================================================== lifecycle
     def reset(self) -> None:
@@ -70,8 +70,6 @@ class Engine:
         self.calls.clear()
         self.dialplan.invalidate()
         self.acd.reset()
-        for listener in self.reset_listeners:
-            listener()
 
     def _on_directory_event(self, event: Event) -> None:
         if event.type.split(".")[0] in ("user", "group", "account"):

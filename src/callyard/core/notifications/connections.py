@@ -8,21 +8,28 @@ subscription (``expiryDateTime``, 24 h by default). The URL is not stored: the f
 host the request came to.
 
 Deleting (or outliving) a connection stops its delivery: the live transports check the connection a
-subscription names before they send, and ``closed_listeners`` hear of a deletion once it is durable so they
-close the sessions bound to it at once.
+subscription names before they send, and a deletion emits ``connection.deleted``: the transports' after-commit
+projections close the sessions bound to it at once.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
+from callyard.events.event import Event
 
 TRANSPORTS = ("websocket",)
 FIELDS = {"transport", "expiryDateTime"}
+CONNECTION_DELETED = "connection.deleted"
+
+
+def deleted_connection_id(event: Event) -> str:
+    """The id of the connection a ``connection.deleted`` event reports."""
+    return event.subject.rsplit("/", 1)[-1]
 
 
 class Connections(OwnedExpiring):
@@ -31,8 +38,6 @@ class Connections(OwnedExpiring):
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
-        # Called with a connectionId once its deletion is durable (the transports close its sessions).
-        self.closed_listeners: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------------ rules
     def live(self, connection_id: str, now: str | None = None) -> dict[str, Any] | None:
@@ -71,5 +76,5 @@ class Connections(OwnedExpiring):
         async with self.rt.write() as uow:
             doc = self.get(actor, connection_id)
             uow.delete("connection", connection_id)
-            uow.after_commit.append(lambda: [listener(connection_id) for listener in self.closed_listeners])
+            uow.emit(CONNECTION_DELETED, doc["accountId"], f"/connections/{connection_id}", None, self.rt.now_iso())
             return doc

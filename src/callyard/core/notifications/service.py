@@ -1,15 +1,16 @@
-"""Subscriptions, matching and the durable webhook outbox.
+"""Subscriptions and how a publication matches them.
 
-Every event the core commits may become a *publication* (``{topic, method, subject, content, publisher}``);
-the mapping from core events to a family's publications is injected (``publication_of``), so the core
-holds no wire shapes. Inside the committing transaction (a ``Runtime.before_commit`` hook) each
-publication is matched against the account's live subscriptions — topic, ``subjectFilter`` (a regular
-expression search, so a plain prefix works too), ``methodFilter`` and ``publicationFilter`` (RFC 9535
-JSONPath evaluated against ``{"publications": [publication]}``, matching when it selects anything). For a
-webhook subscription a ``delivery`` document is written in the same transaction — the outbox — so a
-publication that was accepted is never lost, whatever happens after the commit. For a websocket
-subscription (which must name a live connection of the same principal) the envelope goes to the live
-transports once the transaction is durable.
+A subscription is a principal's standing request for the publications of one topic, narrowed by
+``subjectFilter`` (a regular expression search, so a plain prefix works too), ``methodFilter`` and
+``publicationFilter`` (RFC 9535 JSONPath evaluated against ``{"publications": [publication]}``, matching when it
+selects anything). Delivery goes to a webhook (``deviceId``) or to a live connection of the same principal.
+
+The core keeps the subscriptions and the matching rule; it holds no wire shape. Turning core events into
+publications is the publishing family's in-transaction projection (``api/cloudlink/publications.py``): it
+asks ``live_subscriptions`` and ``matches`` here, writes webhook deliveries to the durable outbox
+(``events/outbox.py``) in the same transaction, and hands websocket envelopes to the live transports after
+the commit. Retention: expired subscriptions go a day after they expired, with the outbox's finished
+deliveries, in one sweep on the twin's clock.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import base64
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonpath_rfc9535 as jsonpath
@@ -28,7 +29,8 @@ from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
-from callyard.core.state import Event, UnitOfWork
+from callyard.core.notifications.connections import Connections
+from callyard.events.outbox import Outbox
 
 TOPICS = ("platform-api-media", "platform-api-presence", "platform-api-conversations", "platform-api-admin")
 TRANSPORTS = ("webhook", "websocket")
@@ -41,24 +43,18 @@ FIELDS = {"applicationId", "deviceId", "transport", "topic", "subjectFilter", "m
 RETENTION_SECONDS = 24 * 3600
 SWEEP_SECONDS = 3600
 PURGE_BATCH = 5000
-FINISHED = ("delivered", "failed", "cancelled", "dropped")
 
-PublicationOf = Callable[[Event], "dict[str, Any] | None"]
-LiveTransport = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 class Notifications(OwnedExpiring):
     kind, id_field, not_found = "subscription", "subscriptionId", "SubscriptionNotFound"
 
-    def __init__(self, runtime: Runtime, access: Access) -> None:
+    def __init__(self, runtime: Runtime, access: Access, outbox: Outbox, connections: Connections) -> None:
         self.rt = runtime
         self.access = access
-        self.publication_of: PublicationOf = lambda event: None
-        self.live_transports: list[LiveTransport] = []
-        self.connections: Any = None  # core.notifications.connections.Connections, wired by Core
-        self.outbox_listeners: list[Callable[[list[str]], None]] = []
+        self.outbox = outbox
+        self.connections = connections
         self._compiled: dict[str, tuple[Any, Any]] = {}
-        runtime.before_commit.append(self._on_commit)
 
     # ------------------------------------------------------------------ validation
     def _compile(self, sub: dict[str, Any]) -> tuple[Any, Any]:
@@ -97,9 +93,6 @@ class Notifications(OwnedExpiring):
                 raise Invalid("InvalidDeviceId", "deviceId must be the webhook's http(s) URL for transport webhook")
             if not merged.get("applicationId"):
                 raise Invalid("ValidationError", "applicationId is required for webhooks")
-        elif self.connections is None:
-            if not merged.get("connectionId") and not merged.get("deviceId"):
-                raise Invalid("ValidationError", "a websocket subscription names its connectionId (or deviceId)")
         elif not merged.get("connectionId") or owner is None \
                 or self.connections.owned(merged["connectionId"], owner) is None:
             raise Invalid("InvalidConnectionId", "a websocket subscription names a live connectionId of the same "
@@ -171,62 +164,10 @@ class Notifications(OwnedExpiring):
             return False
         return True
 
-    def _on_commit(self, uow: UnitOfWork) -> None:
-        subs_by_account: dict[str, list[dict[str, Any]]] = {}
-        live: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        queued: list[str] = []
-        now = self.rt.now_iso()
-        for event in list(uow.changes.events):
-            if event.account_id is None:
-                continue
-            publication = self.publication_of(event)
-            if publication is None:
-                continue
-            order_key = publication.pop("orderKey", None) or publication["subject"]
-            subs = subs_by_account.get(event.account_id)
-            if subs is None:
-                subs = subs_by_account[event.account_id] = [
-                    s for s in self.rt.state.all("subscription") if s["accountId"] == event.account_id
-                    and s.get("active", True) and s["expiryDateTime"] > now]
-            if not subs:
-                continue
-            publication_id = self.rt.ids.uuid()
-            for sub in subs:
-                if not self.matches(sub, publication):
-                    continue
-                envelope = {"publicationId": publication_id, **publication,
-                            "subscription": {"subscriptionId": sub["subscriptionId"]},
-                            "notification": {"createdOn": now, "correlationId": event.correlation_id or
-                                             self.rt.ids.uuid()}}
-                if sub["transport"] == "webhook":
-                    delivery_id = self.rt.ids.uuid()
-                    uow.put("delivery", delivery_id, {
-                        "deliveryId": delivery_id, "subscriptionId": sub["subscriptionId"],
-                        "accountId": sub["accountId"], "applicationId": sub.get("applicationId"),
-                        "url": sub["deviceId"], "orderKey": order_key, "publication": envelope,
-                        "status": "pending", "attempts": 0, "createdOn": now, "nextAttemptOn": now,
-                        "history": []})
-                    queued.append(delivery_id)
-                else:
-                    live.append((sub, envelope))
-        if live:
-            uow.after_commit.append(lambda: self._dispatch_live(live))
-        if queued:
-            uow.after_commit.append(lambda: [listener(queued) for listener in self.outbox_listeners])
-
-    def _dispatch_live(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        for sub, envelope in items:
-            for transport in self.live_transports:
-                transport(sub, envelope)
-
-    # ------------------------------------------------------------------ the delivery log
-    def deliveries(self, actor: Principal, subscription_id: str | None = None,
-                   status: str | None = None) -> list[dict[str, Any]]:
-        found = [d for d in self.rt.state.all("delivery")
-                 if (actor.account_id == d["accountId"] or actor.at_least("GLOBAL_ADMIN"))
-                 and (subscription_id is None or d["subscriptionId"] == subscription_id)
-                 and (status is None or d["status"] == status)]
-        return sorted(found, key=lambda d: (d["createdOn"], d["deliveryId"]))
+    def live_subscriptions(self, account_id: str, now: str) -> list[dict[str, Any]]:
+        """The account's active, unexpired subscriptions (a publishing projection matches against these)."""
+        return [s for s in self.rt.state.all("subscription") if s["accountId"] == account_id
+                and s.get("active", True) and s["expiryDateTime"] > now]
 
     # ------------------------------------------------------------------ retention
     def keep_tidy(self, scheduler: Any) -> None:
@@ -242,13 +183,8 @@ class Notifications(OwnedExpiring):
         """Delete the deliveries finished, and the subscriptions expired, more than ``RETENTION_SECONDS``
         ago; pending deliveries are never touched. Returns how many documents went."""
         cutoff = iso(datetime.fromtimestamp(self.rt.clock.timestamp() - RETENTION_SECONDS, timezone.utc))
-        pending: set[str] = set()
-        gone: list[tuple[str, str]] = []
-        for d in self.rt.state.all("delivery"):
-            if d["status"] == "pending":
-                pending.add(d["subscriptionId"])
-            elif d["status"] in FINISHED and _finished_on(d) < cutoff:
-                gone.append(("delivery", d["deliveryId"]))
+        deliveries, pending = self.outbox.finished_before(cutoff)
+        gone: list[tuple[str, str]] = [("delivery", delivery_id) for delivery_id in deliveries]
         gone += [("subscription", s["subscriptionId"]) for s in self.rt.state.all("subscription")
                  if s["expiryDateTime"] < cutoff and s["subscriptionId"] not in pending]
         for start in range(0, len(gone), PURGE_BATCH):
@@ -257,26 +193,6 @@ class Notifications(OwnedExpiring):
                     if self.rt.state.get(kind, doc_id) is not None:
                         uow.delete(kind, doc_id)
         return len(gone)
-
-    def delivery(self, actor: Principal, delivery_id: str) -> dict[str, Any]:
-        doc = self.rt.state.get("delivery", delivery_id)
-        if doc is None or not (actor.account_id == doc["accountId"] or actor.at_least("GLOBAL_ADMIN")):
-            raise NotFound("DeliveryNotFound", f"delivery {delivery_id} was not found")
-        return doc
-
-    async def replay(self, actor: Principal, delivery_id: str) -> dict[str, Any]:
-        """Send a delivery again (same webhook-id: receivers de-duplicate on it)."""
-        async with self.rt.write() as uow:
-            doc = self.delivery(actor, delivery_id)
-            doc = uow.update("delivery", delivery_id, status="pending", nextAttemptOn=self.rt.now_iso(),
-                             attempts=0, replayedOn=self.rt.now_iso())
-            uow.after_commit.append(lambda: [listener([delivery_id]) for listener in self.outbox_listeners])
-            return doc
-
-
-def _finished_on(delivery: dict[str, Any]) -> str:
-    history = delivery.get("history") or []
-    return delivery.get("deliveredOn") or (history[-1]["at"] if history else delivery["createdOn"])
 
 
 def _secret() -> str:

@@ -38,7 +38,9 @@ from callyard.core.engine.service import Engine
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
-from callyard.core.state import Event, UnitOfWork
+from callyard.core.state import UnitOfWork
+from callyard.events.event import TWIN_RESET, Event
+from callyard.events.projections import DERIVE
 
 STATUSES = ("available", "busy", "dnd", "away", "offline")
 WORK_MODES = ("office", "remote", "mobile")
@@ -63,9 +65,13 @@ class Presence:
         # The aggregate follows the PBX and the directory inside the transaction that changed them (before
         # the notifications hook, which then publishes the presence change with the rest), so a call and the
         # presence it causes commit together: one transaction, one fsync.
-        runtime.before_commit.append(self._on_commit)
-        runtime.bus.subscribe(self._on_event)
-        engine.reset_listeners.append(self.reset)
+        runtime.projections.in_transaction("presence follows the PBX and the directory", self._on_commit,
+                                           events=("call.state", "endpoint.updated", "user.created",
+                                                   "user.updated"), order=DERIVE)
+        runtime.projections.after_commit("presence forgets deleted users", self._on_event,
+                                         events=("user.deleted", "account.deleted"))
+        runtime.projections.after_commit("presence rebuilds after a reset", lambda _event: self.reset(),
+                                         events=(TWIN_RESET,))
 
     # ================================================================== the aggregate map
     def reset(self) -> None:
@@ -310,9 +316,9 @@ class Presence:
             return data["userId"], False
         return None
 
-    def _on_commit(self, uow: UnitOfWork) -> None:
+    def _on_commit(self, uow: UnitOfWork, events: list[Event]) -> None:
         undo: _Undo = {}
-        for event in list(uow.changes.events):
+        for event in events:
             target = self._target(event)
             if target is None:
                 continue

@@ -13,7 +13,7 @@ from tests.support.pbx import as_user, pbx, tokens  # noqa: F401 - shared fixtur
 def events(server) -> Iterator[Events]:
     """Every Media test also checks that each leg state change was announced by exactly one event, with
     sequence numbers that only go up."""
-    recorder = Events(server.app.state.core.bus)
+    recorder = Events(server.app.state.core.projections)
     yield recorder
     recorder.close()
     recorder.assert_consistent(server.app.state.core.engine)

@@ -733,7 +733,7 @@ def test_conferences_survive_a_snapshot_round_trip(client, admin, alice, bob):
 def events(server):
     """The core's events, as published on the in-process bus (after each request's commit)."""
     seen: list = []
-    unsubscribe = server.app.state.core.bus.subscribe(seen.append)
+    unsubscribe = server.app.state.core.projections.subscribe(seen.append)
     yield seen
     unsubscribe()
 

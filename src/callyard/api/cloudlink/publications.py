@@ -1,0 +1,139 @@
+"""CloudLink publications: how core events look on the platform's notification topics, and the projection
+that publishes them.
+
+``publication_of`` maps a core event to a publication ``{topic, method, subject, content, publisher}`` (or
+None when no topic carries it). ``Publisher`` is an in-transaction projection (events/projections.py): for
+each event of a committing transaction it builds the publication, matches it against the account's live
+subscriptions (the core's rule, core/notifications), wraps it in CloudLink's notification envelope and
+either writes a webhook delivery to the durable outbox in the same transaction or, for a websocket
+subscription, hands the envelope to the live transports once the transaction is durable.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from callyard.api.cloudlink.media.wire import call_wire
+from callyard.core.ids import Ids
+from callyard.core.notifications.service import Notifications
+from callyard.core.state import UnitOfWork
+from callyard.events.event import Event
+from callyard.events.outbox import Outbox
+from callyard.events.projections import PUBLISH, Projections
+
+BASE = "/2017-09-01"
+LiveDispatch = Callable[[list[tuple[dict[str, Any], dict[str, Any]]]], None]
+_HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
+           "photo"}
+# What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
+_CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "heldEvent",
+         "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
+
+
+def _millis(iso_time: str) -> int:
+    return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _media(event: Event) -> dict[str, Any] | None:
+    leg = event.data
+    if not leg or leg.get("endpointKind") not in ("extension", "group"):
+        return None  # outside numbers and the voicemail system are not CloudLink endpoints
+    endpoint, leg_id = leg["endpointId"], leg["legId"]
+    content = call_wire(leg)
+    pbx = {"alertingDevice": endpoint if leg["state"] == "ringing" else None, "calledDevice": leg["to"],
+           "eventType": _CSTA.get(leg["state"], "unknownEvent"), "callTrackingID": leg["callId"],
+           "sequence": leg["sequence"]}
+    content.update({
+        "extraPbxData": {k: v for k, v in pbx.items() if v is not None},
+        "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint, "accountId": leg["accountId"],
+        "timestamp": _millis(event.occurred_at), "eventId": f"{leg['callId']}:{leg['sequence']}",
+        "isCtiEvent": True, "eventType": "CallStateNotification"})
+    if leg.get("principalId"):
+        content.update(principalId=leg["principalId"], callLegOwner=leg["principalId"], userId=leg["principalId"])
+    return {"topic": "platform-api-media", "method": "PUT", "subject": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}",
+            "content": content, "publisher": {"accountId": leg["accountId"], "principalId": leg.get("principalId")},
+            "orderKey": leg["callId"]}
+
+
+def _admin(event: Event) -> dict[str, Any]:
+    verb = event.type.rsplit(".", 1)[1]
+    method = {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT")
+    content = {k: v for k, v in (event.data or {}).items() if k not in _HIDDEN}
+    return {"topic": "platform-api-admin", "method": method, "subject": f"{BASE}{event.subject}",
+            "content": content, "publisher": {"accountId": event.account_id}}
+
+
+def _conversation_publisher(data: dict[str, Any]) -> str | None:
+    who = data.get("deletedBy") or data.get("modifiedBy")
+    return None if who == "system" else who
+
+
+def publication_of(event: Event) -> dict[str, Any] | None:
+    """A core event as a CloudLink publication, or None when no topic carries it."""
+    kind = event.type.split(".", 1)[0]
+    if event.type == "call.state":
+        return _media(event)
+    if event.type == "presence.updated":
+        data = event.data or {}
+        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
+                "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
+    if kind in ("conversation", "message"):
+        # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
+        verb = event.type.rsplit(".", 1)[1]
+        data = event.data or {}
+        return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
+                "subject": event.subject, "content": data,
+                "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}
+    if kind in ("user", "group", "account", "contact"):
+        return _admin(event)
+    return None
+
+
+class Publisher:
+    """The CloudLink publishing projection (registered by the composition root)."""
+
+    def __init__(self, notifications: Notifications, outbox: Outbox, ids: Ids, now_iso: Callable[[], str],
+                 live: LiveDispatch) -> None:
+        self.notifications = notifications
+        self.outbox = outbox
+        self.ids = ids
+        self.now_iso = now_iso
+        self.live = live
+
+    def register(self, projections: Projections) -> None:
+        projections.in_transaction("CloudLink publications (webhook outbox, live transports)", self.project,
+                                   order=PUBLISH)
+
+    def project(self, uow: UnitOfWork, events: list[Event]) -> None:
+        subs_by_account: dict[str, list[dict[str, Any]]] = {}
+        live: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        now = self.now_iso()
+        for event in events:
+            if event.account_id is None:
+                continue
+            publication = publication_of(event)
+            if publication is None:
+                continue
+            order_key = publication.pop("orderKey", None) or publication["subject"]
+            subs = subs_by_account.get(event.account_id)
+            if subs is None:
+                subs = subs_by_account[event.account_id] = self.notifications.live_subscriptions(event.account_id,
+                                                                                                  now)
+            if not subs:
+                continue
+            publication_id = self.ids.uuid()
+            for sub in subs:
+                if not self.notifications.matches(sub, publication):
+                    continue
+                envelope = {"publicationId": publication_id, **publication,
+                            "subscription": {"subscriptionId": sub["subscriptionId"]},
+                            "notification": {"createdOn": now, "correlationId": event.correlation_id or
+                                             self.ids.uuid()}}
+                if sub["transport"] == "webhook":
+                    self.outbox.enqueue(uow, registration_id=sub["subscriptionId"], account_id=sub["accountId"],
+                                        application_id=sub.get("applicationId"), url=sub["deviceId"],
+                                        order_key=order_key, publication=envelope, now=now)
+                else:
+                    live.append((sub, envelope))
+        if live:
+            uow.after_commit.append(lambda: self.live(live))
