@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install fuzz bench soak clean
+.PHONY: run test lint install fuzz bench soak clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/callyard serve
 
-test: $(STAMP)
+# Lint first: ruff over everything, mypy (strict on the core and the event path; see pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples sdk
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 fuzz: $(STAMP)

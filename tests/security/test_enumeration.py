@@ -98,6 +98,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{C}/journal"): admin("the twin's request journal", "twin"),
     ("POST", f"{C}/clock/advance"): admin("the one virtual clock of the twin", "twin"),
     ("GET", f"{C}/mail"): admin("captured mail of the accounts the caller sees", "own"),
+    ("GET", f"{C}/events"): admin("the event log of the accounts the caller sees", "own"),
     ("GET", f"{C}/sim/calls"): admin("live calls of ?account="),
     ("POST", f"{C}/sim/calls"): admin("an outside caller dials a number of ?account="),
     ("GET", f"{C}/sim/endpoints/{{endpointId}}"): admin("an endpoint of ?account= as the simulator sees it"),

@@ -1,5 +1,5 @@
-"""The core runtime: state, store, clock, ids and bus wired together, and the write transaction every
-mutating core operation runs in."""
+"""The core runtime: state, store, clock, ids and the projection registry wired together, and the write
+transaction every mutating core operation runs in."""
 from __future__ import annotations
 
 import asyncio

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from starlette.websockets import WebSocket
 
@@ -149,7 +149,7 @@ class Link:
             else:
                 await self.ws.send_text(frame)
 
-    async def run(self, reader: Callable[[], Awaitable[Any]]) -> None:
+    async def run(self, reader: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Run the writer and ``reader`` until either ends (the peer left, or a close was queued); then make
         sure the socket is closed and both tasks are gone."""
         writer = asyncio.create_task(self._write())

@@ -368,7 +368,8 @@ class MqttOverWebSocket:
             session.resume()
         return session
 
-    def _refuse(self, link: Link, code: int) -> None:
+    def _refuse(self, link: Link, code: int) -> MqttSession | None:
+        """Answer CONNECT with a refusal code; there is no session."""
         link.send(ConnackPacket.build(0, code).to_bytes())
         return None
 

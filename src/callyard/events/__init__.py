@@ -1,2 +1,3 @@
-"""The event path: the core's events go onto one bus, after they are durable in the store. Projections and
-delivery (webhooks, MQTT over WebSocket, …) subscribe here."""
+"""The event path: ``Event`` (event.py), the projection registry that derives everything from events inside or
+after the committing transaction (projections.py), and the family-neutral durable webhook outbox
+(outbox.py). The store writes each transaction's events to its event log in the same commit."""

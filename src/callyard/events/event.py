@@ -6,6 +6,7 @@ from typing import Any
 
 # Published (not stored) after the whole twin was replaced: a reset or a snapshot import. Live calls are gone
 # and every document may have changed; projections that keep views rebuild them.
+LIFECYCLE_KIND = "twin"
 TWIN_RESET = "twin.reset"
 
 

@@ -61,7 +61,7 @@ class Outbox:
             "applicationId": application_id, "url": url, "orderKey": order_key, "publication": publication,
             "status": "pending", "attempts": 0, "createdOn": now, "nextAttemptOn": now, "history": []})
         self._notify_after_commit(uow, delivery_id)
-        return delivery_id
+        return str(delivery_id)
 
     def _notify_after_commit(self, uow: UnitOfWork, delivery_id: str) -> None:
         # One callback per transaction, however many deliveries it queued.

@@ -13,7 +13,9 @@ A *projection* subscribes to event types and runs in one of two phases:
 
 Who owns a projection registers it (the core for its own derived state, a family for its publications,
 delivery for its transports); the composition root decides the order of registration. Patterns are event
-types (``call.state``) or kinds (``user.*``); no pattern means every event.
+types (``call.state``) or kinds (``user.*``); no pattern means every event of the core's state. Lifecycle
+signals of the twin itself (``twin.reset``: never stored, published after a reset or snapshot import) reach
+only the projections that name them.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Literal
 
-from callyard.events.event import Event
+from callyard.events.event import LIFECYCLE_KIND, Event
 
 if TYPE_CHECKING:
     from callyard.core.state import UnitOfWork
@@ -49,7 +51,9 @@ class Patterns:
         self.everything = not listed
 
     def match(self, event: Event) -> bool:
-        return self.everything or event.type in self.types or event.kind in self.kinds
+        if self.everything:
+            return event.kind != LIFECYCLE_KIND  # lifecycle signals reach only who names them
+        return event.type in self.types or event.kind in self.kinds
 
     def __str__(self) -> str:
         return "*" if self.everything else ", ".join(sorted(self.types | {f"{k}.*" for k in self.kinds}))

@@ -642,7 +642,7 @@ def _choice(fields: dict[str, Any], key: str, allowed: tuple[str, ...], default:
     value = fields.get(key, default)
     if value not in allowed:
         raise Invalid("ValidationError", f"{key} must be one of {', '.join(allowed)}")
-    return value
+    return str(value)
 
 
 def _name(value: Any) -> str:

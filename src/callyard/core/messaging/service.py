@@ -17,6 +17,8 @@ Only ACCEPTED participants read and post messages (403 for those who can see the
 """
 from __future__ import annotations
 
+import builtins
+
 import copy
 import html
 import json
@@ -99,21 +101,21 @@ class Messaging:
                          and lowered in (str(u.get("email", "")).lower(), str(u.get("loginId", "")).lower())), None)
         if user is None or user["accountId"] != actor.account_id:
             raise Invalid("InvalidParticipant", f"{where} {ref} is not a user of this account")
-        return user["userId"]
+        return str(user["userId"])
 
     def _display(self, user_id: str | None) -> str:
         user = self.rt.state.get("user", user_id) if user_id else None
         if user is None:
             return user_id or "system"
-        return user.get("name") or " ".join(filter(None, [user.get("firstName"), user.get("lastName")])) \
-            or user.get("email") or user_id
+        return str(user.get("name") or " ".join(filter(None, [user.get("firstName"), user.get("lastName")]))
+                   or user.get("email") or user_id)
 
     def _entry(self, user_id: str, status: str, actor: Principal, now: str) -> dict[str, Any]:
         return {"participantId": user_id, "type": "USER", "userId": user_id, "status": status,
                 "addedBy": actor.principal_id, "createdOn": now, "modifiedOn": now}
 
     # ------------------------------------------------------------------ conversations
-    def list(self, actor: Principal) -> list[dict[str, Any]]:
+    def list(self, actor: Principal) -> builtins.list[dict[str, Any]]:
         """The caller's conversations (ACCEPTED or INVITED), oldest first."""
         mine = [c for c in self.rt.state.all("conversation")
                 if c["accountId"] == actor.account_id and self._member(c, actor.principal_id) is not None]
@@ -125,7 +127,7 @@ class Messaging:
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
         stream = bool(fields.get("stream", False))
         refs = list(fields.get("originalParticipants") or []) + list(fields.get("participants") or [])
-        members: list[str] = [actor.principal_id]
+        members: builtins.list[str] = [actor.principal_id]
         for index, ref in enumerate(refs):
             participant_id = ref.get("participantId") if isinstance(ref, dict) else ref
             if isinstance(ref, dict) and ref.get("type", "USER") != "USER":
@@ -200,7 +202,7 @@ class Messaging:
         return conversation
 
     # ------------------------------------------------------------------ participants
-    def participants(self, actor: Principal, conversation_id: str) -> list[dict[str, Any]]:
+    def participants(self, actor: Principal, conversation_id: str) -> builtins.list[dict[str, Any]]:
         return list(self._conversation(actor, conversation_id)["participants"])
 
     def participant(self, actor: Principal, conversation_id: str, ref: str) -> dict[str, Any]:
@@ -309,7 +311,7 @@ class Messaging:
             self._system(uow, updated, text)
 
     # ------------------------------------------------------------------ messages
-    def _ids(self, conversation_id: str) -> list[str]:
+    def _ids(self, conversation_id: str) -> builtins.list[str]:
         """The conversation's message ids in posting order, possibly with ids of messages gone since."""
         if self._indexed is not self.rt.state.docs:
             self._index = {}
@@ -320,7 +322,7 @@ class Messaging:
             self._indexed = self.rt.state.docs
         return self._index.setdefault(conversation_id, [])
 
-    def _messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    def _messages(self, conversation_id: str) -> builtins.list[dict[str, Any]]:
         ids = self._ids(conversation_id)
         found = [m for m in (self.rt.state.get("message", i) for i in ids) if m is not None]
         if len(found) != len(ids):
@@ -332,20 +334,21 @@ class Messaging:
         ids = self._ids(conversation_id)
         while ids and self.rt.state.get("message", ids[-1]) is None:
             ids.pop()   # rolled back or deleted: only the last live message counts
-        return (self.rt.state.get("message", ids[-1]).get("sequence", 0) if ids else 0) + 1
+        last = self.rt.state.get("message", ids[-1]) if ids else None
+        return int(last.get("sequence", 0) if last is not None else 0) + 1
 
     def _add(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
         self._ids(message["conversationId"]).append(message["messageId"])
         uow.put("message", message["messageId"], message)
 
     def messages(self, actor: Principal, conversation_id: str, start: str | None = None,
-                 end: str | None = None) -> list[dict[str, Any]]:
+                 end: str | None = None) -> builtins.list[dict[str, Any]]:
         """The conversation's messages, oldest first, optionally created within [start, end]."""
         self._joined(actor, conversation_id, "read messages")
         return self._window(self._messages(conversation_id), start, end)
 
     @staticmethod
-    def _window(messages: list[dict[str, Any]], start: str | None, end: str | None) -> list[dict[str, Any]]:
+    def _window(messages: builtins.list[dict[str, Any]], start: str | None, end: str | None) -> builtins.list[dict[str, Any]]:
         low = _instant(start, "startDate") if start else None
         high = _instant(end, "endDate") if end else None
         if low and high and low > high:
@@ -466,12 +469,14 @@ class Messaging:
             body = line["body"]
             return line.get("fallbackText") or (body if isinstance(body, str) else json.dumps(body))
         if kind == "text/plain":
-            rows = [f"Transcript of {title}"] + [f"[{l['createdOn']}] {l['senderName']}: {text_of(l)}" for l in lines]
+            rows = [f"Transcript of {title}"] + [f"[{line['createdOn']}] {line['senderName']}: {text_of(line)}"
+                                                 for line in lines]
             return kind, "\n".join(rows) + "\n"
-        rows = "".join(f"<li><time>{html.escape(l['createdOn'])}</time> <b>{html.escape(l['senderName'])}</b>: "
-                       f"{html.escape(text_of(l))}</li>" for l in lines)
+        html_rows = "".join(f"<li><time>{html.escape(line['createdOn'])}</time> "
+                            f"<b>{html.escape(line['senderName'])}</b>: {html.escape(text_of(line))}</li>"
+                            for line in lines)
         return kind, (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
-                      f"<body><h1>{html.escape(title)}</h1><ul>{rows}</ul></body></html>")
+                      f"<body><h1>{html.escape(title)}</h1><ul>{html_rows}</ul></body></html>")
 
 
 def _gone(doc: dict[str, Any], actor: Principal, now: str) -> dict[str, Any]:

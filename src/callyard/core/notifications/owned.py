@@ -41,7 +41,7 @@ class OwnedExpiring:
         return actor.at_least("ACCOUNT_ADMIN") or doc["principalId"] == actor.principal_id
 
     def _live(self, doc: dict[str, Any], now: str | None = None) -> bool:
-        return doc.get("active", True) and doc["expiryDateTime"] > (now or self.rt.now_iso())
+        return bool(doc.get("active", True)) and str(doc["expiryDateTime"]) > (now or self.rt.now_iso())
 
     def _expiry(self, value: Any) -> str:
         """``expiryDateTime`` as given (in the future, at most a year ahead) or the default 24 hours."""

@@ -122,7 +122,7 @@ class Presence:
             talking = self._talking(user)
         if talking:
             return "busy"
-        return layer["status"]
+        return str(layer["status"])
 
     # ================================================================== documents and views
     def _layer(self, user: dict[str, Any]) -> dict[str, Any]:
