@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import httpx
 
@@ -242,11 +242,11 @@ async def held_calls(port: int, pid: int) -> tuple[int, list[tuple[int, int, flo
             began = time.perf_counter()
             queue = iter(range(made, target))
 
-            async def work(conn: Conn) -> None:
+            async def work(conn: Conn, queue: Iterator[int]) -> None:
                 for i in queue:
                     await establish(conn, outside_number(i), extension(i))
 
-            await asyncio.gather(*(work(c) for c in conns))
+            await asyncio.gather(*(work(c, queue) for c in conns))
             made = target
             elapsed = time.perf_counter() - began
             await asyncio.sleep(0.5)
@@ -336,7 +336,7 @@ async def drive_events(port: int, headers: dict[str, str], calls: list[tuple[str
     returns the rate achieved."""
     free: asyncio.Queue[tuple[Conn, str, str]] = asyncio.Queue()
     conns = [await Conn(port, headers).__aenter__() for _ in calls]
-    for conn, (ext, leg) in zip(conns, calls):
+    for conn, (ext, leg) in zip(conns, calls, strict=True):
         free.put_nowait((conn, ext, leg))
 
     async def one(worker: tuple[Conn, str, str], correlation: str) -> None:
@@ -458,7 +458,7 @@ async def held_subscribers(port: int, pid: int, headers: dict[str, str], token: 
             began = time.perf_counter()
             queue = iter(range(made, target))
 
-            async def work(conn: Conn) -> None:
+            async def work(conn: Conn, queue: Iterator[int]) -> None:
                 for i in queue:
                     connection = await conn.json("POST", f"{B}/connections", {"transport": "websocket"}, expect=201)
                     sub = await conn.json("POST", f"{B}/subscriptions", {
@@ -468,7 +468,7 @@ async def held_subscribers(port: int, pid: int, headers: dict[str, str], token: 
                     await subscriber.open(sub["subscriptionId"], 0)
                     subscribers.append(subscriber)
 
-            await asyncio.gather(*(work(c) for c in conns))
+            await asyncio.gather(*(work(c, queue) for c in conns))
             made = target
             elapsed = time.perf_counter() - began
             await asyncio.sleep(0.5)
@@ -613,8 +613,10 @@ def engine_lines(fig: dict[str, Any]) -> list[str]:
         "reported, not asserted.", "",
         "### Call-control action throughput", "",
         "Hold and retrieve, alternately, on an established call (outside caller → extension, answered) with",
-        f"`PUT /2017-09-01/endpoints/{{id}}/calls/{{callId}}`; {CLIENTS} concurrent clients each toggle their own call.",
-        f"{TOGGLE_ROUNDS} rounds, each giving every server and mode {TOGGLE_SECONDS:g} s after a short warm-up; the rate is",
+        f"`PUT /2017-09-01/endpoints/{{id}}/calls/{{callId}}`; {CLIENTS} concurrent clients each toggle their "
+        "own call.",
+        f"{TOGGLE_ROUNDS} rounds, each giving every server and mode {TOGGLE_SECONDS:g} s after a short warm-up; "
+        "the rate is",
         "the median of the rounds.", "",
         "| store | clients | callyard | bare Starlette | ratio | server CPU per request (callyard / bare) "
         "| target | |", "|---|---|---|---|---|---|---|---|"]
@@ -622,7 +624,8 @@ def engine_lines(fig: dict[str, Any]) -> list[str]:
         for label, clients in (("sequential", 1), ("concurrent", CLIENTS)):
             ours, base = toggle[store][label], toggle["bare"][label]
             ratio = ours["rate"] / base["rate"]
-            lines.append(f"| {name} | {clients} | {ours['rate']:,.0f} req/s | {base['rate']:,.0f} req/s | {ratio:.2f}× | "
+            lines.append(f"| {name} | {clients} | {ours['rate']:,.0f} req/s | {base['rate']:,.0f} req/s | "
+                         f"{ratio:.2f}× | "
                          f"{ours['cpu_ms']:.2f} ms / {base['cpu_ms']:.2f} ms | ≥ {TARGET_TOGGLE_RATIO}× | "
                          f"{met(ratio >= TARGET_TOGGLE_RATIO)} |")
     idle = fig["idle_rss"]
@@ -681,12 +684,18 @@ def main() -> None:
     results: dict[str, list[float]] = {"bare": [], "ephemeral": [], "sqlite": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(RUNS):
-            proc, t = start(bare_cmd, 8191); stop(proc); results["bare"].append(t)
+            proc, t = start(bare_cmd, 8191)
+            stop(proc)
+            results["bare"].append(t)
             proc, t = start([PY, "-m", "callyard.cli.main", "serve", "--port", "8192", "--ephemeral",
-                             "--log-level", "warning"], 8192); stop(proc); results["ephemeral"].append(t)
+                             "--log-level", "warning"], 8192)
+            stop(proc)
+            results["ephemeral"].append(t)
             data = os.path.join(tmp, f"d{i}")
             proc, t = start([PY, "-m", "callyard.cli.main", "serve", "--port", "8193", "--data", data,
-                             "--log-level", "warning"], 8193); stop(proc); results["sqlite"].append(t)
+                             "--log-level", "warning"], 8193)
+            stop(proc)
+            results["sqlite"].append(t)
         proc, _ = start(bare_cmd, 8191)
         bare_latency = latency(8191, {})
         stop(proc)
@@ -707,9 +716,12 @@ def main() -> None:
         machine(load_before), "",
         "## Start-up and a directory read", "",
         "| measure | callyard | bare Starlette | ratio |", "|---|---|---|---|",
-        f"| start to ready, in-memory store (median of {RUNS}) | {med['ephemeral']*1000:.0f} ms | {med['bare']*1000:.0f} ms | {med['ephemeral']/med['bare']:.2f}× |",
-        f"| start to ready, SQLite, first start with migrations and tenant load (median of {RUNS}) | {med['sqlite']*1000:.0f} ms | {med['bare']*1000:.0f} ms | {med['sqlite']/med['bare']:.2f}× |",
-        f"| `GET /2017-09-01/users` (token verified, OData envelope), median of {REQUESTS} sequential requests | {users_latency*1000:.2f} ms | {bare_latency*1000:.2f} ms | {users_latency/bare_latency:.2f}× |",
+        f"| start to ready, in-memory store (median of {RUNS}) | {med['ephemeral']*1000:.0f} ms "
+        f"| {med['bare']*1000:.0f} ms | {med['ephemeral']/med['bare']:.2f}× |",
+        f"| start to ready, SQLite, first start with migrations and tenant load (median of {RUNS}) "
+        f"| {med['sqlite']*1000:.0f} ms | {med['bare']*1000:.0f} ms | {med['sqlite']/med['bare']:.2f}× |",
+        f"| `GET /2017-09-01/users` (token verified, OData envelope), median of {REQUESTS} sequential requests "
+        f"| {users_latency*1000:.2f} ms | {bare_latency*1000:.2f} ms | {users_latency/bare_latency:.2f}× |",
         "", "Start to ready is measured from process start until `GET /_callyard/health` answers 200, with the",
         "demo tenant.", "",
         *engine_lines(engine), *notification_lines(notify)]

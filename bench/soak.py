@@ -364,8 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text, flush=True)
     if args.markdown is not None:
         args.markdown.write_text(
-            "# Webhook soak\n\nWritten by `make soak` (bench/soak.py), which rewrites this file. A server on SQLite with "
-            "a manual clock (advanced by the run to compress the retry schedule), one webhook subscription to a "
+            "# Webhook soak\n\nWritten by `make soak` (bench/soak.py), which rewrites this file. A server on SQLite "
+            "with a manual clock (advanced by the run to compress the retry schedule), one webhook subscription to a "
             "chat conversation, a local receiver answering 500 to a random share of attempts, and the server "
             "killed with SIGKILL and restarted on the same data during the run. *Lost* counts acknowledged "
             "messages with no delivery in the outbox plus deliveries the receiver never accepted.\n\n"

@@ -419,7 +419,8 @@ def parser() -> argparse.ArgumentParser:
         prog="router.py", description="Centralized call routing (seed 000): redirect ringing inbound calls "
         "by the caller's area code. One JSON line per decision on standard output.")
     p.add_argument("--endpoints", default="2880-2889",
-                   help="the endpoints to watch: a range 2880-2889, a list 2880,2882,5000, or both (default %(default)s)")
+                   help="the endpoints to watch: a range 2880-2889, a list 2880,2882,5000, or both "
+                   "(default %(default)s)")
     p.add_argument("--rules", type=Path, default=DEFAULT_RULES,
                    help="YAML or JSON routing rules (default: rules.yaml next to this file)")
     p.add_argument("--twin-url", default=os.environ.get("CALLYARD_SERVER", DEFAULT_SERVER),
@@ -490,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         router = Router(client, endpoints, rules, emit)
         emit({"time": utc_now_iso(), "event": "ready", "app": client.app_header, "sessionId": client.session_id,
-              "endpoints": args.endpoints, "endpointCount": len(endpoints), "rules": str(args.rules), **source.description})
+              "endpoints": args.endpoints, "endpointCount": len(endpoints), "rules": str(args.rules),
+              **source.description})
         deadline = time.monotonic() + args.duration if args.duration else None
         reason = "interrupted"
         try:

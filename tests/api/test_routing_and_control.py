@@ -57,7 +57,8 @@ def test_journal_records_requests_with_app_header_and_principal(client):
     client.get("/2017-09-01/users", headers={**admin, "X-Mitel-App": VALID_APP, "x-mitel-correlation-id": "j-1"})
     client.get("/2017-09-01/users", headers={**admin, "X-Mitel-App": "BadApp;platform=Win/10",
                                              "x-mitel-correlation-id": "j-2"})
-    entries = {e["correlationId"]: e for e in client.get("/_callyard/journal", headers=admin).json()["_embedded"]["items"]}
+    entries = {e["correlationId"]: e
+               for e in client.get("/_callyard/journal", headers=admin).json()["_embedded"]["items"]}
     good, bad = entries["j-1"], entries["j-2"]
     assert good["status"] == 200 and good["method"] == "GET" and good["path"] == "/2017-09-01/users"
     assert good["appHeader"]["valid"] and good["appHeader"]["flavor"] == "tests" and good["appHeader"]["os"] == "linux"
@@ -88,7 +89,8 @@ def test_export_and_import_state(client):
                 headers=admin)
     snapshot = client.get("/_callyard/state", headers=admin).json()
     assert snapshot["format"] == "callyard-state" and snapshot["version"] == 1
-    assert all("passwordHash" not in u or u["passwordHash"].startswith("scrypt$") for u in snapshot["documents"]["user"])
+    assert all("passwordHash" not in u or u["passwordHash"].startswith("scrypt$")
+               for u in snapshot["documents"]["user"])
     client.post("/_callyard/reset", headers=admin)
     admin = auth(token(client, "admin@acme.example"))
     r = client.post("/_callyard/state", json=snapshot, headers=admin)

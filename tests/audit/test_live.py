@@ -53,7 +53,8 @@ def test_a_misbehaving_client_gets_every_finding(client: httpx.Client, admin) ->
     client.post("/_callyard/faults", headers=admin, json={"kind": "token.expire"})
     assert client.get(f"{B}/token", headers=h).status_code == 401
     assert client.get(f"{B}/conversations", headers=h).status_code == 401   # the dead token again
-    admin = {"Authorization": f"Bearer {sign_in(client, 'callyard-test/1;platform=linux/6;', 'admin@acme.example')['access_token']}"}
+    admin_token = sign_in(client, "callyard-test/1;platform=linux/6;", "admin@acme.example")["access_token"]
+    admin = {"Authorization": f"Bearer {admin_token}"}
     client.post("/_callyard/faults", headers=admin, json={"route": f"{B}/contacts", "status": 401})
     for _ in range(5):                                   # refresh after every 401, without an exit
         fresh = sign_in(client, app)

@@ -100,7 +100,7 @@ def auth_spec() -> dict[str, Any]:
     spec["components"]["parameters"] = _PARAMETERS
     spec["components"]["responses"] = _RESPONSES
     for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
+        for _method, operation in operations.items():
             parameters = []
             for parameter in operation.get("parameters", []):
                 if parameter not in parameters:  # several operations list each reference twice

@@ -32,7 +32,7 @@ def test_scripted_supervised_transfer(control: httpx.Client, twin, launch, tmp_p
     record = tmp_path / "calls.jsonl"
     app = launch(CALL_CONTROL, "--twin-url", twin.url, "--user", "bob@acme.example", "--record", str(record),
                  "--commands", "answer; consult 2882; transfer; wait idle; history")
-    ready = app.wait_line(lambda l: " ready: " in l)
+    ready = app.wait_line(lambda line: " ready: " in line)
     assert "extension 2881" in ready
 
     call = ring(control, CUSTOMER, "2881")
@@ -40,8 +40,8 @@ def test_scripted_supervised_transfer(control: httpx.Client, twin, launch, tmp_p
     output = "\n".join(app.lines)
     assert "ok answer" in output and "ok consult 2882" in output and "ok transfer" in output
     # The transfer waited for carol to answer the consultation call (the notifications said so).
-    answered = next(i for i, l in enumerate(app.lines) if "consultation for" in l and "(answered)" in l)
-    assert answered < next(i for i, l in enumerate(app.lines) if " ok transfer " in l)
+    answered = next(i for i, line in enumerate(app.lines) if "consultation for" in line and "(answered)" in line)
+    assert answered < next(i for i, line in enumerate(app.lines) if " ok transfer " in line)
 
     # The tutorial's end state: the outside caller talks to 2882, and 2881 is disconnected.
     assert legs(control, call) == {CUSTOMER: "connected", "2882": "connected"}
@@ -82,23 +82,23 @@ def test_line_by_line_on_standard_input(control: httpx.Client, twin, launch, tmp
     record = tmp_path / "calls.jsonl"
     app = launch(CALL_CONTROL, "--twin-url", twin.url, "--user", "bob@acme.example", "--record", str(record),
                  "--auth", "code", "--wait", "1", stdin=True)   # the authorization code flow with PKCE
-    ready = app.wait_line(lambda l: " ready: " in l)
+    ready = app.wait_line(lambda line: " ready: " in line)
     app.send("calls")
-    app.wait_line(lambda l: l.startswith("0 call(s) on 2881"))
+    app.wait_line(lambda line: line.startswith("0 call(s) on 2881"))
     app.send("transfer")                                 # nothing to transfer
-    app.wait_line(lambda l: l.startswith("error: transfer:"))
+    app.wait_line(lambda line: line.startswith("error: transfer:"))
     app.send("frobnicate")
-    app.wait_line(lambda l: "unknown command 'frobnicate'" in l)
+    app.wait_line(lambda line: "unknown command 'frobnicate'" in line)
 
     call = ring(control, CUSTOMER, "2881")
-    app.wait_line(lambda l: " ringing " in l and CUSTOMER in l)
+    app.wait_line(lambda line: " ringing " in line and CUSTOMER in line)
     for command, done in (("answer", " ok answer "), ("hold", " ok hold "), ("retrieve", " ok retrieve "),
                           ("calls #1", "  #1 "), ("blind 2882", " ok blind transfer to 2882 ")):
         app.send(command)
-        app.wait_line(lambda l, done=done: done in l)
-    app.wait_line(lambda l: "recorded" in l)
+        app.wait_line(lambda line, done=done: done in line)
+    app.wait_line(lambda line: "recorded" in line)
     app.send("history")
-    app.wait_line(lambda l: "finished call(s)" in l)
+    app.wait_line(lambda line: "finished call(s)" in line)
     app.send("quit")
     assert app.finish() == 0
 

@@ -45,14 +45,14 @@ def wait_for_deliveries(control: httpx.Client) -> list[dict]:
 
 
 def decision_for(app, caller: str, outcome: str, endpoint: str | None = None) -> dict:
-    line = app.wait_line(lambda l: f'"from":"{caller}"' in l and f'"outcome":"{outcome}"' in l
-                         and (endpoint is None or f'"endpointId":"{endpoint}"' in l))
+    line = app.wait_line(lambda text: f'"from":"{caller}"' in text and f'"outcome":"{outcome}"' in text
+                         and (endpoint is None or f'"endpointId":"{endpoint}"' in text))
     return json.loads(line)
 
 
 def test_routes_by_area_code_over_the_websocket(control: httpx.Client, twin, launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880-2882", "--max-calls", "2", "--duration", "30")
-    ready = json.loads(app.wait_line(lambda l: '"event":"ready"' in l))
+    ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     assert ready["transport"] == "websocket" and ready["endpointCount"] == 3
     assert ready["app"].startswith("callrouter-server/1.0.0;platform=")
 
@@ -86,7 +86,7 @@ def test_routes_by_area_code_over_the_websocket(control: httpx.Client, twin, lau
 def test_calls_that_are_gone_or_refused_are_logged_with_their_correlation_id(control: httpx.Client, twin,
                                                                                launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880", "--max-calls", "3", "--duration", "30")
-    ready = json.loads(app.wait_line(lambda l: '"event":"ready"' in l))
+    ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     route = {"route": f"{B}/endpoints/{{endpointId}}/calls/{{callId}}", "method": "PUT", "count": 1}
 
     # The caller hung up (404): nothing to do, and nothing retried.
@@ -121,7 +121,7 @@ def test_calls_that_are_gone_or_refused_are_logged_with_their_correlation_id(con
 def test_webhook_mode_verifies_signatures(control: httpx.Client, twin, launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880,2882", "--webhook", "--max-calls", "1",
                  "--duration", "30")
-    ready = json.loads(app.wait_line(lambda l: '"event":"ready"' in l))
+    ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     assert ready["transport"] == "webhook" and ready["url"].startswith("http://127.0.0.1:")
 
     # A delivery that is not signed with the subscription's secret is refused and does nothing.
@@ -150,7 +150,7 @@ def test_webhook_redeliveries_are_recognised_by_webhook_id(control: httpx.Client
     the router's receiver acknowledges them without deciding the call again."""
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880,2882", "--webhook", "--max-calls", "2",
                  "--duration", "40", "--verbose")
-    json.loads(app.wait_line(lambda l: '"event":"ready"' in l))
+    json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     fault = control.post("/_callyard/faults", json={"kind": "webhook.duplicate", "count": 1})
     assert fault.status_code == 201, fault.text
 

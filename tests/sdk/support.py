@@ -80,7 +80,8 @@ def sync_client(service: Scripted, sleeps: Callable[[float], None] | None = None
 def async_client(service: Scripted, sleeps: Any = None, **kwargs: Any) -> AsyncCloudLink:
     kwargs.setdefault("grant", Password("admin@acme.example", "callyard"))
     return AsyncCloudLink(*APP, twin_url="http://twin.test", os_name="linux", os_version="6.1",
-                          transport=httpx.MockTransport(service), sleep=sleeps if sleeps is not None else AsyncSleeps(), **kwargs)
+                          transport=httpx.MockTransport(service),
+                          sleep=sleeps if sleeps is not None else AsyncSleeps(), **kwargs)
 
 
 # ---------------------------------------------------------------------------- live

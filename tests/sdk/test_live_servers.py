@@ -67,7 +67,7 @@ def test_a_real_429_is_retried_after_retry_after(rate_limited: LiveServer) -> No
 
     def retried() -> list[Any]:
         gets = [s for s in client.transport.sent if s.method == "GET"]
-        return [(a, b) for a, b in zip(gets, gets[1:]) if a.correlation_id == b.correlation_id]
+        return [(a, b) for a, b in zip(gets, gets[1:], strict=False) if a.correlation_id == b.correlation_id]
 
     for _ in range(6):  # a burst of 2 calls, then one is refused for about 2 s (0.5 request/s)
         assert client.auth.claims()["role"] == "ACCOUNT_ADMIN"

@@ -44,7 +44,8 @@ def test_app_header_format_and_session_id_once_per_process() -> None:
     found = HEADER.match(client.app_header)
     assert found, client.app_header
     assert found.groups() == ("callyard", "sdktest", "0.1.0", "linux", "6.1", cloudlink_client.SESSION_ID)
-    assert other.app_header == f"other-app-desktop/2.0.0-rc1;platform=windows/10.0.19041;session-id={cloudlink_client.SESSION_ID}"
+    assert other.app_header == ("other-app-desktop/2.0.0-rc1;platform=windows/10.0.19041;"
+                                f"session-id={cloudlink_client.SESSION_ID}")
     assert other.app_header == other.app_header.lower() and client.session_id == other.session_id
     with pytest.raises(AttributeError):
         client.core.app.session_id = "changed"  # type: ignore[misc]
@@ -144,7 +145,8 @@ def test_other_statuses_are_never_retried(status: int, cls: type) -> None:
     assert not isinstance(raised.value, RetriesExhausted)
 
 
-def test_exhaustion_after_five_retries_raises_the_typed_error_with_every_field(caplog: pytest.LogCaptureFixture) -> None:
+def test_exhaustion_after_five_retries_raises_the_typed_error_with_every_field(
+        caplog: pytest.LogCaptureFixture) -> None:
     answer = (503, {"Retry-After": "3", "x-amzn-requestid": "req-42"},
               {"name": "ServiceUnavailable", "message": "the PBX link is down"})
     service, sleeps = Scripted([answer] * 10), Sleeps()
@@ -226,7 +228,8 @@ def test_refused_refresh_runs_the_original_grant_again() -> None:
     client = sync_client(service, grant=ClientCredentials("c1", "s1"))
     client.admin.list_users()
     forms = service.token_forms()
-    assert ["client_credentials" in forms[0], "refresh_token" in forms[1], "client_credentials" in forms[2]] == [True] * 3
+    assert ["client_credentials" in forms[0], "refresh_token" in forms[1],
+            "client_credentials" in forms[2]] == [True] * 3
     assert service.api_requests()[-1].headers["authorization"] == "Bearer opaque-access-9"
 
 
@@ -318,7 +321,8 @@ def test_authorization_code_flow_sends_the_challenge_and_the_verifier() -> None:
     assert f"code_challenge={pkce.challenge}" in authorize.content.decode()
     assert "code_challenge_method=S256" in authorize.content.decode()
     assert f"code_verifier={pkce.verifier}" in exchange.content.decode()
-    assert client.core.tokens.access_token == "opaque-access-1" and client.core.tokens.refresh_token == "opaque-refresh-1"
+    assert (client.core.tokens.access_token == "opaque-access-1"
+            and client.core.tokens.refresh_token == "opaque-refresh-1")
 
 
 # ---------------------------------------------------------------------------- paging

@@ -433,7 +433,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name == "tagId":
-            return "env" if "/applications/" in path else "region" if path.startswith(f"{B}/accounts/{{accountId}}/tags") \
+            return "env" if "/applications/" in path \
+                else "region" if path.startswith(f"{B}/accounts/{{accountId}}/tags") \
                 else "color"
         if name == "callId":
             return ids["liveCallId"] if "/endpoints/" in path else ids["recordCallId"]

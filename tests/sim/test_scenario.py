@@ -81,7 +81,8 @@ def test_minimal_scenario_parses_with_defaults() -> None:
     (MINIMAL + "setup:\n  agents:\n    - {user: alice@acme.example, skills: {billing: 500}}\n",
      ["9:52: setup.agents[0].skills.billing: Input should be less than or equal to 100"]),
     (MINIMAL + "    abandonAfter: [1, 2, 3]\n", ["7:19: traffic[0].abandonAfter: a range is [min, max]"]),
-    (MINIMAL.replace("every: 5", "every: 5\n    start: 10"), ["4:3: traffic: traffic[0] starts at 10 s, not before the end"]),
+    (MINIMAL.replace("every: 5", "every: 5\n    start: 10"),
+     ["4:3: traffic: traffic[0] starts at 10 s, not before the end"]),
     ("name: x\nduration: [\n", ["3:1: not valid YAML"]),
     ("- just\n- a list\n", ["1:1: a scenario is a mapping"]),
 ])
@@ -90,7 +91,7 @@ def test_invalid_scenarios_name_line_and_field(text: str, expected: list[str]) -
         parse_scenario(text, "s.yaml")
     problems = caught.value.problems
     assert len(problems) == len(expected), problems
-    for problem, fragment in zip(problems, expected):
+    for problem, fragment in zip(problems, expected, strict=True):
         assert problem.startswith("s.yaml:") and fragment in problem, problem
 
 

@@ -50,7 +50,8 @@ def test_writes_survive_a_restart(storage):
         assert created.status_code == 201
         new_id = created.json()["userId"]
         assert c.put(f"/2017-09-01/users/{ALICE}", json={"name": "Alice Renamed"}, headers=admin).status_code == 200
-        photo = c.put(f"/2017-09-01/users/{ALICE}/photo", content=png_bytes(), headers={**admin, "content-type": "image/png"})
+        photo = c.put(f"/2017-09-01/users/{ALICE}/photo", content=png_bytes(),
+                      headers={**admin, "content-type": "image/png"})
         assert photo.status_code == 200
         avatar = photo.json()["avatars"]["50"].split("/_callyard/")[1]
         group = c.post(f"/2017-09-01/accounts/{ACME}/groups", json={"name": "Sales", "members": [{"memberId": ALICE}]},
@@ -74,7 +75,8 @@ def test_rejected_write_changes_nothing_durable(storage):
         admin = auth(token(c, "admin@acme.example"))
         r = c.post(f"/2017-09-01/accounts/{ACME}/users", json={"email": "bob@acme.example"}, headers=admin)
         assert r.status_code == 409
-        r = c.put(f"/2017-09-01/users/{ALICE}/photo", content=b"not an image", headers={**admin, "content-type": "image/png"})
+        r = c.put(f"/2017-09-01/users/{ALICE}/photo", content=b"not an image",
+                  headers={**admin, "content-type": "image/png"})
         assert r.status_code == 400
     with start_server(**storage) as live, httpx.Client(base_url=live.url) as c:
         admin = auth(token(c, "admin@acme.example"))

@@ -39,7 +39,8 @@ UNDECLARED = {
 
 def expect_error(response: httpx.Response, status: int, method: str, path: str, name: str | None = None) -> dict:
     """Assert an error answer: the status, the ``{name, message}`` envelope, and (when given) the name."""
-    assert response.status_code == status, f"{method} {path}: wanted {status}, got {response.status_code}: {response.text}"
+    assert response.status_code == status, (
+        f"{method} {path}: wanted {status}, got {response.status_code}: {response.text}")
     if str(status) in spec()["paths"][path][method.lower()]["responses"]:
         body = check(response, method, path)
     else:

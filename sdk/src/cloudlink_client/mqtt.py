@@ -394,7 +394,8 @@ class _Engine:
     def _fail(self, reason: str, attempts: int | None) -> None:
         self.error = StreamError(f"notification stream for subscription {self.topic}: {reason}",
                                  url=self.url, method="MQTT", attempts=attempts or 0)
-        log.error("CloudLink MQTT %s", self.error.describe(), extra={**self.error.fields(), "subscription_id": self.topic})
+        log.error("CloudLink MQTT %s", self.error.describe(),
+                  extra={**self.error.fields(), "subscription_id": self.topic})
 
     def _session(self, token: str) -> bool:
         """One network connection, until it drops (False), the engine stops (False) or a renewal moved the

@@ -504,7 +504,8 @@ class NotificationsService(_Group[R, P]):
         endpoint. ``expiry`` (a datetime, or an ISO 8601 string) sets ``expiryDateTime``; without it the
         service's default applies (24 h on the twin). A connection cannot be renewed: create another one and
         move the subscription to it (``update_subscription(id, {"connectionId": …})``)."""
-        return self._call("POST", "/connections", json=_body({"transport": transport, "expiryDateTime": iso_time(expiry)}))
+        return self._call("POST", "/connections",
+                          json=_body({"transport": transport, "expiryDateTime": iso_time(expiry)}))
 
     def list_connections(self, **query: Any) -> R:
         return self._call("GET", "/connections", params=odata(**query))

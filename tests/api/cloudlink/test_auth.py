@@ -72,7 +72,8 @@ def test_get_token_claims_shape(client):
 
 
 def test_refresh_grant_and_deprecated_token_field(client):
-    first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example", "password": "callyard"}).json()
+    first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example",
+                                 "password": "callyard"}).json()
     for body in ({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
                  {"grant_type": "refresh_token", "token": first["refresh_token"]}):
         r = client.post(T, json=body)
@@ -83,9 +84,11 @@ def test_refresh_grant_and_deprecated_token_field(client):
 
 
 def test_refresh_fails_for_deleted_user(client):
-    first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example", "password": "callyard"}).json()
+    first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example",
+                                 "password": "callyard"}).json()
     admin = auth(token(client, "admin@acme.example"))
-    assert client.delete(f"/2017-09-01/users/{'ac3e0000-0000-4000-8000-000000002881'}", headers=admin).status_code == 200
+    assert client.delete(f"/2017-09-01/users/{'ac3e0000-0000-4000-8000-000000002881'}",
+                         headers=admin).status_code == 200
     r = client.post(T, json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
     assert r.status_code == 403 and r.json()["name"] == "UserNotActive"
 
@@ -258,7 +261,8 @@ def test_application_registration_and_enable_flow(client):
                              "account_id": GLOBEX})
     assert r.status_code == 201, r.text
     # tags
-    tag = client.post(f"/2017-09-01/applications/{app_id}/tags", json={"id": "env", "value": "prod"}, headers=globex_admin)
+    tag = client.post(f"/2017-09-01/applications/{app_id}/tags", json={"id": "env", "value": "prod"},
+                      headers=globex_admin)
     assert tag.status_code == 201 and tag.json()["value"] == "prod"
     assert client.put(f"/2017-09-01/applications/{app_id}/tags/env", json={"value": "dev"},
                       headers=globex_admin).json()["value"] == "dev"
@@ -271,7 +275,8 @@ def test_application_registration_and_enable_flow(client):
     assert r.status_code == 401 and r.json()["name"] == "ClientNotActive"
     # a USER cannot register; unknown fields are rejected
     alice = auth(token(client, "alice@acme.example"))
-    assert client.post("/2017-09-01/applications", json={"name": "x", "description": "y"}, headers=alice).status_code == 403
+    assert client.post("/2017-09-01/applications", json={"name": "x", "description": "y"},
+                       headers=alice).status_code == 403
     r = client.post("/2017-09-01/applications", json={"name": "x", "description": "y", "bogus": 1}, headers=partner)
     assert r.status_code == 400
 

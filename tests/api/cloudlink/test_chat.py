@@ -106,7 +106,8 @@ def test_validation_errors(client: httpx.Client, alice) -> None:
     extra = client.post(f"{B}/conversations", headers=alice, json={"stream": True, "color": "red"})
     assert extra.status_code == 400 and "should NOT have additional properties" in extra.json()["message"]
     assert client.post(f"{B}/conversations", headers=alice, json={
-        "stream": True, "originalParticipants": [{"type": "USER", "participantId": "nobody@nowhere"}]}).status_code == 400
+        "stream": True, "originalParticipants": [{"type": "USER", "participantId": "nobody@nowhere"}],
+    }).status_code == 400
     cid = create(client, alice, stream=True, name="v")["conversationId"]
     no_body = client.post(f"{B}/conversations/{cid}/messages", headers=alice, json={"contentType": "text/plain"})
     assert no_body.status_code == 400 and set(no_body.json()) >= {"name", "message"}
@@ -233,4 +234,5 @@ def test_error_texts_and_transcript_negotiation(client: httpx.Client, alice, bob
     assert window.json()["count"] == 0
     assert client.post(f"{B}/conversations/{cid}/transcripts", headers=alice,
                        json={"contentType": "application/pdf"}).status_code == 400
-    assert client.post(f"/chat{B}/conversations/{cid}/messages", headers=bob, json={"body": "via prefix"}).status_code == 201
+    assert client.post(f"/chat{B}/conversations/{cid}/messages", headers=bob,
+                       json={"body": "via prefix"}).status_code == 201

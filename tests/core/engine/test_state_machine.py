@@ -39,7 +39,7 @@ ACTIONS = ["answer", "end", "hold", "retrieve", "redirect", "blindTransfer", "co
 def _fingerprint(engine) -> object:
     legs = sorted((key, leg.state, leg.cause, leg.call.call_id if leg.call else None, leg.from_number,
                    leg.to_number) for key, leg in engine.legs.items())
-    calls = sorted((cid, tuple(sorted(l.leg_id for l in c.legs)), c.queue_id) for cid, c in engine.calls.items())
+    calls = sorted((cid, tuple(sorted(leg.leg_id for leg in c.legs)), c.queue_id) for cid, c in engine.calls.items())
     return legs, calls
 
 
@@ -69,7 +69,7 @@ class PbxMachine(RuleBasedStateMachine):
         legs = [leg for leg in self.engine.legs.values() if not internal_only or leg.endpoint.kind == "extension"]
         if not legs:
             return None
-        legs.sort(key=lambda l: (l.endpoint.number, l.leg_id))
+        legs.sort(key=lambda leg: (leg.endpoint.number, leg.leg_id))
         return data.draw(st.sampled_from(legs))
 
     @rule(caller=st.sampled_from(CALLERS), to=st.sampled_from(DESTINATIONS))
@@ -125,7 +125,7 @@ class PbxMachine(RuleBasedStateMachine):
                 membership[id(leg)] = membership.get(id(leg), 0) + 1
                 assert leg.call is call
                 assert leg.state != "completed"
-        for (account, leg_id), leg in self.engine.legs.items():
+        for (_account, leg_id), leg in self.engine.legs.items():
             assert membership.get(id(leg)) == 1, f"leg {leg_id} is in {membership.get(id(leg), 0)} calls"
             assert leg in leg.endpoint.legs
             assert leg.call is not None and leg.call.call_id in self.engine.calls
