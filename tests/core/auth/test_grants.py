@@ -18,7 +18,8 @@ async def test_password_grant_gives_a_token_of_the_user(core: Core) -> None:
     grant = token_for(core, "ALICE@acme.example")  # the username is case-insensitive
     assert grant["token_type"] == "bearer" and grant["expires_in"] == 3600
     principal = core.auth.principal(grant["access_token"])
-    assert (principal.principal_id, principal.account_id, principal.role, principal.kind) == (ALICE, ACME, "USER", "user")
+    assert (principal.principal_id, principal.account_id, principal.role, principal.kind) == (
+        ALICE, ACME, "USER", "user")
     assert principal.user_id == ALICE
     # the other login keys work too: userId and mobile
     assert core.auth.principal(token_for(core, ALICE)["access_token"]).user_id == ALICE
@@ -75,7 +76,8 @@ async def test_refresh_keeps_identity_and_tokens_are_not_interchangeable(core: C
     grant = token_for(core, "bob@acme.example")
     refreshed = core.auth.refresh_grant(grant["refresh_token"])
     assert refreshed["access_token"] != grant["access_token"]
-    assert core.auth.principal(refreshed["access_token"]).principal_id == core.auth.principal(grant["access_token"]).principal_id
+    old, new = (core.auth.principal(g["access_token"]) for g in (grant, refreshed))
+    assert new.principal_id == old.principal_id and new.role == old.role
     _fails(Unauthorized, "InvalidToken", core.auth.principal, grant["refresh_token"])
     _fails(Unauthorized, "InvalidToken", core.auth.refresh_grant, grant["access_token"])
     _fails(Unauthorized, "InvalidToken", core.auth.principal, grant["access_token"][:-4] + "AAAA")
@@ -125,7 +127,8 @@ async def test_anonymous_principals_cannot_impersonate_users_or_outrank_the_app(
         _fails(Invalid, "InvalidPrincipals", core.auth.client_credentials_grant, APP_ID, APP_SECRET, None, fields)
     grant = core.auth.client_credentials_grant(APP_ID, APP_SECRET, None, {"principalId": "kiosk-1", "name": "Kiosk"})
     principal = core.auth.principal(grant["access_token"])
-    assert (principal.kind, principal.principal_id, principal.role, principal.user_id) == ("anonymous", "kiosk-1", "USER", None)
+    assert (principal.kind, principal.principal_id, principal.role, principal.user_id) == (
+        "anonymous", "kiosk-1", "USER", None)
 
 
 async def test_assume_role_only_downwards(core: Core, admin, alice) -> None:

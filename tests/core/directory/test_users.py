@@ -40,11 +40,14 @@ async def test_field_validation(core: Core, admin) -> None:
     d = core.directory
     await _rejected(core, Invalid, "ValidationError", d.create_user(admin, None, {"name": "No Mail"}))
     await _rejected(core, Invalid, "ValidationError", d.create_user(admin, None, {"email": "not-an-address"}))
-    await _rejected(core, Invalid, "ValidationError", d.create_user(admin, None, {"email": "x@acme.example", "shoeSize": 9}))
+    await _rejected(core, Invalid, "ValidationError",
+                    d.create_user(admin, None, {"email": "x@acme.example", "shoeSize": 9}))
     await _rejected(core, Invalid, "ValidationError",
                     d.create_user(admin, None, {"email": "x@acme.example", "languageCode": "English"}))
-    await _rejected(core, Invalid, "ValidationError", d.create_user(admin, None, {"email": "x@acme.example", "extension": 2999}))
-    await _rejected(core, Invalid, "ValidationError", d.create_user(admin, None, {"email": "x@acme.example", "role": "KING"}))
+    await _rejected(core, Invalid, "ValidationError",
+                    d.create_user(admin, None, {"email": "x@acme.example", "extension": 2999}))
+    await _rejected(core, Invalid, "ValidationError",
+                    d.create_user(admin, None, {"email": "x@acme.example", "role": "KING"}))
     # PARTNER_ADMIN is only for users of a partner account; and an ACCOUNT_ADMIN cannot give it anyway
     await _rejected(core, Forbidden, "InsufficientPermissions",
                     d.create_user(admin, None, {"email": "x@acme.example", "role": "PARTNER_ADMIN"}))

@@ -37,8 +37,10 @@ async def test_creation_is_validated_and_a_failure_leaves_nothing(core: Core, al
     await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"accessCodeLength": 2.5}))
     await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"name": "   "}))
     await _rejected(core, Invalid, "InvalidConferenceId", mt.create_conference(alice, {"id": "a:b"}))
-    await _rejected(core, Invalid, "InvalidExpiryDateTime", mt.create_conference(alice, {"expiryDateTime": "2000-01-01T00:00:00Z"}))
-    await _rejected(core, Invalid, "InvalidExpiryDateTime", mt.create_conference(alice, {"expiryDateTime": "2099-01-01T00:00:00"}))
+    await _rejected(core, Invalid, "InvalidExpiryDateTime",
+                    mt.create_conference(alice, {"expiryDateTime": "2000-01-01T00:00:00Z"}))
+    await _rejected(core, Invalid, "InvalidExpiryDateTime",
+                    mt.create_conference(alice, {"expiryDateTime": "2099-01-01T00:00:00"}))
     # an invitee of another account fails the whole creation, conference included
     await _rejected(core, Invalid, "InvalidParticipant",
                     mt.create_conference(alice, {"id": "room-1", "participants": [{"participantId": ERIN}]}))
@@ -49,7 +51,8 @@ async def test_creation_is_validated_and_a_failure_leaves_nothing(core: Core, al
 async def test_access_codes_are_unique_within_the_account(core: Core, alice) -> None:
     codes = {(await core.meetings.create_conference(alice, {"accessCodeLength": 1}))["accessCode"] for _ in range(10)}
     assert codes == {str(n) for n in range(10)}
-    await _rejected(core, Conflict, "AccessCodesExhausted", core.meetings.create_conference(alice, {"accessCodeLength": 1}))
+    await _rejected(core, Conflict, "AccessCodesExhausted",
+                    core.meetings.create_conference(alice, {"accessCodeLength": 1}))
 
 
 async def test_invite_only_conferences_are_forbidden_to_non_participants(core: Core, alice, bob, carol, admin) -> None:

@@ -25,7 +25,8 @@ async def test_a_direct_conversation_has_exactly_two_private_participants(core: 
     await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": []}))
     await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": [BOB, CAROL]}))
     await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": ["me"]}))
-    await _rejected(core, Invalid, "InvalidVisibility", m.create(alice, {"participants": [BOB], "visibility": "PUBLIC"}))
+    await _rejected(core, Invalid, "InvalidVisibility",
+                    m.create(alice, {"participants": [BOB], "visibility": "PUBLIC"}))
     await _rejected(core, Invalid, "InvalidParticipant", m.create(alice, {"participants": [ERIN]}))  # another account
     direct = await m.create(alice, {"participants": ["bob@acme.example"]})  # by e-mail
     assert [p["participantId"] for p in direct["participants"]] == [ALICE, BOB]

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from callyard.core.errors import CoreError, Forbidden, Invalid, NotFound
+from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.service import Core
 from tests.core.conftest import ACME, ALICE, BOB, ERIN
 
