@@ -11,7 +11,7 @@ from callyard.core.clock import Clock, iso
 from callyard.core.ids import Ids
 from callyard.core.state import State, UnitOfWork
 from callyard.events.bus import EventBus
-from callyard.store import Store
+from callyard.core.ports import Store
 
 
 class Runtime:

@@ -25,7 +25,7 @@ from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
 from callyard.events.bus import EventBus
-from callyard.store import Store
+from callyard.core.ports import Store
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1

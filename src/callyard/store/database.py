@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from callyard.core.ports import Store
 from callyard.core.state import Changes, State
 from callyard.store import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class Store(Protocol):
-    description: str
-
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def load(self, state: State) -> bool: ...
-    async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None: ...
-    async def replace_all(self, state: State, meta: dict[str, str]) -> None: ...
-    async def get_meta(self, key: str) -> str | None: ...
-    async def count_events(self) -> int: ...
 
 
 def _account_of(doc: dict[str, Any]) -> str | None:
