@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
@@ -32,7 +32,8 @@ SNAPSHOT_VERSION = 1
 
 
 class Core:
-    def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None) -> None:
+    def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None,
+                 refresh_claims: Mapping[str, Any] | None = None) -> None:
         self.bus = EventBus()
         self.rt = Runtime(store, clock, ids, self.bus)
         self.tenant_file = tenant_file
@@ -40,7 +41,7 @@ class Core:
         self.tokens = TokenService(self.rt)
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
-        self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications)
+        self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications, refresh_claims)
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)

@@ -6,7 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from callyard.api.common.errors import ERROR_RESPONSES
+from callyard.api.control.edge import items_page
 from callyard.api.control.routes import controller
+from callyard.api.deps import NotificationsDep
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
@@ -15,19 +17,22 @@ STATUSES = ("pending", "delivered", "failed", "cancelled", "dropped")
 
 
 @router.get("", summary="Webhook deliveries, oldest first (?subscriptionId=, ?status=)")
-async def list_deliveries(request: Request, subscriptionId: str | None = None, status: str | None = None,
+async def list_deliveries(request: Request, notifications: NotificationsDep, subscriptionId: str | None = None,
+                          status: str | None = None,
                           actor: Principal = Depends(controller)) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise Invalid("InvalidQueryParameter", f"status is one of {', '.join(STATUSES)}")
-    items = request.app.state.core.notifications.deliveries(actor, subscriptionId, status)
-    return {"count": len(items), "_embedded": {"items": items}}
+    items = notifications.deliveries(actor, subscriptionId, status)
+    return items_page(items)
 
 
 @router.get("/{deliveryId}", summary="One delivery with its attempts")
-async def get_delivery(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return request.app.state.core.notifications.delivery(actor, deliveryId)
+async def get_delivery(deliveryId: str, request: Request, notifications: NotificationsDep,
+                       actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return notifications.delivery(actor, deliveryId)
 
 
 @router.post("/{deliveryId}/replay", summary="Send a delivery again (same webhook-id)")
-async def replay(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return await request.app.state.core.notifications.replay(actor, deliveryId)
+async def replay(deliveryId: str, request: Request, notifications: NotificationsDep,
+                 actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return await notifications.replay(actor, deliveryId)
