@@ -1,65 +1,34 @@
-"""Composition: the one place that builds the core, the store, the bus and mounts every façade.
+"""The ASGI application: the families of the twin, mounted over the one ``Twin`` that
+``callyard.container.build_twin`` composes.
 
-Each CloudLink service is mounted at the root (``/2017-09-01/…``) and under its prefix
-(``/authentication/2017-09-01/…``); ``HostRouting`` maps service hosts onto the prefixes. At the root, when
-two services declare the same path, the first mounted wins (authentication, then admin); see
-docs/compatibility.md.
+``FAMILIES`` is the one list of API families; each brings its routers, error envelope, auth, paging and
+middleware (``callyard.api.family``). Adding a family is a new package with a ``FAMILY`` and a line here.
 """
 from __future__ import annotations
 
 import gc
-import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from callyard import __version__
-from callyard.api.cloudlink import admin, auth, chat, media, notifications, presence
-from callyard.api.cloudlink.publications import Publisher
-from callyard.api.common import errors
-from callyard.api.common.middleware import (FaultInjection, HostRouting, Journal, RateLimit, RequestContext,
-                                            strip_service)
-from callyard.api.control import routes as control
-from callyard.api.control import audit, deliveries, faults, sim
-from callyard.audit.service import Auditor
+from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
+from callyard.api.common.middleware import FamilyEdges, FaultInjection, RateLimiting, RequestContext
+from callyard.api.control.family import FAMILY as CONTROL
+from callyard.api.family import Family, install_error_dispatch
 from callyard.config import Settings
-from callyard.core.clock import Clock, ManualClock
-from callyard.core.ids import Ids
-from callyard.core.service import Core
-from callyard.delivery.callbacks import Callbacks
-from callyard.delivery.mail import Mailer
-from callyard.delivery.json_ws import JsonStream
-from callyard.delivery.live import LiveTransports
-from callyard.delivery.mqtt_ws import MqttOverWebSocket
-from callyard.delivery.webhooks import WebhookSender
-from callyard.faults.service import Faults
-from callyard.sim.profiles import Profiles
-from callyard.store import open_store
+from callyard.container import Twin, build_twin
 
-BASE_PATH = "/2017-09-01"
-# (service prefix, router) in root-path priority order. Routes are matched in order, so the call-control
-# hot path (media) goes first; its paths overlap no other service's. Authentication precedes admin: where
-# those two declare the same path, authentication's wins at the root (docs/compatibility.md).
-CLOUDLINK_SERVICES: list[tuple[str, APIRouter]] = [("media", media.router), ("notifications", notifications.router),
-                                                   ("presence", presence.router), ("chat", chat.router),
-                                                   ("authentication", auth.router),
-                                                   ("admin", admin.router)]
+FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL)
 
 
-def build_app(settings: Settings) -> FastAPI:
-    clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
-    core = Core(open_store(settings.store_url()), clock, Ids(settings.id_seed), settings.tenant_file)
-    journal = Journal()
+def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:
+    twin = build_twin(settings, families)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.fresh_tenant = await core.start()
-        core.tokens.issuer = f"http://{settings.host}:{settings.port}/authentication{BASE_PATH}"
-        app.state.started = time.monotonic()
-        await webhooks.start()
-        await mqtt.start()
-        await stream.start()
+        await twin.start()
         # Everything loaded so far (tenant, modules, routes) lives as long as the process: keep it out of
         # the collector's generations so full collections stay short under load.
         gc.collect()
@@ -67,59 +36,27 @@ def build_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            await stream.stop()
-            await mqtt.stop()
-            await webhooks.stop()
-            await core.stop()
+            await twin.stop()
 
     app = FastAPI(title="callyard", version=__version__, lifespan=lifespan,
                   description="A self-hosted twin of the Mitel CloudLink platform APIs.")
-    app.state.core = core
-    app.state.settings = settings
-    app.state.journal = journal
-    app.state.version = __version__
-    app.state.started = time.monotonic()
-    app.state.mailer = Mailer(core.directory, settings.smtp)
-    app.state.callbacks = Callbacks(core.projections)
-    app.state.profiles = Profiles(core, settings.id_seed)
-    fault_registry = app.state.faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed,
-                                               normalise=strip_service)
-    auditor = app.state.audit = Auditor()
-    webhooks = app.state.webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
-                                                  fault_of=fault_registry.for_webhook)
-    core.outbox.attach(webhooks.kick)
-    # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit.
-    mqtt = app.state.mqtt = MqttOverWebSocket(core)
-    stream = app.state.stream = JsonStream(core)
-    mqtt.register(core.projections)
-    stream.register(core.projections)
-    # CloudLink's publications: matched and written to the outbox inside each committing transaction, after
-    # the core's own projections (presence), so a presence change caused by a call is published with it.
-    Publisher(core.notifications, core.outbox, core.rt.ids, core.rt.now_iso,
-              LiveTransports(mqtt.transport, stream.transport).dispatch).register(core.projections)
-    errors.install(app)
-
-    # Routes are matched in order, one by one. The call-control hot path (the Media API at the root) goes
-    # first, then the control plane (the simulator drives load too), then everything else. No two of these
-    # share a path, so the order only decides how many routes a request is tried against.
-    app.include_router(media.router, prefix=BASE_PATH)
-    app.include_router(control.router)
-    app.include_router(sim.router)
-    app.include_router(deliveries.router)
-    app.include_router(faults.router)
-    app.include_router(audit.router)
-    app.router.add_websocket_route(f"{notifications.MQTT_PATH}/{{connectionId}}", mqtt.serve)
-    app.router.add_websocket_route(notifications.STREAM_PATH, stream.serve)
-    for service, router in CLOUDLINK_SERVICES:
-        if router is not media.router:
-            app.include_router(router, prefix=BASE_PATH)
-    for service, router in CLOUDLINK_SERVICES:
-        app.include_router(router, prefix=f"/{service}{BASE_PATH}", include_in_schema=False)
-    app.include_router(media.recordings.media_router)
-
-    rate = RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
-    app.add_middleware(FaultInjection, faults=fault_registry)
-    app.add_middleware(RequestContext, clock=clock, journal=journal, strict_app_header=settings.strict_app_header,
-                       rate_limit=rate, observers=[auditor.observe])
-    app.add_middleware(HostRouting)
+    app.state.twin = twin
+    # Shortcuts for the CLI banner and in-process test fixtures; handlers use ``callyard.api.deps``.
+    app.state.core, app.state.faults, app.state.mqtt = twin.core, twin.faults, twin.mqtt
+    install_error_dispatch(app, twin.families)
+    twin.families.mount(app)
+    _add_middleware(app, twin)
     return app
+
+
+def _add_middleware(app: FastAPI, twin: Twin) -> None:
+    """Outermost first: the families' routing middleware (may rewrite the path), the request context (picks
+    the owning family), the owning family's own middleware, the rate limit, fault injection."""
+    app.add_middleware(FaultInjection, faults=twin.faults)
+    if twin.rate_limit is not None:
+        app.add_middleware(RateLimiting, limit=twin.rate_limit)
+    app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
+    app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families)
+    for family in reversed(twin.families.all):
+        for layer in reversed(family.routing_middleware(twin)):
+            app.add_middleware(layer.cls, *layer.args, **layer.kwargs)

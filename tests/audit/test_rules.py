@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from callyard.api.common.mitel_app import parse
+from callyard.api.cloudlink.edge.mitel_app import parse
 from callyard.audit.service import Auditor, Exchange
 
 HEADER = "router-server/1.0.0;platform=linux/6.1;session-id={}"

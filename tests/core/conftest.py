@@ -60,13 +60,13 @@ def token_for(core: Core, username: str, password: str = PASSWORD) -> dict:
 
 def principal_for(core: Core, username: str) -> Principal:
     """The Principal a façade gets for a fresh token of ``username``."""
-    return core.auth.principal(token_for(core, username)["access_token"])
+    return core.auth.principal(token_for(core, username).access_token)
 
 
 def app_principal(core: Core) -> Principal:
     """The demo application's client-credentials principal (ACCOUNT_ADMIN on Acme)."""
     grant = core.auth.client_credentials_grant(APP_ID, APP_SECRET, None, {})
-    return core.auth.principal(grant["access_token"])
+    return core.auth.principal(grant.access_token)
 
 
 @pytest.fixture

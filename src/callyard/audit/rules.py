@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callyard.api.cloudlink.edge import BASE_PATH
+
 SEED_001 = "001_9b2b6110a71a7f44.txt"
 SEED_002 = "002_992dd2f1eacf9d60.txt"
 
@@ -86,7 +88,7 @@ RULES = {rule.rule_id: rule for rule in (
 
 def topic_for(path: str) -> str | None:
     """The notification topic that publishes changes of the resource at ``path`` (a bare /2017-09-01 path)."""
-    rest = path.split("/2017-09-01", 1)[-1]
+    rest = path.split(BASE_PATH, 1)[-1]
     if rest.startswith(("/endpoints", "/calls")):
         return "platform-api-media"
     if rest.startswith("/presentities"):

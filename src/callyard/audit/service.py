@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from callyard.api.common.mitel_app import MitelApp
+from callyard.api.cloudlink.edge.mitel_app import MitelApp
 from callyard.audit.rules import (MAX_RETRIES, MIN_RETRY_GAP, POLL_COUNT, POLL_WINDOW, REFRESH_LOOP,
                                   REFRESH_LOOP_WINDOW, RETRY_WINDOW, RETRYABLE, RULES, SERVER_FLAVORS, topic_for)
 

@@ -49,14 +49,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def banner(settings: Settings, core: object) -> str:
-    from callyard.app import CLOUDLINK_SERVICES
+    from callyard.api.cloudlink.edge import BASE_PATH, SERVICES
     from callyard.core.service import Core
 
     assert isinstance(core, Core)
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"callyard {__version__} ready on {base}  (store: {core.rt.store.description}, clock: {settings.clock})",
-             f"  CloudLink: root /2017-09-01/…, prefixes /{'|/'.join(sorted(s for s, _ in CLOUDLINK_SERVICES))}"
-             "/2017-09-01/…, or Host *.api.mitel.io",
+             f"  CloudLink: root {BASE_PATH}/…, prefixes /{'|/'.join(sorted(SERVICES))}"
+             f"{BASE_PATH}/…, or Host *.api.mitel.io",
              f"  API docs: {base}/docs    control plane: {base}/_callyard/health", "  tenant:"]
     password = core.tenant.get("password")
     accounts = sorted(core.rt.state.all("account"), key=lambda a: (a.get("parentAccountId") is not None, a["name"]))

@@ -1,13 +1,26 @@
-"""Typed core errors. Each carries the CloudLink-style ``name`` and a human message; façades map the kind to
-an HTTP status and their family's envelope. The core never picks a status code itself, but the kinds are
-the HTTP-shaped classes every family needs."""
+"""Typed core errors. Each carries a ``kind`` (what went wrong, in the core's terms), a machine ``name``, a
+human ``message`` and ``extra`` fields. The core never picks an HTTP status: each API family maps the kind to
+its status code and renders the error in its own envelope (``callyard.api.family.Family.statuses``)."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 
+class Kind(Enum):
+    INVALID = "invalid"                    # the request is malformed or breaks a rule of its shape
+    UNAUTHENTICATED = "unauthenticated"    # no valid credentials
+    FORBIDDEN = "forbidden"                # valid credentials, not allowed
+    NOT_FOUND = "not_found"                # the thing does not exist (or is not visible to the caller)
+    CONFLICT = "conflict"                  # the current state does not allow it
+    GONE = "gone"                          # it existed once and never will again
+    UNPROCESSABLE = "unprocessable"        # well-formed, but the core cannot act on it
+    RATE_LIMITED = "rate_limited"          # too many requests; ``retry_after`` says when to come back
+    NOT_IMPLEMENTED = "not_implemented"    # the platform has it, the twin does not
+
+
 class CoreError(Exception):
-    status = 400
+    kind = Kind.INVALID
 
     def __init__(self, name: str, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -17,35 +30,35 @@ class CoreError(Exception):
 
 
 class Invalid(CoreError):
-    status = 400
+    kind = Kind.INVALID
 
 
 class Unauthorized(CoreError):
-    status = 401
+    kind = Kind.UNAUTHENTICATED
 
 
 class Forbidden(CoreError):
-    status = 403
+    kind = Kind.FORBIDDEN
 
 
 class NotFound(CoreError):
-    status = 404
+    kind = Kind.NOT_FOUND
 
 
 class Conflict(CoreError):
-    status = 409
+    kind = Kind.CONFLICT
 
 
 class Gone(CoreError):
-    status = 410
+    kind = Kind.GONE
 
 
 class Unprocessable(CoreError):
-    status = 422
+    kind = Kind.UNPROCESSABLE
 
 
 class TooManyRequests(CoreError):
-    status = 429
+    kind = Kind.RATE_LIMITED
 
     def __init__(self, name: str, message: str, retry_after: int, **extra: Any) -> None:
         super().__init__(name, message, **extra)
@@ -53,4 +66,4 @@ class TooManyRequests(CoreError):
 
 
 class NotImplementedRoute(CoreError):
-    status = 501
+    kind = Kind.NOT_IMPLEMENTED

@@ -10,8 +10,8 @@ from callyard.core import context
 from callyard.core.clock import Clock, iso
 from callyard.core.ids import Ids
 from callyard.core.state import State, UnitOfWork
+from callyard.core.ports import Store
 from callyard.events.projections import Projections
-from callyard.store import Store
 
 
 class Runtime:

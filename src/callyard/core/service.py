@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
@@ -27,14 +27,15 @@ from callyard.core.scheduler import Scheduler
 from callyard.events.event import TWIN_RESET, Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import Projections
-from callyard.store import Store
+from callyard.core.ports import Store
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
 
 
 class Core:
-    def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None) -> None:
+    def __init__(self, store: Store, clock: Clock, ids: Ids, tenant_file: Path | None = None,
+                 refresh_claims: Mapping[str, Any] | None = None) -> None:
         # The event path: every projection registers here (events/projections.py).
         self.projections = Projections()
         self.rt = Runtime(store, clock, ids, self.projections)
@@ -43,7 +44,7 @@ class Core:
         self.tokens = TokenService(self.rt)
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
-        self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications)
+        self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications, refresh_claims)
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)

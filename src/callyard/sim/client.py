@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 
 from callyard import __version__
-from callyard.api.common.mitel_app import header_for
+from callyard.api.cloudlink.edge import BASE_PATH
+from callyard.api.cloudlink.edge.mitel_app import header_for
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
-API = "/2017-09-01"
+API = BASE_PATH
 SIM = "/_callyard/sim"
 APP_HEADER = header_for("callyard", "cli", __version__)
 

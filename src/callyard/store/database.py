@@ -12,46 +12,20 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from callyard.core.ports import Store, StoredEvent
 from callyard.core.state import Changes, State
 from callyard.events.event import Event
+from callyard.events.projections import Patterns
 from callyard.store import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 EVENT_LOG_LIMIT = 100_000
-
-
-class Store(Protocol):
-    description: str
-
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def load(self, state: State) -> bool: ...
-    async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None: ...
-    async def replace_all(self, state: State, meta: dict[str, str]) -> None: ...
-    async def get_meta(self, key: str) -> str | None: ...
-    async def count_events(self) -> int: ...
-    async def read_events(self, after: int, limit: int, account_ids: set[str] | None = None,
-                          types: tuple[str, ...] = ()) -> list[StoredEvent]: ...
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """One row of the event log: the commit-ordered sequence number and the event."""
-
-    seq: int
-    event: Event
-
-
-def _type_matches(event_type: str, types: tuple[str, ...]) -> bool:
-    """``types`` holds exact types (``call.state``) and kinds (``call.*``); empty matches everything."""
-    return not types or any(event_type == t or (t.endswith(".*") and event_type.startswith(t[:-1]))
-                            for t in types)
 
 
 def _account_of(doc: dict[str, Any]) -> str | None:
@@ -97,8 +71,9 @@ class MemoryStore:
     async def read_events(self, after: int, limit: int, account_ids: set[str] | None = None,
                           types: tuple[str, ...] = ()) -> list[StoredEvent]:
         found: list[StoredEvent] = []
+        wanted = Patterns(types)
         for stored in self._log:
-            if stored.seq <= after or not _type_matches(stored.event.type, types):
+            if stored.seq <= after or not wanted.match(stored.event):
                 continue
             if account_ids is not None and stored.event.account_id not in account_ids:
                 continue

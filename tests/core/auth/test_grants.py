@@ -16,14 +16,14 @@ def _fails(error: type[CoreError], name: str, call, *args, **kwargs) -> None:
 
 async def test_password_grant_gives_a_token_of_the_user(core: Core) -> None:
     grant = token_for(core, "ALICE@acme.example")  # the username is case-insensitive
-    assert grant["token_type"] == "bearer" and grant["expires_in"] == 3600
-    principal = core.auth.principal(grant["access_token"])
+    assert grant.expires_in == 3600
+    principal = core.auth.principal(grant.access_token)
     assert (principal.principal_id, principal.account_id, principal.role, principal.kind) == (
         ALICE, ACME, "USER", "user")
     assert principal.user_id == ALICE
     # the other login keys work too: userId and mobile
-    assert core.auth.principal(token_for(core, ALICE)["access_token"]).user_id == ALICE
-    assert core.auth.principal(token_for(core, "+16135550101")["access_token"]).user_id == ALICE
+    assert core.auth.principal(token_for(core, ALICE).access_token).user_id == ALICE
+    assert core.auth.principal(token_for(core, "+16135550101").access_token).user_id == ALICE
 
 
 async def test_bad_passwords_and_unknown_users_are_the_same_error(core: Core) -> None:
@@ -39,13 +39,13 @@ async def test_a_username_in_two_accounts_needs_the_account(core: Core, globex_a
     await core.directory.create_user(globex_admin, None, {"email": "alice@acme.example", "password": PASSWORD})
     _fails(Conflict, "MultipleMatching", core.auth.password_grant, "alice@acme.example", PASSWORD, None)
     scoped = core.auth.password_grant("alice@acme.example", PASSWORD, GLOBEX)
-    assert core.auth.principal(scoped["access_token"]).account_id == GLOBEX
+    assert core.auth.principal(scoped.access_token).account_id == GLOBEX
 
 
 async def test_inactive_users_and_accounts_cannot_log_in(core: Core, admin, login) -> None:
     await core.directory.update_user(admin, ALICE, {"active": False})
     _fails(Forbidden, "UserNotActive", core.auth.password_grant, "alice@acme.example", PASSWORD, None)
-    bob_token = token_for(core, "bob@acme.example")["access_token"]
+    bob_token = token_for(core, "bob@acme.example").access_token
     partner = login("partner@callyard.example")
     await core.directory.update_account(partner, ACME, {"active": False})
     from callyard.core.errors import Invalid
@@ -55,58 +55,58 @@ async def test_inactive_users_and_accounts_cannot_log_in(core: Core, admin, logi
 
 async def test_access_tokens_expire_on_the_twins_clock(core: Core) -> None:
     grant = token_for(core, "alice@acme.example")
-    await advance(core, grant["expires_in"] - 1)
-    assert core.auth.principal(grant["access_token"]).user_id == ALICE
+    await advance(core, grant.expires_in - 1)
+    assert core.auth.principal(grant.access_token).user_id == ALICE
     await advance(core, 1)
-    _fails(Unauthorized, "TokenExpired", core.auth.principal, grant["access_token"])
+    _fails(Unauthorized, "TokenExpired", core.auth.principal, grant.access_token)
     # the refresh token lives on (336 h by default) and gives a fresh access token
-    fresh = core.auth.refresh_grant(grant["refresh_token"])
-    assert core.auth.principal(fresh["access_token"]).user_id == ALICE
+    fresh = core.auth.refresh_grant(grant.refresh_token)
+    assert core.auth.principal(fresh.access_token).user_id == ALICE
 
 
 async def test_the_accounts_token_lifetime_applies(core: Core, admin) -> None:
     await core.directory.update_account(admin, ACME, {"accessTokenExpiryHours": 2, "refreshTokenExpiryHours": 3})
     grant = token_for(core, "alice@acme.example")
-    assert grant["expires_in"] == 7200
+    assert grant.expires_in == 7200
     await advance(core, 3 * 3600)
-    _fails(Unauthorized, "TokenExpired", core.auth.refresh_grant, grant["refresh_token"])
+    _fails(Unauthorized, "TokenExpired", core.auth.refresh_grant, grant.refresh_token)
 
 
 async def test_refresh_keeps_identity_and_tokens_are_not_interchangeable(core: Core) -> None:
     grant = token_for(core, "bob@acme.example")
-    refreshed = core.auth.refresh_grant(grant["refresh_token"])
-    assert refreshed["access_token"] != grant["access_token"]
-    old, new = (core.auth.principal(g["access_token"]) for g in (grant, refreshed))
+    refreshed = core.auth.refresh_grant(grant.refresh_token)
+    assert refreshed.access_token != grant.access_token
+    old, new = (core.auth.principal(g.access_token) for g in (grant, refreshed))
     assert new.principal_id == old.principal_id and new.role == old.role
-    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant["refresh_token"])
-    _fails(Unauthorized, "InvalidToken", core.auth.refresh_grant, grant["access_token"])
-    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant["access_token"][:-4] + "AAAA")
+    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.refresh_token)
+    _fails(Unauthorized, "InvalidToken", core.auth.refresh_grant, grant.access_token)
+    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.access_token[:-4] + "AAAA")
     _fails(Unauthorized, "InvalidToken", core.auth.principal, "not-a-jwt")
 
 
 async def test_a_deleted_user_loses_token_and_refresh(core: Core, admin) -> None:
     grant = token_for(core, "alice@acme.example")
     await core.directory.delete_user(admin, ALICE)
-    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant["access_token"])
-    _fails(Forbidden, "UserNotActive", core.auth.refresh_grant, grant["refresh_token"])
+    _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.access_token)
+    _fails(Forbidden, "UserNotActive", core.auth.refresh_grant, grant.refresh_token)
 
 
 async def test_refresh_cannot_keep_a_role_the_user_lost(core: Core, admin, login) -> None:
     partner = login("partner@callyard.example")
     await core.directory.update_user(partner, ALICE, {"role": "ACCOUNT_ADMIN"}, ACME)
     grant = token_for(core, "alice@acme.example")
-    assert core.auth.principal(grant["access_token"]).role == "ACCOUNT_ADMIN"
+    assert core.auth.principal(grant.access_token).role == "ACCOUNT_ADMIN"
     await core.directory.update_user(partner, ALICE, {"role": "USER"}, ACME)
-    assert core.auth.principal(core.auth.refresh_grant(grant["refresh_token"])["access_token"]).role == "USER"
+    assert core.auth.principal(core.auth.refresh_grant(grant.refresh_token).access_token).role == "USER"
 
 
 async def test_client_credentials_with_the_demo_app(core: Core) -> None:
     grant = core.auth.client_credentials_grant(APP_ID, APP_SECRET, None, {})
-    principal = core.auth.principal(grant["access_token"])
+    principal = core.auth.principal(grant.access_token)
     # registered by the partner, enabled on Acme only: the token acts in Acme with the registered role
     assert (principal.kind, principal.account_id, principal.role) == ("client", ACME, "ACCOUNT_ADMIN")
     assert principal.client_id == APP_ID and principal.user_id is None
-    refreshed = core.auth.principal(core.auth.refresh_grant(grant["refresh_token"])["access_token"])
+    refreshed = core.auth.principal(core.auth.refresh_grant(grant.refresh_token).access_token)
     assert (refreshed.kind, refreshed.client_id, refreshed.account_id) == ("client", APP_ID, ACME)
 
 
@@ -126,7 +126,7 @@ async def test_anonymous_principals_cannot_impersonate_users_or_outrank_the_app(
                    {"role": "EMPEROR"}):
         _fails(Invalid, "InvalidPrincipals", core.auth.client_credentials_grant, APP_ID, APP_SECRET, None, fields)
     grant = core.auth.client_credentials_grant(APP_ID, APP_SECRET, None, {"principalId": "kiosk-1", "name": "Kiosk"})
-    principal = core.auth.principal(grant["access_token"])
+    principal = core.auth.principal(grant.access_token)
     assert (principal.kind, principal.principal_id, principal.role, principal.user_id) == (
         "anonymous", "kiosk-1", "USER", None)
 
@@ -137,5 +137,5 @@ async def test_assume_role_only_downwards(core: Core, admin, alice) -> None:
     _fails(Invalid, "AssumeRoleHigh", core.auth.assume_role, alice, "ACCOUNT_ADMIN", None)
     _fails(Invalid, "InvalidRole", core.auth.assume_role, admin, "OVERLORD", None)
     _fails(Forbidden, "ImpersonationNotAllowed", core.auth.assume_role, admin, "USER", GLOBEX)
-    lowered = core.auth.principal(core.auth.assume_role(admin, "USER", None)["access_token"])
+    lowered = core.auth.principal(core.auth.assume_role(admin, "USER", None).access_token)
     assert lowered.role == "USER" and lowered.user_id == admin.user_id

@@ -32,7 +32,7 @@ async def test_an_admin_creates_a_user_with_defaults_who_can_log_in(core: Core, 
     assert user["email"] == "Zed@acme.example"  # the domain is normalised
     assert user["name"] == "Zed" and user["active"] is True and user["userVerified"] is True
     assert core.directory.get_user(admin, user["userId"]) == user
-    zed = core.auth.principal(core.auth.password_grant("zed@acme.example", "s3cret!", None)["access_token"])
+    zed = core.auth.principal(core.auth.password_grant("zed@acme.example", "s3cret!", None).access_token)
     assert zed.user_id == user["userId"] and zed.role == "USER"
 
 

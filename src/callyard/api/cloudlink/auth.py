@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -15,11 +14,14 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from callyard.api.cloudlink.edge import BASE_PATH
+from callyard.api.cloudlink.edge.body import read_form_or_json
+from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES, ErrorEnvelope
-from callyard.api.common.odata import collection
 from callyard.api.cloudlink.wire import application_wire, base_url, service_url
 from callyard.api.common.security import bearer_token, principal
-from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS
+from callyard.api.deps import CoreDep, twin_of
+from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS, IssuedToken
 from callyard.core.errors import Forbidden, Gone, Invalid, NotFound, NotImplementedRoute, Unauthorized
 from callyard.core.principal import Principal
 
@@ -30,24 +32,32 @@ TOKEN_FIELDS = {"grant_type", "account_id", "username", "password", "client_id",
                 "requested_subject", "audience", *ANONYMOUS_FIELDS}
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """A request body as a flat dict, from JSON or from a form, whichever the client sent."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        if content_type.endswith("json"):
-            raise Invalid("MalformedJSON", "the request body is not valid JSON") from None
-        raise Invalid("MissingBodyInRequest", "send the body as application/x-www-form-urlencoded or JSON") from None
-    if not isinstance(body, dict):
-        raise Invalid("MalformedJSON", "the request body must be a JSON object")
-    return body
+def token_wire(issued: IssuedToken) -> dict[str, Any]:
+    """The OAuth token response of the spec's ``token`` definition."""
+    return {"token_type": "bearer", "expires_in": issued.expires_in, "access_token": issued.access_token,
+            "refresh_token": issued.refresh_token, "scope": issued.scope}
+
+
+def claims_wire(principal: Principal) -> dict[str, Any]:
+    """``GET /token``: the claims, with exp/iat and the *Verified flags as strings (what real clients
+    decode) and every key the Swift SDK requires present."""
+    claims = dict(principal.claims)
+    out: dict[str, Any] = {key: "" for key in (
+        "extension", "loginId", "profileHeaderUrl", "photoUrl", "sipAddress", "email", "mobile", "phone",
+        "languageCode", "userId", "uniqueUserId", "domain", "name", "siteId", "partnerId")}
+    for key, value in claims.items():
+        if key in ("token_use", "jti"):
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif key in ("exp", "iat"):
+            value = str(value)
+        out[key] = value
+    for key in ("emailVerified", "extensionVerified", "mobileVerified", "phoneVerified"):
+        out.setdefault(key, "false")
+    out.setdefault("aud", "https://mitel.io/auth/cloudlink")
+    out["integrationLatency"] = 0
+    return out
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -72,9 +82,8 @@ def _basic(request: Request) -> tuple[str, str] | None:
 
 @router.post("/token", status_code=201, summary="Create a token (all grants)",
              responses={501: {"model": ErrorEnvelope, "description": "The token-exchange grant is not implemented"}})
-async def create_token(request: Request) -> JSONResponse:
-    body = await read_body(request)
-    core = request.app.state.core
+async def create_token(request: Request, core: CoreDep) -> JSONResponse:
+    body = await read_form_or_json(request)
     grant = (_text(body, "grant_type") or "").strip()
     if not grant:
         raise Invalid("MissingParameters", "grant_type is required")
@@ -113,19 +122,19 @@ async def create_token(request: Request) -> JSONResponse:
     else:
         raise NotImplementedRoute("NotImplemented", "POST /token with the token-exchange grant (for Zoom clients) "
                                                     "is not implemented by callyard")
-    return JSONResponse(token, status_code=201)
+    return JSONResponse(token_wire(token), status_code=201)
 
 
 @router.get("/token", summary="The claims of the presented token")
 async def get_claims(request: Request) -> dict[str, Any]:
     if bearer_token(request) is None:
         raise Invalid("MissingAuthToken", "send the token to inspect in the Authorization header")
-    return request.app.state.core.auth.claims_view(await principal(request))
+    return claims_wire(await principal(request))
 
 
 @router.post("/authorize", status_code=201, summary="Create an authorization code (authorization code flow)")
-async def authorize(request: Request) -> JSONResponse:
-    body = await read_body(request)
+async def authorize(request: Request, core: CoreDep) -> JSONResponse:
+    body = await read_form_or_json(request)
     if not body:
         return JSONResponse({"name": "MissingBodyInRequest", "message": "a form body is required",
                              "error": "invalid_request", "error_description": "a form body is required"},
@@ -135,7 +144,7 @@ async def authorize(request: Request) -> JSONResponse:
         message = f"{', '.join(missing)} required"
         return JSONResponse({"name": "MissingBodyInRequest", "message": message, "error": "invalid_request",
                              "error_description": message}, status_code=400)
-    code = await request.app.state.core.auth.authorize(
+    code = await core.auth.authorize(
         client_id=_text(body, "client_id"), response_type=_text(body, "response_type"),
         username=_text(body, "username"), password=_text(body, "password"), account_ref=_text(body, "account_id"),
         redirect_uri=_text(body, "redirect_uri"), code_challenge=_text(body, "code_challenge"),
@@ -145,30 +154,30 @@ async def authorize(request: Request) -> JSONResponse:
 
 
 @router.post("/assume-role/token", status_code=201, summary="A token with a lower role or in a customer account")
-async def assume_role(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
-    body = await read_body(request)
+async def assume_role(request: Request, core: CoreDep, actor: Principal = Depends(principal)) -> JSONResponse:
+    body = await read_form_or_json(request)
     if not body:
         raise Invalid("MissingBodyInRequest", "a JSON body with role is required")
-    token = request.app.state.core.auth.assume_role(actor, body.get("role"), _text(body, "accountId"))
-    return JSONResponse(token, status_code=201)
+    token = core.auth.assume_role(actor, body.get("role"), _text(body, "accountId"))
+    return JSONResponse(token_wire(token), status_code=201)
 
 
 @router.post("/guest/token", status_code=201, summary="A guest token (account guest policy must allow it)")
-async def guest_token(request: Request) -> JSONResponse:
-    body = await read_body(request)
-    token = request.app.state.core.auth.guest_token(
+async def guest_token(request: Request, core: CoreDep) -> JSONResponse:
+    body = await read_form_or_json(request)
+    token = core.auth.guest_token(
         account_ref=_text(body, "accountId"), access_code=_text(body, "accessCode"),
         principal_id=_text(body, "principalId"), name=_text(body, "name"), guest_email=_text(body, "guestEmail"),
         client_id=_text(body, "client_id"))
-    return JSONResponse(token, status_code=201)
+    return JSONResponse(token_wire(token), status_code=201)
 
 
 # ---------------------------------------------------------------------------- applications
 @router.get("/applications", summary="Public information on an application, by client_id")
-async def application_by_client_id(request: Request, client_id: str | None = None) -> dict[str, Any]:
+async def application_by_client_id(request: Request, core: CoreDep, client_id: str | None = None) -> dict[str, Any]:
     if not client_id:
         raise Invalid("MissingMandatoryParams", "client_id is required")
-    registration = request.app.state.core.applications.registration(client_id)
+    registration = core.applications.registration(client_id)
     if registration is None:
         raise Forbidden("InvalidClient", f"client {client_id} was not found")
     return {"name": registration["name"], "active": registration["active"], "logoUrl": registration.get("logoUrl", ""),
@@ -180,15 +189,14 @@ async def application_by_client_id(request: Request, client_id: str | None = Non
 
 
 @router.post("/applications", status_code=201, summary="Register an application (PARTNER_ADMIN)")
-async def create_application(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
-    body = await read_body(request)
-    record, secret = await request.app.state.core.applications.register(actor, body)
+async def create_application(request: Request, core: CoreDep, actor: Principal = Depends(principal)) -> JSONResponse:
+    body = await read_form_or_json(request)
+    record, secret = await core.applications.register(actor, body)
     return JSONResponse({**application_wire(record), "clientSecret": secret}, status_code=201)
 
 
 @router.get("/apps", summary="Applications of the caller's account")
-async def list_applications(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    core = request.app.state.core
+async def list_applications(request: Request, core: CoreDep, actor: Principal = Depends(principal)) -> dict[str, Any]:
     core.directory.access.account(actor, actor.account_id)
     items = [application_wire(r) for r in core.applications.in_account(actor.account_id)]
     try:
@@ -198,42 +206,47 @@ async def list_applications(request: Request, actor: Principal = Depends(princip
 
 
 @router.get("/applications/{applicationId}", summary="The application's record on the caller's account")
-async def get_application(applicationId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return application_wire(request.app.state.core.applications.get(actor, applicationId))
+async def get_application(applicationId: str, request: Request, core: CoreDep,
+                          actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return application_wire(core.applications.get(actor, applicationId))
 
 
 @router.put("/applications/{applicationId}", summary="Enable or update an application on an account")
-async def enable_application(applicationId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    body = await read_body(request)
-    return application_wire(await request.app.state.core.applications.enable(actor, applicationId, body))
+async def enable_application(applicationId: str, request: Request, core: CoreDep,
+                             actor: Principal = Depends(principal)) -> dict[str, Any]:
+    body = await read_form_or_json(request)
+    return application_wire(await core.applications.enable(actor, applicationId, body))
 
 
 @router.delete("/applications/{applicationId}", summary="Remove an application from an account")
-async def delete_application(applicationId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    body = await read_body(request)
-    record = await request.app.state.core.applications.delete(actor, applicationId, _text(body, "accountId"))
+async def delete_application(applicationId: str, request: Request, core: CoreDep,
+                             actor: Principal = Depends(principal)) -> dict[str, Any]:
+    body = await read_form_or_json(request)
+    record = await core.applications.delete(actor, applicationId, _text(body, "accountId"))
     return application_wire(record)
 
 
 @router.get("/applications/{applicationId}/tags")
-async def list_application_tags(applicationId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    record = request.app.state.core.applications.get(actor, applicationId)
+async def list_application_tags(applicationId: str, request: Request, core: CoreDep,
+                                actor: Principal = Depends(principal)) -> dict[str, Any]:
+    record = core.applications.get(actor, applicationId)
     items = [_tag_wire(record, t) for t in record.get("tags", {}).values()]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.post("/applications/{applicationId}/tags", status_code=201)
-async def create_application_tag(applicationId: str, request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
-    body = await read_body(request)
-    apps = request.app.state.core.applications
+async def create_application_tag(applicationId: str, request: Request, core: CoreDep,
+                                 actor: Principal = Depends(principal)) -> JSONResponse:
+    body = await read_form_or_json(request)
+    apps = core.applications
     tag = await apps.put_tag(actor, applicationId, body.get("id"), body.get("value"), create=True)
     return JSONResponse(_tag_wire(apps.get(actor, applicationId), tag), status_code=201)
 
 
 @router.get("/applications/{applicationId}/tags/{tagId}")
-async def get_application_tag(applicationId: str, tagId: str, request: Request,
+async def get_application_tag(applicationId: str, tagId: str, request: Request, core: CoreDep,
                               actor: Principal = Depends(principal)) -> dict[str, Any]:
-    record = request.app.state.core.applications.get(actor, applicationId)
+    record = core.applications.get(actor, applicationId)
     tag = record.get("tags", {}).get(tagId)
     if tag is None:
         raise NotFound("TagNotFound", f"tag {tagId} was not found")
@@ -241,33 +254,33 @@ async def get_application_tag(applicationId: str, tagId: str, request: Request,
 
 
 @router.put("/applications/{applicationId}/tags/{tagId}")
-async def update_application_tag(applicationId: str, tagId: str, request: Request,
+async def update_application_tag(applicationId: str, tagId: str, request: Request, core: CoreDep,
                                  actor: Principal = Depends(principal)) -> dict[str, Any]:
-    body = await read_body(request)
-    apps = request.app.state.core.applications
+    body = await read_form_or_json(request)
+    apps = core.applications
     tag = await apps.put_tag(actor, applicationId, tagId, body.get("value"), create=False)
     return _tag_wire(apps.get(actor, applicationId), tag)
 
 
 @router.delete("/applications/{applicationId}/tags/{tagId}")
-async def delete_application_tag(applicationId: str, tagId: str, request: Request,
+async def delete_application_tag(applicationId: str, tagId: str, request: Request, core: CoreDep,
                                  actor: Principal = Depends(principal)) -> dict[str, Any]:
-    apps = request.app.state.core.applications
+    apps = core.applications
     record = apps.get(actor, applicationId)
     return _tag_wire(record, await apps.delete_tag(actor, applicationId, tagId))
 
 
 def _tag_wire(record: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]:
     return {"applicationId": record["applicationId"], "accountId": record["accountId"], **tag,
-            "_links": {"self": f"/2017-09-01/applications/{record['applicationId']}/tags/{tag['id']}"}}
+            "_links": {"self": f"{BASE_PATH}/applications/{record['applicationId']}/tags/{tag['id']}"}}
 
 
 # ---------------------------------------------------------------------------- discovery
-def _metadata(request: Request, account_id: str | None) -> dict[str, Any]:
+def _metadata(request: Request, issuer: str, account_id: str | None) -> dict[str, Any]:
     auth = service_url(request, "authentication")
     account = account_id or "{accountId}"
     return {
-        "issuer": request.app.state.core.tokens.issuer,
+        "issuer": issuer,
         "authorization_endpoint": f"{auth}/authorize",
         "token_endpoint": f"{auth}/token",
         "jwks_uri": f"{auth}/accounts/{account}/.well-known/jwks.json",
@@ -281,13 +294,13 @@ def _metadata(request: Request, account_id: str | None) -> dict[str, Any]:
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
-async def openid_configuration(request: Request, accountId: str | None = None) -> dict[str, Any]:
-    return _metadata(request, accountId)
+async def openid_configuration(request: Request, core: CoreDep, accountId: str | None = None) -> dict[str, Any]:
+    return _metadata(request, core.tokens.issuer, accountId)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="OAuth 2.0 authorization server metadata")
-async def oauth_metadata(request: Request, accountId: str | None = None) -> dict[str, Any]:
-    return _metadata(request, accountId)
+async def oauth_metadata(request: Request, core: CoreDep, accountId: str | None = None) -> dict[str, Any]:
+    return _metadata(request, core.tokens.issuer, accountId)
 
 
 @router.get("/.well-known/mitel/hydra")
@@ -299,8 +312,8 @@ async def hydra_metadata(request: Request) -> dict[str, Any]:
 
 
 @router.get("/accounts/{accountId}/.well-known/jwks.json", summary="The keys that sign this account's tokens")
-async def jwks(accountId: str, request: Request) -> dict[str, Any]:
-    return request.app.state.core.tokens.jwks()
+async def jwks(accountId: str, request: Request, core: CoreDep) -> dict[str, Any]:
+    return core.tokens.jwks()
 
 
 @router.get("/_status")
@@ -354,7 +367,7 @@ def _not_built(method: str, path: str) -> Any:
     async def handler(request: Request) -> None:
         if path not in NOT_BUILT_PUBLIC:
             actor = await principal(request)
-            access = request.app.state.core.directory.access
+            access = twin_of(request).core.directory.access
             role = "USER" if path == "/policy-test" else "ACCOUNT_ADMIN"
             if "accountId" in request.path_params:  # the spec declares 403 here, for unknown accounts too
                 account = access.find_account(request.path_params["accountId"])

@@ -6,20 +6,21 @@ the MQTT endpoint, on the host the request came to). How core events become Clou
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from callyard.api.cloudlink.edge import BASE_PATH
+from callyard.api.cloudlink.edge.body import read_json_object
+from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
-from callyard.core.errors import Invalid
+from callyard.api.deps import ConnectionsDep, NotificationsDep
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["notifications"], responses=ERROR_RESPONSES)
-BASE = "/2017-09-01"
+BASE = BASE_PATH
 # Where the twin serves WebSocket delivery (app.py mounts the transports there): MQTT over WebSocket at
 # MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.
 MQTT_PATH = "/_callyard/mqtt"
@@ -33,47 +34,36 @@ def subscription_wire(sub: dict[str, Any], with_secret: bool = False) -> dict[st
     return out
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise Invalid("MalformedJSON", "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise Invalid("ValidationError", "data should be object")
-    return body
-
-
-def _notifications(request: Request) -> Any:
-    return request.app.state.core.notifications
-
-
 @router.post("/subscriptions", status_code=201, summary="Subscribe to publications")
-async def create_subscription(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
-    sub = await _notifications(request).create(actor, await _body(request))
+async def create_subscription(request: Request, notifications: NotificationsDep,
+                              actor: Principal = Depends(principal)) -> JSONResponse:
+    sub = await notifications.create(actor, await read_json_object(request))
     return JSONResponse(subscription_wire(sub, with_secret=True), status_code=201)
 
 
 @router.get("/subscriptions", summary="The caller's subscriptions")
-async def list_subscriptions(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [subscription_wire(s) for s in _notifications(request).list(actor)]
+async def list_subscriptions(request: Request, notifications: NotificationsDep,
+                             actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [subscription_wire(s) for s in notifications.list(actor)]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.get("/subscriptions/{subscriptionId}")
-async def get_subscription(subscriptionId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return subscription_wire(_notifications(request).get(actor, subscriptionId))
+async def get_subscription(subscriptionId: str, request: Request, notifications: NotificationsDep,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return subscription_wire(notifications.get(actor, subscriptionId))
 
 
 @router.put("/subscriptions/{subscriptionId}", summary="Change or renew (expiryDateTime) a subscription")
-async def update_subscription(subscriptionId: str, request: Request,
+async def update_subscription(subscriptionId: str, request: Request, notifications: NotificationsDep,
                               actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return subscription_wire(await _notifications(request).update(actor, subscriptionId, await _body(request)))
+    return subscription_wire(await notifications.update(actor, subscriptionId, await read_json_object(request)))
 
 
 @router.delete("/subscriptions/{subscriptionId}")
-async def delete_subscription(subscriptionId: str, request: Request,
+async def delete_subscription(subscriptionId: str, request: Request, notifications: NotificationsDep,
                               actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return subscription_wire(await _notifications(request).delete(actor, subscriptionId))
+    return subscription_wire(await notifications.delete(actor, subscriptionId))
 
 
 # ---------------------------------------------------------------------------- connections
@@ -88,28 +78,27 @@ def connection_wire(doc: dict[str, Any], request: Request) -> dict[str, Any]:
     return out
 
 
-def _connections(request: Request) -> Any:
-    return request.app.state.core.connections
-
-
 @router.post("/connections", status_code=201, summary="Open a connection: returns the WebSocket (MQTT) URL")
-async def create_connection(request: Request, actor: Principal = Depends(principal)) -> JSONResponse:
-    doc = await _connections(request).create(actor, await _body(request))
+async def create_connection(request: Request, connections: ConnectionsDep,
+                            actor: Principal = Depends(principal)) -> JSONResponse:
+    doc = await connections.create(actor, await read_json_object(request))
     return JSONResponse(connection_wire(doc, request), status_code=201)
 
 
 @router.get("/connections", summary="The caller's connections")
-async def list_connections(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [connection_wire(c, request) for c in _connections(request).list(actor)]
+async def list_connections(request: Request, connections: ConnectionsDep,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [connection_wire(c, request) for c in connections.list(actor)]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.get("/connections/{connectionId}")
-async def get_connection(connectionId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return connection_wire(_connections(request).get(actor, connectionId), request)
+async def get_connection(connectionId: str, request: Request, connections: ConnectionsDep,
+                         actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return connection_wire(connections.get(actor, connectionId), request)
 
 
 @router.delete("/connections/{connectionId}", summary="Close a connection: its sessions end, delivery stops")
-async def delete_connection(connectionId: str, request: Request,
+async def delete_connection(connectionId: str, request: Request, connections: ConnectionsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return connection_wire(await _connections(request).delete(actor, connectionId), request)
+    return connection_wire(await connections.delete(actor, connectionId), request)

@@ -19,14 +19,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.cloudlink.edge import BASE_PATH
+from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
+from callyard.api.deps import PresenceDep
 from callyard.core.presence.service import NOTE_MAX, REASON_MAX
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["presence"], responses=ERROR_RESPONSES)
-BASE = "/2017-09-01"
 
 
 class PresenceUpdate(BaseModel):
@@ -39,18 +40,15 @@ class PresenceUpdate(BaseModel):
 
 def presentity_wire(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "principal": dict(view["principal"]), "aggregate": dict(view["aggregate"]),
-            "_links": {"self": f"{BASE}/presentities/{view['principalId']}"}}
-
-
-def _presence(request: Request) -> Any:
-    return request.app.state.core.presence
+            "_links": {"self": f"{BASE_PATH}/presentities/{view['principalId']}"}}
 
 
 @router.get("/presentities", summary="Presentities of several principals (principalIds=a,b,c; at most 100)")
-async def list_presentities(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def list_presentities(request: Request, presence: PresenceDep,
+                            actor: Principal = Depends(principal)) -> dict[str, Any]:
     raw = request.query_params.get("principalIds")
     refs = raw.split(",") if raw is not None else None
-    items = [presentity_wire(v) for v in _presence(request).get_many(actor, refs)]
+    items = [presentity_wire(v) for v in presence.get_many(actor, refs)]
     body = collection(items, dict(request.query_params), request.url.path)
     if raw is not None and "next" in body["_links"]:
         body["_links"]["next"] += "&" + urlencode({"principalIds": raw})
@@ -58,12 +56,13 @@ async def list_presentities(request: Request, actor: Principal = Depends(princip
 
 
 @router.get("/presentities/{principalId}", summary="A principal's presence (me for the caller)")
-async def get_presentity(principalId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return presentity_wire(_presence(request).get(actor, principalId))
+async def get_presentity(principalId: str, request: Request, presence: PresenceDep,
+                         actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return presentity_wire(presence.get(actor, principalId))
 
 
 @router.put("/presentities/{principalId}", summary="Set a principal's presence (me for the caller)")
-async def put_presentity(principalId: str, body: PresenceUpdate, request: Request,
+async def put_presentity(principalId: str, body: PresenceUpdate, request: Request, presence: PresenceDep,
                          actor: Principal = Depends(principal)) -> dict[str, Any]:
-    view = await _presence(request).update(actor, principalId, body.model_dump(exclude_unset=True))
+    view = await presence.update(actor, principalId, body.model_dump(exclude_unset=True))
     return presentity_wire(view)

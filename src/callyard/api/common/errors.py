@@ -1,19 +1,15 @@
-"""The CloudLink error envelope ``{name, message}`` for every failure, including framework-level ones
-(validation, unknown route, wrong method, malformed JSON). Never a 500 for bad input."""
+"""Building blocks for a family's error envelope. The ``{name, message}`` shape (some errors add fields) is
+the one CloudLink and the control plane answer in; each family still picks its own statuses and wording by
+instantiating ``NameMessageEnvelope`` (see ``callyard.api.family.Envelope``). Never a 500 for bad input."""
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from callyard.core.errors import CoreError, TooManyRequests
-
-log = logging.getLogger("callyard.api")
+from callyard.api.family import Problem
+from callyard.core.errors import CoreError, Kind
 
 
 class ErrorEnvelope(BaseModel):
@@ -33,8 +29,8 @@ def error_response(status: int, name: str, message: str, headers: dict[str, str]
     return JSONResponse({"name": name, "message": message, **extra}, status_code=status, headers=headers)
 
 
-def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
-    """Ajv-like messages, as the real API words them ("data should NOT have additional properties")."""
+def ajv_wording(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """Ajv-like messages, as the real CloudLink API words them ("data should NOT have additional properties")."""
     first = errors[0] if errors else {"type": "value_error", "loc": (), "msg": "invalid request"}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
     field = ".".join(loc)
@@ -54,29 +50,35 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return "ValidationError", f"{field or 'data'}: {first.get('msg', 'is not valid')}"
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(CoreError)
-    async def _core(_request: Request, exc: CoreError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        if isinstance(exc, TooManyRequests):
-            return JSONResponse({"message": exc.message}, status_code=429, headers=headers)
-        return error_response(exc.status, exc.name, exc.message, headers, **exc.extra)
+class NameMessageEnvelope:
+    """``{name, message, **extra}`` with the family's status per kind and validation wording."""
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        name, message = describe_validation(list(exc.errors()))
-        return error_response(400, name, message)
+    def __init__(self, statuses: Mapping[Kind, int],
+                 wording: Callable[[Sequence[Mapping[str, Any]]], tuple[str, str]] = ajv_wording) -> None:
+        missing = set(Kind) - set(statuses)
+        if missing:
+            raise ValueError(f"no status for {sorted(k.name for k in missing)}")
+        self.statuses = dict(statuses)
+        self.wording = wording
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            return error_response(404, "UnregisteredRoute", "no route matches this path")
-        if exc.status_code == 405:
-            return error_response(405, "MethodNotAllowed", "this route does not accept that method",
-                                  headers=dict(exc.headers or {}))
-        return error_response(exc.status_code, "HttpError", str(exc.detail))
+    def status_of(self, exc: CoreError) -> int:
+        return self.statuses[exc.kind]
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, "InternalServerError", "an unexpected error occurred; see the server log")
+    def core_error(self, exc: CoreError) -> Problem:
+        return Problem(self.status_of(exc), {"name": exc.name, "message": exc.message, **exc.extra})
+
+    def validation_error(self, errors: Sequence[Mapping[str, Any]]) -> Problem:
+        name, message = self.wording(errors)
+        return Problem(self.statuses[Kind.INVALID], {"name": name, "message": message})
+
+    def http_error(self, status: int, detail: str, headers: Mapping[str, str] | None) -> Problem:
+        if status == 404:
+            return Problem(404, {"name": "UnregisteredRoute", "message": "no route matches this path"})
+        if status == 405:
+            return Problem(405, {"name": "MethodNotAllowed", "message": "this route does not accept that method"},
+                           dict(headers or {}))
+        return Problem(status, {"name": "HttpError", "message": detail})
+
+    def unexpected(self) -> Problem:
+        return Problem(500, {"name": "InternalServerError",
+                             "message": "an unexpected error occurred; see the server log"})

@@ -2,10 +2,15 @@
 ``Authorization: <jwt>``. Resolves to a core ``Principal`` or answers 401."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import Request
 
 from callyard.core.errors import Unauthorized
 from callyard.core.principal import Principal
+
+if TYPE_CHECKING:
+    from callyard.container import Twin
 
 
 def bearer_token(request: Request) -> str | None:
@@ -32,6 +37,7 @@ async def principal(request: Request) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("MissingAuthToken", "an access token is required in the Authorization header")
-    found = request.app.state.core.auth.principal(token)
+    twin: Twin = request.app.state.twin
+    found = twin.core.auth.principal(token)
     request.state.principal = found
     return found

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from callyard.api.common.errors import ERROR_RESPONSES
+from callyard.api.control.edge import items_page
 from callyard.api.control.routes import controller, visible_accounts
+from callyard.api.deps import AuditDep
 from callyard.audit.rules import RULES
 from callyard.core.principal import Principal
 
@@ -15,21 +17,21 @@ router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPON
 
 
 @router.get("/audit", summary="Best-practice findings per client application")
-async def audit_report(request: Request, session: str | None = None, app: str | None = None,
+async def audit_report(request: Request, audit: AuditDep, session: str | None = None, app: str | None = None,
                        findingsOnly: bool = False, actor: Principal = Depends(controller)) -> dict[str, Any]:
     """Applications seen acting in the caller's accounts (all of them with open control), and those that
     never signed in."""
-    return request.app.state.audit.report(session=session, name=app, only_findings=findingsOnly,
+    return audit.report(session=session, name=app, only_findings=findingsOnly,
                                           accounts=visible_accounts(request, actor))
 
 
 @router.get("/audit/rules", summary="The rules the audit checks")
 async def audit_rules(_actor: Principal = Depends(controller)) -> dict[str, Any]:
     items = [rule.wire() for rule in RULES.values()]
-    return {"count": len(items), "_embedded": {"items": items}}
+    return items_page(items)
 
 
 @router.delete("/audit", summary="Forget every observation")
-async def clear_audit(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    request.app.state.audit.clear()
+async def clear_audit(request: Request, audit: AuditDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    audit.clear()
     return {"status": "cleared"}

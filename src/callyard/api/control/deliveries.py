@@ -6,7 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from callyard.api.common.errors import ERROR_RESPONSES
+from callyard.api.control.edge import items_page
 from callyard.api.control.routes import controller
+from callyard.api.deps import OutboxDep
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 from callyard.events.outbox import STATUSES
@@ -15,19 +17,22 @@ router = APIRouter(prefix="/_callyard/deliveries", tags=["control"], responses=E
 
 
 @router.get("", summary="Webhook deliveries, oldest first (?subscriptionId=, ?status=)")
-async def list_deliveries(request: Request, subscriptionId: str | None = None, status: str | None = None,
+async def list_deliveries(request: Request, outbox: OutboxDep, subscriptionId: str | None = None,
+                          status: str | None = None,
                           actor: Principal = Depends(controller)) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise Invalid("InvalidQueryParameter", f"status is one of {', '.join(STATUSES)}")
-    items = request.app.state.core.outbox.deliveries(actor, subscriptionId, status)
-    return {"count": len(items), "_embedded": {"items": items}}
+    items = outbox.deliveries(actor, subscriptionId, status)
+    return items_page(items)
 
 
 @router.get("/{deliveryId}", summary="One delivery with its attempts")
-async def get_delivery(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return request.app.state.core.outbox.delivery(actor, deliveryId)
+async def get_delivery(deliveryId: str, request: Request, outbox: OutboxDep,
+                       actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return outbox.delivery(actor, deliveryId)
 
 
 @router.post("/{deliveryId}/replay", summary="Send a delivery again (same webhook-id)")
-async def replay(deliveryId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return await request.app.state.core.outbox.replay(actor, deliveryId)
+async def replay(deliveryId: str, request: Request, outbox: OutboxDep,
+                 actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return await outbox.replay(actor, deliveryId)

@@ -12,7 +12,9 @@ from email.utils import parsedate_to_datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from callyard.api.common.errors import ERROR_RESPONSES
+from callyard.api.control.edge import items_page
 from callyard.api.control.routes import controller
+from callyard.api.deps import FaultsDep
 from callyard.core.principal import Principal
 from callyard.faults.service import DISTRIBUTIONS, KINDS
 
@@ -73,32 +75,31 @@ assert set(KINDS) == set(FaultSpec.model_fields["kind"].annotation.__args__)  # 
 assert set(DISTRIBUTIONS) == set(Latency.model_fields["distribution"].annotation.__args__)  # type: ignore[union-attr]
 
 
-def _faults(request: Request) -> Any:
-    return request.app.state.faults
-
-
 @router.post("/faults", status_code=201, summary="Inject a fault")
-async def create_fault(spec: FaultSpec, request: Request, _actor: Principal = Depends(controller)) -> JSONResponse:
-    fault = _faults(request).add(spec.model_dump(exclude_none=True))
+async def create_fault(spec: FaultSpec, request: Request, faults: FaultsDep,
+                       _actor: Principal = Depends(controller)) -> JSONResponse:
+    fault = faults.add(spec.model_dump(exclude_none=True))
     return JSONResponse(fault.wire(), status_code=201)
 
 
 @router.get("/faults", summary="The active faults, with their hit counts")
-async def list_faults(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    items = [f.wire() for f in _faults(request).all()]
-    return {"count": len(items), "_embedded": {"items": items}}
+async def list_faults(request: Request, faults: FaultsDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = [f.wire() for f in faults.all()]
+    return items_page(items)
 
 
 @router.get("/faults/{faultId}", summary="One active fault")
-async def get_fault(faultId: str, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return _faults(request).get(faultId).wire()
+async def get_fault(faultId: str, request: Request, faults: FaultsDep,
+                    _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return faults.get(faultId).wire()
 
 
 @router.delete("/faults", summary="Remove every fault")
-async def clear_faults(request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return {"removed": _faults(request).clear()}
+async def clear_faults(request: Request, faults: FaultsDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return {"removed": faults.clear()}
 
 
 @router.delete("/faults/{faultId}", summary="Remove one fault")
-async def delete_fault(faultId: str, request: Request, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return _faults(request).remove(faultId).wire()
+async def delete_fault(faultId: str, request: Request, faults: FaultsDep,
+                       _actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return faults.remove(faultId).wire()

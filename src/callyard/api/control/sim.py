@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.common.errors import ERROR_RESPONSES
+from callyard.api.control.edge import items_page, read_json
 from callyard.api.control.routes import controller
+from callyard.api.deps import EngineDep
 from callyard.core.errors import Conflict, Invalid
 from callyard.core.principal import Principal
 from callyard.sim.profiles import validate_profile
@@ -57,47 +59,41 @@ class AgentChange(BaseModel):
     presence: dict[str, bool] | None = None
 
 
-def _engine(request: Request) -> Any:
-    return request.app.state.core.engine
-
-
 def _account(request: Request) -> str | None:
     return request.query_params.get("account")
 
 
 @router.post("/calls", status_code=201, summary="An outside caller dials a number of the account")
-async def sim_call(body: SimCall, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    leg = await _engine(request).inbound(actor, body.from_, body.to, from_name=body.fromName,
+async def sim_call(body: SimCall, request: Request, engine: EngineDep,
+                   actor: Principal = Depends(controller)) -> dict[str, Any]:
+    leg = await engine.inbound(actor, body.from_, body.to, from_name=body.fromName,
                                          account_ref=_account(request), priority=body.priority, skill=body.skill)
     return {"callId": leg["callId"], "caller": leg}
 
 
 @router.get("/calls", summary="Live calls of the account, with their legs")
-async def live_calls(request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    engine = _engine(request)
+async def live_calls(request: Request, engine: EngineDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
     account_id = engine._account_of(actor, _account(request)) if actor.account_id != "*" or _account(request) else None
     items = engine.live_calls(account_id)
-    return {"count": len(items), "_embedded": {"items": items}}
+    return items_page(items)
 
 
 @router.get("/endpoints/{endpointId}", summary="An endpoint as the simulator sees it")
-async def sim_endpoint(endpointId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    engine = _engine(request)
+async def sim_endpoint(endpointId: str, request: Request, engine: EngineDep,
+                       actor: Principal = Depends(controller)) -> dict[str, Any]:
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
     return {**engine.endpoint_view(endpoint), "calls": [engine.snapshot(leg) for leg in endpoint.legs]}
 
 
 @router.put("/endpoints/{endpointId}", summary="Endpoint settings and the simulated person's profile")
-async def configure(endpointId: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Invalid("MalformedJSON", "the body is not valid JSON") from None
+async def configure(endpointId: str, request: Request, engine: EngineDep,
+                    actor: Principal = Depends(controller)) -> dict[str, Any]:
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise Invalid("InvalidBody", "the body is an object of settings and an optional profile")
     settings = {k: v for k, v in body.items() if k != "profile"}
     profile = validate_profile(body["profile"]) if "profile" in body else ...
-    return await _engine(request).configure_endpoint(actor, endpointId, settings, profile,
+    return await engine.configure_endpoint(actor, endpointId, settings, profile,
                                                      account_ref=_account(request), sim=True)
 
 
@@ -114,8 +110,8 @@ def _pick_leg(engine: Any, endpoint: Any, action: str, call_id: str | None) -> s
 
 
 @router.post("/endpoints/{endpointId}/dtmf", summary="The phone's user presses keys")
-async def press(endpointId: str, body: Digits, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    engine = _engine(request)
+async def press(endpointId: str, body: Digits, request: Request, engine: EngineDep,
+                actor: Principal = Depends(controller)) -> dict[str, Any]:
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
     leg_id = body.callId or _pick_leg(engine, endpoint, "hold", None)
     return await engine.act(actor, endpointId, leg_id, "dtmf", body.digits, sim=True, account_ref=_account(request))
@@ -123,12 +119,12 @@ async def press(endpointId: str, body: Digits, request: Request, actor: Principa
 
 @router.post("/endpoints/{endpointId}/{action}", summary="The phone's user answers, hangs up, holds, retrieves "
              "or rejects (busy)")
-async def phone(endpointId: str, action: str, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
+async def phone(endpointId: str, action: str, request: Request, engine: EngineDep,
+                actor: Principal = Depends(controller)) -> dict[str, Any]:
     if action not in PHONE_ACTIONS:
         raise Invalid("InvalidAction", f"action is one of {', '.join(PHONE_ACTIONS)} or dtmf")
     raw = await request.body()
     body = PhoneAction.model_validate_json(raw) if raw.strip() else PhoneAction()
-    engine = _engine(request)
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
     leg_id = _pick_leg(engine, endpoint, action, body.callId)
     engine_action = {"hangup": "end", "busy": "end"}.get(action, action)
@@ -137,13 +133,14 @@ async def phone(endpointId: str, action: str, request: Request, actor: Principal
 
 
 @router.post("/agents/{userId}", summary="Contact-center agent login/logout, ready/not ready, skills")
-async def agent(userId: str, body: AgentChange, request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return await _engine(request).acd.set_agent(actor, userId, logged_in=body.loggedIn, ready=body.ready,
+async def agent(userId: str, body: AgentChange, request: Request, engine: EngineDep,
+                actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return await engine.acd.set_agent(actor, userId, logged_in=body.loggedIn, ready=body.ready,
                                                 reason=body.reason, skills=body.skills, presence=body.presence,
                                                 account_ref=_account(request))
 
 
 @router.get("/queues", summary="Queue statistics of the account")
-async def queues(request: Request, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    items = _engine(request).acd.queue_stats(actor, _account(request))
-    return {"count": len(items), "_embedded": {"items": items}}
+async def queues(request: Request, engine: EngineDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = engine.acd.queue_stats(actor, _account(request))
+    return items_page(items)

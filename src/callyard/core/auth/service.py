@@ -1,15 +1,17 @@
 """The OAuth grants of the CloudLink Authentication API and the verification of presented tokens.
 
 Grant names, error names and claim sets follow the real spec (cloudlink-auth.openapi.json) and the real
-token sample; the façade only parses the wire request and renders the result.
+token sample. A grant returns an ``IssuedToken`` (the signed tokens and their lifetime); the façade parses
+the wire request and renders the token response of its family.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from callyard.core.auth.passwords import verify_password
 from callyard.core.auth.tokens import TokenService
@@ -29,9 +31,21 @@ CODE_TTL_SECONDS = 600
 SCOPE = "read write"
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    refresh_token: str
+    expires_in: int         # seconds the access token lives
+    scope: str
+
+
 class Auth:
-    def __init__(self, runtime: Runtime, tokens: TokenService, access: Access, applications: Applications) -> None:
+    def __init__(self, runtime: Runtime, tokens: TokenService, access: Access, applications: Applications,
+                 refresh_claims: Mapping[str, Any] | None = None) -> None:
+        """``refresh_claims``: fixed claims stamped on every refresh token (what the family's clients expect to
+        find there)."""
         self.rt = runtime
+        self.refresh_claims = dict(refresh_claims or {})
         self.tokens = tokens
         self.access = access
         self.apps = applications
@@ -43,16 +57,16 @@ class Auth:
         return int(float(access_h) * 3600), int(float(refresh_h) * 3600)
 
     def _issue(self, account: dict[str, Any], claims: dict[str, Any], refresh: dict[str, Any],
-               scope: str | None = None) -> dict[str, Any]:
+               scope: str | None = None) -> IssuedToken:
         access_ttl, refresh_ttl = self._lifetimes(account)
         now = int(self.rt.clock.timestamp())
         base = {"accountId": account["accountId"], "partnerId": account["partnerId"], "iss": self.tokens.issuer,
                 "iat": now, "jti": self.rt.ids.uuid()}
         access = {**claims, **base, "domain": account["domain"], "exp": now + access_ttl}
-        refresh_claims = {**refresh, **base, "authProvider": "cloudlink", "token_use": "refresh",
+        refresh_claims = {**refresh, **base, **self.refresh_claims, "token_use": "refresh",
                           "jti": self.rt.ids.uuid(), "exp": now + refresh_ttl}
-        return {"token_type": "bearer", "expires_in": access_ttl, "access_token": self.tokens.sign(access),
-                "refresh_token": self.tokens.sign(refresh_claims), "scope": scope or SCOPE}
+        return IssuedToken(access_token=self.tokens.sign(access), refresh_token=self.tokens.sign(refresh_claims),
+                           expires_in=access_ttl, scope=scope or SCOPE)
 
     def _user_claims(self, user: dict[str, Any], role: str | None = None) -> dict[str, Any]:
         claims = {
@@ -70,7 +84,7 @@ class Auth:
 
     def _user_token(self, user: dict[str, Any], account: dict[str, Any], *, role: str | None = None,
                     client_id: str | None = None, scope: str | None = None,
-                    original_account: str | None = None) -> dict[str, Any]:
+                    original_account: str | None = None) -> IssuedToken:
         claims = self._user_claims(user, role)
         refresh = {"type": "user", "id": user["userId"], "assumedRole": role or user["role"]}
         if client_id:
@@ -107,7 +121,7 @@ class Auth:
         return matches
 
     def password_grant(self, username: str, password: str, account_ref: str | None,
-                       client_id: str | None = None, scope: str | None = None) -> dict[str, Any]:
+                       client_id: str | None = None, scope: str | None = None) -> IssuedToken:
         matches = self.find_login(username, account_ref)
         if len({u["accountId"] for u in matches}) > 1:
             labels = sorted(self.rt.state.get("account", u["accountId"])["name"] for u in matches)
@@ -118,7 +132,7 @@ class Auth:
             raise Unauthorized("InvalidLoginCredentials", "the username or password is not valid")
         return self._token_for_user(user, client_id, scope)
 
-    def _token_for_user(self, user: dict[str, Any], client_id: str | None, scope: str | None) -> dict[str, Any]:
+    def _token_for_user(self, user: dict[str, Any], client_id: str | None, scope: str | None) -> IssuedToken:
         account = self._active_account(user["accountId"])
         if not user.get("active", True):
             raise Forbidden("UserNotActive", "the user is not active")
@@ -128,7 +142,7 @@ class Auth:
         return self._user_token(user, account, client_id=client_id, scope=scope)
 
     # ------------------------------------------------------------------ refresh
-    def refresh_grant(self, refresh_token: str) -> dict[str, Any]:
+    def refresh_grant(self, refresh_token: str) -> IssuedToken:
         claims = self.tokens.verify(refresh_token, "refresh")
         account = self.access.find_account(claims["accountId"])
         if account is None:
@@ -160,7 +174,7 @@ class Auth:
 
     # ------------------------------------------------------------------ client credentials
     def client_credentials_grant(self, client_id: str, client_secret: str, account_ref: str | None,
-                                 anonymous: dict[str, Any], scope: str | None = None) -> dict[str, Any]:
+                                 anonymous: dict[str, Any], scope: str | None = None) -> IssuedToken:
         registration = self.apps.authenticate_client(client_id, client_secret)
         if account_ref:
             account = self._active_account(account_ref)
@@ -183,7 +197,7 @@ class Auth:
                                              "claims": claims}, scope)
 
     def _anonymous_token(self, account: dict[str, Any], registration: dict[str, Any], client_role: str,
-                         fields: dict[str, Any], scope: str | None) -> dict[str, Any]:
+                         fields: dict[str, Any], scope: str | None) -> IssuedToken:
         role = fields.get("role") or "USER"
         if role not in ROLES:
             raise Invalid("InvalidPrincipals", f"role must be one of {', '.join(ROLES)}")
@@ -250,7 +264,7 @@ class Auth:
         return code
 
     async def code_grant(self, *, client_id: str, code: str, redirect_uri: str | None, code_verifier: str | None,
-                         client_secret: str | None) -> dict[str, Any]:
+                         client_secret: str | None) -> IssuedToken:
         stored = self.rt.state.get("auth_code", code)
         if stored is None or stored["clientId"] != client_id:
             raise Unauthorized("InvalidLoginCredentials", "the authorization code is not valid")
@@ -279,7 +293,7 @@ class Auth:
         return self._user_token(user, account, client_id=client_id, scope=stored.get("scope"))
 
     # ------------------------------------------------------------------ assume role, guest
-    def assume_role(self, actor: Principal, role: Any, account_ref: str | None) -> dict[str, Any]:
+    def assume_role(self, actor: Principal, role: Any, account_ref: str | None) -> IssuedToken:
         if not role:
             raise Invalid("MissingRoleInRequest", "role is required")
         if role not in ROLES:
@@ -302,7 +316,7 @@ class Auth:
         return self._user_token(user, account, role=role, client_id=actor.client_id, original_account=original)
 
     def guest_token(self, *, account_ref: str | None, access_code: str | None, principal_id: str | None,
-                    name: str | None, guest_email: str | None, client_id: str | None) -> dict[str, Any]:
+                    name: str | None, guest_email: str | None, client_id: str | None) -> IssuedToken:
         if not account_ref and not access_code:
             raise Invalid("AccountMissing", "accountId or accessCode is required")
         if access_code and not account_ref:
@@ -346,24 +360,3 @@ class Auth:
             raise Unauthorized("InvalidToken", "the token's user no longer exists")
         return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=claims["role"],
                          user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
-
-    def claims_view(self, principal: Principal) -> dict[str, Any]:
-        """``GET /token``: the claims, with exp/iat and the *Verified flags as strings (what real clients
-        decode) and every key the Swift SDK requires present."""
-        claims = dict(principal.claims)
-        out: dict[str, Any] = {key: "" for key in (
-            "extension", "loginId", "profileHeaderUrl", "photoUrl", "sipAddress", "email", "mobile", "phone",
-            "languageCode", "userId", "uniqueUserId", "domain", "name", "siteId", "partnerId")}
-        for key, value in claims.items():
-            if key in ("token_use", "jti"):
-                continue
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            elif key in ("exp", "iat"):
-                value = str(value)
-            out[key] = value
-        for key in ("emailVerified", "extensionVerified", "mobileVerified", "phoneVerified"):
-            out.setdefault(key, "false")
-        out.setdefault("aud", "https://mitel.io/auth/cloudlink")
-        out["integrationLatency"] = 0
-        return out

@@ -14,15 +14,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
+from callyard.api.cloudlink.edge import BASE_PATH
+from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
+from callyard.api.deps import MeetingsDep
+from callyard.core.meetings.service import Meetings
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
-BASE = "/2017-09-01"
+BASE = BASE_PATH
 # The twin's conference bridge: every conference is reachable by dialling this number and entering the
 # access code (there is no PSTN side yet; the number is for display in meeting invitations and is not one of
 # the demo tenant's PBX DIDs).
@@ -158,10 +161,6 @@ def connection_wire(connection: dict[str, Any], request: Request) -> dict[str, A
 
 
 # ---------------------------------------------------------------------------- helpers
-def _meetings(request: Request) -> Any:
-    return request.app.state.core.meetings
-
-
 def _params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
@@ -181,9 +180,9 @@ def _page(items: list[dict[str, Any]], params: dict[str, str], path: str, expand
     return body
 
 
-def _conference_page(request: Request, conferences: list[dict[str, Any]], params: dict[str, str],
+def _conference_page(request: Request, meetings: Meetings, conferences: list[dict[str, Any]], params: dict[str, str],
                      extra: dict[str, str] | None = None) -> dict[str, Any]:
-    rosters = _meetings(request).rosters(conferences)
+    rosters = meetings.rosters(conferences)
     items = []
     for conference in conferences:
         wire = conference_wire(conference, rosters[conference["id"]])
@@ -197,117 +196,122 @@ def _conference_page(request: Request, conferences: list[dict[str, Any]], params
     return body
 
 
-def _single(request: Request, conference: dict[str, Any], params: dict[str, str] | None = None) -> dict[str, Any]:
+def _single(meetings: Meetings, conference: dict[str, Any], params: dict[str, str] | None = None) -> dict[str, Any]:
     expand = _expanded(params or {})
     unsupported = expand - {"tags"}
     if unsupported:
         raise Invalid("InvalidQueryParameter", f"$expand={','.join(sorted(unsupported))} is not supported here; "
                                                "supported: tags")
-    return conference_wire(conference, _meetings(request).roster(conference), tags="tags" in expand)
+    return conference_wire(conference, meetings.roster(conference), tags="tags" in expand)
 
 
 # ---------------------------------------------------------------------------- conferences
 @router.get("/conferences", summary="Conferences of the account visible to the caller, most recent first")
-async def list_conferences(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def list_conferences(request: Request, meetings: MeetingsDep,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
     params = _params(request)
     extra = {}
     contains = None
     if "containsAllParticipants" in params:
         extra["containsAllParticipants"] = params.pop("containsAllParticipants")
         contains = [p.strip() for p in extra["containsAllParticipants"].split(",") if p.strip()]
-    conferences = _meetings(request).list_conferences(actor, contains)
-    return _conference_page(request, conferences, params, extra)
+    conferences = meetings.list_conferences(actor, contains)
+    return _conference_page(request, meetings, conferences, params, extra)
 
 
 @router.post("/conferences", summary="Create a conference")
-async def create_conference(body: ConferenceCreate, request: Request,
+async def create_conference(body: ConferenceCreate, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return _single(request, await _meetings(request).create_conference(actor, _fields(body)))
+    return _single(meetings, await meetings.create_conference(actor, _fields(body)))
 
 
 @router.get("/conferences/content", summary="Search conference names, access codes, participants and recordings")
-async def search_content(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def search_content(request: Request, meetings: MeetingsDep, actor: Principal = Depends(principal)) -> dict[str,
+                         Any]:
     params = _params(request)
     search = params.pop("$search", None)
-    results = [content_wire(r) for r in _meetings(request).search(actor, search)]
+    results = [content_wire(r) for r in meetings.search(actor, search)]
     return _page(results, params, request.url.path, extra={"$search": search or ""})
 
 
 @router.get("/conferences/{conferenceId}", summary="A conference")
-async def get_conference(conferenceId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return _single(request, _meetings(request).get_conference(actor, conferenceId), _params(request))
+async def get_conference(conferenceId: str, request: Request, meetings: MeetingsDep,
+                         actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return _single(meetings, meetings.get_conference(actor, conferenceId), _params(request))
 
 
 @router.post("/conferences/{conferenceId}", summary="Perform an action on a conference (end, recording control)")
-async def act_on_conference(conferenceId: str, body: ConferenceAction, request: Request,
+async def act_on_conference(conferenceId: str, body: ConferenceAction, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return _single(request, await _meetings(request).act(actor, conferenceId, body.action))
+    return _single(meetings, await meetings.act(actor, conferenceId, body.action))
 
 
 @router.put("/conferences/{conferenceId}", summary="Update a conference")
-async def update_conference(conferenceId: str, body: ConferenceUpdate, request: Request,
+async def update_conference(conferenceId: str, body: ConferenceUpdate, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return _single(request, await _meetings(request).update_conference(actor, conferenceId, _fields(body)))
+    return _single(meetings, await meetings.update_conference(actor, conferenceId, _fields(body)))
 
 
 @router.delete("/conferences/{conferenceId}", summary="Delete a conference and its participants")
-async def delete_conference(conferenceId: str, request: Request,
+async def delete_conference(conferenceId: str, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    conference, roster = await _meetings(request).delete_conference(actor, conferenceId)
+    conference, roster = await meetings.delete_conference(actor, conferenceId)
     return conference_wire(conference, roster)
 
 
 # ---------------------------------------------------------------------------- participants
 @router.get("/conferences/{conferenceId}/participants", summary="Participants of a conference")
-async def list_participants(conferenceId: str, request: Request,
+async def list_participants(conferenceId: str, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [participant_wire(p) for p in _meetings(request).list_participants(actor, conferenceId)]
+    items = [participant_wire(p) for p in meetings.list_participants(actor, conferenceId)]
     return _page(items, _params(request), request.url.path)
 
 
 @router.post("/conferences/{conferenceId}/participants", summary="Add a participant")
-async def add_participant(conferenceId: str, body: ParticipantRef, request: Request,
+async def add_participant(conferenceId: str, body: ParticipantRef, request: Request, meetings: MeetingsDep,
                           actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return participant_wire(await _meetings(request).add_participant(actor, conferenceId, _fields(body)))
+    return participant_wire(await meetings.add_participant(actor, conferenceId, _fields(body)))
 
 
 @router.get("/conferences/{conferenceId}/participants/{participantId}", summary="A participant")
-async def get_participant(conferenceId: str, participantId: str, request: Request,
+async def get_participant(conferenceId: str, participantId: str, request: Request, meetings: MeetingsDep,
                           actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return participant_wire(_meetings(request).get_participant(actor, conferenceId, participantId))
+    return participant_wire(meetings.get_participant(actor, conferenceId, participantId))
 
 
 @router.put("/conferences/{conferenceId}/participants/{participantId}", summary="Update a participant (leave, mute)")
 async def update_participant(conferenceId: str, participantId: str, body: ParticipantUpdate, request: Request,
+                             meetings: MeetingsDep,
                              actor: Principal = Depends(principal)) -> dict[str, Any]:
-    updated = await _meetings(request).update_participant(actor, conferenceId, participantId, _fields(body))
+    updated = await meetings.update_participant(actor, conferenceId, participantId, _fields(body))
     return participant_wire(updated)
 
 
 @router.delete("/conferences/{conferenceId}/participants/{participantId}", summary="Remove a participant")
-async def remove_participant(conferenceId: str, participantId: str, request: Request,
+async def remove_participant(conferenceId: str, participantId: str, request: Request, meetings: MeetingsDep,
                              actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return participant_wire(await _meetings(request).remove_participant(actor, conferenceId, participantId))
+    return participant_wire(await meetings.remove_participant(actor, conferenceId, participantId))
 
 
 @router.post("/conferences/{conferenceId}/participants/{participantId}/connections",
              summary="Connect a participant: a media token and URLs")
-async def connect_participant(conferenceId: str, participantId: str, request: Request,
+async def connect_participant(conferenceId: str, participantId: str, request: Request, meetings: MeetingsDep,
                               actor: Principal = Depends(principal)) -> dict[str, Any]:
-    connection = await _meetings(request).connect(actor, conferenceId, participantId)
+    connection = await meetings.connect(actor, conferenceId, participantId)
     return connection_wire(connection, request)
 
 
 # ---------------------------------------------------------------------------- users
 @router.get("/users/{userId}/conferences", summary="Conferences the user created or participates in")
-async def user_conferences(userId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return _conference_page(request, _meetings(request).user_conferences(actor, userId), _params(request))
+async def user_conferences(userId: str, request: Request, meetings: MeetingsDep,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return _conference_page(request, meetings, meetings.user_conferences(actor, userId), _params(request))
 
 
 @router.get("/users/{userId}/attendances", summary="The user's meeting attendance history, most recent first")
-async def user_attendances(userId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
+async def user_attendances(userId: str, request: Request, meetings: MeetingsDep,
+                           actor: Principal = Depends(principal)) -> dict[str, Any]:
     params = _params(request)
-    meetings = _meetings(request)
     found = meetings.attendances(actor, userId)
     embed = "conference" in _expanded(params)
     rosters = meetings.rosters([c for _, c in found if c is not None]) if embed else {}

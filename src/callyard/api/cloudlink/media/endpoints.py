@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.cloudlink.media.wire import call_wire, endpoint_wire
+from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
+from callyard.api.deps import EngineDep
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
@@ -54,32 +55,30 @@ class UpdateCallRequest(BaseModel):
     callId: str | None = None
 
 
-def _engine(request: Request) -> Any:
-    return request.app.state.core.engine
-
-
 @router.get("/endpoints/{endpointId}", summary="Get an Endpoint State")
-async def get_endpoint(endpointId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return endpoint_wire(_engine(request).get_endpoint(actor, endpointId))
+async def get_endpoint(endpointId: str, request: Request, engine: EngineDep,
+                       actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return endpoint_wire(engine.get_endpoint(actor, endpointId))
 
 
 @router.put("/endpoints/{endpointId}", summary="Change an Endpoint State")
-async def update_endpoint(endpointId: str, body: UpdateEndpointRequest, request: Request,
+async def update_endpoint(endpointId: str, body: UpdateEndpointRequest, request: Request, engine: EngineDep,
                           actor: Principal = Depends(principal)) -> dict[str, Any]:
-    view = await _engine(request).update_endpoint(actor, endpointId, body.action, body.userAvailability, body.enabled)
+    view = await engine.update_endpoint(actor, endpointId, body.action, body.userAvailability, body.enabled)
     return endpoint_wire(view)
 
 
 @router.get("/endpoints/{endpointId}/calls", summary="List Active Calls")
-async def list_calls(endpointId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [call_wire(leg) for leg in _engine(request).list_calls(actor, endpointId)]
+async def list_calls(endpointId: str, request: Request, engine: EngineDep,
+                     actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [call_wire(leg) for leg in engine.list_calls(actor, endpointId)]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.post("/endpoints/{endpointId}/calls", summary="Make a Call")
-async def make_call(endpointId: str, body: CreateCallRequest, request: Request,
+async def make_call(endpointId: str, body: CreateCallRequest, request: Request, engine: EngineDep,
                     actor: Principal = Depends(principal)) -> dict[str, Any]:
-    leg = await _engine(request).originate(
+    leg = await engine.originate(
         actor, endpointId, body.to, from_number=body.from_, from_name=body.fromName,
         timeout=body.originateTimeout, record=body.record, associated_leg=body.associatedCallId,
         bridge_on_answer=body.executeOnAnswer == "bridge", success_url=body.successUrl,
@@ -88,12 +87,13 @@ async def make_call(endpointId: str, body: CreateCallRequest, request: Request,
 
 
 @router.get("/endpoints/{endpointId}/calls/{callId}", summary="Get an Active Call State")
-async def get_call(endpointId: str, callId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    return call_wire(_engine(request).get_call(actor, endpointId, callId))
+async def get_call(endpointId: str, callId: str, request: Request, engine: EngineDep,
+                   actor: Principal = Depends(principal)) -> dict[str, Any]:
+    return call_wire(engine.get_call(actor, endpointId, callId))
 
 
 @router.put("/endpoints/{endpointId}/calls/{callId}", summary="Change an Active Call State")
-async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, request: Request,
+async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, request: Request, engine: EngineDep,
                       actor: Principal = Depends(principal)) -> dict[str, Any]:
     if body.action in ("supervisedTransfer", "conference"):
         args = body.args if body.args is not None else body.callId
@@ -104,4 +104,4 @@ async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, req
     if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
         raise Invalid("InvalidArgs", f"action {body.action} needs args"
                       + (" (or destination)" if body.action in ("blindTransfer", "consult", "redirect") else ""))
-    return call_wire(await _engine(request).act(actor, endpointId, callId, body.action, args))
+    return call_wire(await engine.act(actor, endpointId, callId, body.action, args))

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from callyard.api.cloudlink.media.wire import record_wire
+from callyard.api.cloudlink.edge.odata import collection, matches, parse_filter
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.odata import collection, matches, parse_filter
 from callyard.api.common.security import principal
+from callyard.api.deps import HistoryDep
 from callyard.core.principal import Principal
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
@@ -20,20 +21,15 @@ class CallRecordPutRequest(BaseModel):
     hide: bool = True
 
 
-def _history(request: Request) -> Any:
-    return request.app.state.core.history
-
-
 @router.get("/calls/records", summary="Get call records")
-async def list_records(request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [record_wire(r) for r in _history(request).list(actor)]
+async def list_records(request: Request, history: HistoryDep, actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [record_wire(r) for r in history.list(actor)]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.put("/calls/records", summary="Update call history records")
-async def hide_records(body: CallRecordPutRequest, request: Request,
+async def hide_records(body: CallRecordPutRequest, request: Request, history: HistoryDep,
                        actor: Principal = Depends(principal)) -> dict[str, Any]:
-    history = _history(request)
     records = history.list(actor, include_hidden=True)
     expression = request.query_params.get("$filter", "").strip()
     if expression:
@@ -44,15 +40,15 @@ async def hide_records(body: CallRecordPutRequest, request: Request,
 
 
 @router.get("/calls/{callId}/records", summary="Get a call record")
-async def get_record(callId: str, request: Request, actor: Principal = Depends(principal)) -> dict[str, Any]:
-    items = [record_wire(r) for r in _history(request).of_call(actor, callId)]
+async def get_record(callId: str, request: Request, history: HistoryDep,
+                     actor: Principal = Depends(principal)) -> dict[str, Any]:
+    items = [record_wire(r) for r in history.of_call(actor, callId)]
     return collection(items, dict(request.query_params), request.url.path)
 
 
 @router.put("/calls/{callId}/records", summary="Update a call record")
-async def hide_record(callId: str, body: CallRecordPutRequest, request: Request,
+async def hide_record(callId: str, body: CallRecordPutRequest, request: Request, history: HistoryDep,
                       actor: Principal = Depends(principal)) -> dict[str, Any]:
-    history = _history(request)
     records = history.of_call(actor, callId)
     changed = await history.hide(actor, [r["recordId"] for r in records], body.hide)
     return {"callId": callId, "hide": body.hide, "matched": len(records), "updated": changed}

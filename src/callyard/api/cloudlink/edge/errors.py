@@ -1,0 +1,21 @@
+"""CloudLink's error envelope: ``{name, message}`` (some errors add fields) with the platform's statuses, and
+the 429 of the rate limit as the gateway answers it (``{message}`` and ``Retry-After``)."""
+from __future__ import annotations
+
+from callyard.api.common.errors import NameMessageEnvelope, ajv_wording
+from callyard.api.family import Problem
+from callyard.core.errors import CoreError, Kind, TooManyRequests
+
+STATUSES: dict[Kind, int] = {
+    Kind.INVALID: 400, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409,
+    Kind.GONE: 410, Kind.UNPROCESSABLE: 422, Kind.RATE_LIMITED: 429, Kind.NOT_IMPLEMENTED: 501}
+
+
+class CloudLinkEnvelope(NameMessageEnvelope):
+    def core_error(self, exc: CoreError) -> Problem:
+        if isinstance(exc, TooManyRequests):
+            return Problem(self.status_of(exc), {"message": exc.message}, {"Retry-After": str(exc.retry_after)})
+        return super().core_error(exc)
+
+
+ERRORS = CloudLinkEnvelope(STATUSES, ajv_wording)

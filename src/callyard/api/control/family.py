@@ -1,0 +1,20 @@
+"""The control family: the developer plane under ``/_callyard`` (health, reset, state, journal, clock, mail,
+photos, simulator, deliveries, faults, audit). Never rate limited and never faulted: it is how a developer
+drives the twin and removes faults."""
+from __future__ import annotations
+
+from callyard.api.control import audit, deliveries, faults, routes, sim
+from callyard.api.control.edge import ERRORS, items_page
+from callyard.api.family import Family, Mount
+
+FAMILY = Family(
+    name="control",
+    prefixes=("/_callyard",),
+    mounts=tuple(Mount(router, priority=10) for router in (routes.router, sim.router, deliveries.router,
+                                                            faults.router, audit.router)),
+    errors=ERRORS,
+    auth=routes.controller,
+    paging=items_page,
+    rate_limited=False,
+    faultable=False,
+)

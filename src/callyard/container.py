@@ -1,0 +1,97 @@
+"""The composition root: ``build_twin`` builds every service of one twin — core, store, event path, delivery
+(webhooks, MQTT and JSON streams over WebSocket, callbacks, mail), faults, audit, profiles — and the API
+families, with typed attributes. ``callyard.app`` puts the one ``Twin`` on ``app.state.twin``; handlers reach
+its parts through the typed dependencies of ``callyard.api.deps``.
+
+This is the only module that imports the store implementation (the core knows the ``Store`` protocol).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from callyard import __version__
+from callyard.api.cloudlink.edge import BASE_PATH, REFRESH_CLAIMS
+from callyard.api.cloudlink.edge.hosts import strip_service
+from callyard.api.common.middleware import Journal, RateLimit
+from callyard.api.family import Families, Family
+from callyard.audit.service import Auditor
+from callyard.config import Settings
+from callyard.core.clock import Clock, ManualClock
+from callyard.core.ids import Ids
+from callyard.core.ports import Store
+from callyard.core.service import Core
+from callyard.delivery.callbacks import Callbacks
+from callyard.delivery.json_ws import JsonStream
+from callyard.delivery.mail import Mailer
+from callyard.delivery.mqtt_ws import MqttOverWebSocket
+from callyard.delivery.webhooks import WebhookSender
+from callyard.faults.service import Faults
+from callyard.sim.profiles import Profiles
+from callyard.store import open_store
+
+
+@dataclass
+class Twin:
+    settings: Settings
+    clock: Clock
+    store: Store
+    core: Core
+    journal: Journal
+    mailer: Mailer
+    callbacks: Callbacks
+    profiles: Profiles
+    faults: Faults
+    audit: Auditor
+    webhooks: WebhookSender
+    mqtt: MqttOverWebSocket
+    stream: JsonStream
+    families: Families
+    rate_limit: RateLimit | None
+    version: str = __version__
+    started: float = field(default_factory=time.monotonic)
+    fresh_tenant: bool = False
+
+    async def start(self) -> None:
+        self.fresh_tenant = await self.core.start()
+        self.core.tokens.issuer = f"http://{self.settings.host}:{self.settings.port}/authentication{BASE_PATH}"
+        self.started = time.monotonic()
+        await self.webhooks.start()
+        await self.mqtt.start()
+        await self.stream.start()
+
+    async def stop(self) -> None:
+        await self.stream.stop()
+        await self.mqtt.stop()
+        await self.webhooks.stop()
+        await self.core.stop()
+
+
+def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
+    clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
+    store = open_store(settings.store_url())
+    core = Core(store, clock, Ids(settings.id_seed), settings.tenant_file, refresh_claims=REFRESH_CLAIMS)
+    mailer = Mailer(core.directory, settings.smtp)
+    callbacks = Callbacks(core.projections)
+    profiles = Profiles(core, settings.id_seed)
+    families = Families(family_list)
+    # A fault names a CloudLink route once for the root and the service-prefixed mounts.
+    faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service)
+    audit = Auditor()
+    webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
+                             fault_of=faults.for_webhook)
+    core.outbox.attach(webhooks.kick)   # the outbox hands each committed delivery to the sender
+    # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit;
+    # each closes the sessions of a deleted connection (an after-commit projection of its own).
+    mqtt = MqttOverWebSocket(core)
+    stream = JsonStream(core)
+    mqtt.register(core.projections)
+    stream.register(core.projections)
+    twin = Twin(settings=settings, clock=clock, store=store, core=core, journal=Journal(), mailer=mailer,
+                callbacks=callbacks, profiles=profiles, faults=faults, audit=audit, webhooks=webhooks,
+                mqtt=mqtt, stream=stream, families=families,
+                rate_limit=RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None)
+    for family in families.all:
+        family.projections(twin)
+    return twin
