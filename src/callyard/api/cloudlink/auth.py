@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from callyard.api.common.errors import ERROR_RESPONSES, ErrorEnvelope
 from callyard.api.common.odata import collection
-from callyard.api.cloudlink.wire import application_wire, base_url, service_url
+from callyard.api.cloudlink.wire import application_wire, base_url, pick, service_url
 from callyard.api.common.security import bearer_token, principal
 from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS
 from callyard.core.errors import Forbidden, Gone, Invalid, NotFound, NotImplementedRoute, Unauthorized
@@ -257,8 +257,11 @@ async def delete_application_tag(applicationId: str, tagId: str, request: Reques
     return _tag_wire(record, await apps.delete_tag(actor, applicationId, tagId))
 
 
+_TAG_FIELDS = ("id", "value", "createdOn", "createdBy", "modifiedOn", "modifiedBy")
+
+
 def _tag_wire(record: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]:
-    return {"applicationId": record["applicationId"], "accountId": record["accountId"], **tag,
+    return {"applicationId": record["applicationId"], "accountId": record["accountId"], **pick(tag, _TAG_FIELDS),
             "_links": {"self": f"/2017-09-01/applications/{record['applicationId']}/tags/{tag['id']}"}}
 
 

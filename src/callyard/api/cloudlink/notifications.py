@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from callyard.api.cloudlink.media.wire import call_wire
+from callyard.api.cloudlink.wire import (ACCOUNT_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, USER_FIELDS, account_fields,
+                                         conversation_fields, group_fields, pick, presentity_fields)
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
@@ -28,8 +30,19 @@ BASE = "/2017-09-01"
 # MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.
 MQTT_PATH = "/_callyard/mqtt"
 STREAM_PATH = "/_callyard/stream"
-_HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
-           "photo"}
+# The content of an admin publication: the resource's CloudLink fields (an account's publication also names
+# its parent account).
+_ADMIN_CONTENT = {
+    "user": lambda doc: pick(doc, USER_FIELDS),
+    "contact": lambda doc: pick(doc, CONTACT_FIELDS),
+    "group": group_fields,
+    "account": lambda doc: account_fields(doc, ACCOUNT_FIELDS | {"parentAccountId"}),
+}
+SUBSCRIPTION_FIELDS = frozenset((
+    "subscriptionId", "accountId", "principalId", "applicationId", "deviceId", "connectionId", "transport", "topic",
+    "subjectFilter", "methodFilter", "publicationFilter", "expiryDateTime", "createdOn", "modifiedOn"))
+CONNECTION_FIELDS = frozenset(("connectionId", "accountId", "principalId", "transport", "expiryDateTime",
+                               "createdOn"))
 # What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
 _CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "heldEvent",
          "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
@@ -63,7 +76,8 @@ def _media(event: Event) -> dict[str, Any] | None:
 def _admin(event: Event) -> dict[str, Any]:
     verb = event.type.rsplit(".", 1)[1]
     method = {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT")
-    content = {k: v for k, v in (event.data or {}).items() if k not in _HIDDEN}
+    kind = event.type.split(".", 1)[0]
+    content = _ADMIN_CONTENT[kind](event.data) if event.data else {}
     return {"topic": "platform-api-admin", "method": method, "subject": f"{BASE}{event.subject}",
             "content": content, "publisher": {"accountId": event.account_id}}
 
@@ -80,14 +94,16 @@ def publication_of(event: Event) -> dict[str, Any] | None:
         return _media(event)
     if event.type == "presence.updated":
         data = event.data or {}
-        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
+        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject,
+                "content": presentity_fields(data),
                 "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
     if kind in ("conversation", "message"):
         # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
         verb = event.type.rsplit(".", 1)[1]
         data = event.data or {}
         return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
-                "subject": event.subject, "content": data,
+                "subject": event.subject,
+                "content": conversation_fields(data) if kind == "conversation" else pick(data, MESSAGE_FIELDS),
                 "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}
     if kind in ("user", "group", "account", "contact"):
         return _admin(event)
@@ -96,7 +112,7 @@ def publication_of(event: Event) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------- subscriptions
 def subscription_wire(sub: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
-    out = {k: v for k, v in sub.items() if k not in ("signingSecret", "active", "disabledReason")}
+    out = pick(sub, SUBSCRIPTION_FIELDS)
     if with_secret:
         out["signingSecret"] = sub["signingSecret"]
     out["_links"] = {"self": f"{BASE}/subscriptions/{sub['subscriptionId']}"}
@@ -152,7 +168,7 @@ def connection_wire(doc: dict[str, Any], request: Request) -> dict[str, Any]:
     it stays right behind a proxy that keeps Host, and for the service hosts of ``HostRouting``)."""
     scheme = "wss" if request.url.scheme in ("https", "wss") else "ws"
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    out = {k: v for k, v in doc.items()}
+    out = pick(doc, CONNECTION_FIELDS)
     out["url"] = f"{scheme}://{host}{MQTT_PATH}/{doc['connectionId']}"
     out["_links"] = {"self": f"{BASE}/connections/{doc['connectionId']}"}
     return out

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.cloudlink.wire import presentity_fields
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.odata import collection
 from callyard.api.common.security import principal
@@ -38,7 +39,7 @@ class PresenceUpdate(BaseModel):
 
 
 def presentity_wire(view: dict[str, Any]) -> dict[str, Any]:
-    return {**view, "principal": dict(view["principal"]), "aggregate": dict(view["aggregate"]),
+    return {**presentity_fields(view),
             "_links": {"self": f"{BASE}/presentities/{view['principalId']}"}}
 
 
