@@ -6,7 +6,8 @@ response or publication. Fields keep the order they have in the document.
 """
 from __future__ import annotations
 
-from typing import Any, Collection
+from typing import Any
+from collections.abc import Collection
 
 from fastapi import Request
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from callyard.core.errors import Invalid
 

@@ -16,7 +16,8 @@ between are dictionary look-ups.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable
 
 from callyard.core.state import State
 
