@@ -10,6 +10,7 @@ from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.directory.applications import Applications
+from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
 from callyard.core.engine.recordings import Recordings
@@ -147,6 +148,7 @@ class Core:
                 raise Invalid("InvalidSnapshot", f"blob {blob_id} is malformed") from None
         if not state.docs.get("account"):
             raise Invalid("InvalidSnapshot", "a snapshot holds at least one account")
+        upgrade_accounts(list(state.docs["account"].values()))  # snapshots from before account domains
         await self._replace_state(state, "snapshot")
         return {kind: len(docs) for kind, docs in state.docs.items()}
 

@@ -34,24 +34,50 @@ _MISSING = object()
 
 
 class State:
-    """Documents by kind and id, plus binary blobs (photos). Reads are plain dict look-ups."""
+    """Documents by kind and id, plus binary blobs (photos). Reads are plain dict look-ups.
+
+    Derived look-ups (the directory's indexes) are rebuilt lazily: ``generation(kind)`` changes whenever a
+    document of that kind may have changed — a write or delete through a unit of work, its rollback, a
+    ``load`` — and whenever the documents are replaced wholesale (``docs = …``, ``clear``: reset and snapshot
+    import). A cache keyed by the generation it was built at is therefore never stale."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, dict[str, dict[str, Any]]] = {}
+        self._epoch = 0
+        self._generations: dict[str, int] = {}
+        self.docs = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
 
+    @property
+    def docs(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return self._docs
+
+    @docs.setter
+    def docs(self, value: dict[str, dict[str, dict[str, Any]]]) -> None:
+        self._docs = value
+        self._epoch += 1
+
+    def generation(self, kind: str) -> tuple[int, int]:
+        """Changes whenever a document of ``kind`` may have changed (see the class notes)."""
+        return self._epoch, self._generations.get(kind, 0)
+
+    def touch(self, kind: str) -> None:
+        """Note that documents of ``kind`` changed (the unit of work calls this on every write)."""
+        self._generations[kind] = self._generations.get(kind, 0) + 1
+
     def get(self, kind: str, doc_id: str) -> dict[str, Any] | None:
-        return self.docs.get(kind, {}).get(doc_id)
+        return self._docs.get(kind, {}).get(doc_id)
 
     def all(self, kind: str) -> Iterator[dict[str, Any]]:
-        return iter(list(self.docs.get(kind, {}).values()))
+        return iter(list(self._docs.get(kind, {}).values()))
 
     def clear(self) -> None:
-        self.docs.clear()
+        self._docs.clear()
         self.blobs.clear()
+        self._epoch += 1
 
     def load(self, kind: str, doc_id: str, doc: dict[str, Any]) -> None:
-        self.docs.setdefault(kind, {})[doc_id] = doc
+        self._docs.setdefault(kind, {})[doc_id] = doc
+        self.touch(kind)
 
 
 class UnitOfWork:
@@ -78,6 +104,7 @@ class UnitOfWork:
         key = (kind, doc_id)
         self._remember(key)
         self.state.docs.setdefault(kind, {})[doc_id] = doc
+        self.state.touch(kind)
         self.changes.deletes.discard(key)
         self.changes.upserts[key] = doc
         return doc
@@ -95,6 +122,7 @@ class UnitOfWork:
         key = (kind, doc_id)
         self._remember(key)
         self.state.docs.get(kind, {}).pop(doc_id, None)
+        self.state.touch(kind)
         self.changes.upserts.pop(key, None)
         self.changes.deletes.add(key)
 
@@ -124,6 +152,7 @@ class UnitOfWork:
                 self.state.docs.get(kind, {}).pop(doc_id, None)
             else:
                 self.state.docs.setdefault(kind, {})[doc_id] = old
+            self.state.touch(kind)
         for blob_id, old in self._blob_before.items():
             if old is _MISSING:
                 self.state.blobs.pop(blob_id, None)

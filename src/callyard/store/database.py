@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

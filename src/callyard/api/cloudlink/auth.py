@@ -18,7 +18,7 @@ from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.edge.body import read_form_or_json
 from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES, ErrorEnvelope
-from callyard.api.cloudlink.wire import application_wire, base_url, service_url
+from callyard.api.cloudlink.wire import application_wire, base_url, pick, service_url
 from callyard.api.common.security import bearer_token, principal
 from callyard.api.deps import CoreDep, twin_of
 from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS, IssuedToken
@@ -270,8 +270,11 @@ async def delete_application_tag(applicationId: str, tagId: str, request: Reques
     return _tag_wire(record, await apps.delete_tag(actor, applicationId, tagId))
 
 
+_TAG_FIELDS = ("id", "value", "createdOn", "createdBy", "modifiedOn", "modifiedBy")
+
+
 def _tag_wire(record: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]:
-    return {"applicationId": record["applicationId"], "accountId": record["accountId"], **tag,
+    return {"applicationId": record["applicationId"], "accountId": record["accountId"], **pick(tag, _TAG_FIELDS),
             "_links": {"self": f"{BASE_PATH}/applications/{record['applicationId']}/tags/{tag['id']}"}}
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.edge.odata import collection
+from callyard.api.cloudlink.wire import CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS, pick
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import MessagingDep
@@ -105,19 +106,19 @@ class TranscriptRequest(BaseModel):
 
 def conversation_wire(conversation: dict[str, Any]) -> dict[str, Any]:
     cid = conversation["conversationId"]
-    return {**conversation, "participants": [participant_wire(cid, p) for p in conversation["participants"]],
-            "_links": {"self": f"{BASE}/conversations/{cid}",
-            "participants": f"{BASE}/conversations/{cid}/participants",
+    return {**pick(conversation, CONVERSATION_FIELDS),
+            "participants": [participant_wire(cid, p) for p in conversation["participants"]],
+            "_links": {"self": f"{BASE}/conversations/{cid}", "participants": f"{BASE}/conversations/{cid}/participants",
                        "messages": f"{BASE}/conversations/{cid}/messages"}}
 
 
 def participant_wire(conversation_id: str, participant: dict[str, Any]) -> dict[str, Any]:
-    return {**participant, "conversationId": conversation_id,
+    return {**pick(participant, PARTICIPANT_FIELDS), "conversationId": conversation_id,
             "_links": {"self": f"{BASE}/conversations/{conversation_id}/participants/{participant['participantId']}"}}
 
 
 def message_wire(message: dict[str, Any]) -> dict[str, Any]:
-    return {**message, "_links": {
+    return {**pick(message, MESSAGE_FIELDS), "_links": {
         "self": f"{BASE}/conversations/{message['conversationId']}/messages/{message['messageId']}"}}
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.edge.body import read_json_object
 from callyard.api.cloudlink.edge.odata import collection
+from callyard.api.cloudlink.wire import pick
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import ConnectionsDep, NotificationsDep
@@ -25,9 +26,14 @@ BASE = BASE_PATH
 # MQTT_PATH/{connectionId} (the url of a connection), a plain JSON stream at STREAM_PATH.
 MQTT_PATH = "/_callyard/mqtt"
 STREAM_PATH = "/_callyard/stream"
+SUBSCRIPTION_FIELDS = frozenset((
+    "subscriptionId", "accountId", "principalId", "applicationId", "deviceId", "connectionId", "transport", "topic",
+    "subjectFilter", "methodFilter", "publicationFilter", "expiryDateTime", "createdOn", "modifiedOn"))
+CONNECTION_FIELDS = frozenset(("connectionId", "accountId", "principalId", "transport", "expiryDateTime",
+                               "createdOn"))
 # ---------------------------------------------------------------------------- subscriptions
 def subscription_wire(sub: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
-    out = {k: v for k, v in sub.items() if k not in ("signingSecret", "active", "disabledReason")}
+    out = pick(sub, SUBSCRIPTION_FIELDS)
     if with_secret:
         out["signingSecret"] = sub["signingSecret"]
     out["_links"] = {"self": f"{BASE}/subscriptions/{sub['subscriptionId']}"}
@@ -72,7 +78,7 @@ def connection_wire(doc: dict[str, Any], request: Request) -> dict[str, Any]:
     it stays right behind a proxy that keeps Host, and for the service hosts of ``HostRouting``)."""
     scheme = "wss" if request.url.scheme in ("https", "wss") else "ws"
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    out = {k: v for k, v in doc.items()}
+    out = pick(doc, CONNECTION_FIELDS)
     out["url"] = f"{scheme}://{host}{MQTT_PATH}/{doc['connectionId']}"
     out["_links"] = {"self": f"{BASE}/connections/{doc['connectionId']}"}
     return out

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.edge.odata import collection
+from callyard.api.cloudlink.wire import presentity_fields
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import PresenceDep
@@ -39,7 +40,7 @@ class PresenceUpdate(BaseModel):
 
 
 def presentity_wire(view: dict[str, Any]) -> dict[str, Any]:
-    return {**view, "principal": dict(view["principal"]), "aggregate": dict(view["aggregate"]),
+    return {**presentity_fields(view),
             "_links": {"self": f"{BASE_PATH}/presentities/{view['principalId']}"}}
 
 

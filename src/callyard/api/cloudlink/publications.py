@@ -13,7 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.media.wire import call_wire
+from callyard.api.cloudlink.wire import (ACCOUNT_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, USER_FIELDS, account_fields,
+                                         conversation_fields, group_fields, pick, presentity_fields)
 from callyard.core.ids import Ids
 from callyard.core.notifications.service import Notifications
 from callyard.core.state import UnitOfWork
@@ -21,10 +24,16 @@ from callyard.events.event import Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import PUBLISH, Projections
 
-BASE = "/2017-09-01"
+BASE = BASE_PATH
 LiveDispatch = Callable[[list[tuple[dict[str, Any], dict[str, Any]]]], None]
-_HIDDEN = {"passwordHash", "clientSecretHash", "activationToken", "registration", "recordId", "pbx", "acd",
-           "photo"}
+# The content of an admin publication: the resource's CloudLink fields (an account's publication also names
+# its parent account).
+_ADMIN_CONTENT = {
+    "user": lambda doc: pick(doc, USER_FIELDS),
+    "contact": lambda doc: pick(doc, CONTACT_FIELDS),
+    "group": group_fields,
+    "account": lambda doc: account_fields(doc, ACCOUNT_FIELDS | {"parentAccountId"}),
+}
 # What the real platform reports as the CSTA event behind a call state (extraPbxData.eventType).
 _CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "heldEvent",
          "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
@@ -58,7 +67,8 @@ def _media(event: Event) -> dict[str, Any] | None:
 def _admin(event: Event) -> dict[str, Any]:
     verb = event.type.rsplit(".", 1)[1]
     method = {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT")
-    content = {k: v for k, v in (event.data or {}).items() if k not in _HIDDEN}
+    kind = event.type.split(".", 1)[0]
+    content = _ADMIN_CONTENT[kind](event.data) if event.data else {}
     return {"topic": "platform-api-admin", "method": method, "subject": f"{BASE}{event.subject}",
             "content": content, "publisher": {"accountId": event.account_id}}
 
@@ -75,14 +85,16 @@ def publication_of(event: Event) -> dict[str, Any] | None:
         return _media(event)
     if event.type == "presence.updated":
         data = event.data or {}
-        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject, "content": data,
+        return {"topic": "platform-api-presence", "method": "PUT", "subject": event.subject,
+                "content": presentity_fields(data),
                 "publisher": {"accountId": event.account_id, "principalId": data.get("principalId")}}
     if kind in ("conversation", "message"):
         # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
         verb = event.type.rsplit(".", 1)[1]
         data = event.data or {}
         return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
-                "subject": event.subject, "content": data,
+                "subject": event.subject,
+                "content": conversation_fields(data) if kind == "conversation" else pick(data, MESSAGE_FIELDS),
                 "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}
     if kind in ("user", "group", "account", "contact"):
         return _admin(event)

@@ -17,6 +17,7 @@ from callyard.core.auth.passwords import verify_password
 from callyard.core.auth.tokens import TokenService
 from callyard.core.directory.access import Access
 from callyard.core.directory.applications import Applications
+from callyard.core.directory.domains import sip_domain
 from callyard.core.directory.validation import email as valid_email
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from callyard.core.principal import ROLES, Principal, role_at_least
@@ -62,7 +63,7 @@ class Auth:
         now = int(self.rt.clock.timestamp())
         base = {"accountId": account["accountId"], "partnerId": account["partnerId"], "iss": self.tokens.issuer,
                 "iat": now, "jti": self.rt.ids.uuid()}
-        access = {**claims, **base, "domain": account["domain"], "exp": now + access_ttl}
+        access = {**claims, **base, "domain": sip_domain(account), "exp": now + access_ttl}
         refresh_claims = {**refresh, **base, **self.refresh_claims, "token_use": "refresh",
                           "jti": self.rt.ids.uuid(), "exp": now + refresh_ttl}
         return IssuedToken(access_token=self.tokens.sign(access), refresh_token=self.tokens.sign(refresh_claims),

@@ -9,8 +9,9 @@ import copy
 from typing import Any
 
 from callyard.core.auth.passwords import hash_password
-from callyard.core.directory import validation
+from callyard.core.directory import domains, validation
 from callyard.core.directory.access import Access
+from callyard.core.directory.indexes import DirectoryIndexes
 from callyard.core.directory.photos import render_photo
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import ROLES, Principal, role_at_least
@@ -35,6 +36,24 @@ class Directory:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.access = Access(runtime.state)
+        self.indexes = DirectoryIndexes(runtime.state)
+
+    # ------------------------------------------------------------------ look-ups (rules in directory/indexes.py)
+    def user_by_login(self, account_id: str, login: str) -> dict[str, Any] | None:
+        """The user of the account that ``login`` names: the whole e-mail address or its local part, in any
+        case (an ambiguous local part names no one)."""
+        return self.indexes.user_by_login(account_id, login)
+
+    def user_by_extension(self, account_id: str, extension: str) -> dict[str, Any] | None:
+        return self.indexes.user_by_extension(account_id, extension)
+
+    def account_by_domain(self, domain: str) -> dict[str, Any] | None:
+        """The account with that domain (``acme.example``), in any case."""
+        return self.indexes.account_by_domain(domain)
+
+    def resolve_user_address(self, address: str) -> dict[str, Any] | None:
+        """The user a ``{domain}/{user}`` address names (``acme.example/ada``), or None."""
+        return self.indexes.resolve_user_address(address)
 
     # ------------------------------------------------------------------ helpers
     def _stamp(self, doc: dict[str, Any], actor: Principal, created: bool) -> dict[str, Any]:
@@ -184,8 +203,8 @@ class Directory:
         if not user.get("name"):
             parts = [user.get("firstName"), user.get("lastName")]
             user["name"] = " ".join(p for p in parts if p) or user["email"].split("@")[0]
-        user["domain"] = account["domain"]
-        user["sipAddress"] = f"{user['userId']}@{account['domain']}"
+        user["domain"] = domains.sip_domain(account)
+        user["sipAddress"] = f"{user['userId']}@{user['domain']}"
         if password is not None:
             user["passwordHash"] = hash_password(str(password))
         self._stamp(user, actor, created=True)
@@ -551,16 +570,19 @@ def _public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def new_account(rt: Runtime, name: str, partner: dict[str, Any] | None, account_id: str | None = None,
-                account_number: str | None = None) -> dict[str, Any]:
+                account_number: str | None = None, domain: str | None = None) -> dict[str, Any]:
+    """A new account document. Without ``domain``, one is derived from the name that no account of the
+    running twin has (see ``callyard.core.directory.domains``)."""
     account_id = account_id or rt.ids.uuid()
     number = account_number or rt.ids.digits(9)
+    domain = domain or domains.derive(name, domains.taken_by(rt.state.all("account")))
     return {
         "accountId": account_id, "accountNumber": number, "name": name,
         "type": "CUSTOMER" if partner else "PARTNER",
         "partnerId": partner["partnerId"] if partner else number,
         "parentAccountId": partner["accountId"] if partner else None,
         "active": True, "state": "ACTIVE", "source": "CLOUDLINK", "languageCode": "en-US",
-        "domain": f"{account_id}.callyard.example", "accessTokenExpiryHours": 1, "refreshTokenExpiryHours": 336,
+        "domain": domain, "sipDomain": domains.default_sip_domain(account_id), "accessTokenExpiryHours": 1, "refreshTokenExpiryHours": 336,
         "userLimit": 0, "policy": {"allowGuestAccess": False, "allowProxyAuthentication": False},
         "location": {"address": {"country": "CA", "street": "", "city": "Ottawa", "stateOrProvince": "ON",
                                  "zipCode": ""}},

@@ -7,6 +7,7 @@ from typing import Any
 
 from callyard.core.auth.passwords import hash_fixture_password, hash_password
 from callyard.core.clock import iso
+from callyard.core.directory import domains
 from callyard.core.directory.applications import record_id
 from callyard.core.directory.service import new_account
 from callyard.core.errors import Invalid
@@ -33,12 +34,18 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
     default_password = tenant.get("password")
     by_name: dict[str, dict[str, Any]] = {}
     pending_apps: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    taken = _declared_domains(tenant)
 
     def add_account(spec: dict[str, Any], partner: dict[str, Any] | None) -> None:
-        account = new_account(rt, spec["name"], partner, spec.get("accountId"), spec.get("accountNumber"))
+        if spec.get("domain") is not None:
+            domain = spec["domain"].lower()
+        else:
+            domain = domains.derive(spec["name"], taken)
+            taken.add(domain)
+        account = new_account(rt, spec["name"], partner, spec.get("accountId"), spec.get("accountNumber"), domain)
         for key, value in spec.items():
             if key not in ("users", "customers", "applications", "accountId", "accountNumber", "name", "groups",
-                           "agents"):
+                           "agents", "domain"):
                 account[key] = value
         account.update(createdOn=now, modifiedOn=now, createdBy="callyard", modifiedBy="callyard")
         state.load("account", account["accountId"], account)
@@ -62,7 +69,7 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
                 "role": "USER", "emailVerified": True, "extensionVerified": bool(spec.get("extension")),
                 "mobileVerified": bool(spec.get("mobile")), "phoneVerified": False, "userVerified": True,
                 "languageCode": account["languageCode"], "source": "CLOUDLINK", "active": True, "tags": {},
-                "domain": account["domain"], "sipAddress": f"{user_id}@{account['domain']}",
+                "domain": domains.sip_domain(account), "sipAddress": f"{user_id}@{domains.sip_domain(account)}",
                 "createdOn": now, "modifiedOn": now, "createdBy": "callyard", "modifiedBy": "callyard", **spec}
         if password:
             user["passwordHash"] = hash_fixture_password(password)
@@ -115,3 +122,24 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
                 **base, "recordId": record_id(app_id, target["accountId"]), "accountId": target["accountId"],
                 "partnerId": target["partnerId"], "registration": False})
     return state
+
+
+def _declared_domains(tenant: dict[str, Any]) -> set[str]:
+    """The domains the tenant file sets, validated and unique regardless of case."""
+    seen: dict[str, str] = {}
+    pending = list(tenant.get("accounts", []))
+    while pending:
+        spec = pending.pop(0)
+        pending.extend(spec.get("customers", []))
+        if spec.get("domain") is None:
+            continue
+        name = spec.get("name", "?")
+        if not domains.is_domain(spec["domain"]):
+            raise Invalid("InvalidTenant", f"account {name}: domain {spec['domain']!r} is not a valid DNS name "
+                                           f"(such as acme.example)")
+        domain = spec["domain"].lower()
+        if domain in seen:
+            raise Invalid("InvalidTenant", f"accounts {seen[domain]} and {name} both have the domain {domain}; "
+                                           f"account domains are unique (regardless of case)")
+        seen[domain] = name
+    return set(seen)

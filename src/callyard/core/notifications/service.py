@@ -25,7 +25,7 @@ import jsonpath_rfc9535 as jsonpath
 
 from callyard.core.clock import iso
 from callyard.core.directory.access import Access
-from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.errors import Forbidden, Invalid
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-BASE = "/2017-09-01"
+from callyard.api.cloudlink.edge import BASE_PATH as BASE
 
 
 def _drop_none(out: dict[str, Any]) -> dict[str, Any]:
