@@ -9,6 +9,7 @@ from typing import Any
 from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.contact_center import ContactCenter
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
@@ -45,6 +46,7 @@ class Core:
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
+        self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)

@@ -21,14 +21,11 @@ from typing import Any
 
 from callyard.core.scheduler import Timer
 
-LEG_STATES = ("unknown", "idle", "ringing", "connected", "held", "completed")
-ENDPOINT_STATES = ("unknown", "idle", "ringing", "connected", "held", "outOfService")
 AVAILABILITY = ("available", "busy", "dnd", "away")
 CAUSES = ("busy", "callBack", "callCancelled", "callForwardAlways", "callForwardBusy", "callForwardNoAnswer",
           "callForward", "callNotAnswer", "destNotObtainable", "doNotDisturb", "incompatibleDestination",
           "networkCongestion", "networkNotObtainable", "newCall", "redirected", "resourcesNotAvailable",
           "transfer")
-TERMINAL_TYPES = ("DESKPHONE", "SOFTPHONE", "MOBILE")
 # Endpoint kinds.
 EXTENSION, GROUP, VOICEMAIL, EXTERNAL = "extension", "group", "voicemail", "external"
 
@@ -59,9 +56,6 @@ class Endpoint:
     def principal_id(self) -> str | None:
         return self.user_id or self.group_id
 
-    def active_legs(self) -> list["Leg"]:
-        return [leg for leg in self.legs if leg.state != "completed"]
-
     def in_call(self) -> bool:
         """Busy for a new inbound call: talking, holding, or already ringing."""
         return any(leg.state in ("connected", "held", "ringing") for leg in self.legs)
@@ -84,7 +78,6 @@ class Leg:
     call: "Call | None" = None
     answered_on: datetime | None = None   # this party talking (for the caller: the far end answered)
     ended_on: datetime | None = None
-    rang_for: float = 0.0                  # seconds this leg spent ringing
     terminal: str | None = None            # the device that answered (desk phone, softphone, mobile)
     dtmf: str = ""
     consult_for: "Leg | None" = None       # a consultation leg: the held leg it was made from
@@ -123,9 +116,8 @@ class Call:
     legs: list[Leg] = field(default_factory=list)
     seq: int = 0
     recording: Recording | None = None
-    queue_id: str | None = None        # waiting in (or answered from) this ACD queue
-    queued_on: datetime | None = None
-    priority: int = 0
+    queue_id: str | None = None        # waiting in (or answered from) this ACD queue; park:<orbit> when parked
+    priority: int = 0                  # routing attributes a queue entry takes over
     skill: str | None = None
     voicemail_box: str | None = None   # the extension whose mailbox is recording this call
     declined: set[tuple[str, str]] = field(default_factory=set)  # group members who rejected this call
