@@ -2,6 +2,7 @@
 its ``call.state`` events), with who may see them and the per-user hide flag."""
 from __future__ import annotations
 
+import builtins  # annotations below the method named list
 from typing import Any
 
 from callyard.core.errors import NotFound
@@ -26,14 +27,14 @@ class CallHistory:
                  if self._visible(actor, r) and (include_hidden or not r.get("hidden"))]
         return sorted(found, key=lambda r: (r["createdOn"], r["legId"]), reverse=True)
 
-    def of_call(self, actor: Principal, call_id: str) -> list[dict[str, Any]]:
+    def of_call(self, actor: Principal, call_id: str) -> builtins.list[dict[str, Any]]:
         """The records of one callId: a leg id, or the call (tracking) id joining several legs."""
         found = [r for r in self.list(actor, include_hidden=True) if call_id in (r["legId"], r["callId"])]
         if not found:
             raise NotFound("CallRecordNotFound", f"no call record for call {call_id}")
         return found
 
-    async def hide(self, actor: Principal, record_ids: list[str], hide: bool) -> int:
+    async def hide(self, actor: Principal, record_ids: builtins.list[str], hide: bool) -> int:
         async with self.rt.write() as uow:
             changed = 0
             for record_id in record_ids:
