@@ -3,8 +3,8 @@ offered to (longest idle vs member priority), and ring-no-answer (RONA)."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 

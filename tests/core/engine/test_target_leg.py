@@ -2,7 +2,7 @@
 or reject without naming one (the rule every family's phone actions share)."""
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 

@@ -15,6 +15,10 @@ Queue settings live in the group document's ``acd`` object; agent state in ``age
 Modules: ``queues`` (queue entries, settings, the waiting lists), ``agents`` (agent state),
 ``distribution`` (which agents may take an entry, and which of them is offered it), ``statistics``, and
 ``service`` (:class:`ContactCenter`, which joins them to the engine through the engine's public API only).
+
+Queues hold entries that wrap an interaction; today every interaction is a voice call. The entry and the
+agent state are where a chat or email could later join the same queues and agents (see ``queues``); no
+non-voice routing exists yet.
 """
 from callyard.core.contact_center.service import ContactCenter
 

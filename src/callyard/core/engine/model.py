@@ -22,10 +22,6 @@ from typing import Any
 from callyard.core.scheduler import Timer
 
 AVAILABILITY = ("available", "busy", "dnd", "away")
-CAUSES = ("busy", "callBack", "callCancelled", "callForwardAlways", "callForwardBusy", "callForwardNoAnswer",
-          "callForward", "callNotAnswer", "destNotObtainable", "doNotDisturb", "incompatibleDestination",
-          "networkCongestion", "networkNotObtainable", "newCall", "redirected", "resourcesNotAvailable",
-          "transfer")
 # Endpoint kinds.
 EXTENSION, GROUP, VOICEMAIL, EXTERNAL = "extension", "group", "voicemail", "external"
 
@@ -67,7 +63,7 @@ class Leg:
     endpoint: Endpoint
     direction: str                     # inbound | outbound, from this endpoint's point of view
     state: str
-    cause: str
+    cause: str                         # the Media swagger's causes: newCall, busy, callForward*, transfer, …
     created_on: datetime
     from_number: str
     to_number: str

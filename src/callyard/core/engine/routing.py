@@ -14,8 +14,8 @@ successUrl/failureUrl callbacks.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
 from callyard.core.engine.calls import (CallListener, CallTable, CallTransaction, jsonable, partners, presented,
                                         seconds_between)
