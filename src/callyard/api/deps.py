@@ -15,6 +15,7 @@ from callyard.container import Twin
 from callyard.core.directory.applications import Applications
 from callyard.core.engine.history import CallHistory
 from callyard.core.engine.recordings import Recordings
+from callyard.core.contact_center import ContactCenter
 from callyard.core.engine.service import Engine
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
@@ -44,6 +45,10 @@ async def core(connection: HTTPConnection) -> Core:
 
 async def engine(connection: HTTPConnection) -> Engine:
     return connection.app.state.twin.core.engine  # type: ignore[no-any-return]
+
+
+async def contact_center(connection: HTTPConnection) -> ContactCenter:
+    return connection.app.state.twin.core.contact_center  # type: ignore[no-any-return]
 
 
 async def history(connection: HTTPConnection) -> CallHistory:
@@ -105,6 +110,7 @@ async def settings(connection: HTTPConnection) -> Settings:
 TwinDep = Annotated[Twin, Depends(twin)]
 CoreDep = Annotated[Core, Depends(core)]
 EngineDep = Annotated[Engine, Depends(engine)]
+ContactCenterDep = Annotated[ContactCenter, Depends(contact_center)]
 HistoryDep = Annotated[CallHistory, Depends(history)]
 RecordingsDep = Annotated[Recordings, Depends(recordings)]
 MeetingsDep = Annotated[Meetings, Depends(meetings)]

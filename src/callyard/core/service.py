@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.contact_center import ContactCenter
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -50,6 +51,7 @@ class Core:
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
+        self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
@@ -88,6 +90,7 @@ class Core:
             self.rt.state.docs = state.docs
             self.rt.state.blobs = state.blobs
             self.engine.reset()
+            self.contact_center.reset()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:

@@ -89,8 +89,10 @@ class Profiles:
 
         async def act() -> None:
             try:
-                await engine.act(SYSTEM, number, leg_id, action, terminal=device if action == "answer" else None,
-                                 sim=True, account_ref=account)
+                if action == "answer":
+                    await engine.answer(SYSTEM, number, leg_id, terminal=device, sim=True, account_ref=account)
+                else:
+                    await engine.end(SYSTEM, number, leg_id, sim=True, account_ref=account)
             except CoreError:
                 pass  # the call moved on (answered elsewhere, caller hung up): nothing to do
         self.core.scheduler.after(delay, act, f"profile {action} {number}/{leg_id}")

@@ -81,6 +81,27 @@ class PbxMachine(RuleBasedStateMachine):
         self.attempt(self.engine.originate(SYSTEM.__class__(
             principal_id="app", account_id=ACME, role="ACCOUNT_ADMIN", kind="client"), source, to))
 
+    def verb(self, action: str, leg, args):
+        """The engine's named verb for ``action`` on ``leg`` (as the simulator: any endpoint of Acme)."""
+        engine, number, leg_id, where = self.engine, leg.endpoint.number, leg.leg_id, {"sim": True, "account_ref": ACME}
+        verbs = {
+            "answer": lambda: engine.answer(SYSTEM, number, leg_id, **where),
+            "end": lambda: engine.end(SYSTEM, number, leg_id, **where),
+            "hold": lambda: engine.hold(SYSTEM, number, leg_id, **where),
+            "retrieve": lambda: engine.retrieve(SYSTEM, number, leg_id, **where),
+            "redirect": lambda: engine.redirect(SYSTEM, number, leg_id, args, **where),
+            "blindTransfer": lambda: engine.blind_transfer(SYSTEM, number, leg_id, args, **where),
+            "consult": lambda: engine.consult(SYSTEM, number, leg_id, args, **where),
+            "supervisedTransfer": lambda: engine.supervised_transfer(SYSTEM, number, leg_id, args, **where),
+            "conference": lambda: engine.conference(SYSTEM, number, leg_id, args, **where),
+            "dtmf": lambda: engine.send_dtmf(SYSTEM, number, leg_id, args, **where),
+            "startRecording": lambda: engine.start_recording(SYSTEM, number, leg_id, **where),
+            "pauseRecording": lambda: engine.pause_recording(SYSTEM, number, leg_id, **where),
+            "resumeRecording": lambda: engine.resume_recording(SYSTEM, number, leg_id, **where),
+            "park": lambda: engine.park(SYSTEM, number, leg_id, args, **where),
+        }
+        return verbs[action]()
+
     @rule(data=st.data(), action=st.sampled_from(ACTIONS), destination=st.sampled_from(DESTINATIONS))
     def act(self, data, action: str, destination: str) -> None:
         leg = self.live_leg(data)
@@ -95,8 +116,7 @@ class PbxMachine(RuleBasedStateMachine):
         elif action == "dtmf":
             args = "12#"
         was_held = leg.state == "held"
-        self.attempt(self.engine.act(SYSTEM, leg.endpoint.number, leg.leg_id, action, args, sim=True,
-                                     account_ref=ACME))
+        self.attempt(self.verb(action, leg, args))
         if action == "retrieve" and was_held and leg.state != "completed":
             assert leg.state == "connected", "a held call resumes on retrieve"
 
@@ -104,12 +124,12 @@ class PbxMachine(RuleBasedStateMachine):
     def outside_party_hangs_up(self, data) -> None:
         leg = self.live_leg(data, internal_only=False)
         if leg is not None and leg.endpoint.kind == "external":
-            self.attempt(self.engine.act(SYSTEM, leg.endpoint.number, leg.leg_id, "end", sim=True, account_ref=ACME))
+            self.attempt(self.engine.end(SYSTEM, leg.endpoint.number, leg.leg_id, sim=True, account_ref=ACME))
 
     @rule(user=st.sampled_from([ALICE, DAVE]), logged_in=st.booleans(), ready=st.booleans())
     def agent_state(self, user: str, logged_in: bool, ready: bool) -> None:
-        self.attempt(self.engine.acd.set_agent(SYSTEM, user, logged_in=logged_in, ready=ready if logged_in else None,
-                                               account_ref=ACME))
+        self.attempt(self.core.contact_center.set_agent(SYSTEM, user, logged_in=logged_in,
+                                                       ready=ready if logged_in else None, account_ref=ACME))
 
     @rule(seconds=st.sampled_from([1, 5, 16, 60, 130]))
     def time_passes(self, seconds: int) -> None:

@@ -106,9 +106,9 @@ async def test_presence_follows_a_call(core: Core, alice, bob) -> None:
         assert core.presence.get(alice, "me")["status"] == "busy"      # off-hook and dialling: connected
         assert core.presence.get(bob, "me")["status"] == "available"   # ringing does not count
         ringing = next(c for c in core.engine.list_calls(bob, "2881") if c["state"] == "ringing")
-        await core.engine.act(bob, "2881", ringing["legId"], "answer")
+        await core.engine.answer(bob, "2881", ringing["legId"])
         assert core.presence.get(bob, "me")["status"] == "busy"
-        await core.engine.act(alice, "2880", placed["legId"], "end")
+        await core.engine.end(alice, "2880", placed["legId"])
     assert core.presence.get(alice, "me")["status"] == "available"
     assert core.presence.get(bob, "me")["status"] == "available"
     assert announced.statuses() == [(ALICE, "busy", "available"), (BOB, "busy", "available"),

@@ -19,14 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.edge import items_page, read_json
 from callyard.api.control.routes import controller
-from callyard.api.deps import EngineDep
-from callyard.core.errors import Conflict, Invalid
+from callyard.api.deps import ContactCenterDep, EngineDep
+from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 from callyard.sim.profiles import validate_profile
 
 router = APIRouter(prefix="/_callyard/sim", tags=["simulator"], responses=ERROR_RESPONSES)
-PHONE_ACTIONS = {"answer": ("ringing",), "hangup": ("connected", "held", "ringing"), "hold": ("connected",),
-                 "retrieve": ("held",), "busy": ("ringing",)}
+# What the phone's user does → the engine verb. Which call it acts on is the engine's rule (target_leg).
+PHONE_ACTIONS = ("answer", "hangup", "hold", "retrieve", "busy")
 
 
 class SimCall(BaseModel):
@@ -73,7 +73,7 @@ async def sim_call(body: SimCall, request: Request, engine: EngineDep,
 
 @router.get("/calls", summary="Live calls of the account, with their legs")
 async def live_calls(request: Request, engine: EngineDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    account_id = engine._account_of(actor, _account(request)) if actor.account_id != "*" or _account(request) else None
+    account_id = engine.account_of(actor, _account(request)) if actor.account_id != "*" or _account(request) else None
     items = engine.live_calls(account_id)
     return items_page(items)
 
@@ -97,24 +97,12 @@ async def configure(endpointId: str, request: Request, engine: EngineDep,
                                                      account_ref=_account(request), sim=True)
 
 
-def _pick_leg(engine: Any, endpoint: Any, action: str, call_id: str | None) -> str:
-    if call_id is not None:
-        return call_id
-    wanted = PHONE_ACTIONS[action]
-    for state in wanted:
-        for leg in endpoint.legs:
-            if leg.state == state and (action not in ("answer", "busy") or leg.direction == "inbound"):
-                return leg.leg_id
-    raise Conflict("NoSuchCall", f"endpoint {endpoint.number} has no call to {action} "
-                   f"(needs one {' or '.join(wanted)})")
-
-
 @router.post("/endpoints/{endpointId}/dtmf", summary="The phone's user presses keys")
 async def press(endpointId: str, body: Digits, request: Request, engine: EngineDep,
                 actor: Principal = Depends(controller)) -> dict[str, Any]:
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
-    leg_id = body.callId or _pick_leg(engine, endpoint, "hold", None)
-    return await engine.act(actor, endpointId, leg_id, "dtmf", body.digits, sim=True, account_ref=_account(request))
+    leg_id = engine.target_leg(endpoint, "hold", body.callId or None)  # keys go to the call being talked on
+    return await engine.send_dtmf(actor, endpointId, leg_id, body.digits, sim=True, account_ref=_account(request))
 
 
 @router.post("/endpoints/{endpointId}/{action}", summary="The phone's user answers, hangs up, holds, retrieves "
@@ -126,21 +114,26 @@ async def phone(endpointId: str, action: str, request: Request, engine: EngineDe
     raw = await request.body()
     body = PhoneAction.model_validate_json(raw) if raw.strip() else PhoneAction()
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
-    leg_id = _pick_leg(engine, endpoint, action, body.callId)
-    engine_action = {"hangup": "end", "busy": "end"}.get(action, action)
-    return await engine.act(actor, endpointId, leg_id, engine_action, terminal=body.device, sim=True,
-                            account_ref=_account(request))
+    leg_id = engine.target_leg(endpoint, action, body.callId)
+    account_ref = _account(request)
+    if action == "answer":
+        return await engine.answer(actor, endpointId, leg_id, terminal=body.device, sim=True, account_ref=account_ref)
+    if action == "hold":
+        return await engine.hold(actor, endpointId, leg_id, sim=True, account_ref=account_ref)
+    if action == "retrieve":
+        return await engine.retrieve(actor, endpointId, leg_id, sim=True, account_ref=account_ref)
+    return await engine.end(actor, endpointId, leg_id, sim=True, account_ref=account_ref)  # hangup, busy
 
 
 @router.post("/agents/{userId}", summary="Contact-center agent login/logout, ready/not ready, skills")
-async def agent(userId: str, body: AgentChange, request: Request, engine: EngineDep,
+async def agent(userId: str, body: AgentChange, request: Request, contact_center: ContactCenterDep,
                 actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return await engine.acd.set_agent(actor, userId, logged_in=body.loggedIn, ready=body.ready,
+    return await contact_center.set_agent(actor, userId, logged_in=body.loggedIn, ready=body.ready,
                                                 reason=body.reason, skills=body.skills, presence=body.presence,
                                                 account_ref=_account(request))
 
 
 @router.get("/queues", summary="Queue statistics of the account")
-async def queues(request: Request, engine: EngineDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
-    items = engine.acd.queue_stats(actor, _account(request))
+async def queues(request: Request, contact_center: ContactCenterDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    items = contact_center.queue_stats(actor, _account(request))
     return items_page(items)

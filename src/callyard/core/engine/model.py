@@ -11,7 +11,8 @@
   to at most one call at a time.
 
 Live legs and calls are memory only (a PBX restart drops calls too); what outlives them is written
-through the unit of work: call records, recordings, voicemail, endpoint settings and agent state.
+through the unit of work: recordings, voicemail, endpoint settings and agent state; call records are a
+projection of the ``call.state`` events (history.py).
 """
 from __future__ import annotations
 
@@ -21,14 +22,7 @@ from typing import Any
 
 from callyard.core.scheduler import Timer
 
-LEG_STATES = ("unknown", "idle", "ringing", "connected", "held", "completed")
-ENDPOINT_STATES = ("unknown", "idle", "ringing", "connected", "held", "outOfService")
 AVAILABILITY = ("available", "busy", "dnd", "away")
-CAUSES = ("busy", "callBack", "callCancelled", "callForwardAlways", "callForwardBusy", "callForwardNoAnswer",
-          "callForward", "callNotAnswer", "destNotObtainable", "doNotDisturb", "incompatibleDestination",
-          "networkCongestion", "networkNotObtainable", "newCall", "redirected", "resourcesNotAvailable",
-          "transfer")
-TERMINAL_TYPES = ("DESKPHONE", "SOFTPHONE", "MOBILE")
 # Endpoint kinds.
 EXTENSION, GROUP, VOICEMAIL, EXTERNAL = "extension", "group", "voicemail", "external"
 
@@ -59,9 +53,6 @@ class Endpoint:
     def principal_id(self) -> str | None:
         return self.user_id or self.group_id
 
-    def active_legs(self) -> list["Leg"]:
-        return [leg for leg in self.legs if leg.state != "completed"]
-
     def in_call(self) -> bool:
         """Busy for a new inbound call: talking, holding, or already ringing."""
         return any(leg.state in ("connected", "held", "ringing") for leg in self.legs)
@@ -73,7 +64,7 @@ class Leg:
     endpoint: Endpoint
     direction: str                     # inbound | outbound, from this endpoint's point of view
     state: str
-    cause: str
+    cause: str                         # the Media swagger's causes: newCall, busy, callForward*, transfer, …
     created_on: datetime
     from_number: str
     to_number: str
@@ -84,7 +75,6 @@ class Leg:
     call: "Call | None" = None
     answered_on: datetime | None = None   # this party talking (for the caller: the far end answered)
     ended_on: datetime | None = None
-    rang_for: float = 0.0                  # seconds this leg spent ringing
     terminal: str | None = None            # the device that answered (desk phone, softphone, mobile)
     dtmf: str = ""
     consult_for: "Leg | None" = None       # a consultation leg: the held leg it was made from
@@ -123,9 +113,8 @@ class Call:
     legs: list[Leg] = field(default_factory=list)
     seq: int = 0
     recording: Recording | None = None
-    queue_id: str | None = None        # waiting in (or answered from) this ACD queue
-    queued_on: datetime | None = None
-    priority: int = 0
+    queue_id: str | None = None        # waiting in (or answered from) this ACD queue; park:<orbit> when parked
+    priority: int = 0                  # routing attributes a queue entry takes over
     skill: str | None = None
     voicemail_box: str | None = None   # the extension whose mailbox is recording this call
     declined: set[tuple[str, str]] = field(default_factory=set)  # group members who rejected this call

@@ -6,6 +6,8 @@ tutorial write it, as ``destination`` (transfers, consult, redirect) or ``callId
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +18,7 @@ from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import EngineDep
+from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 
@@ -53,6 +56,34 @@ class UpdateCallRequest(BaseModel):
     args: str | None = None
     destination: str | None = None
     callId: str | None = None
+
+
+def _tags(args: str | None) -> dict[str, Any] | None:
+    """``tagRecording`` args: a JSON object (anything else is None, which the engine rejects)."""
+    try:
+        tags = json.loads(args) if args is not None else None
+    except ValueError:
+        return None
+    return tags if isinstance(tags, dict) else None
+
+
+# The swagger's call actions → the engine's verbs: (engine, actor, endpointId, callId, args) → the leg.
+CallVerb = Callable[[Engine, Principal, str, str, str | None], Awaitable[dict[str, Any]]]
+CALL_VERBS: dict[str, CallVerb] = {
+    "answer": lambda e, actor, ep, leg, args: e.answer(actor, ep, leg),
+    "end": lambda e, actor, ep, leg, args: e.end(actor, ep, leg),
+    "hold": lambda e, actor, ep, leg, args: e.hold(actor, ep, leg),
+    "retrieve": lambda e, actor, ep, leg, args: e.retrieve(actor, ep, leg),
+    "redirect": lambda e, actor, ep, leg, args: e.redirect(actor, ep, leg, args or ""),
+    "blindTransfer": lambda e, actor, ep, leg, args: e.blind_transfer(actor, ep, leg, args or ""),
+    "consult": lambda e, actor, ep, leg, args: e.consult(actor, ep, leg, args or ""),
+    "supervisedTransfer": lambda e, actor, ep, leg, args: e.supervised_transfer(actor, ep, leg, args),
+    "conference": lambda e, actor, ep, leg, args: e.conference(actor, ep, leg, args),
+    "dtmf": lambda e, actor, ep, leg, args: e.send_dtmf(actor, ep, leg, args or ""),
+    "pauseRecording": lambda e, actor, ep, leg, args: e.pause_recording(actor, ep, leg),
+    "resumeRecording": lambda e, actor, ep, leg, args: e.resume_recording(actor, ep, leg),
+    "tagRecording": lambda e, actor, ep, leg, args: e.tag_recording(actor, ep, leg, _tags(args)),
+}
 
 
 @router.get("/endpoints/{endpointId}", summary="Get an Endpoint State")
@@ -104,4 +135,7 @@ async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, req
     if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
         raise Invalid("InvalidArgs", f"action {body.action} needs args"
                       + (" (or destination)" if body.action in ("blindTransfer", "consult", "redirect") else ""))
-    return call_wire(await engine.act(actor, endpointId, callId, body.action, args))
+    verb = CALL_VERBS.get(body.action)
+    if verb is None:
+        raise Invalid("InvalidAction", f"unknown action {body.action!r}")
+    return call_wire(await verb(engine, actor, endpointId, callId, args))

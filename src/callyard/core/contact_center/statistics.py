@@ -1,0 +1,39 @@
+"""Queue statistics: derived from the live queue and the ``queue_call`` records of calls that left it."""
+from __future__ import annotations
+
+from typing import Any
+
+from callyard.core.clock import iso
+from callyard.core.contact_center.agents import Agents
+from callyard.core.contact_center.distribution import eligible
+from callyard.core.contact_center.queues import Queues, queue_settings
+from callyard.core.engine.service import Engine
+
+
+def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict[str, Any]) -> dict[str, Any]:
+    now = engine.now()
+    account_id = group["accountId"]
+    waiting = queues.waiting(account_id, group["groupId"])  # entries being offered to an agent still wait
+    longest = max(((now - e.queued_on).total_seconds() for e in waiting), default=0.0)
+    logged_in = free = 0
+    settings = queue_settings(group)
+    free_eps = {e.number for e, _ in eligible(engine, agents, group, settings, None)}
+    for member in group.get("members", []):
+        agent = agents.agent(account_id, member["memberId"])
+        if agent["loggedIn"] or group.get("type") != "ACD":
+            logged_in += 1
+        number = engine.dialplan.user_extension(account_id, member["memberId"])
+        if number in free_eps:
+            free += 1
+    midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
+    records = [r for r in engine.rt.state.all("queue_call")
+               if r["groupId"] == group["groupId"] and r["queuedOn"] >= midnight]
+    answered = [r for r in records if r["outcome"] == "answered"]
+    return {"groupId": group["groupId"], "accountId": account_id, "name": group.get("name", ""),
+            "number": group.get("extension"), "type": group.get("type"),
+            "distribution": settings["distribution"], "waiting": len(waiting),
+            "longestWaitSeconds": round(longest, 3), "agentsLoggedIn": logged_in, "agentsFree": free,
+            "offeredToday": len(records) + len(waiting), "answeredToday": len(answered),
+            "abandonedToday": sum(1 for r in records if r["outcome"] == "abandoned"),
+            "averageWaitSeconds": round(sum(r["waitSeconds"] for r in answered) / len(answered), 3)
+            if answered else 0.0}
