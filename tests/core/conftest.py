@@ -37,6 +37,9 @@ APP_SECRET = "callyard-demo-secret"
 async def build_core(seed: int = SEED) -> Core:
     """A started Core on the demo tenant, in memory, on a manual clock."""
     core = Core(MemoryStore(), ManualClock(), Ids(seed), None)
+    # The topics a publishing family would register (the core itself knows none).
+    core.notifications.register_topics(("platform-api-media", "platform-api-presence",
+                                        "platform-api-conversations", "platform-api-admin"))
     await core.start()
     return core
 

@@ -25,6 +25,8 @@ from callyard.events.outbox import Outbox
 from callyard.events.projections import PUBLISH, Projections
 
 BASE = BASE_PATH
+# The platform's notification topics (reference/cloudlink-apis.md §5), in the order its error names them.
+TOPICS = ("platform-api-media", "platform-api-presence", "platform-api-conversations", "platform-api-admin")
 LiveDispatch = Callable[[list[tuple[dict[str, Any], dict[str, Any]]]], None]
 # The content of an admin publication: the resource's CloudLink fields (an account's publication also names
 # its parent account).
@@ -113,6 +115,7 @@ class Publisher:
         self.live = live
 
     def register(self, projections: Projections) -> None:
+        self.notifications.register_topics(TOPICS)
         projections.in_transaction("CloudLink publications (webhook outbox, live transports)", self.project,
                                    order=PUBLISH)
 

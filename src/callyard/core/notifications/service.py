@@ -5,7 +5,8 @@ A subscription is a principal's standing request for the publications of one top
 ``publicationFilter`` (RFC 9535 JSONPath evaluated against ``{"publications": [publication]}``, matching when it
 selects anything). Delivery goes to a webhook (``deviceId``) or to a live connection of the same principal.
 
-The core keeps the subscriptions and the matching rule; it holds no wire shape. Turning core events into
+The core keeps the subscriptions and the matching rule; it holds no wire shape and knows no topic: the
+publishing family registers its topics (``register_topics``). Turning core events into
 publications is the publishing family's in-transaction projection (``api/cloudlink/publications.py``): it
 asks ``live_subscriptions`` and ``matches`` here, writes webhook deliveries to the durable outbox
 (``events/outbox.py``) in the same transaction, and hands websocket envelopes to the live transports after
@@ -32,7 +33,6 @@ from callyard.core.runtime import Runtime
 from callyard.core.notifications.connections import Connections
 from callyard.events.outbox import Outbox
 
-TOPICS = ("platform-api-media", "platform-api-presence", "platform-api-conversations", "platform-api-admin")
 TRANSPORTS = ("webhook", "websocket")
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
 FIELDS = {"applicationId", "deviceId", "transport", "topic", "subjectFilter", "methodFilter",
@@ -54,7 +54,13 @@ class Notifications(OwnedExpiring):
         self.access = access
         self.outbox = outbox
         self.connections = connections
+        self.topics: tuple[str, ...] = ()
         self._compiled: dict[str, tuple[Any, Any]] = {}
+
+    def register_topics(self, topics: tuple[str, ...]) -> None:
+        """The topics a publishing family offers (its projection decides which events go on which topic); a
+        subscription names one of them."""
+        self.topics = tuple(dict.fromkeys((*self.topics, *topics)))
 
     # ------------------------------------------------------------------ validation
     def _compile(self, sub: dict[str, Any]) -> tuple[Any, Any]:
@@ -81,8 +87,8 @@ class Notifications(OwnedExpiring):
             for key in ("topic",):
                 if not merged.get(key):
                     raise Invalid("ValidationError", f"data should have required property '{key}'")
-        if merged.get("topic") not in TOPICS:
-            raise Invalid("InvalidTopic", f"topic must be one of {', '.join(TOPICS)}")
+        if merged.get("topic") not in self.topics:
+            raise Invalid("InvalidTopic", f"topic must be one of {', '.join(self.topics)}")
         transport = merged.setdefault("transport", "webhook")
         if transport not in TRANSPORTS:
             raise Invalid("ValidationError", f"transport must be one of {', '.join(TRANSPORTS)}")
