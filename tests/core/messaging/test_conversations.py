@@ -170,8 +170,6 @@ async def test_deleting_a_stream_takes_its_messages(core: Core, alice, bob) -> N
     assert core.rt.state.get("conversation", cid) is None
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: _next_sequence numbers from the last *live* message, so "
-                                       "deleting the newest message makes the next post reuse its sequence")
 async def test_a_sequence_number_is_never_reused_after_a_delete(core: Core, alice) -> None:
     m = core.messaging
     cid = (await m.create(alice, {"participants": [BOB]}))["conversationId"]

@@ -330,16 +330,22 @@ class Messaging:
         return found
 
     def _next_sequence(self, conversation_id: str) -> int:
-        """Messages are numbered per conversation in posting order (the clock may not move between two)."""
+        """Messages are numbered per conversation in posting order (the clock may not move between two). A
+        number is never given twice, even after the newest message was deleted: the conversation keeps the
+        last number it gave (``lastSequence``; conversations stored before it was kept fall back to their
+        last live message)."""
         ids = self._ids(conversation_id)
         while ids and self.rt.state.get("message", ids[-1]) is None:
             ids.pop()   # rolled back or deleted: only the last live message counts
         last = self.rt.state.get("message", ids[-1]) if ids else None
-        return int(last.get("sequence", 0) if last is not None else 0) + 1
+        conversation = self.rt.state.get("conversation", conversation_id) or {}
+        return max(int(conversation.get("lastSequence", 0)), int(last.get("sequence", 0) if last else 0)) + 1
 
     def _add(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
         self._ids(message["conversationId"]).append(message["messageId"])
         uow.put("message", message["messageId"], message)
+        if self.rt.state.get("conversation", message["conversationId"]) is not None:
+            uow.update("conversation", message["conversationId"], lastSequence=message["sequence"])
 
     def messages(self, actor: Principal, conversation_id: str, start: str | None = None,
                  end: str | None = None) -> builtins.list[dict[str, Any]]:
