@@ -138,7 +138,7 @@ class Families:
             raise LookupError(f"no family owns {path}")
         return best
 
-    def for_scope(self, scope: Scope) -> Family:
+    def for_scope(self, scope: Mapping[str, Any]) -> Family:
         """The family of the matched route, else of the path."""
         route = scope.get("route")
         name = getattr(route, "family", None)

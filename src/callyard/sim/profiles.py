@@ -81,7 +81,8 @@ class Profiles:
                 self._later(0, account, number, leg_id, "answer", profile.get("device"))
             elif mode == "busy":
                 self._later(0, account, number, leg_id, "end", None)
-        elif leg["state"] == "connected" and profile.get("talkSeconds") is not None and leg["answeredOn"] == event.occurred_at:
+        elif (leg["state"] == "connected" and profile.get("talkSeconds") is not None
+              and leg["answeredOn"] == event.occurred_at):
             self._later(pick(profile["talkSeconds"], self.rng), account, number, leg_id, "end", None)
 
     def _later(self, delay: float, account: str, number: str, leg_id: str, action: str, device: str | None) -> None:

@@ -43,7 +43,8 @@ async def test_demo_tenant_domains(core: Core) -> None:
 
 async def test_tenant_domains_are_derived_when_absent_and_kept_lower_case(core: Core) -> None:
     state = build_state(core.rt, tenant(
-        {"name": "Big Partner", "customers": [{"name": "Zoë & Co"}, {"name": "Initech", "domain": "Big-Partner.Example"},
+        {"name": "Big Partner", "customers": [{"name": "Zoë & Co"},
+                                              {"name": "Initech", "domain": "Big-Partner.Example"},
                                               {"name": "Big Partner"}]}))
     found = sorted((a["name"], a["domain"]) for a in state.all("account"))
     # the declared domain is reserved first: the partner's derived one steps aside

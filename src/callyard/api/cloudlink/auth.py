@@ -139,14 +139,17 @@ async def authorize(request: Request, core: CoreDep) -> JSONResponse:
         return JSONResponse({"name": "MissingBodyInRequest", "message": "a form body is required",
                              "error": "invalid_request", "error_description": "a form body is required"},
                             status_code=400)
-    missing = [k for k in ("client_id", "response_type", "username", "password") if not _text(body, k)]
-    if missing:
+    client_id, response_type = _text(body, "client_id"), _text(body, "response_type")
+    username, password = _text(body, "username"), _text(body, "password")
+    if not client_id or not response_type or not username or not password:
+        required = {"client_id": client_id, "response_type": response_type, "username": username, "password": password}
+        missing = [k for k, v in required.items() if not v]
         message = f"{', '.join(missing)} required"
         return JSONResponse({"name": "MissingBodyInRequest", "message": message, "error": "invalid_request",
                              "error_description": message}, status_code=400)
     code = await core.auth.authorize(
-        client_id=_text(body, "client_id"), response_type=_text(body, "response_type"),
-        username=_text(body, "username"), password=_text(body, "password"), account_ref=_text(body, "account_id"),
+        client_id=client_id, response_type=response_type,
+        username=username, password=password, account_ref=_text(body, "account_id"),
         redirect_uri=_text(body, "redirect_uri"), code_challenge=_text(body, "code_challenge"),
         code_challenge_method=_text(body, "code_challenge_method"), scope=_text(body, "scope"),
         nonce=_text(body, "nonce"))

@@ -108,7 +108,8 @@ def conversation_wire(conversation: dict[str, Any]) -> dict[str, Any]:
     cid = conversation["conversationId"]
     return {**pick(conversation, CONVERSATION_FIELDS),
             "participants": [participant_wire(cid, p) for p in conversation["participants"]],
-            "_links": {"self": f"{BASE}/conversations/{cid}", "participants": f"{BASE}/conversations/{cid}/participants",
+            "_links": {"self": f"{BASE}/conversations/{cid}",
+                       "participants": f"{BASE}/conversations/{cid}/participants",
                        "messages": f"{BASE}/conversations/{cid}/messages"}}
 
 

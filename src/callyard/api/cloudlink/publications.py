@@ -94,7 +94,8 @@ def publication_of(event: Event) -> dict[str, Any] | None:
         # Conversation subjects carry no version prefix: /conversations/{id}[/messages/{messageId}] (§4, §5)
         verb = event.type.rsplit(".", 1)[1]
         data = event.data or {}
-        return {"topic": "platform-api-conversations", "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
+        return {"topic": "platform-api-conversations",
+                "method": {"created": "POST", "deleted": "DELETE"}.get(verb, "PUT"),
                 "subject": event.subject,
                 "content": conversation_fields(data) if kind == "conversation" else pick(data, MESSAGE_FIELDS),
                 "publisher": {"accountId": event.account_id, "principalId": _conversation_publisher(data)}}

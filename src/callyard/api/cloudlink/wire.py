@@ -142,7 +142,8 @@ def group_wire(group: dict[str, Any]) -> dict[str, Any]:
 
 def member_wire(group: dict[str, Any], member: dict[str, Any]) -> dict[str, Any]:
     return {**member_fields(member), "groupId": group["groupId"], "accountId": group["accountId"],
-            "_links": {"self": f"{BASE}/accounts/{group['accountId']}/groups/{group['groupId']}/members/{member['memberId']}"}}
+            "_links": {"self": f"{BASE}/accounts/{group['accountId']}/groups/{group['groupId']}"
+                               f"/members/{member['memberId']}"}}
 
 
 def application_wire(record: dict[str, Any]) -> dict[str, Any]:

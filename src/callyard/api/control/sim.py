@@ -134,6 +134,7 @@ async def agent(userId: str, body: AgentChange, request: Request, contact_center
 
 
 @router.get("/queues", summary="Queue statistics of the account")
-async def queues(request: Request, contact_center: ContactCenterDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+async def queues(request: Request, contact_center: ContactCenterDep,
+                 actor: Principal = Depends(controller)) -> dict[str, Any]:
     items = contact_center.queue_stats(actor, _account(request))
     return items_page(items)

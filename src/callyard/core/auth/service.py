@@ -102,6 +102,13 @@ class Auth:
             raise Invalid("InactiveAccount", "the account is not active")
         return account
 
+    def _account_name(self, account_id: str) -> str:
+        account = self.rt.state.get("account", account_id)
+        if account is None:  # a user's account always exists; a dangling reference is an internal error (500)
+            raise KeyError(("account", account_id))
+        name: str = account["name"]
+        return name
+
     # ------------------------------------------------------------------ password
     def find_login(self, username: str, account_ref: str | None) -> list[dict[str, Any]]:
         wanted = username.strip().lower()
@@ -125,7 +132,7 @@ class Auth:
                        client_id: str | None = None, scope: str | None = None) -> IssuedToken:
         matches = self.find_login(username, account_ref)
         if len({u["accountId"] for u in matches}) > 1:
-            labels = sorted(self.rt.state.get("account", u["accountId"])["name"] for u in matches)
+            labels = sorted(self._account_name(u["accountId"]) for u in matches)
             raise Conflict("MultipleMatching", "the username matches users in several accounts; "
                                                "send account_id to choose one", labels=labels)
         user = next((u for u in matches if verify_password(password, u.get("passwordHash"))), None)
@@ -203,7 +210,8 @@ class Auth:
         if role not in ROLES:
             raise Invalid("InvalidPrincipals", f"role must be one of {', '.join(ROLES)}")
         if not role_at_least(client_role, role):
-            raise Invalid("InvalidPrincipals", f"an anonymous user cannot have a role above the client's ({client_role})")
+            raise Invalid("InvalidPrincipals",
+                          f"an anonymous user cannot have a role above the client's ({client_role})")
         for key in ("principalId", "userId", "uniqueUserId"):
             value = fields.get(key)
             if value and (self.rt.state.get("user", value) is not None or any(
@@ -281,7 +289,8 @@ class Auth:
             if not code_verifier:
                 raise Unauthorized("InvalidVerifier", "code_verifier is required for this code")
             if stored["codeChallengeMethod"] == "S256":
-                computed = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
+                digest = hashlib.sha256(code_verifier.encode()).digest()
+                computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
             else:
                 computed = code_verifier
             if not hmac.compare_digest(computed, stored["codeChallenge"]):

@@ -50,7 +50,8 @@ class Applications:
         if unknown:
             raise Invalid("InvalidRequest", f"data should NOT have additional properties: {sorted(unknown)}")
         uris = fields.get("redirectUris")
-        if uris is not None and (not isinstance(uris, list) or not all(isinstance(u, str) and "://" in u for u in uris)):
+        if uris is not None and (not isinstance(uris, list)
+                                 or not all(isinstance(u, str) and "://" in u for u in uris)):
             raise Invalid("InvalidRequest", "redirectUris must be an array of absolute URIs")
         if "role" in fields and fields["role"] not in ROLES:
             raise Invalid("InvalidRequest", f"role must be one of {', '.join(ROLES)}")
@@ -73,7 +74,8 @@ class Applications:
                     raise Invalid("MissingParamInRequest", f"{required} is required")
         role = fields.get("role", "USER")
         if not role_at_least(actor.role, role):
-            raise Forbidden("InsufficientPermissions", f"a {actor.role} cannot register an application with role {role}")
+            raise Forbidden("InsufficientPermissions",
+                            f"a {actor.role} cannot register an application with role {role}")
         application_id = fields.get("applicationId") if actor.at_least("GLOBAL_ADMIN") else None
         application_id = application_id or self.rt.ids.uuid()
         if self.registration(application_id):
@@ -150,7 +152,7 @@ class Applications:
                      self.rt.now_iso())
         return record
 
-    async def put_tag(self, actor: Principal, application_id: str, tag_id: str, value: Any,
+    async def put_tag(self, actor: Principal, application_id: str, tag_id: str | None, value: Any,
                       create: bool) -> dict[str, Any]:
         record = self.get(actor, application_id)
         self.access.require_role(actor, "ACCOUNT_ADMIN")
@@ -168,7 +170,8 @@ class Applications:
                         "modifiedBy": actor.principal_id}
         async with self.rt.write() as uow:
             uow.update("application", record["recordId"], tags=tags)
-        return tags[tag_id]
+        tag: dict[str, Any] = tags[tag_id]
+        return tag
 
     async def delete_tag(self, actor: Principal, application_id: str, tag_id: str) -> dict[str, Any]:
         record = self.get(actor, application_id)
@@ -176,7 +179,7 @@ class Applications:
         tags = copy.deepcopy(record.get("tags", {}))
         if tag_id not in tags:
             raise NotFound("TagNotFound", f"tag {tag_id} was not found")
-        removed = tags.pop(tag_id)
+        removed: dict[str, Any] = tags.pop(tag_id)
         async with self.rt.write() as uow:
             uow.update("application", record["recordId"], tags=tags)
         return removed

@@ -23,7 +23,7 @@ def render_photo(data: bytes) -> dict[str, tuple[str, bytes]]:
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Invalid("InvalidImage", f"the request body is not a supported image: {exc}") from None

@@ -273,14 +273,16 @@ class Directory:
             for group in self.rt.state.all("group"):
                 if group["accountId"] == user["accountId"] and any(
                         m["memberId"] in (user["userId"], user["uniqueUserId"]) for m in group["members"]):
-                    members = [m for m in group["members"] if m["memberId"] not in (user["userId"], user["uniqueUserId"])]
+                    members = [m for m in group["members"]
+                               if m["memberId"] not in (user["userId"], user["uniqueUserId"])]
                     g = uow.update("group", group["groupId"], members=members)
                     self._emit(uow, "group.updated", g["accountId"], f"/groups/{g['groupId']}", g)
             self._emit(uow, "user.deleted", user["accountId"], f"/users/{user['userId']}", None)
         return user
 
     # ------------------------------------------------------------------ tags (users and accounts)
-    async def put_tag(self, actor: Principal, kind: str, doc: dict[str, Any], tag_id: str, value: Any) -> dict[str, Any]:
+    async def put_tag(self, actor: Principal, kind: str, doc: dict[str, Any], tag_id: str,
+                      value: Any) -> dict[str, Any]:
         self.access.require_role(actor, "ACCOUNT_ADMIN")
         tags = copy.deepcopy(doc.get("tags") or {})
         tags[tag_id] = value
@@ -366,9 +368,11 @@ class Directory:
                 raise Invalid("ValidationError", f"members[{index}].memberId is required")
             extra = set(member) - {"memberId", "status", "type"}
             if extra:
-                raise Invalid("ValidationError", f"members[{index}] should NOT have additional properties: {sorted(extra)}")
+                raise Invalid("ValidationError",
+                              f"members[{index}] should NOT have additional properties: {sorted(extra)}")
             if member["memberId"] not in users:
-                raise Invalid("ValidationError", f"members[{index}].memberId {member['memberId']} is not a user of this account")
+                raise Invalid("ValidationError",
+                              f"members[{index}].memberId {member['memberId']} is not a user of this account")
             status = member.get("status", "ACCEPTED")
             if status not in MEMBER_STATUS:
                 raise Invalid("ValidationError", f"members[{index}].status must be one of {', '.join(MEMBER_STATUS)}")
@@ -539,7 +543,8 @@ class Directory:
             uow.update("mail", mail_id, delivery=delivery)
 
 
-_WELCOME_SUBJECT = {"en": "Welcome! Complete your account set-up", "fr": "Bienvenue ! Terminez la configuration de votre compte",
+_WELCOME_SUBJECT = {"en": "Welcome! Complete your account set-up",
+                    "fr": "Bienvenue ! Terminez la configuration de votre compte",
                     "de": "Willkommen! Schließen Sie die Einrichtung Ihres Kontos ab"}
 
 
@@ -554,7 +559,8 @@ _ID_FIELD = {"user": "userId", "group": "groupId", "contact": "contactId", "acco
 
 
 def _doc_id(kind: str, doc: dict[str, Any]) -> str:
-    return doc[_ID_FIELD[kind]]
+    doc_id: str = doc[_ID_FIELD[kind]]
+    return doc_id
 
 
 def _subject(kind: str, doc: dict[str, Any]) -> str:
@@ -582,7 +588,8 @@ def new_account(rt: Runtime, name: str, partner: dict[str, Any] | None, account_
         "partnerId": partner["partnerId"] if partner else number,
         "parentAccountId": partner["accountId"] if partner else None,
         "active": True, "state": "ACTIVE", "source": "CLOUDLINK", "languageCode": "en-US",
-        "domain": domain, "sipDomain": domains.default_sip_domain(account_id), "accessTokenExpiryHours": 1, "refreshTokenExpiryHours": 336,
+        "domain": domain, "sipDomain": domains.default_sip_domain(account_id), "accessTokenExpiryHours": 1,
+        "refreshTokenExpiryHours": 336,
         "userLimit": 0, "policy": {"allowGuestAccess": False, "allowProxyAuthentication": False},
         "location": {"address": {"country": "CA", "street": "", "city": "Ottawa", "stateOrProvince": "ON",
                                  "zipCode": ""}},

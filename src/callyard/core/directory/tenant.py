@@ -19,7 +19,7 @@ DEMO_TENANT = Path(__file__).resolve().parents[2] / "fixtures" / "demo-tenant.js
 
 def read_tenant(path: Path | None) -> dict[str, Any]:
     try:
-        data = json.loads((path or DEMO_TENANT).read_text())
+        data: dict[str, Any] = json.loads((path or DEMO_TENANT).read_text())
     except (OSError, ValueError) as exc:
         raise Invalid("InvalidTenant", f"cannot read tenant file {path}: {exc}") from None
     if data.get("format") != "callyard-tenant" or data.get("version") != 1:
@@ -78,7 +78,8 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
     def user_ref(account: dict[str, Any], ref: str) -> str:
         for user in state.all("user"):
             if user["accountId"] == account["accountId"] and ref in (user["userId"], user.get("email")):
-                return user["userId"]
+                found: str = user["userId"]
+                return found
         raise Invalid("InvalidTenant", f"{ref} is not a user of account {account['name']}")
 
     def add_group(account: dict[str, Any], spec: dict[str, Any]) -> None:

@@ -252,7 +252,8 @@ class Engine:
         if unknown:
             raise Invalid("InvalidSetting", f"unknown endpoint settings: {', '.join(sorted(unknown))}")
         for key, value in settings.items():
-            if not isinstance(value, SETTING_TYPES[key]) or (SETTING_TYPES[key] == (int, float) and isinstance(value, bool)):
+            if not isinstance(value, SETTING_TYPES[key]) or (
+                    SETTING_TYPES[key] == (int, float) and isinstance(value, bool)):
                 raise Invalid("InvalidSetting", f"{key} has the wrong type")
         if "userAvailability" in settings and settings["userAvailability"] not in AVAILABILITY:
             raise Invalid("InvalidSetting", f"userAvailability must be one of {', '.join(AVAILABILITY)}")
@@ -263,7 +264,8 @@ class Engine:
                         else self.controllable(actor, number, account_ref))
             for key in ("forwardAlways", "forwardBusy", "forwardNoAnswer", "forwardDnd"):
                 target = settings.get(key)
-                if target and normalise(target) not in ("voicemail",) and self.endpoint(endpoint.account_id, target) is None:
+                if (target and normalise(target) not in ("voicemail",)
+                        and self.endpoint(endpoint.account_id, target) is None):
                     raise Invalid("InvalidDestination", f"{key} destination {target} is not a dialable number")
                 if target and normalise(target) == endpoint.number:
                     raise Invalid("InvalidDestination", f"{key} cannot point an endpoint at itself")

@@ -85,7 +85,8 @@ class Messaging:
     def _joined(self, actor: Principal, conversation_id: str, doing: str) -> dict[str, Any]:
         conversation = self._conversation(actor, conversation_id)
         if not self._accepted(conversation, actor):
-            raise Forbidden("NotAParticipant", f"only accepted participants of conversation {conversation_id} may {doing}")
+            raise Forbidden("NotAParticipant",
+                            f"only accepted participants of conversation {conversation_id} may {doing}")
         return conversation
 
     def _user_id(self, actor: Principal, ref: Any, where: str) -> str:
@@ -166,7 +167,8 @@ class Messaging:
     async def update(self, actor: Principal, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         conversation = self._conversation(actor, conversation_id)
         if not (self._accepted(conversation, actor) or actor.at_least("ACCOUNT_ADMIN")):
-            raise Forbidden("NotAParticipant", "only accepted participants or an ACCOUNT_ADMIN may update a conversation")
+            raise Forbidden("NotAParticipant",
+                            "only accepted participants or an ACCOUNT_ADMIN may update a conversation")
         changes = {k: v for k, v in fields.items() if k in UPDATE_FIELDS}
         if "visibility" in changes and changes["visibility"] not in VISIBILITIES:
             raise Invalid("ValidationError", "visibility should be equal to one of the allowed values: PUBLIC, PRIVATE")
@@ -178,7 +180,8 @@ class Messaging:
                                  modifiedBy=actor.principal_id)
             uow.emit("conversation.updated", actor.account_id, _subject(updated), updated, now)
             if "name" in changes and changes["name"] != conversation.get("name"):
-                self._system(uow, updated, f"{self._display(actor.principal_id)} renamed the conversation to {changes['name']}")
+                self._system(uow, updated,
+                             f"{self._display(actor.principal_id)} renamed the conversation to {changes['name']}")
         return updated
 
     async def delete(self, actor: Principal, conversation_id: str) -> dict[str, Any]:
@@ -291,7 +294,8 @@ class Messaging:
         if member is None:
             raise NotFound("ParticipantNotFound", f"{ref} is not a participant of conversation {conversation_id}")
         if not conversation["stream"]:
-            raise Conflict("DirectConversation", "a direct conversation keeps exactly two participants; delete it instead")
+            raise Conflict("DirectConversation",
+                           "a direct conversation keeps exactly two participants; delete it instead")
         leaving = user_id == actor.principal_id
         if not leaving and not (actor.principal_id == conversation["createdBy"] or actor.at_least("ACCOUNT_ADMIN")):
             raise Forbidden("InsufficientPermissions",
@@ -354,7 +358,8 @@ class Messaging:
         return self._window(self._messages(conversation_id), start, end)
 
     @staticmethod
-    def _window(messages: builtins.list[dict[str, Any]], start: str | None, end: str | None) -> builtins.list[dict[str, Any]]:
+    def _window(messages: builtins.list[dict[str, Any]], start: str | None,
+                end: str | None) -> builtins.list[dict[str, Any]]:
         low = _instant(start, "startDate") if start else None
         high = _instant(end, "endDate") if end else None
         if low and high and low > high:

@@ -107,7 +107,8 @@ class Notifications(OwnedExpiring):
             try:
                 re.compile(merged["subjectFilter"])
             except re.error as exc:
-                raise Invalid("InvalidSubjectFilter", f"subjectFilter is not a valid regular expression: {exc}") from None
+                raise Invalid("InvalidSubjectFilter",
+                              f"subjectFilter is not a valid regular expression: {exc}") from None
         if merged.get("publicationFilter"):
             try:
                 jsonpath.compile(merged["publicationFilter"])

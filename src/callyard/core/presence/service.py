@@ -271,7 +271,8 @@ class Presence:
             undo.setdefault(user_id, entry)
             entry = self._aggregate[user_id] = {
                 "status": status,
-                "enteredOn": self.rt.now_iso() if entry is not None or status != layer["status"] else layer["enteredOn"]}
+                "enteredOn": (self.rt.now_iso() if entry is not None or status != layer["status"]
+                              else layer["enteredOn"])}
         view = self.view(user, layer, entry)
         if aggregate_changed or principal_changed:
             uow.emit("presence.updated", user["accountId"], f"/presentities/{user_id}", view, self.rt.now_iso())

@@ -43,7 +43,9 @@ def _lookup(doc: Any, path: list[str]) -> Any:
 def _comparable(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")) if re.match(r"^\d{4}-\d\d-\d\dT", value) else value
+            if re.match(r"^\d{4}-\d\d-\d\dT", value):
+                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return value
         except ValueError:
             return value
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -144,7 +146,9 @@ class _Evaluator:
         if name in ("tolower", "toupper", "trim", "length"):
             if not isinstance(args[0], str):
                 return None
-            return {"tolower": str.lower, "toupper": str.upper, "trim": str.strip, "length": len}[name](args[0])
+            functions: dict[str, Callable[[str], Any]] = {"tolower": str.lower, "toupper": str.upper,
+                                                          "trim": str.strip, "length": len}
+            return functions[name](args[0])
         if name == "indexof":
             return args[0].find(args[1]) if isinstance(args[0], str) and isinstance(args[1], str) else None
         if name == "concat":
