@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import LiveServer, auth, start_server, token
 from tests.examples.support import TEST_APP, App
+from tests.support.control import Control
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +22,13 @@ def twin() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def control(twin: LiveServer) -> Iterator[httpx.Client]:
-    """An ACCOUNT_ADMIN client of the twin, after a reset (which also clears the audit)."""
+def control(twin: LiveServer) -> Iterator[Control]:
+    """The control plane of the twin as Acme's ACCOUNT_ADMIN, after a reset (which also clears the audit);
+    ``control.http`` is an httpx client with the admin's token and a valid X-Mitel-App."""
     with httpx.Client(base_url=twin.url, timeout=10, headers={"X-Mitel-App": TEST_APP}) as client:
-        reset = client.post("/_callyard/reset", headers=auth(token(client, "admin@acme.example")))
-        assert reset.status_code == 200, reset.text
+        Control(client, auth(token(client, "admin@acme.example"))).reset()
         client.headers.update(auth(token(client, "admin@acme.example")))
-        yield client
+        yield Control(client)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers of the example tests: the example applications as child processes, and look-ups on the twin."""
+"""Helpers of the example tests: the example applications as child processes (the twin is driven through
+``tests.support.control.Control``, the ``control`` fixture)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTER = ROOT / "examples" / "call_router" / "router.py"
@@ -82,29 +82,3 @@ class App:
 
     def json_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.lines if line.startswith("{")]
-
-
-def ring(control: httpx.Client, caller: str, to: str) -> str:
-    placed = control.post("/_callyard/sim/calls", json={"from": caller, "to": to})
-    assert placed.status_code == 201, placed.text
-    return placed.json()["callId"]
-
-
-def live_call(control: httpx.Client, call_id: str) -> dict[str, Any] | None:
-    items = control.get("/_callyard/sim/calls").json()["_embedded"]["items"]
-    return next((c for c in items if c["callId"] == call_id), None)
-
-
-def legs(control: httpx.Client, call_id: str) -> dict[str, str]:
-    """endpoint → state of a live call's legs."""
-    call = live_call(control, call_id)
-    assert call is not None, f"call {call_id} is not live"
-    return {leg["endpointId"]: leg["state"] for leg in call["legs"]}
-
-
-def audit_of(control: httpx.Client, session: str) -> dict[str, Any]:
-    response = control.get("/_callyard/audit", params={"session": session})
-    assert response.status_code == 200, response.text
-    report = response.json()
-    assert report["count"] == 1, report   # the application was seen, under its own session
-    return report["applications"][0]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.examples.support import B, CALL_CONTROL, audit_of, legs, live_call, ring
+from tests.examples.support import B, CALL_CONTROL
+from tests.support.control import Control
 
 CUSTOMER = "+16135550123"
 
@@ -25,17 +26,16 @@ def records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_scripted_supervised_transfer(control: httpx.Client, twin, launch, tmp_path: Path) -> None:
+def test_scripted_supervised_transfer(control: Control, twin, launch, tmp_path: Path) -> None:
     # Carol picks up 1 s after her phone rings (the simulator's profile, on the twin's clock).
-    profile = control.put("/_callyard/sim/endpoints/2882", json={"profile": {"mode": "answer", "answerAfter": 1}})
-    assert profile.status_code == 200, profile.text
+    control.configure("2882", profile={"mode": "answer", "answerAfter": 1})
     record = tmp_path / "calls.jsonl"
     app = launch(CALL_CONTROL, "--twin-url", twin.url, "--user", "bob@acme.example", "--record", str(record),
                  "--commands", "answer; consult 2882; transfer; wait idle; history")
     ready = app.wait_line(lambda line: " ready: " in line)
     assert "extension 2881" in ready
 
-    call = ring(control, CUSTOMER, "2881")
+    call = control.ring("2881", caller=CUSTOMER)
     assert app.finish() == 0, "\n".join(app.lines + app.errors)
     output = "\n".join(app.lines)
     assert "ok answer" in output and "ok consult 2882" in output and "ok transfer" in output
@@ -44,10 +44,10 @@ def test_scripted_supervised_transfer(control: httpx.Client, twin, launch, tmp_p
     assert answered < next(i for i, line in enumerate(app.lines) if " ok transfer " in line)
 
     # The tutorial's end state: the outside caller talks to 2882, and 2881 is disconnected.
-    assert legs(control, call) == {CUSTOMER: "connected", "2882": "connected"}
-    assert control.get(f"{B}/endpoints/2881").json()["state"] == "idle"
-    assert control.get(f"{B}/endpoints/2881/calls").json()["count"] == 0
-    carol = control.get(f"{B}/endpoints/2882/calls").json()["_embedded"]["items"]
+    assert control.legs(call) == {CUSTOMER: "connected", "2882": "connected"}
+    assert control.http.get(f"{B}/endpoints/2881").json()["state"] == "idle"
+    assert control.http.get(f"{B}/endpoints/2881/calls").json()["count"] == 0
+    carol = control.http.get(f"{B}/endpoints/2882/calls").json()["_embedded"]["items"]
     assert [(c["from"], c["state"], c["cause"]) for c in carol] == [(CUSTOMER, "connected", "transfer")]
 
     # Both of bob's calls are in the record, once each.
@@ -57,27 +57,27 @@ def test_scripted_supervised_transfer(control: httpx.Client, twin, launch, tmp_p
     assert len({r["callId"] for r in kept}) == 2 and all(r["endpointId"] == "2881" for r in kept)
     assert "2 finished call(s)" in output   # `history` read them back
 
-    report = audit_of(control, session_of(ready))
+    report = control.audit_of(session_of(ready))
     assert report["app"]["kind"] == "client" and report["app"]["flavor"] == "desktop"
     assert report["clean"] is True and report["findings"] == []
-    subscriptions = control.get(f"{B}/subscriptions", headers={
-        "Authorization": f"Bearer {bob_token(control)}"}).json()
+    subscriptions = control.http.get(f"{B}/subscriptions", headers={
+        "Authorization": f"Bearer {bob_token(control.http)}"}).json()
     assert subscriptions["count"] == 0   # it removed its subscription (and connection) on the way out
 
 
-def bob_token(control: httpx.Client) -> str:
-    response = control.post(f"{B}/token", data={"grant_type": "password", "username": "bob@acme.example",
+def bob_token(http: httpx.Client) -> str:
+    response = http.post(f"{B}/token", data={"grant_type": "password", "username": "bob@acme.example",
                                                "password": "callyard"})
     assert response.status_code == 201, response.text
     return response.json()["access_token"]
 
 
-def test_line_by_line_on_standard_input(control: httpx.Client, twin, launch, tmp_path: Path) -> None:
+def test_line_by_line_on_standard_input(control: Control, twin, launch, tmp_path: Path) -> None:
     # A call bob took before the tool ran: at exit the tool adds it from the Media API's call records.
-    earlier = ring(control, "+14165550111", "2881")
-    assert control.post("/_callyard/sim/endpoints/2881/answer").status_code == 200
-    assert control.post("/_callyard/sim/endpoints/2881/hangup").status_code == 200
-    assert live_call(control, earlier) is None
+    earlier = control.ring("2881", caller="+14165550111")
+    control.phone("2881", "answer")
+    control.phone("2881", "hangup")
+    assert control.live_call(earlier) is None
 
     record = tmp_path / "calls.jsonl"
     app = launch(CALL_CONTROL, "--twin-url", twin.url, "--user", "bob@acme.example", "--record", str(record),
@@ -90,7 +90,7 @@ def test_line_by_line_on_standard_input(control: httpx.Client, twin, launch, tmp
     app.send("frobnicate")
     app.wait_line(lambda line: "unknown command 'frobnicate'" in line)
 
-    call = ring(control, CUSTOMER, "2881")
+    call = control.ring("2881", caller=CUSTOMER)
     app.wait_line(lambda line: " ringing " in line and CUSTOMER in line)
     for command, done in (("answer", " ok answer "), ("hold", " ok hold "), ("retrieve", " ok retrieve "),
                           ("calls #1", "  #1 "), ("blind 2882", " ok blind transfer to 2882 ")):
@@ -103,14 +103,14 @@ def test_line_by_line_on_standard_input(control: httpx.Client, twin, launch, tmp
     assert app.finish() == 0
 
     # The blind transfer: the caller now rings at 2882, bob is free.
-    assert legs(control, call) == {CUSTOMER: "connected", "2882": "ringing"}
-    assert control.get(f"{B}/endpoints/2881").json()["state"] == "idle"
+    assert control.legs(call) == {CUSTOMER: "connected", "2882": "ringing"}
+    assert control.http.get(f"{B}/endpoints/2881").json()["state"] == "idle"
     kept = {r["from"]: r for r in records(record)}
     assert kept[CUSTOMER]["source"] == "notification" and kept[CUSTOMER]["cause"] == "transfer"
     assert kept["+14165550111"]["source"] == "records" and kept["+14165550111"]["answered"] is True
     assert len(kept) == 2
 
-    report = audit_of(control, session_of(ready))
+    report = control.audit_of(session_of(ready))
     assert report["clean"] is True, report["findings"]
     assert report["app"]["principals"] == ["ac3e0000-0000-4000-8000-000000002881"]   # signed in as bob
 

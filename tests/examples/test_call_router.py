@@ -14,7 +14,8 @@ from types import ModuleType
 import httpx
 import pytest
 
-from tests.examples.support import B, ROUTER, audit_of, legs, ring
+from tests.examples.support import B, ROUTER
+from tests.support.control import Control
 
 CALLER_613 = "+16135550123"
 CALLER_416 = "+14165550123"
@@ -28,17 +29,17 @@ def router_module() -> ModuleType:
     return module
 
 
-def ringing_calls(control: httpx.Client, endpoint: str) -> list[dict]:
-    response = control.get(f"{B}/endpoints/{endpoint}/calls")
+def ringing_calls(control: Control, endpoint: str) -> list[dict]:
+    response = control.http.get(f"{B}/endpoints/{endpoint}/calls")
     assert response.status_code == 200, response.text
     return [c for c in response.json()["_embedded"]["items"] if c["state"] == "ringing"]
 
 
-def wait_for_deliveries(control: httpx.Client) -> list[dict]:
+def wait_for_deliveries(control: Control) -> list[dict]:
     """The delivery log once every delivery has an answer recorded."""
     deadline = time.monotonic() + 5
     while True:
-        items = control.get("/_callyard/deliveries").json()["_embedded"]["items"]
+        items = control.deliveries()
         if all(d.get("lastStatus") is not None for d in items) or time.monotonic() > deadline:
             return items
         time.sleep(0.05)
@@ -50,13 +51,13 @@ def decision_for(app, caller: str, outcome: str, endpoint: str | None = None) ->
     return json.loads(line)
 
 
-def test_routes_by_area_code_over_the_websocket(control: httpx.Client, twin, launch) -> None:
+def test_routes_by_area_code_over_the_websocket(control: Control, twin, launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880-2882", "--max-calls", "2", "--duration", "30")
     ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     assert ready["transport"] == "websocket" and ready["endpointCount"] == 3
     assert ready["app"].startswith("callrouter-server/1.0.0;platform=")
 
-    ottawa = ring(control, CALLER_613, "2880")
+    ottawa = control.ring("2880", caller=CALLER_613)
     redirected = decision_for(app, CALLER_613, "redirected")
     assert (redirected["endpointId"], redirected["areaCode"], redirected["rule"], redirected["destination"]) == \
         ("2880", "613", "ottawa", "2881")
@@ -64,61 +65,60 @@ def test_routes_by_area_code_over_the_websocket(control: httpx.Client, twin, lau
     # 2881 is watched too: the call rings there now, and the router leaves it (its rule's destination).
     again = decision_for(app, CALLER_613, "left", endpoint="2881")
     assert again["repeat"] is True and again["reason"] == "already ringing on 2881"
-    assert legs(control, ottawa) == {CALLER_613: "connected", "2881": "ringing"}
+    assert control.legs(ottawa) == {CALLER_613: "connected", "2881": "ringing"}
     [on_2881] = ringing_calls(control, "2881")
     assert (on_2881["from"], on_2881["cause"], on_2881["callId"]) == (CALLER_613, "redirected", again["callId"])
 
-    toronto = ring(control, CALLER_416, "2882")
+    toronto = control.ring("2882", caller=CALLER_416)
     left = decision_for(app, CALLER_416, "left")
     assert (left["areaCode"], left["rule"], left["destination"]) == ("416", "leave", None)
     assert app.finish() == 0   # --max-calls 2: two calls decided
     stopped = app.json_lines()[-1]
     assert stopped["event"] == "stopped" and stopped["calls"] == 2
     assert stopped["outcomes"] == {"redirected": 1, "left": 1, "seenAgain": 1}
-    assert legs(control, toronto) == {CALLER_416: "connected", "2882": "ringing"}
+    assert control.legs(toronto) == {CALLER_416: "connected", "2882": "ringing"}
     assert ringing_calls(control, "2880") == []
 
-    report = audit_of(control, ready["sessionId"])
+    report = control.audit_of(ready["sessionId"])
     assert report["app"]["kind"] == "server" and report["app"]["name"] == "callrouter"
     assert report["clean"] is True and report["findings"] == []
 
 
-def test_calls_that_are_gone_or_refused_are_logged_with_their_correlation_id(control: httpx.Client, twin,
+def test_calls_that_are_gone_or_refused_are_logged_with_their_correlation_id(control: Control, twin,
                                                                                launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880", "--max-calls", "3", "--duration", "30")
     ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
     route = {"route": f"{B}/endpoints/{{endpointId}}/calls/{{callId}}", "method": "PUT", "count": 1}
 
     # The caller hung up (404): nothing to do, and nothing retried.
-    assert control.post("/_callyard/faults", json={**route, "status": 404}).status_code == 201
-    ring(control, "+16135550101", "2880")
+    control.fault(**route, status=404)
+    control.ring("2880", caller="+16135550101")
     gone = decision_for(app, "+16135550101", "gone")
     assert gone["reason"].startswith("404 ") and gone["correlationId"]
-    journal = control.get("/_callyard/journal").json()
-    journaled = [e for e in journal["_embedded"]["items"] if e["correlationId"] == gone["correlationId"]]
+    journaled = control.of(gone["correlationId"])
     assert [e["status"] for e in journaled] == [404]       # sent once: 404 is not worth a retry
-    assert control.post("/_callyard/sim/endpoints/+16135550101/hangup").status_code == 200  # it is gone now
+    control.phone("+16135550101", "hangup")  # it is gone now
 
     # A server error: reported with status, name and correlation id, not retried either.
-    assert control.post("/_callyard/faults", json={**route, "status": 500}).status_code == 201
-    ring(control, "+16135550102", "2880")
+    control.fault(**route, status=500)
+    control.ring("2880", caller="+16135550102")
     failed = decision_for(app, "+16135550102", "failed")
     assert failed["status"] == 500 and failed["correlationId"] and failed["retriesExhausted"] is False
-    assert control.post("/_callyard/sim/endpoints/+16135550102/hangup").status_code == 200
+    control.phone("+16135550102", "hangup")
 
     # 503 with Retry-After: the SDK waits (at least 2 s) and the redirect goes through.
-    assert control.post("/_callyard/faults", json={**route, "status": 503, "retryAfter": 1}).status_code == 201
-    third = ring(control, "+16135550103", "2880")
+    control.fault(**route, status=503, retryAfter=1)
+    third = control.ring("2880", caller="+16135550103")
     retried = decision_for(app, "+16135550103", "redirected")
     assert app.finish() == 0
-    assert legs(control, third)["2881"] == "ringing"
-    puts = [e for e in control.get("/_callyard/journal").json()["_embedded"]["items"]
+    assert control.legs(third)["2881"] == "ringing"
+    puts = [e for e in control.journal()
             if e["method"] == "PUT" and e["path"].endswith(f"/endpoints/2880/calls/{retried['callId']}")]
     assert [e["status"] for e in puts] == [503, 200]
-    assert audit_of(control, ready["sessionId"])["findings"] == []
+    assert control.audit_of(ready["sessionId"])["findings"] == []
 
 
-def test_webhook_mode_verifies_signatures(control: httpx.Client, twin, launch) -> None:
+def test_webhook_mode_verifies_signatures(control: Control, twin, launch) -> None:
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880,2882", "--webhook", "--max-calls", "1",
                  "--duration", "30")
     ready = json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
@@ -132,43 +132,41 @@ def test_webhook_mode_verifies_signatures(control: httpx.Client, twin, launch) -
                                                              "webhook-signature": "v1,AAAA"})
     assert refused.status_code == 400
 
-    call = ring(control, CALLER_613, "2882")
+    call = control.ring("2882", caller=CALLER_613)
     redirected = decision_for(app, CALLER_613, "redirected")
     assert redirected["endpointId"] == "2882" and redirected["destination"] == "2881"
     assert app.finish() == 0
-    assert legs(control, call) == {CALLER_613: "connected", "2881": "ringing"}
+    assert control.legs(call) == {CALLER_613: "connected", "2881": "ringing"}
     deliveries = wait_for_deliveries(control)
     assert [d["lastStatus"] for d in deliveries] == [204]      # verified, then handled
     # It cleaned up after itself.
-    assert control.get(f"{B}/subscriptions").json()["count"] == 0
-    report = audit_of(control, ready["sessionId"])
+    assert control.http.get(f"{B}/subscriptions").json()["count"] == 0
+    report = control.audit_of(ready["sessionId"])
     assert report["clean"] is True and report["app"]["kind"] == "server"
 
 
-def test_webhook_redeliveries_are_recognised_by_webhook_id(control: httpx.Client, twin, launch) -> None:
+def test_webhook_redeliveries_are_recognised_by_webhook_id(control: Control, twin, launch) -> None:
     """Delivery is at least once: a delivery sent twice, and one replayed later, carry the same webhook-id;
     the router's receiver acknowledges them without deciding the call again."""
     app = launch(ROUTER, "--twin-url", twin.url, "--endpoints", "2880,2882", "--webhook", "--max-calls", "2",
                  "--duration", "40", "--verbose")
     json.loads(app.wait_line(lambda line: '"event":"ready"' in line))
-    fault = control.post("/_callyard/faults", json={"kind": "webhook.duplicate", "count": 1})
-    assert fault.status_code == 201, fault.text
+    control.fault(kind="webhook.duplicate", count=1)
 
-    ring(control, CALLER_613, "2882")
+    control.ring("2882", caller=CALLER_613)
     decision_for(app, CALLER_613, "redirected")
     [delivery] = wait_for_deliveries(control)
     assert delivery["status"] == "delivered" and delivery["lastStatus"] == 204   # the second copy, acknowledged
-    replayed = control.post(f"/_callyard/deliveries/{delivery['deliveryId']}/replay")
-    assert replayed.status_code == 200, replayed.text
+    control.replay(delivery["deliveryId"])
     deadline = time.monotonic() + 10
     while True:
-        again = control.get(f"/_callyard/deliveries/{delivery['deliveryId']}").json()
+        again = control.delivery(delivery["deliveryId"])
         if again["status"] == "delivered" or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert again["status"] == "delivered" and again["lastStatus"] == 204 and again["replayedOn"]
 
-    ring(control, CALLER_416, "2880")   # a second call ends the run (--max-calls 2)
+    control.ring("2880", caller=CALLER_416)   # a second call ends the run (--max-calls 2)
     decision_for(app, CALLER_416, "left")
     assert app.finish() == 0
     decisions = [line for line in app.json_lines() if line["event"] == "decision"]

@@ -1,5 +1,5 @@
 """Fixtures of the SDK tests against a live twin: SDK clients on the session server (reset per test) that
-record what they send, and the control-plane helpers (journal, faults, simulator)."""
+record what they send, and the twin's control plane (``tests.support.control.Control``)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
@@ -11,46 +11,7 @@ from cloudlink_client import AsyncCloudLink, CloudLink, Password
 
 from tests.conftest import PASSWORD
 from tests.sdk.support import AsyncRecordingTransport, RecordingTransport
-
-
-class Twin:
-    """The control plane of a live server, through a plain httpx client (not the SDK)."""
-
-    def __init__(self, http: httpx.Client, headers: Callable[[], dict[str, str]]) -> None:
-        self.http = http
-        self.headers = headers
-
-    @property
-    def url(self) -> str:
-        return str(self.http.base_url).rstrip("/")
-
-    def journal(self) -> list[dict[str, Any]]:
-        response = self.http.get("/_callyard/journal", params={"limit": 2000}, headers=self.headers())
-        assert response.status_code == 200, response.text
-        return response.json()["_embedded"]["items"]
-
-    def of(self, correlation_id: str) -> list[dict[str, Any]]:
-        """Journal entries of one logical call, oldest first."""
-        return [e for e in self.journal() if e["correlationId"] == correlation_id]
-
-    def fault(self, **spec: Any) -> dict[str, Any]:
-        response = self.http.post("/_callyard/faults", json=spec, headers=self.headers())
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def ring(self, to: str, caller: str = "+16135550123") -> str:
-        response = self.http.post("/_callyard/sim/calls", json={"from": caller, "to": to}, headers=self.headers())
-        assert response.status_code == 201, response.text
-        return response.json()["callId"]
-
-    def phone(self, endpoint: str, action: str) -> dict[str, Any]:
-        response = self.http.post(f"/_callyard/sim/endpoints/{endpoint}/{action}", headers=self.headers())
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def advance(self, seconds: float) -> None:
-        response = self.http.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=self.headers())
-        assert response.status_code == 200, response.text
+from tests.support.control import Control
 
 
 def admin_headers(http: httpx.Client) -> dict[str, str]:
@@ -61,9 +22,10 @@ def admin_headers(http: httpx.Client) -> dict[str, str]:
 
 
 @pytest.fixture
-def twin(client: httpx.Client) -> Twin:
-    """The session server, reset to the tenant baseline (the ``client`` fixture resets it, faults included)."""
-    return Twin(client, lambda: admin_headers(client))
+def twin(client: httpx.Client) -> Control:
+    """The control plane of the session server as Acme's admin (a token fetched per request), through a plain
+    httpx client (not the SDK); the ``client`` fixture has reset the twin to its baseline, faults included."""
+    return Control(client, lambda: admin_headers(client))
 
 
 @pytest.fixture

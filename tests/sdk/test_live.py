@@ -18,19 +18,19 @@ from cloudlink_client import (BadRequest, ClientCredentials, Conflict, NotFound,
                               ServerError, Unauthorized, make_pkce, verify_webhook)
 
 from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, BOB, PASSWORD
-from tests.sdk.conftest import Twin
+from tests.support.control import Control
 from tests.support.receiver import Receiver
 
 REDIRECT = "http://localhost:3000/callback"
 RINGING = "$.publications[?(@.content.state == 'ringing')]"
 
 
-def sdk_entries(twin: Twin) -> list[dict]:
+def sdk_entries(twin: Control) -> list[dict]:
     return [e for e in twin.journal() if (e.get("appHeader") or {}).get("session_id") == cloudlink_client.SESSION_ID]
 
 
 # ---------------------------------------------------------------------------- X-Mitel-App
-def test_every_request_carries_a_valid_app_header(twin: Twin, sdk) -> None:
+def test_every_request_carries_a_valid_app_header(twin: Control, sdk) -> None:
     client = sdk()
     client.auth.claims()
     client.admin.list_users(top=1)
@@ -51,7 +51,7 @@ def test_every_request_carries_a_valid_app_header(twin: Twin, sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- grants
-def test_password_client_credentials_and_refresh_token_grants(twin: Twin, sdk) -> None:
+def test_password_client_credentials_and_refresh_token_grants(twin: Control, sdk) -> None:
     alice = sdk("alice@acme.example")
     claims = alice.auth.claims()
     assert (claims["userId"], claims["role"], claims["accountId"]) == (ALICE, "USER", ACME)
@@ -73,7 +73,7 @@ def test_password_client_credentials_and_refresh_token_grants(twin: Twin, sdk) -
     assert len(twin.of(raised.value.correlation_id)) == 1  # a refused login is not retried
 
 
-def test_authorization_code_flow_with_pkce(twin: Twin, sdk) -> None:
+def test_authorization_code_flow_with_pkce(twin: Control, sdk) -> None:
     client = sdk(None)
     pkce = make_pkce()
     code = client.auth.authorize(client_id=APP_ID, username="alice@acme.example", password=PASSWORD,
@@ -97,7 +97,7 @@ def test_authorization_code_flow_with_pkce(twin: Twin, sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- 401
-def test_expired_token_is_refreshed_and_the_call_retried_once(twin: Twin, sdk) -> None:
+def test_expired_token_is_refreshed_and_the_call_retried_once(twin: Control, sdk) -> None:
     client = sdk()
     client.admin.list_users(top=1)
     before = client.core.tokens.access_token
@@ -111,7 +111,7 @@ def test_expired_token_is_refreshed_and_the_call_retried_once(twin: Twin, sdk) -
     assert client.core.tokens.access_token != before
 
 
-def test_token_expired_on_the_twin_clock_is_refreshed(twin: Twin, sdk) -> None:
+def test_token_expired_on_the_twin_clock_is_refreshed(twin: Control, sdk) -> None:
     client = sdk("bob@acme.example")
     client.presence.get()
     twin.advance(3700)  # beyond the access token's hour on the twin; the SDK's clock has not moved
@@ -120,7 +120,7 @@ def test_token_expired_on_the_twin_clock_is_refreshed(twin: Twin, sdk) -> None:
     assert [e["status"] for e in twin.of(last.correlation_id)] == [401, 200]
 
 
-def test_a_second_401_is_raised_and_the_refused_token_never_reused(twin: Twin, sdk, caplog) -> None:
+def test_a_second_401_is_raised_and_the_refused_token_never_reused(twin: Control, sdk, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="cloudlink_client")
     client = sdk()
     client.auth.login()
@@ -138,7 +138,7 @@ def test_a_second_401_is_raised_and_the_refused_token_never_reused(twin: Twin, s
 
 
 # ---------------------------------------------------------------------------- retries
-def test_503_with_retry_after_is_retried_with_at_least_the_wait(twin: Twin, sdk) -> None:
+def test_503_with_retry_after_is_retried_with_at_least_the_wait(twin: Control, sdk) -> None:
     client = sdk()
     client.auth.login()
     twin.fault(route="/2017-09-01/users", method="GET", status=503, retryAfter=2, count=2)
@@ -151,7 +151,7 @@ def test_503_with_retry_after_is_retried_with_at_least_the_wait(twin: Twin, sdk)
 
 
 @pytest.mark.parametrize("status, cls", [(400, BadRequest), (404, NotFound), (409, Conflict), (500, ServerError)])
-def test_other_errors_are_not_retried(twin: Twin, sdk, status: int, cls: type) -> None:
+def test_other_errors_are_not_retried(twin: Control, sdk, status: int, cls: type) -> None:
     client = sdk()
     if status == 400:
         call = lambda: client.admin.create_user(ACME, {"email": "not-an-address"})  # noqa: E731
@@ -169,7 +169,7 @@ def test_other_errors_are_not_retried(twin: Twin, sdk, status: int, cls: type) -
     assert len(twin.of(error.correlation_id)) == 1
 
 
-def test_errors_carry_and_log_what_support_needs(twin: Twin, sdk, caplog) -> None:
+def test_errors_carry_and_log_what_support_needs(twin: Control, sdk, caplog) -> None:
     caplog.set_level(logging.INFO, logger="cloudlink_client")
     client = sdk("alice@acme.example")
     with pytest.raises(NotFound) as raised:
@@ -189,7 +189,7 @@ def test_errors_carry_and_log_what_support_needs(twin: Twin, sdk, caplog) -> Non
 
 
 # ---------------------------------------------------------------------------- paging
-def test_paging_follows_next_links_across_pages(twin: Twin, sdk) -> None:
+def test_paging_follows_next_links_across_pages(twin: Control, sdk) -> None:
     client = sdk()
     users = list(client.admin.iter_users(top=2))
     assert len(users) == 5 and len({u["userId"] for u in users}) == 5
@@ -199,7 +199,7 @@ def test_paging_follows_next_links_across_pages(twin: Twin, sdk) -> None:
         [u["userId"] for u in users]
 
 
-async def test_async_paging(twin: Twin, async_sdk) -> None:
+async def test_async_paging(twin: Control, async_sdk) -> None:
     async with async_sdk() as client:
         users = [u async for u in client.admin.iter_users(ACME, top=2)]
         assert len(users) == 5
@@ -208,7 +208,7 @@ async def test_async_paging(twin: Twin, async_sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- media
-def test_make_call_answer_hold_retrieve_end(twin: Twin, sdk) -> None:
+def test_make_call_answer_hold_retrieve_end(twin: Control, sdk) -> None:
     alice, bob = sdk("alice@acme.example"), sdk("bob@acme.example")
     made = alice.media.make_call("2880", "2881")
     assert (made["state"], made["direction"], made["to"]) == ("connected", "outbound", "2881")
@@ -226,7 +226,7 @@ def test_make_call_answer_hold_retrieve_end(twin: Twin, sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- chat
-async def test_conversation_with_messages(twin: Twin, async_sdk) -> None:
+async def test_conversation_with_messages(twin: Control, async_sdk) -> None:
     async with async_sdk("alice@acme.example") as alice, async_sdk("bob@acme.example") as bob:
         conversation = await alice.conversations.create_conversation(name="Release", stream=True,
                                                                      participants=[ALICE, BOB])
@@ -245,7 +245,7 @@ async def test_conversation_with_messages(twin: Twin, async_sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- presence
-def test_presence(twin: Twin, sdk) -> None:
+def test_presence(twin: Control, sdk) -> None:
     alice, bob = sdk("alice@acme.example"), sdk("bob@acme.example")
     assert alice.presence.update(status="away", note="at lunch")["status"] == "away"
     seen = bob.presence.get(ALICE)
@@ -255,7 +255,7 @@ def test_presence(twin: Twin, sdk) -> None:
 
 
 # ---------------------------------------------------------------------------- notifications
-def test_webhook_received_and_verified(twin: Twin, sdk) -> None:
+def test_webhook_received_and_verified(twin: Control, sdk) -> None:
     server_app = sdk(flavor="server")  # webhooks are for server-side applications (seed 002)
     with Receiver() as receiver:
         subscription = server_app.notifications.create_subscription(
@@ -273,7 +273,7 @@ def test_webhook_received_and_verified(twin: Twin, sdk) -> None:
     server_app.notifications.delete_subscription(subscription["subscriptionId"])
 
 
-def test_websocket_stream_receives_a_ringing_publication(twin: Twin, sdk) -> None:
+def test_websocket_stream_receives_a_ringing_publication(twin: Control, sdk) -> None:
     client = sdk("alice@acme.example")
     with client.notifications.stream("platform-api-media", publication_filter=RINGING) as stream:
         assert stream.connected and stream.subscription["transport"] == "websocket"
@@ -287,7 +287,7 @@ def test_websocket_stream_receives_a_ringing_publication(twin: Twin, sdk) -> Non
         client.notifications.get_connection(connection_id)
 
 
-async def test_async_websocket_stream_with_a_callback(twin: Twin, async_sdk) -> None:
+async def test_async_websocket_stream_with_a_callback(twin: Control, async_sdk) -> None:
     received: asyncio.Queue = asyncio.Queue()
 
     async def on_publication(publication: dict) -> None:
@@ -304,7 +304,7 @@ async def test_async_websocket_stream_with_a_callback(twin: Twin, async_sdk) -> 
         assert (await client.notifications.list_connections())["count"] == 0
 
 
-def test_the_session_server_uses_the_prefixed_service_paths(twin: Twin, sdk) -> None:
+def test_the_session_server_uses_the_prefixed_service_paths(twin: Control, sdk) -> None:
     client = sdk()
     client.media.get_endpoint("2880")
     client.conversations.my_conversations()
@@ -314,7 +314,7 @@ def test_the_session_server_uses_the_prefixed_service_paths(twin: Twin, sdk) -> 
 
 
 # ---------------------------------------------------------------------------- the other operations' paths
-def test_seed_000_call_control_tutorial_through_the_sdk(twin: Twin, sdk) -> None:
+def test_seed_000_call_control_tutorial_through_the_sdk(twin: Control, sdk) -> None:
     router, bob = sdk(flavor="server"), sdk("bob@acme.example")
     twin.ring("2880")
     [first] = router.media.list_calls("2880")["_embedded"]["items"]
@@ -339,7 +339,7 @@ def test_seed_000_call_control_tutorial_through_the_sdk(twin: Twin, sdk) -> None
     assert bob.media.list_recordings()["count"] == 0
 
 
-def test_admin_common_crud(twin: Twin, sdk) -> None:
+def test_admin_common_crud(twin: Control, sdk) -> None:
     admin = sdk()
     user = admin.admin.create_user(ACME, {"email": "zoe@acme.example", "name": "Zoe Zed"})
     uid = user["userId"]
@@ -382,7 +382,7 @@ def test_admin_common_crud(twin: Twin, sdk) -> None:
         admin.admin.get_user(uid, account_id=ACME)
 
 
-def test_subscriptions_and_participants(twin: Twin, sdk) -> None:
+def test_subscriptions_and_participants(twin: Control, sdk) -> None:
     server_app, alice, bob = sdk(flavor="server"), sdk("alice@acme.example"), sdk("bob@acme.example")
     sub = server_app.notifications.create_subscription(applicationId=APP_ID, deviceId="http://127.0.0.1:9/hook",
                                                        transport="webhook", topic="platform-api-presence")

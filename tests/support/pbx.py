@@ -1,5 +1,6 @@
 """Helpers for the Media call-control tests: a thin driver over the Media routes (every response checked
-against the vendor swagger) and the ``/_callyard`` simulator routes (the people at the phones, the clock).
+against the vendor swagger) and, through ``tests.support.control.Control``, the ``/_callyard`` simulator
+routes (the people at the phones, the clock).
 
 The vendor swagger declares no 409 for a few Media routes that do answer one on purpose (an action the
 call's state does not allow, a non-extension endpoint); ``expect_error`` accepts exactly those, listed in
@@ -14,6 +15,7 @@ import jwt
 import pytest
 
 from tests.conftest import LiveServer, auth, token
+from tests.support.control import Control
 from tests.support.swagger import check, definition, spec
 
 B = "/2017-09-01"
@@ -91,16 +93,17 @@ def as_user(tokens: Callable[[str], dict[str, str]]) -> Callable[[str], dict[str
 def pbx(server: LiveServer, tokens: Callable[[str], dict[str, str]]) -> Iterator["Pbx"]:
     """A driver on a twin reset to the tenant baseline, acting as Acme's admin."""
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        admin = tokens("admin@acme.example")
-        reset = client.post("/_callyard/reset", headers=admin)
-        assert reset.status_code == 200, reset.text
-        yield Pbx(client, admin)
+        driver = Pbx(client, tokens("admin@acme.example"))
+        driver.reset()
+        yield driver
 
 
-class Pbx:
-    """Drives one test's calls: ``admin`` headers act for the control plane and the simulator."""
+class Pbx(Control):
+    """Drives one test's calls: the Media routes, and (from ``Control``) the simulator and the clock; ``admin``
+    headers act for both unless a Media call says otherwise."""
 
     def __init__(self, client: httpx.Client, admin: dict[str, str]) -> None:
+        super().__init__(client, lambda: self.admin)   # a test may replace ``admin`` (a fresh token)
         self.c = client
         self.admin = admin
 
@@ -141,46 +144,10 @@ class Pbx:
         expect_error(self.c.get(f"{B}/endpoints/{number}/calls/{call_id}", headers=self.admin), 404, "GET", CALL,
                      "CallNotFound")
 
-    # ------------------------------------------------------------------ simulator and clock
-    def dial_in(self, frm: str, to: str, **body: Any) -> str:
-        """An outside caller dials ``to``; returns the call's tracking id."""
-        response = self.c.post("/_callyard/sim/calls", json={"from": frm, "to": to, **body}, headers=self.admin)
-        assert response.status_code == 201, response.text
-        return response.json()["callId"]
-
-    def phone(self, number: str, action: str, **body: Any) -> dict[str, Any]:
-        response = self.c.post(f"/_callyard/sim/endpoints/{number}/{action}", json=body or None, headers=self.admin)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def configure(self, number: str, **settings: Any) -> dict[str, Any]:
-        response = self.c.put(f"/_callyard/sim/endpoints/{number}", json=settings, headers=self.admin)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def sim(self, number: str) -> dict[str, Any]:
-        response = self.c.get(f"/_callyard/sim/endpoints/{number}", headers=self.admin)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def live(self) -> list[dict[str, Any]]:
-        response = self.c.get("/_callyard/sim/calls", headers=self.admin)
-        assert response.status_code == 200, response.text
-        return response.json()["_embedded"]["items"]
-
+    # ------------------------------------------------------------------ simulator and clock (see Control)
     def agent(self, number: str, **body: Any) -> dict[str, Any]:
-        response = self.c.post(f"/_callyard/sim/agents/{ACME_USERS[number]}", json=body, headers=self.admin)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def queues(self) -> dict[str, dict[str, Any]]:
-        response = self.c.get("/_callyard/sim/queues", headers=self.admin)
-        assert response.status_code == 200, response.text
-        return {q["name"]: q for q in response.json()["_embedded"]["items"]}
-
-    def advance(self, seconds: float) -> None:
-        response = self.c.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=self.admin)
-        assert response.status_code == 200, response.text
+        """The contact-center agent at extension ``number`` (one of ``ACME_USERS``)."""
+        return super().agent(ACME_USERS[number], **body)
 
     def records(self, headers: dict[str, str] | None = None, **params: str) -> list[dict[str, Any]]:
         body = ok(self.c.get(f"{B}/calls/records", params=params, headers=headers or self.admin), "GET",

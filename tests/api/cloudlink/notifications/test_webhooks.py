@@ -11,6 +11,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import auth, token
+from tests.support.control import Control
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
@@ -187,8 +188,7 @@ def test_finished_deliveries_and_long_expired_subscriptions_are_purged_after_a_d
 
         def advance(hours: float) -> dict[str, str]:
             fresh = auth(token(client, "admin@acme.example"))   # tokens live an hour of twin time
-            assert client.post("/_callyard/clock/advance", json={"seconds": hours * 3600},
-                               headers=fresh).status_code == 200
+            Control(client, fresh).advance(hours * 3600)
             return auth(token(client, "admin@acme.example"))
 
         deadline = time.monotonic() + 5

@@ -15,6 +15,7 @@ from amqtt.mqtt.pingreq import PingReqPacket
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from tests.support.control import Control
 from tests.support.mqtt_client import Mqtt
 
 B = "/2017-09-01"
@@ -40,7 +41,7 @@ def token_of(headers: dict[str, str]) -> str:
 
 
 def ring(client: httpx.Client, admin: dict[str, str], to: str = "2880") -> None:
-    assert client.post("/_callyard/sim/calls", json={**CALL, "to": to}, headers=admin).status_code == 201
+    Control(client, admin).ring(to, caller=CALL["from"])
 
 
 def wait_until(predicate, timeout: float = 3.0) -> bool:
@@ -146,7 +147,7 @@ def test_token_expiry_closes_the_session(client: httpx.Client, admin) -> None:
     mq = Mqtt(conn["url"], token_of(admin))
     assert not mq.wait_connack()[0].is_failure
     mq.subscribe(sub["subscriptionId"])
-    assert client.post("/_callyard/clock/advance", json={"seconds": 3700}, headers=admin).status_code == 200
+    Control(client, admin).advance(3700)
     assert mq.disconnected.wait(3)
     mq.close()
     again = Mqtt(conn["url"], token_of(admin))  # the same, expired, token
