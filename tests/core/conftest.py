@@ -7,11 +7,13 @@ demo users as Principals obtained the way the façades obtain them: a password g
 """
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable
+import copy
+from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from callyard.core.clock import ManualClock
+from callyard.core.errors import CoreError
 from callyard.core.ids import Ids
 from callyard.core.principal import Principal
 from callyard.core.service import Core
@@ -113,3 +115,12 @@ def erin(core: Core) -> Principal:
 @pytest.fixture
 def app(core: Core) -> Principal:
     return app_principal(core)
+
+
+async def rejected(core: Core, error: type[CoreError], name: str, coro: Awaitable[object]) -> None:
+    """``coro`` fails with ``error`` named ``name`` and changes no document."""
+    before = copy.deepcopy(core.rt.state.docs)
+    with pytest.raises(error) as caught:
+        await coro
+    assert caught.value.name == name, caught.value.message
+    assert core.rt.state.docs == before

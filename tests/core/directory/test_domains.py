@@ -5,25 +5,14 @@ from __future__ import annotations
 import pytest
 
 from callyard.api.cloudlink.wire import account_wire
-from callyard.core.clock import ManualClock
 from callyard.core.directory import domains
 from callyard.core.directory.tenant import build_state
 from callyard.core.errors import Invalid
-from callyard.core.ids import Ids
 from callyard.core.principal import Principal
 from callyard.core.service import Core
-from callyard.store.database import MemoryStore
 
 ACME = "ac3e0000-0000-4000-8000-00000000ac3e"
 PARTNER = "5a3c1e8e-0f7a-4c61-9b57-1d0c2a6f0001"
-
-
-@pytest.fixture
-async def core():
-    core = Core(MemoryStore(), ManualClock(), Ids(3))
-    await core.start()
-    yield core
-    await core.stop()
 
 
 def tenant(*accounts: dict) -> dict:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from callyard.core.clock import ManualClock
-from callyard.core.ids import Ids
 from callyard.core.principal import SYSTEM, Principal
 from callyard.core.service import Core
-from callyard.store.database import MemoryStore
 
 ACME = "ac3e0000-0000-4000-8000-00000000ac3e"
 GLOBEX = "610be000-0000-4000-8000-0000000610be"
 ALICE = "ac3e0000-0000-4000-8000-000000002880"
 BOB = "ac3e0000-0000-4000-8000-000000002881"
 ERIN = "610be000-0000-4000-8000-000000002880"
-
-
-@pytest.fixture
-async def core():
-    core = Core(MemoryStore(), ManualClock(), Ids(3))
-    await core.start()
-    yield core
-    await core.stop()
 
 
 def _id(doc):

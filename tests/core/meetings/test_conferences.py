@@ -2,21 +2,12 @@
 (the conference goes active and idle), recordings on the virtual clock, and isolation between accounts."""
 from __future__ import annotations
 
-import copy
 
 import pytest
 
-from callyard.core.errors import Conflict, CoreError, Forbidden, Invalid, NotFound
+from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.service import Core
-from tests.core.conftest import ACME, ALICE, BOB, CAROL, ERIN, advance
-
-
-async def _rejected(core: Core, error: type[CoreError], name: str, coro) -> None:
-    before = copy.deepcopy(core.rt.state.docs)
-    with pytest.raises(error) as caught:
-        await coro
-    assert caught.value.name == name, caught.value.message
-    assert core.rt.state.docs == before
+from tests.core.conftest import ACME, ALICE, BOB, CAROL, ERIN, advance, rejected
 
 
 async def test_create_with_creator_accepted_and_invitees_invited(core: Core, alice) -> None:
@@ -31,27 +22,27 @@ async def test_create_with_creator_accepted_and_invitees_invited(core: Core, ali
 
 async def test_creation_is_validated_and_a_failure_leaves_nothing(core: Core, alice) -> None:
     mt = core.meetings
-    await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"type": "secret"}))
-    await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"colour": "red"}))
-    await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"accessCodeLength": 0}))
-    await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"accessCodeLength": 2.5}))
-    await _rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"name": "   "}))
-    await _rejected(core, Invalid, "InvalidConferenceId", mt.create_conference(alice, {"id": "a:b"}))
-    await _rejected(core, Invalid, "InvalidExpiryDateTime",
+    await rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"type": "secret"}))
+    await rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"colour": "red"}))
+    await rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"accessCodeLength": 0}))
+    await rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"accessCodeLength": 2.5}))
+    await rejected(core, Invalid, "ValidationError", mt.create_conference(alice, {"name": "   "}))
+    await rejected(core, Invalid, "InvalidConferenceId", mt.create_conference(alice, {"id": "a:b"}))
+    await rejected(core, Invalid, "InvalidExpiryDateTime",
                     mt.create_conference(alice, {"expiryDateTime": "2000-01-01T00:00:00Z"}))
-    await _rejected(core, Invalid, "InvalidExpiryDateTime",
+    await rejected(core, Invalid, "InvalidExpiryDateTime",
                     mt.create_conference(alice, {"expiryDateTime": "2099-01-01T00:00:00"}))
     # an invitee of another account fails the whole creation, conference included
-    await _rejected(core, Invalid, "InvalidParticipant",
+    await rejected(core, Invalid, "InvalidParticipant",
                     mt.create_conference(alice, {"id": "room-1", "participants": [{"participantId": ERIN}]}))
     await mt.create_conference(alice, {"id": "room-1"})
-    await _rejected(core, Conflict, "ConferenceExists", mt.create_conference(alice, {"id": "room-1"}))
+    await rejected(core, Conflict, "ConferenceExists", mt.create_conference(alice, {"id": "room-1"}))
 
 
 async def test_access_codes_are_unique_within_the_account(core: Core, alice) -> None:
     codes = {(await core.meetings.create_conference(alice, {"accessCodeLength": 1}))["accessCode"] for _ in range(10)}
     assert codes == {str(n) for n in range(10)}
-    await _rejected(core, Conflict, "AccessCodesExhausted",
+    await rejected(core, Conflict, "AccessCodesExhausted",
                     core.meetings.create_conference(alice, {"accessCodeLength": 1}))
 
 
@@ -64,8 +55,8 @@ async def test_invite_only_conferences_are_forbidden_to_non_participants(core: C
     with pytest.raises(Forbidden) as caught:
         mt.get_conference(carol, cid)
     assert caught.value.name == "InsufficientPermissions"
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.add_participant(carol, cid, {"participantId": "me"}))
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.connect(carol, cid, "me"))
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.add_participant(carol, cid, {"participantId": "me"}))
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.connect(carol, cid, "me"))
     assert cid not in [c["id"] for c in mt.list_conferences(carol)]
 
 
@@ -75,21 +66,21 @@ async def test_another_accounts_conferences_do_not_exist(core: Core, alice, glob
         with pytest.raises(NotFound) as caught:
             core.meetings.get_conference(who, cid)
         assert caught.value.name == "ConferenceNotFound"
-        await _rejected(core, NotFound, "ConferenceNotFound", core.meetings.connect(who, cid, "me"))
-        await _rejected(core, NotFound, "ConferenceNotFound", core.meetings.delete_conference(who, cid))
+        await rejected(core, NotFound, "ConferenceNotFound", core.meetings.connect(who, cid, "me"))
+        await rejected(core, NotFound, "ConferenceNotFound", core.meetings.delete_conference(who, cid))
         assert core.meetings.list_conferences(who) == []
 
 
 async def test_only_the_creator_or_an_admin_manages(core: Core, alice, bob, carol, admin) -> None:
     mt = core.meetings
     cid = (await mt.create_conference(alice, {"participants": [{"participantId": BOB}]}))["id"]
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.add_participant(bob, cid, {"participantId": CAROL}))
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.delete_conference(bob, cid))
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.remove_participant(carol, cid, BOB))
-    await _rejected(core, Forbidden, "CannotRemoveCreator", mt.remove_participant(admin, cid, ALICE))
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.add_participant(bob, cid, {"participantId": CAROL}))
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.delete_conference(bob, cid))
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.remove_participant(carol, cid, BOB))
+    await rejected(core, Forbidden, "CannotRemoveCreator", mt.remove_participant(admin, cid, ALICE))
     # anyone of the account joins an everyoneAllowed conference themselves, accepted at once
     assert (await mt.add_participant(carol, cid, {"participantId": "me"}))["state"] == "accepted"
-    await _rejected(core, Conflict, "ParticipantExists", mt.add_participant(carol, cid, {"participantId": "me"}))
+    await rejected(core, Conflict, "ParticipantExists", mt.add_participant(carol, cid, {"participantId": "me"}))
     await mt.remove_participant(bob, cid, "me")             # leave oneself
     await mt.remove_participant(admin, cid, CAROL)
     assert [p["participantId"] for p in mt.list_participants(alice, cid)] == [ALICE]
@@ -98,7 +89,7 @@ async def test_only_the_creator_or_an_admin_manages(core: Core, alice, bob, caro
 async def test_connecting_and_leaving_drive_the_conference_state_and_attendance(core: Core, alice, bob) -> None:
     mt = core.meetings
     cid = (await mt.create_conference(alice, {"participants": [{"participantId": BOB}]}))["id"]
-    await _rejected(core, Conflict, "ParticipantNotActive", mt.update_participant(bob, cid, "me", {"action": "leave"}))
+    await rejected(core, Conflict, "ParticipantNotActive", mt.update_participant(bob, cid, "me", {"action": "leave"}))
     await mt.connect(alice, cid, "me")
     first = mt.get_conference(alice, cid)
     assert first["state"] == "active" and first["instanceId"]
@@ -112,22 +103,22 @@ async def test_connecting_and_leaving_drive_the_conference_state_and_attendance(
     assert len(history) == 1 and history[0][0]["conferenceInstanceId"] == first["instanceId"]
     await mt.connect(bob, cid, "me")
     assert mt.get_conference(bob, cid)["instanceId"] != first["instanceId"]  # a new stretch of activity
-    await _rejected(core, Forbidden, "InsufficientPermissions", mt.connect(bob, cid, ALICE))  # only oneself
+    await rejected(core, Forbidden, "InsufficientPermissions", mt.connect(bob, cid, ALICE))  # only oneself
 
 
 async def test_recording_length_is_virtual_time_without_pauses(core: Core, alice) -> None:
     mt = core.meetings
     cid = (await mt.create_conference(alice, {}))["id"]
-    await _rejected(core, Conflict, "ConferenceNotActive", mt.act(alice, cid, "record"))
+    await rejected(core, Conflict, "ConferenceNotActive", mt.act(alice, cid, "record"))
     await mt.connect(alice, cid, "me")
     await mt.act(alice, cid, "record")
-    await _rejected(core, Conflict, "AlreadyRecording", mt.act(alice, cid, "record"))
+    await rejected(core, Conflict, "AlreadyRecording", mt.act(alice, cid, "record"))
     await advance(core, 10)
     await mt.act(alice, cid, "pause-record")
     await advance(core, 100)
-    await _rejected(core, Conflict, "NotRecording", mt.act(alice, cid, "pause-record"))
+    await rejected(core, Conflict, "NotRecording", mt.act(alice, cid, "pause-record"))
     await mt.act(alice, cid, "resume-record")
-    await _rejected(core, Conflict, "NotPaused", mt.act(alice, cid, "resume-record"))
+    await rejected(core, Conflict, "NotPaused", mt.act(alice, cid, "resume-record"))
     await advance(core, 5)
     await mt.act(alice, cid, "end")
     assert mt.get_conference(alice, cid)["state"] == "inactive" and mt.get_conference(alice, cid)["recording"] is None

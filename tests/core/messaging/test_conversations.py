@@ -2,37 +2,28 @@
 numbers, transcripts."""
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
-from callyard.core.errors import Conflict, CoreError, Forbidden, Invalid, NotFound
+from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.service import Core
-from tests.core.conftest import ALICE, BOB, CAROL, ERIN, advance
-
-
-async def _rejected(core: Core, error: type[CoreError], name: str, coro) -> None:
-    before = copy.deepcopy(core.rt.state.docs)
-    with pytest.raises(error) as caught:
-        await coro
-    assert caught.value.name == name, caught.value.message
-    assert core.rt.state.docs == before
+from tests.core.conftest import ALICE, BOB, CAROL, ERIN, advance, rejected
 
 
 async def test_a_direct_conversation_has_exactly_two_private_participants(core: Core, alice) -> None:
     m = core.messaging
-    await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": []}))
-    await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": [BOB, CAROL]}))
-    await _rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": ["me"]}))
-    await _rejected(core, Invalid, "InvalidVisibility",
+    await rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": []}))
+    await rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": [BOB, CAROL]}))
+    await rejected(core, Invalid, "InvalidParticipants", m.create(alice, {"participants": ["me"]}))
+    await rejected(core, Invalid, "InvalidVisibility",
                     m.create(alice, {"participants": [BOB], "visibility": "PUBLIC"}))
-    await _rejected(core, Invalid, "InvalidParticipant", m.create(alice, {"participants": [ERIN]}))  # another account
+    await rejected(core, Invalid, "InvalidParticipant", m.create(alice, {"participants": [ERIN]}))  # another account
     direct = await m.create(alice, {"participants": ["bob@acme.example"]})  # by e-mail
     assert [p["participantId"] for p in direct["participants"]] == [ALICE, BOB]
     assert all(p["status"] == "ACCEPTED" for p in direct["participants"])
     assert direct["visibility"] == "PRIVATE" and direct["stream"] is False
-    await _rejected(core, Conflict, "DirectConversation",
+    await rejected(core, Conflict, "DirectConversation",
                     m.add_participant(alice, direct["conversationId"], {"participantId": CAROL}))
 
 
@@ -47,7 +38,7 @@ async def test_who_sees_and_who_reads(core: Core, alice, bob, carol, admin, erin
         with pytest.raises(NotFound) as caught:
             call()
         assert caught.value.name == "ConversationNotFound"
-    await _rejected(core, NotFound, "ConversationNotFound", m.post(carol, cid, {"body": "let me in"}))
+    await rejected(core, NotFound, "ConversationNotFound", m.post(carol, cid, {"body": "let me in"}))
     # another account: not found either, even for its admin
     with pytest.raises(NotFound):
         m.get(erin, cid)
@@ -70,11 +61,11 @@ async def test_invited_participants_see_but_read_only_once_accepted(core: Core, 
     with pytest.raises(Forbidden) as caught:
         m.messages(carol, cid)
     assert caught.value.name == "NotAParticipant"
-    await _rejected(core, Forbidden, "InsufficientPermissions", m.respond(bob, cid, CAROL, "ACCEPTED"))
+    await rejected(core, Forbidden, "InsufficientPermissions", m.respond(bob, cid, CAROL, "ACCEPTED"))
     await m.respond(carol, cid, "me", "ACCEPTED")
     await m.post(carol, cid, {"body": "thanks"})
-    await _rejected(core, Conflict, "NotInvited", m.respond(carol, cid, "me", "ACCEPTED"))
-    await _rejected(core, Conflict, "ParticipantExists", m.add_participant(alice, cid, {"participantId": CAROL}))
+    await rejected(core, Conflict, "NotInvited", m.respond(carol, cid, "me", "ACCEPTED"))
+    await rejected(core, Conflict, "ParticipantExists", m.add_participant(alice, cid, {"participantId": CAROL}))
 
 
 async def test_public_streams_are_open_to_the_account(core: Core, alice, carol) -> None:
@@ -87,7 +78,7 @@ async def test_public_streams_are_open_to_the_account(core: Core, alice, carol) 
     joined = await m.add_participant(carol, cid, {"participantId": "me", "status": "INVITED"})
     assert joined["status"] == "ACCEPTED"                         # joining oneself is always ACCEPTED
     private = await m.create(alice, {"stream": True, "participants": []})
-    await _rejected(core, NotFound, "ConversationNotFound",
+    await rejected(core, NotFound, "ConversationNotFound",
                     m.add_participant(carol, private["conversationId"], {"participantId": "me"}))
 
 
@@ -118,7 +109,7 @@ async def test_message_content_rules(core: Core, alice) -> None:
     cid = (await m.create(alice, {"participants": [BOB]}))["conversationId"]
     for fields in ({}, {"body": ""}, {"body": 42}, {"body": "x", "contentType": "plain"},
                    {"body": "{not json", "contentType": "application/json"}, {"body": "x" * 40_000}):
-        await _rejected(core, Invalid, "ValidationError", m.post(alice, cid, fields))
+        await rejected(core, Invalid, "ValidationError", m.post(alice, cid, fields))
     posted = await m.post(alice, cid, {"body": {"card": 1}, "contentType": "application/json", "senderId": "forged"})
     assert posted["senderId"] == ALICE and posted["body"] == {"card": 1}
 
@@ -127,8 +118,8 @@ async def test_only_the_sender_edits_and_the_sender_or_an_admin_deletes(core: Co
     m = core.messaging
     cid = (await m.create(alice, {"participants": [BOB]}))["conversationId"]
     message = await m.post(alice, cid, {"body": "typo"})
-    await _rejected(core, Forbidden, "InsufficientPermissions", m.edit(bob, cid, message["messageId"], {"body": "x"}))
-    await _rejected(core, Forbidden, "InsufficientPermissions", m.delete_message(bob, cid, message["messageId"]))
+    await rejected(core, Forbidden, "InsufficientPermissions", m.edit(bob, cid, message["messageId"], {"body": "x"}))
+    await rejected(core, Forbidden, "InsufficientPermissions", m.delete_message(bob, cid, message["messageId"]))
     assert (await m.edit(alice, cid, message["messageId"], {"body": "fixed"}))["body"] == "fixed"
     await m.delete_message(admin, cid, message["messageId"])
     with pytest.raises(NotFound) as gone:
@@ -164,7 +155,7 @@ async def test_deleting_a_stream_takes_its_messages(core: Core, alice, bob) -> N
     m = core.messaging
     cid = (await m.create(alice, {"stream": True, "participants": [BOB]}))["conversationId"]
     posted = await m.post(bob, cid, {"body": "x"})
-    await _rejected(core, Forbidden, "InsufficientPermissions", m.delete(bob, cid))  # not the creator
+    await rejected(core, Forbidden, "InsufficientPermissions", m.delete(bob, cid))  # not the creator
     await m.delete(alice, cid)
     assert core.rt.state.get("message", posted["messageId"]) is None
     assert core.rt.state.get("conversation", cid) is None

@@ -1,27 +1,18 @@
 """Subscription rules: validation, ownership, expiry on the twin's clock, and the matching truth table."""
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callyard.core.errors import CoreError, Invalid, NotFound
+from callyard.core.errors import Invalid, NotFound
 from callyard.core.service import Core
-from tests.core.conftest import APP_ID, advance
+from tests.core.conftest import APP_ID, advance, rejected
 
 HOOK = {"topic": "platform-api-media", "transport": "webhook", "deviceId": "https://hooks.example/in",
         "applicationId": APP_ID}
-
-
-async def _rejected(core: Core, error: type[CoreError], name: str, coro) -> None:
-    before = copy.deepcopy(core.rt.state.docs)
-    with pytest.raises(error) as caught:
-        await coro
-    assert caught.value.name == name, caught.value.message
-    assert core.rt.state.docs == before
 
 
 async def test_subscription_validation(core: Core, alice) -> None:
@@ -47,7 +38,7 @@ async def test_subscription_validation(core: Core, alice) -> None:
         ({"topic": "platform-api-media", "transport": "websocket", "connectionId": "nope"}, "InvalidConnectionId"),
     ]
     for fields, name in cases:
-        await _rejected(core, Invalid, name, n.create(alice, fields))
+        await rejected(core, Invalid, name, n.create(alice, fields))
     sub = await n.create(alice, {**HOOK, "methodFilter": "put", "subjectFilter": "/endpoints/2880"})
     assert sub["methodFilter"] == "PUT" and sub["principalId"] == alice.principal_id and sub["active"] is True
     assert re.fullmatch(r"[0-9a-f]{32}", sub["subscriptionId"]) and sub["signingSecret"].startswith("whsec_")
@@ -57,12 +48,12 @@ async def test_a_websocket_subscription_needs_a_live_connection_of_its_own(core:
     n = core.notifications
     bobs = await core.connections.create(bob, {"transport": "websocket"})
     ws = {"topic": "platform-api-presence", "transport": "websocket"}
-    await _rejected(core, Invalid, "InvalidConnectionId", n.create(alice, {**ws, "connectionId": bobs["connectionId"]}))
+    await rejected(core, Invalid, "InvalidConnectionId", n.create(alice, {**ws, "connectionId": bobs["connectionId"]}))
     mine = await core.connections.create(alice, {"expiryDateTime": _in(core, 60)})
     sub = await n.create(alice, {**ws, "connectionId": mine["connectionId"]})
     assert sub["transport"] == "websocket"
     await advance(core, 61)   # the connection expired
-    await _rejected(core, Invalid, "InvalidConnectionId", n.create(alice, {**ws, "connectionId": mine["connectionId"]}))
+    await rejected(core, Invalid, "InvalidConnectionId", n.create(alice, {**ws, "connectionId": mine["connectionId"]}))
     with pytest.raises(Invalid):
         await core.connections.create(alice, {"transport": "longpoll"})
 
@@ -82,14 +73,14 @@ async def test_ownership(core: Core, alice, bob, admin, globex_admin) -> None:
         with pytest.raises(NotFound) as caught:
             n.get(stranger, sid)
         assert caught.value.name == "SubscriptionNotFound"
-        await _rejected(core, NotFound, "SubscriptionNotFound", n.update(stranger, sid, {"subjectFilter": "x"}))
-        await _rejected(core, NotFound, "SubscriptionNotFound", n.delete(stranger, sid))
+        await rejected(core, NotFound, "SubscriptionNotFound", n.update(stranger, sid, {"subjectFilter": "x"}))
+        await rejected(core, NotFound, "SubscriptionNotFound", n.delete(stranger, sid))
         assert sid not in [s["subscriptionId"] for s in n.list(stranger)]
     assert n.get(admin, sid)["subscriptionId"] == sid  # the account's admin sees every subscription of it
     updated = await n.update(alice, sid, {"subjectFilter": "/calls/", "methodFilter": "post"})
     assert (updated["subjectFilter"], updated["methodFilter"]) == ("/calls/", "POST")
     assert updated["principalId"] == alice.principal_id
-    await _rejected(core, Invalid, "InvalidSubjectFilter", n.update(alice, sid, {"subjectFilter": "("}))
+    await rejected(core, Invalid, "InvalidSubjectFilter", n.update(alice, sid, {"subjectFilter": "("}))
     await n.delete(admin, sid)
     with pytest.raises(NotFound):
         n.get(alice, sid)
