@@ -24,7 +24,7 @@ from callyard.events.projections import Patterns
 from callyard.store import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-EVENT_LOG_LIMIT = 100_000
+EVENT_LOG_LIMIT = 10_000
 
 
 def _account_of(doc: dict[str, Any]) -> str | None:
