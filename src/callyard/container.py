@@ -25,6 +25,7 @@ from callyard.core.service import Core
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mail import Mailer
+from callyard.delivery.live import close_sessions_of_deleted_connections
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
 from callyard.delivery.webhooks import WebhookSender
 from callyard.faults.service import Faults
@@ -86,8 +87,9 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     # each closes the sessions of a deleted connection (an after-commit projection of its own).
     mqtt = MqttOverWebSocket(core)
     stream = JsonStream(core)
-    mqtt.register(core.projections)
-    stream.register(core.projections)
+    for transport in (mqtt, stream):
+        close_sessions_of_deleted_connections(core.projections, type(transport).__name__,
+                                              transport.connection_closed)
     twin = Twin(settings=settings, clock=clock, store=store, core=core, journal=Journal(), mailer=mailer,
                 callbacks=callbacks, profiles=profiles, faults=faults, audit=audit, webhooks=webhooks,
                 mqtt=mqtt, stream=stream, families=families,

@@ -12,6 +12,7 @@ from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from callyard.core.auth.service import IssuedToken
 from callyard.core.clock import ManualClock
 from callyard.core.errors import CoreError
 from callyard.core.ids import Ids
@@ -58,7 +59,7 @@ async def advance(core: Core, seconds: float) -> None:
     await core.scheduler.advance(seconds)
 
 
-def token_for(core: Core, username: str, password: str = PASSWORD) -> dict:
+def token_for(core: Core, username: str, password: str = PASSWORD) -> IssuedToken:
     """A password grant, as ``POST /token`` makes it."""
     return core.auth.password_grant(username, password, None)
 

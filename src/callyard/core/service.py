@@ -55,7 +55,7 @@ class Core:
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
-        self.outbox = Outbox(self.rt, self.rt.ids)
+        self.outbox = Outbox(self.rt)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.

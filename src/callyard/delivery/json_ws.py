@@ -15,8 +15,6 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from callyard.core.notifications.connections import CONNECTION_DELETED, deleted_connection_id
-from callyard.events.projections import Projections
 from callyard.core.errors import CoreError
 from callyard.delivery.live import EnvelopeEncoder, Link, Sweeper, bearer
 
@@ -58,12 +56,6 @@ class JsonStream:
                     link.close(4401, "TokenExpired: the access token has expired")
                 else:
                     link.send(text)
-
-    def register(self, projections: Projections) -> None:
-        """A deleted connection closes its sessions as soon as the deletion is durable."""
-        projections.after_commit(f"{type(self).__name__} closes a deleted connection's sessions",
-                                 lambda event: self.connection_closed(deleted_connection_id(event)),
-                                 events=(CONNECTION_DELETED,))
 
     def connection_closed(self, connection_id: str) -> None:
         for link in list(self.streams.get(("connection", connection_id), ())):

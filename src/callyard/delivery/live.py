@@ -20,7 +20,9 @@ from typing import Any, Callable, Coroutine
 
 from starlette.websockets import WebSocket
 
+from callyard.core.notifications.connections import CONNECTION_DELETED, deleted_connection_id
 from callyard.core.scheduler import Scheduler, Timer
+from callyard.events.projections import Projections
 
 log = logging.getLogger("callyard.delivery.live")
 
@@ -30,6 +32,14 @@ CLOSE_FLUSH_SECONDS = 2.0
 
 
 Transport = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def close_sessions_of_deleted_connections(projections: Projections, name: str,
+                                          connection_closed: Callable[[str], None]) -> None:
+    """A transport closes the sessions bound to a connection as soon as its deletion is durable."""
+    projections.after_commit(f"{name} closes a deleted connection's sessions",
+                             lambda event: connection_closed(deleted_connection_id(event)),
+                             events=(CONNECTION_DELETED,))
 
 
 class LiveTransports:

@@ -69,8 +69,6 @@ from amqtt.mqtt.suback import SubackPacket
 from amqtt.mqtt.unsuback import UnsubackPacket
 from starlette.websockets import WebSocket
 
-from callyard.core.notifications.connections import CONNECTION_DELETED, deleted_connection_id
-from callyard.events.projections import Projections
 from callyard.core.errors import CoreError
 from callyard.delivery.live import EnvelopeEncoder, Link, Sweeper, bearer
 
@@ -245,12 +243,6 @@ class MqttOverWebSocket:
             if session.link is not None and session.link.expired(now):
                 session.link.close(4401, "TokenExpired: the access token has expired")
             session.deliver(topic, payload)
-
-    def register(self, projections: Projections) -> None:
-        """A deleted connection closes its sessions as soon as the deletion is durable."""
-        projections.after_commit(f"{type(self).__name__} closes a deleted connection's sessions",
-                                 lambda event: self.connection_closed(deleted_connection_id(event)),
-                                 events=(CONNECTION_DELETED,))
 
     def connection_closed(self, connection_id: str) -> None:
         """The connection was deleted: its sessions end, persistent or not."""

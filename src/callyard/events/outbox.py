@@ -16,10 +16,11 @@ retention rule (finished deliveries are purged a day after they finished; pendin
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from callyard.core.errors import NotFound
 from callyard.core.principal import Principal
+from callyard.core.runtime import Runtime
 from callyard.core.state import UnitOfWork
 
 KIND = "delivery"
@@ -29,21 +30,9 @@ FINISHED = ("delivered", "failed", "cancelled", "dropped")
 Sender = Callable[[list[str]], None]
 
 
-class _Runtime(Protocol):
-    """What the outbox needs of the core runtime (kept narrow: the outbox is not part of the core)."""
-
-    @property
-    def state(self) -> Any: ...
-
-    def now_iso(self) -> str: ...
-
-    def write(self) -> Any: ...
-
-
 class Outbox:
-    def __init__(self, runtime: _Runtime, ids: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        self.ids = ids
         self._sender: Sender | None = None
 
     def attach(self, sender: Sender) -> None:
@@ -55,7 +44,7 @@ class Outbox:
                 publication: dict[str, Any], application_id: str | None = None, now: str | None = None) -> str:
         """Write one pending delivery in the caller's transaction; the sender hears of it after the commit."""
         now = now or self.rt.now_iso()
-        delivery_id = self.ids.uuid()
+        delivery_id = self.rt.ids.uuid()
         uow.put(KIND, delivery_id, {
             "deliveryId": delivery_id, "subscriptionId": registration_id, "accountId": account_id,
             "applicationId": application_id, "url": url, "orderKey": order_key, "publication": publication,

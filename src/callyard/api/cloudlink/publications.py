@@ -127,16 +127,16 @@ class Publisher:
         for event in events:
             if event.account_id is None:
                 continue
-            publication = publication_of(event)
-            if publication is None:
-                continue
-            order_key = publication.pop("orderKey", None) or publication["subject"]
             subs = subs_by_account.get(event.account_id)
             if subs is None:
                 subs = subs_by_account[event.account_id] = self.notifications.live_subscriptions(event.account_id,
                                                                                                   now)
             if not subs:
+                continue  # nobody listens in this account: no publication to build
+            publication = publication_of(event)
+            if publication is None:
                 continue
+            order_key = publication.pop("orderKey", None) or publication["subject"]
             publication_id = self.ids.uuid()
             for sub in subs:
                 if not self.notifications.matches(sub, publication):

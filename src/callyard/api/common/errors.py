@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from callyard.api.family import Problem
@@ -24,9 +23,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorEnvelope, "description": "Client error, `{name, message}`"}}
 
 
-def error_response(status: int, name: str, message: str, headers: dict[str, str] | None = None,
-                   **extra: Any) -> JSONResponse:
-    return JSONResponse({"name": name, "message": message, **extra}, status_code=status, headers=headers)
+# The usual HTTP status of each core error kind (CloudLink and the control plane answer with these; a family
+# with other statuses passes its own table).
+HTTP_STATUSES: Mapping[Kind, int] = {
+    Kind.INVALID: 400, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409,
+    Kind.GONE: 410, Kind.UNPROCESSABLE: 422, Kind.RATE_LIMITED: 429, Kind.NOT_IMPLEMENTED: 501}
 
 
 def ajv_wording(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:

@@ -7,14 +7,10 @@ from typing import Any
 
 from fastapi import Request
 
-from callyard.api.common.errors import NameMessageEnvelope, ajv_wording
-from callyard.core.errors import Invalid, Kind
+from callyard.api.common.errors import HTTP_STATUSES, NameMessageEnvelope, ajv_wording
+from callyard.core.errors import Invalid
 
-STATUSES: dict[Kind, int] = {
-    Kind.INVALID: 400, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409,
-    Kind.GONE: 410, Kind.UNPROCESSABLE: 422, Kind.RATE_LIMITED: 429, Kind.NOT_IMPLEMENTED: 501}
-
-ERRORS = NameMessageEnvelope(STATUSES, ajv_wording)
+ERRORS = NameMessageEnvelope(HTTP_STATUSES, ajv_wording)
 
 
 async def read_json(request: Request, what: str = "the body") -> Any:

@@ -2,13 +2,10 @@
 the 429 of the rate limit as the gateway answers it (``{message}`` and ``Retry-After``)."""
 from __future__ import annotations
 
-from callyard.api.common.errors import NameMessageEnvelope, ajv_wording
+from callyard.api.common.errors import HTTP_STATUSES, NameMessageEnvelope, ajv_wording
 from callyard.api.family import Problem
-from callyard.core.errors import CoreError, Kind, TooManyRequests
+from callyard.core.errors import CoreError, TooManyRequests
 
-STATUSES: dict[Kind, int] = {
-    Kind.INVALID: 400, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409,
-    Kind.GONE: 410, Kind.UNPROCESSABLE: 422, Kind.RATE_LIMITED: 429, Kind.NOT_IMPLEMENTED: 501}
 
 
 class CloudLinkEnvelope(NameMessageEnvelope):
@@ -18,4 +15,4 @@ class CloudLinkEnvelope(NameMessageEnvelope):
         return super().core_error(exc)
 
 
-ERRORS = CloudLinkEnvelope(STATUSES, ajv_wording)
+ERRORS = CloudLinkEnvelope(HTTP_STATUSES, ajv_wording)
