@@ -162,5 +162,9 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
-              "conversation": "conversationId", "message": "messageId"}
+              "conversation": "conversationId", "message": "messageId",
+              # the contact center's configuration and state (core/contact_center/config.py)
+              **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
+                                         "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
+                                         "cc_state", "cc_call_details")}}
 

@@ -1,5 +1,7 @@
 """Agent state: logged in or out, ready or not ready (with a reason code), skills, per-queue presence,
-idle-since (for longest-idle distribution) and wrap-up. Stored as ``agent`` documents, one per user."""
+idle-since (for longest-idle distribution), wrap-up and the hot-desk extension. Stored as ``agent`` documents:
+one per user and media. The Voice agent's key is ``account:user`` (what the PBX's ACD has always used); the
+other media's is ``account:user:Media``."""
 from __future__ import annotations
 
 from typing import Any
@@ -25,10 +27,11 @@ class Agents:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
 
-    def agent(self, account_id: str, user_id: str) -> dict[str, Any]:
-        """The agent document of a user (a logged-out default when there is none yet)."""
-        doc = self.rt.state.get("agent", f"{account_id}:{user_id}")
-        return doc or {"agentKey": f"{account_id}:{user_id}", "accountId": account_id, "userId": user_id,
+    def agent(self, account_id: str, user_id: str, media: str = "Voice") -> dict[str, Any]:
+        """The agent document of a user for one media (a logged-out default when there is none yet)."""
+        key = f"{account_id}:{user_id}" if media == "Voice" else f"{account_id}:{user_id}:{media}"
+        doc = self.rt.state.get("agent", key)
+        return doc or {"agentKey": key, "accountId": account_id, "userId": user_id, "media": media,
                        "loggedIn": False, "ready": False, "reason": None, "skills": {}, "presence": {},
                        "idleSince": None, "wrapUntil": None, "changedOn": None}
 
@@ -58,9 +61,12 @@ class Agents:
         if logged_in is not None:
             if logged_in and not agent["loggedIn"]:
                 agent.update(loggedIn=True, ready=True if ready is None else ready, reason=None,
-                             idleSince=now, lastLogin=now)
+                             idleSince=now, lastLogin=now, wrapUntil=None)
+                if (agent.get("firstLoginToday") or "")[:10] != now[:10]:
+                    agent["firstLoginToday"] = now
             elif not logged_in:
-                agent.update(loggedIn=False, ready=False, reason=None, lastLogout=now)
+                agent.update(loggedIn=False, ready=False, reason=None, lastLogout=now, wrapUntil=None,
+                             hotDeskExtension=None)
         if ready is not None and agent["loggedIn"]:
             if ready and not agent["ready"]:
                 agent["idleSince"] = now

@@ -24,7 +24,10 @@ def eligible(engine: Engine, agents: Agents, group: dict[str, Any], settings: di
     for member in group.get("members", []):
         if member.get("status", "ACCEPTED") != "ACCEPTED":
             continue
-        number = engine.dialplan.user_extension(account_id, member["memberId"])
+        agent = agents.agent(account_id, member["memberId"])
+        # A hot-desked agent takes calls at the extension they logged in at, not their own.
+        number = (agent.get("hotDeskExtension") if acd else None) or engine.dialplan.user_extension(
+            account_id, member["memberId"])
         if number is None:
             continue
         endpoint = engine.endpoint(account_id, number)
@@ -35,7 +38,6 @@ def eligible(engine: Engine, agents: Agents, group: dict[str, Any], settings: di
         endpoint_settings = engine.settings(endpoint)
         if endpoint_settings["outOfService"] or endpoint_settings["dnd"]:
             continue
-        agent = agents.agent(account_id, member["memberId"])
         if acd:
             if not (agent["loggedIn"] and agent["ready"]) or agent["presence"].get(group["groupId"]) is False:
                 continue

@@ -10,6 +10,12 @@ from typing import Any
 
 from callyard.core.clock import iso
 from callyard.core.contact_center.agents import Agents, check_agent_change
+from callyard.core.contact_center.announcements import Announcements
+from callyard.core.contact_center.config import Config
+from callyard.core.contact_center.desk import Desk
+from callyard.core.contact_center.employees import EmployeeStates
+from callyard.core.contact_center.interactions import Interactions
+from callyard.events.projections import DERIVE
 from callyard.core.contact_center.distribution import choose, eligible
 from callyard.core.contact_center.queues import QueueEntry, Queues, queue_settings
 from callyard.core.contact_center.statistics import queue_statistics
@@ -17,7 +23,7 @@ from callyard.core.engine.calls import CallTransaction
 from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import QueueRouter
 from callyard.core.engine.service import Engine
-from callyard.core.errors import NotFound
+from callyard.core.errors import Conflict, NotFound
 from callyard.core.principal import Principal
 
 
@@ -28,7 +34,15 @@ class ContactCenter(QueueRouter):
         self.table = engine.call_table
         self.queues = Queues()
         self.agents = Agents(engine.rt)
+        self.config = Config(engine.rt)
+        self.states = EmployeeStates(engine, self.agents, self.config)
+        self.interactions = Interactions(engine, self.queues, self.config)
+        self.desk = Desk(self)
         engine.attach_queue_router(self)
+        self.projection = Announcements(self)
+        engine.rt.projections.in_transaction("contact center: employee, agent, queue and conversation state",
+                                             self.projection.run, order=DERIVE + 1,
+                                             events=("call.state", "agent.updated", "queue.updated"))
 
     def reset(self) -> None:
         """Every queue empties (the core calls it with the engine's reset: the calls they held are gone)."""
@@ -43,6 +57,11 @@ class ContactCenter(QueueRouter):
 
     def agent(self, account_id: str, user_id: str) -> dict[str, Any]:
         return self.agents.agent(account_id, user_id)
+
+    def agent_user(self, leg: Leg) -> str | None:
+        """The user whose Voice agent a leg on an extension belongs to (a hot-desked agent, else the owner)."""
+        employee = self.interactions.employee_at(leg.account_id, leg.endpoint.number)
+        return employee["userId"] if employee is not None else leg.endpoint.user_id
 
     def _groups_of(self, account_id: str, user_id: str | None) -> list[Endpoint]:
         """The numbered groups ``user_id`` is a member of."""
@@ -112,7 +131,7 @@ class ContactCenter(QueueRouter):
                 "recordId": record_id, "accountId": call.account_id, "groupId": group_id, "callId": call.call_id,
                 "queuedOn": iso(queued_on), "leftOn": iso(now), "outcome": outcome,
                 "waitSeconds": round((now - queued_on).total_seconds(), 3),
-                "agentUserId": agent_leg.endpoint.user_id if agent_leg else None})
+                "agentUserId": self.agent_user(agent_leg) if agent_leg else None})
         group = self.rt.state.get("group", group_id)
         if outcome != "answered":
             call.queue_id = None
@@ -137,8 +156,9 @@ class ContactCenter(QueueRouter):
     def offer_not_answered(self, tx: CallTransaction, leg: Leg) -> None:
         """RONA: the agent is made not ready and the call goes back to the head of the queue."""
         group = self.rt.state.get("group", leg.queue_id or "")
-        if group is not None and group.get("type") == "ACD" and leg.endpoint.user_id:
-            agent = self.agents.agent(leg.account_id, leg.endpoint.user_id)
+        user_id = self.agent_user(leg)
+        if group is not None and group.get("type") == "ACD" and user_id:
+            agent = self.agents.agent(leg.account_id, user_id)
             self.agents.save(tx.uow, {**agent, "ready": False, "reason": "RONA"})
         self.table.complete(tx, leg, "callNotAnswer")
         if group is not None:
@@ -171,10 +191,11 @@ class ContactCenter(QueueRouter):
         """An agent's leg of a queue call ended: after talking, wrap-up; unanswered, the call goes back."""
         call = leg.call
         group = self.rt.state.get("group", leg.queue_id or "")
+        user_id = self.agent_user(leg)
         if leg.answered_on is not None:
-            if group is not None and group.get("type") == "ACD" and leg.endpoint.user_id:
+            if group is not None and group.get("type") == "ACD" and user_id:
                 wrap = float(queue_settings(group)["wrapUpSeconds"] or 0)
-                agent = self.agents.agent(leg.account_id, leg.endpoint.user_id)
+                agent = self.agents.agent(leg.account_id, user_id)
                 now = self.engine.now()
                 changes = {"idleSince": iso(now)}
                 if wrap > 0:
@@ -186,8 +207,8 @@ class ContactCenter(QueueRouter):
             return
         if call is None:
             return
-        if group is not None and group.get("type") == "ACD" and leg.endpoint.user_id:
-            agent = self.agents.agent(leg.account_id, leg.endpoint.user_id)
+        if group is not None and group.get("type") == "ACD" and user_id:
+            agent = self.agents.agent(leg.account_id, user_id)
             if agent["ready"]:  # an agent who rejects an offer goes not ready, as with RONA
                 self.agents.save(tx.uow, {**agent, "ready": False, "reason": "Rejected"})
         else:
@@ -200,7 +221,9 @@ class ContactCenter(QueueRouter):
         """An endpoint dropped a leg: if it is idle now, an agent may take the next waiting call."""
         if endpoint.kind != EXTENSION or endpoint.legs or not self.queues.any_waiting(endpoint.account_id):
             return
-        for group_ep in self._groups_of(endpoint.account_id, endpoint.user_id):
+        employee = self.interactions.employee_at(endpoint.account_id, endpoint.number)
+        user_id = employee["userId"] if employee is not None else endpoint.user_id
+        for group_ep in self._groups_of(endpoint.account_id, user_id):
             self.distribute(tx, group_ep)
 
     def _redistribute(self, group_ep: Endpoint) -> Callable[[], Awaitable[None]]:
@@ -228,18 +251,47 @@ class ContactCenter(QueueRouter):
                 if settings["distribution"] != "ringAll":
                     break
                 continue
-            caller = callers[0]
-            offers = []
-            for endpoint in chosen:
-                leg = self.table.add_leg(
-                    tx, call, endpoint, direction="inbound", state="ringing", cause="newCall",
-                    from_number=caller.endpoint.number, from_name=caller.endpoint.name,
-                    from_principal=caller.endpoint.principal_id, to_number=group_ep.number, to_name=group_ep.name,
-                    to_principal=group["groupId"])
-                leg.queue_id = group["groupId"]
-                self.engine.routing.arm_no_answer(leg, float(settings["ringTimeoutSeconds"]), "acd-offer")
-                offers.append(leg)
-            entry.offers = offers
+            entry.offers = [self._offer(tx, entry, callers[0], group_ep, group, settings, endpoint)
+                            for endpoint in chosen]
+
+    def _offer(self, tx: CallTransaction, entry: QueueEntry, caller: Leg, group_ep: Endpoint, group: dict[str, Any],
+               settings: dict[str, Any], endpoint: Endpoint) -> Leg:
+        """Ring ``endpoint`` with the waiting ``entry`` (one ACD offer)."""
+        leg = self.table.add_leg(
+            tx, entry.call, endpoint, direction="inbound", state="ringing", cause="newCall",
+            from_number=caller.endpoint.number, from_name=caller.endpoint.name,
+            from_principal=caller.endpoint.principal_id, to_number=group_ep.number, to_name=group_ep.name,
+            to_principal=group["groupId"])
+        leg.queue_id = group["groupId"]
+        self.engine.routing.arm_no_answer(leg, float(settings["ringTimeoutSeconds"]), "acd-offer")
+        return leg
+
+    async def pick(self, phone: Endpoint, conversation_id: str) -> None:
+        """An agent picks a waiting call: it is offered to their ``phone`` now, ahead of distribution."""
+        async with self.engine.transaction() as tx:
+            call = self.engine.calls.get(conversation_id)
+            entry = self.queues.entry_of(call) if call is not None else None
+            if call is None or entry is None:
+                raise NotFound("ConversationNotFound", f"conversation {conversation_id} is not waiting in a queue")
+            if entry.offered:
+                raise Conflict("ConversationOffered", "the conversation is being offered to an agent")
+            if phone.in_call():
+                raise Conflict("AgentBusy", "the agent's phone is busy")
+            callers = [leg for leg in call.live_legs() if leg.state != "ringing"]
+            group = self.rt.state.get("group", entry.group_id)
+            group_ep = self.engine.endpoint(call.account_id, (group or {}).get("extension") or "")
+            if not callers or group is None or group_ep is None:
+                raise Conflict("ConversationNotWaiting", "the conversation has no caller waiting")
+            entry.offers = [self._offer(tx, entry, callers[0], group_ep, group, queue_settings(group), phone)]
+
+    def employee_changed(self, tx: CallTransaction, employee: dict[str, Any]) -> None:
+        """An employee's agents changed (login, ready, presence): their Voice queues may offer them a call now,
+        and the queues' numbers change."""
+        for group_ep in self._groups_of(employee["accountId"], employee["userId"]):
+            group = self.rt.state.get("group", group_ep.group_id or "")
+            if group is not None:
+                self._queue_event(tx, group)
+            self.distribute(tx, group_ep)
 
     # ------------------------------------------------------------------ agents
     async def set_agent(self, actor: Principal, user_id: str | None, *, logged_in: bool | None = None,
@@ -261,8 +313,59 @@ class ContactCenter(QueueRouter):
             return saved
 
     # ------------------------------------------------------------------ statistics
-    def stats_of(self, group: dict[str, Any]) -> dict[str, Any]:
-        return queue_statistics(self.engine, self.queues, self.agents, group)
+    def stats_of(self, group: dict[str, Any], service_level_seconds: float = 20.0) -> dict[str, Any]:
+        return queue_statistics(self.engine, self.queues, self.agents, group, service_level_seconds)
+
+    def queue_state_view(self, queue: dict[str, Any]) -> dict[str, Any]:
+        """A contact-center queue's real-time numbers ("Queue Now"): the interactions (a Voice queue's from
+        its ACD group's statistics) and the agents of its agent groups for its media."""
+        account_id = queue["accountId"]
+        media = queue["mediaType"]
+        sl = float(queue.get("serviceLevelSeconds") or 20)
+        group = self.rt.state.get("group", queue.get("groupId") or "")
+        if group is not None:
+            stats = self.stats_of(group, sl)
+        else:
+            waiting = [i for i in self.interactions.non_voice(account_id)
+                       if i.get("queueId") == queue["id"] and i.get("conversationState") == "InQueue"]
+            stats = {"waiting": len(waiting), "longestWaitSeconds": 0.0, "offeredToday": len(waiting),
+                     "answeredToday": 0, "abandonedToday": 0, "answeredWithinServiceLevelToday": 0,
+                     "serviceLevelPercentToday": 100.0, "estimatedWaitSeconds": 0.0, "oldestQueuedOn": None}
+        counts = {"agentsLoggedIn": 0, "agentsAvailable": 0, "agentsIdle": 0, "agentsOnAcd": 0, "agentsOnNonAcd": 0,
+                  "agentsOnOutbound": 0, "agentsUnavailable": 0}
+        members: set[str] = set()
+        for group_id in queue.get("agentGroups", []):
+            agent_group = self.rt.state.get("cc_agent_group", group_id)
+            if agent_group is not None and media in agent_group.get("media", []):
+                members.update(self.config.members(agent_group))
+        for employee in self.config.employees(account_id):
+            if employee["userId"] not in members or media not in employee["agents"]:
+                continue
+            presence = self.states.agent_presence(employee, media)
+            if presence["state"] == "Offline":
+                continue
+            counts["agentsLoggedIn"] += 1
+            activity = presence["acdState"]
+            if presence["state"] == "Available":
+                counts["agentsAvailable"] += 1
+                if activity == "Idle":
+                    counts["agentsIdle"] += 1
+            else:
+                counts["agentsUnavailable"] += 1
+            if activity in ("Acd", "Held"):
+                counts["agentsOnAcd"] += 1
+            elif activity == "NonAcd":
+                counts["agentsOnNonAcd"] += 1
+            elif activity == "Outbound":
+                counts["agentsOnOutbound"] += 1
+        return {"queueId": queue["id"], "accountId": account_id, "name": queue["name"],
+                "reporting": queue["reporting"], "mediaType": media, "waiting": stats["waiting"],
+                "longestWaitSeconds": stats["longestWaitSeconds"], "longestWaitingStartedTime": stats["oldestQueuedOn"],
+                "estimatedWaitSeconds": stats["estimatedWaitSeconds"], "offeredToday": stats["offeredToday"],
+                "answeredToday": stats["answeredToday"], "abandonedToday": stats["abandonedToday"],
+                "answeredWithinServiceLevelToday": stats["answeredWithinServiceLevelToday"],
+                "serviceLevelPercentToday": stats["serviceLevelPercentToday"],
+                "serviceLevelGoal": queue.get("serviceLevelGoal", 80), **counts, "updatedOn": self.rt.now_iso()}
 
     def queue_stats(self, actor: Principal, account_ref: str | None = None) -> list[dict[str, Any]]:
         account_id = self.engine.account_of(actor, account_ref)

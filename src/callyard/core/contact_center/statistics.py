@@ -10,30 +10,39 @@ from callyard.core.contact_center.queues import Queues, queue_settings
 from callyard.core.engine.service import Engine
 
 
-def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict[str, Any]) -> dict[str, Any]:
+def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict[str, Any],
+                     service_level_seconds: float = 20.0) -> dict[str, Any]:
+    """Waiting now, longest wait, agents logged in and free; offered, answered and abandoned today; the
+    service level today (answered within ``service_level_seconds`` over answered plus abandoned, in %) and
+    the estimated wait of a new call (the average wait of today's answered calls, or the longest wait now
+    when none was answered, times the calls ahead of it per logged-in agent; 0 when an agent is free)."""
     now = engine.now()
     account_id = group["accountId"]
     waiting = queues.waiting(account_id, group["groupId"])  # entries being offered to an agent still wait
     longest = max(((now - e.queued_on).total_seconds() for e in waiting), default=0.0)
     logged_in = free = 0
     settings = queue_settings(group)
-    free_eps = {e.number for e, _ in eligible(engine, agents, group, settings, None)}
+    free = len(eligible(engine, agents, group, settings, None))
     for member in group.get("members", []):
         agent = agents.agent(account_id, member["memberId"])
         if agent["loggedIn"] or group.get("type") != "ACD":
             logged_in += 1
-        number = engine.dialplan.user_extension(account_id, member["memberId"])
-        if number in free_eps:
-            free += 1
     midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
     records = [r for r in engine.rt.state.all("queue_call")
                if r["groupId"] == group["groupId"] and r["queuedOn"] >= midnight]
     answered = [r for r in records if r["outcome"] == "answered"]
+    abandoned = sum(1 for r in records if r["outcome"] == "abandoned")
+    within = sum(1 for r in answered if r["waitSeconds"] <= service_level_seconds)
+    average_wait = sum(r["waitSeconds"] for r in answered) / len(answered) if answered else longest
+    estimated = 0.0 if free > len(waiting) else average_wait * (len(waiting) + 1) / max(logged_in, 1)
     return {"groupId": group["groupId"], "accountId": account_id, "name": group.get("name", ""),
             "number": group.get("extension"), "type": group.get("type"),
             "distribution": settings["distribution"], "waiting": len(waiting),
             "longestWaitSeconds": round(longest, 3), "agentsLoggedIn": logged_in, "agentsFree": free,
             "offeredToday": len(records) + len(waiting), "answeredToday": len(answered),
-            "abandonedToday": sum(1 for r in records if r["outcome"] == "abandoned"),
+            "abandonedToday": abandoned, "answeredWithinServiceLevelToday": within,
+            "serviceLevelPercentToday": round(100.0 * within / (len(answered) + abandoned), 1)
+            if answered or abandoned else 100.0, "estimatedWaitSeconds": round(estimated, 3),
+            "oldestQueuedOn": iso(min(e.queued_on for e in waiting)) if waiting else None,
             "averageWaitSeconds": round(sum(r["waitSeconds"] for r in answered) / len(answered), 3)
             if answered else 0.0}

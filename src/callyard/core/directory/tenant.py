@@ -7,6 +7,7 @@ from typing import Any
 
 from callyard.core.auth.passwords import hash_fixture_password, hash_password
 from callyard.core.clock import iso
+from callyard.core.contact_center.tenant import load_contact_center
 from callyard.core.directory import domains
 from callyard.core.directory.applications import record_id
 from callyard.core.directory.service import new_account
@@ -45,7 +46,7 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
         account = new_account(rt, spec["name"], partner, spec.get("accountId"), spec.get("accountNumber"), domain)
         for key, value in spec.items():
             if key not in ("users", "customers", "applications", "accountId", "accountNumber", "name", "groups",
-                           "agents", "domain"):
+                           "agents", "domain", "contactCenter"):
                 account[key] = value
         account.update(createdOn=now, modifiedOn=now, createdBy="callyard", modifiedBy="callyard")
         state.load("account", account["accountId"], account)
@@ -58,6 +59,8 @@ def build_state(rt: Runtime, tenant: dict[str, Any]) -> State:
             add_group(account, group_spec)
         for agent_spec in spec.get("agents", []):
             add_agent(account, agent_spec)
+        if spec.get("contactCenter"):
+            load_contact_center(state, rt, account, spec["contactCenter"], user_ref)
         for customer in spec.get("customers", []):
             add_account(customer, account)
 
