@@ -10,6 +10,7 @@ from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.contact_center import ContactCenter
+from callyard.core.contact_center.authorization import AuthorizationServer
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -52,6 +53,7 @@ class Core:
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
+        self.cc_authorization = AuthorizationServer(self.rt, self.auth)
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
@@ -166,5 +168,5 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               # the contact center's configuration and state (core/contact_center/config.py)
               **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
                                          "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
-                                         "cc_state", "cc_call_details")}}
+                                         "cc_state", "cc_call_details", "cc_greetings")}}
 

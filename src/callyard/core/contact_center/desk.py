@@ -51,6 +51,7 @@ class Desk:
         self.states = center.states
         self.engine = center.engine
         self.rt = center.rt
+        self.started_on = center.rt.now_iso()
 
     # ================================================================== who is asking
     def caller(self, actor: Principal) -> Caller:
@@ -127,6 +128,61 @@ class Desk:
         numbers = [n for n in (self.engine.dialplan.user_extension(employee["accountId"], employee["userId"]),
                                phone.number if phone else None) if n]
         return [self._extension_view(employee["accountId"], n) for n in dict.fromkeys(numbers)]
+
+    def photo_owner(self, actor: Principal, ref: str) -> dict[str, Any]:
+        """The user whose photo the caller may set: their own ("me" is always allowed), or as a supervisor."""
+        caller = self.caller(actor)
+        employee = self._employee(caller, ref)
+        if not caller.supervisor and employee["id"] != (caller.employee or {}).get("id"):
+            raise Forbidden("InsufficientPermissions", "another employee's photo needs the supervisor role")
+        user = self.rt.state.get("user", employee["userId"])
+        if user is None:
+            raise NotFound("EmployeeNotFound", f"employee {ref} has no user")
+        return user
+
+    # ------------------------------------------------------------------ greetings
+    def greetings(self, actor: Principal, ref: str) -> dict[str, Any]:
+        """The employee's agent greetings (names of recordings; by default none)."""
+        employee = self._visible_employee(self.caller(actor), ref)
+        doc = self.rt.state.get("cc_greetings", employee["id"]) or {}
+        return {"isDefault": doc.get("isDefault", True), "defaultGreeting": doc.get("defaultGreeting", ""),
+                "greetings": list(doc.get("greetings", [])), "queueGreetings": list(doc.get("queueGreetings", []))}
+
+    async def update_greetings(self, actor: Principal, ref: str, action: str, file_to_delete: str,
+                               change: dict[str, Any]) -> dict[str, Any]:
+        """``update``: which greeting plays (isDefault, defaultGreeting, per-queue greetings); ``delete``: remove
+        the greeting ``file_to_delete``. "me" is always allowed; third party requests are denied."""
+        caller = self.caller(actor)
+        employee = self._changeable_employee(caller, ref)
+        current = self.greetings(actor, employee["id"])
+        if action.lower() == "delete":
+            if file_to_delete not in current["greetings"]:
+                raise NotFound("GreetingNotFound", f"greeting {file_to_delete} was not found")
+            current["greetings"].remove(file_to_delete)
+            if current["defaultGreeting"] == file_to_delete:
+                current.update(defaultGreeting="", isDefault=True)
+        elif action.lower() == "update":
+            if not isinstance(change.get("isDefault"), bool):
+                raise Invalid("InvalidGreetings", "isDefault is required (true or false)")
+            current["isDefault"] = change["isDefault"]
+            for key in ("defaultGreeting",):
+                if change.get(key) is not None:
+                    if not isinstance(change[key], str):
+                        raise Invalid("InvalidGreetings", f"{key} is a greeting name")
+                    current[key] = change[key]
+            for key in ("greetings", "queueGreetings"):
+                if change.get(key) is not None:
+                    if not isinstance(change[key], list):
+                        raise Invalid("InvalidGreetings", f"{key} is a list")
+                    current[key] = change[key]
+        else:
+            raise Invalid("InvalidGreetingAction", "actionName is update or delete")
+        async with self.rt.write() as uow:
+            uow.put("cc_greetings", employee["id"], {"id": employee["id"], "accountId": employee["accountId"],
+                                                      **current})
+            uow.emit("cc.greetings.updated", employee["accountId"], f"/employees/{employee['id']}/greetings",
+                     current, self.rt.now_iso())
+        return current
 
     def busy_reason_codes(self, actor: Principal, ref: str) -> list[dict[str, Any]]:
         employee = self._visible_employee(self.caller(actor), ref)
@@ -346,6 +402,16 @@ class Desk:
         """The member queues of a queue group (a plain queue has none)."""
         queue = self.queue(actor, ref)
         return [self.config.queue(queue["accountId"], m) for m in queue.get("members", [])]
+
+    def queue_group_states(self, actor: Principal) -> list[dict[str, Any]]:
+        """Queue groups (queues with member queues): none unless the tenant configures them."""
+        return [self.center.queue_state_view(q) for q in self.queues(actor) if q.get("members")]
+
+    def queue_group_state(self, actor: Principal, ref: str) -> dict[str, Any]:
+        queue = self.queue(actor, ref)
+        if not queue.get("members"):
+            raise NotFound("QueueGroupNotFound", f"{queue['name']} is a queue, not a queue group")
+        return self.center.queue_state_view(queue)
 
     async def delete_queue(self, actor: Principal, ref: str) -> None:
         """Remove a queue from the contact center (a Voice queue's ACD group stays in the PBX)."""
@@ -606,8 +672,8 @@ class Desk:
         return found[0]
 
     def status(self) -> dict[str, Any]:
-        return {"serverTime": self.rt.now_iso(), "isReady": True, "isRealtimeConnected": True,
-                "isDataAccessConnected": True}
+        return {"serverTime": self.rt.now_iso(), "startedOn": self.started_on, "isReady": True,
+                "isRealtimeConnected": True, "isDataAccessConnected": True}
 
     # ------------------------------------------------------------------ directory
     def directory(self, actor: Principal) -> list[dict[str, Any]]:

@@ -1,0 +1,33 @@
+"""The CX SDK family: the authorization server at ``/AuthorizationServer`` and the REST API under
+``/miccsdk/api/v1`` (paths matched without regard to case), its ASP.NET-style errors, its own tokens and
+OData collections, and its OpenAPI document at ``/miccsdk/api/v1/openapi.json``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from starlette.middleware import Middleware
+
+from callyard.api.cx import agents, auth, conversations, employees, openapi, queues, reference
+from callyard.api.cx.edge import BASE, ERRORS, PREFIXES, CaseInsensitivePaths, paging, principal
+from callyard.api.family import Family, Mount
+
+if TYPE_CHECKING:
+    from callyard.container import Twin
+
+REST_ROUTERS = (employees.router, agents.router, queues.router, conversations.router, reference.router)
+
+
+def _routing_middleware(_twin: "Twin") -> Sequence[Middleware]:
+    return [Middleware(CaseInsensitivePaths)]
+
+
+FAMILY = Family(
+    name="cx",
+    prefixes=PREFIXES,
+    mounts=(Mount(auth.router, priority=60), Mount(openapi.router, BASE, include_in_schema=False, priority=60),
+            *(Mount(router, BASE, priority=60) for router in REST_ROUTERS)),
+    errors=ERRORS,
+    auth=principal,
+    paging=paging,
+    routing_middleware=_routing_middleware,
+)

@@ -1,0 +1,297 @@
+"""The CX SDK family's wire shapes, built from allow-lists over the core's views: camelCase properties, enum
+values as names, durations as .NET ``TimeSpan`` strings (``hh:mm:ss``), times in ISO 8601 (UTC, or local at
+the client's ``offset`` where the route takes one), and ``_links`` on every resource.
+
+The payloads the SignalR hubs push are shaped here too (``hub_*``), from the contact center's events
+(``core/contact_center/announcements.py``), so the hub wiring only routes them:
+
+| event | hub | client method | payload |
+|---|---|---|---|
+| ``cc.employee.state`` | employeeHub | ``employeeStateChanged`` | EmployeeState |
+| ``cc.conversation.changed`` (employeeId) | employeeHub | ``employeeConversationChanged`` | [Conversation] |
+| ``cc.conversation.removed`` (employeeId) | employeeHub | ``employeeConversationRemoved`` | [conversationId] |
+| ``cc.agent.state`` | agentHub | ``onAgentStateChanged`` | AgentState |
+| ``cc.queue.state`` | queueHub | ``queueStateChanged`` | QueueState |
+| ``cc.conversation.changed`` (queueId) | queueHub | ``queueConversationChanged`` | [Conversation] |
+| ``cc.conversation.removed`` (queueId) | queueHub | ``queueConversationRemoved`` | [conversationId] |
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from callyard.api.cx.edge import BASE
+from callyard.events.event import Event
+
+
+def timespan(seconds: float | None) -> str:
+    """Seconds as a .NET TimeSpan string: ``hh:mm:ss`` (``d.hh:mm:ss`` from a day on)."""
+    total = int(round(seconds or 0))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}.{text}" if days else text
+
+
+def when(value: str | None, offset: int | None = None) -> str | None:
+    """An ISO time, in UTC or at the client's ``offset`` (minutes west of UTC)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    if offset is None:
+        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(timezone(timedelta(minutes=-offset))).isoformat()
+
+
+def links(path: str, **more: str) -> dict[str, Any]:
+    out = {"self": {"href": f"{BASE}{path}"}}
+    out.update({k: {"href": f"{BASE}{v}"} for k, v in more.items()})
+    return out
+
+
+def _embedded(embedded: dict[str, Any] | None) -> dict[str, Any]:
+    return embedded or {}
+
+
+# ---------------------------------------------------------------------- employees and agents
+def employee(doc: dict[str, Any], user: dict[str, Any] | None, embedded: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    user = user or {}
+    media = doc["agents"]
+    return {
+        "_links": links(f"/employees/{doc['id']}", state=f"/employees/{doc['id']}/state",
+                        conversations=f"/employees/{doc['id']}/conversations"),
+        "_embedded": _embedded(embedded), "id": doc["id"],
+        "name": f"{doc['firstName']} {doc['lastName']}".strip(), "firstName": doc["firstName"],
+        "lastName": doc["lastName"], "nickName": None, "reporting": doc["reporting"], "email": user.get("email"),
+        "username": doc["username"], "lineUri": user.get("extension"), "siteRefId": doc.get("siteId"),
+        "securityRoleRefId": doc["securityRole"], "language": user.get("languageCode", "en-US"),
+        "supervisorLicenseType": "Supervisor" if doc["securityRole"] == "Supervisor" else "None",
+        "photoUrl": None, "canStartStopRecording": True,
+        "isEnabledForVoice": "Voice" in media, "isEnabledForEmail": "Email" in media,
+        "isEnabledForChat": "Chat" in media, "isEnabledForSMS": "Sms" in media,
+        "isEnabledForOpenMedia": "OpenMedia" in media, "isRealTime": True, "cloudlinkId": doc["userId"],
+        "lastModified": when(doc.get("modifiedOn")), "isMaySeeAllQueuesEnabled": doc["securityRole"] == "Supervisor",
+        "isLicensedForWFS": False, "isCloudlinkChat": False, "isOSCMSRecorderEnabled": False,
+    }
+
+
+def _presence_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"state": entry["state"], "acdState": entry["acdState"], "reason": entry.get("reasonName"),
+            "reasonId": entry.get("reasonId"), **({"id": entry["agentId"], "reporting": entry["reporting"],
+                                                   "mediaType": entry["mediaType"]} if "agentId" in entry else {})}
+
+
+def employee_state(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    presence: dict[str, Any] = {}
+    for key, value in view["presence"].items():
+        presence[key] = [_presence_entry(e) for e in value] if isinstance(value, list) else _presence_entry(value)
+    today = view["today"]
+    return {
+        "_links": links(f"/employees/{view['employeeId']}/state"), "_embedded": {},
+        "id": view["employeeId"], "name": view["name"], "firstName": view["firstName"], "lastName": view["lastName"],
+        "reporting": view["reporting"], "photoUrl": None, "presence": presence,
+        "acdChatConversationsToday": today["Chat"], "acdEmailConversationsToday": today["Email"],
+        "acdOpenMediaConversationsToday": today["OpenMedia"], "acdSmsConversationsToday": today["Sms"],
+        "acdVoiceConversationsToday": today["Voice"],
+        "firstAgentLoginTimeToday": when(view.get("firstLoginToday"), offset),
+        "lastAgentLogoutTimeToday": when(view.get("lastLogoutToday"), offset),
+        "enteredStateOn": when(view.get("enteredStateOn"), offset), "timeMediaServerId": None,
+    }
+
+
+def agent(item: dict[str, Any]) -> dict[str, Any]:
+    employee_doc = item["employee"]
+    return {
+        "_links": links(f"/agents/{item['id']}", state=f"/agents/{item['id']}/state"), "_embedded": {},
+        "id": item["id"], "reporting": item["reporting"], "mediaType": item["mediaType"], "mediaServer": None,
+        "mediaServerRefId": None, "firstName": employee_doc["firstName"], "lastName": employee_doc["lastName"],
+        "employeeRefId": employee_doc["id"], "photourl": None, "isHotDesking": item["mediaType"] == "Voice",
+        "isExternalHotDeskingEnabled": False, "hotDeskExternalDialingPrefix": None, "hotDeskExternalNumber": None,
+        "isSip": True,
+    }
+
+
+def agent_state(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    return {
+        "_links": links(f"/agents/{view['agentId']}/state"), "_embedded": {},
+        "id": view["agentId"], "firstName": view["firstName"], "lastName": view["lastName"],
+        "reporting": view["reporting"], "employeeRefId": view["employeeId"], "mediaServerRefId": None,
+        "mediaType": view["mediaType"], "mediaServerType": "SIP", "currentState": view["acdState"],
+        "availableState": view["state"], "enteredStateOn": when(view.get("enteredStateOn"), offset),
+        "reason": view.get("reasonName"), "photoUrl": None, "acdConversationsToday": view["acdConversationsToday"],
+        "presentInAgentGroups": list(view["presentInAgentGroups"]),
+        "lastLoginTime": when(view.get("lastLogin"), offset), "lastLogoffTime": when(view.get("lastLogout"), offset),
+        "hotDeskExtension": view.get("hotDeskExtension"),
+    }
+
+
+def agent_group(doc: dict[str, Any]) -> dict[str, Any]:
+    media = doc.get("media", [])
+    return {"_links": links(f"/agentgroups/{doc['id']}", states=f"/agentgroups/{doc['id']}/states"),
+            "_embedded": {}, "id": doc["id"], "name": doc["name"], "reporting": doc.get("reporting"),
+            "voiceMediaServerRefId": None, "isVoiceEnabled": "Voice" in media, "isEmailEnabled": "Email" in media,
+            "isChatEnabled": "Chat" in media, "isSmsEnabled": "Sms" in media,
+            "isOpenMediaEnabled": "OpenMedia" in media}
+
+
+def group_presence(item: dict[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"], "name": item["name"], "reporting": item["reporting"],
+            "statuses": [dict(s) for s in item["statuses"]]}
+
+
+def licenses(view: dict[str, Any]) -> dict[str, Any]:
+    return {**view, "blockedVoiceAgents": 0, "blockedMultimediaAgents": 0, "blockedEmployeeCount": 0,
+            "isVoiceLicenseAvailable": view["activeVoiceAgents"] < view["maximumVoiceAgents"],
+            "isMultimediaLicenseAvailable": view["activeMultimediaAgents"] < view["maximumMultimediaAgents"],
+            "inVoiceAlarmState": False, "inMultimediaAlarmState": False}
+
+
+def softphone(item: dict[str, Any]) -> dict[str, Any]:
+    return {"gatewayMediaServerType": "SIP", "gatewayMediaServerDomain": None, "gatewayMediaServerPort": None,
+            "gatewayMediaServerConsumerId": item["id"], "gatewayMediaServerSharedSecret": None,
+            "integratedSoftphonePassword": None, "jwtIssuer": None}
+
+
+# ---------------------------------------------------------------------- queues
+def queue(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/queues/{doc['id']}", state=f"/queues/{doc['id']}/state",
+                            conversations=f"/queues/{doc['id']}/conversations"), "_embedded": {},
+            "id": doc["id"], "name": doc["name"], "reporting": doc["reporting"], "mediaType": doc["mediaType"],
+            "mediaServerRefId": None, "members": list(doc.get("members", [])), "isClassificationCodeEnabled": False,
+            "dialable": doc["reporting"] if doc["mediaType"] == "Voice" else None,
+            "generateStatsDuringBusinessHoursOnly": False, "businessHoursRefId": None, "businessSchedule": None,
+            "serviceLevel": timespan(doc.get("serviceLevelSeconds")), "mediaServer": None, "isRealTime": True,
+            "isGroup": bool(doc.get("members"))}
+
+
+def queue_state(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    return {
+        "_links": links(f"/queues/{view['queueId']}/state"), "_embedded": {},
+        "id": view["queueId"], "name": view["name"], "reporting": view["reporting"], "mediaType": view["mediaType"],
+        "isGroup": False, "isInDoNotDisturb": False,
+        "waitingConversations": view["waiting"],
+        "longestWaitingConversationDuration": timespan(view["longestWaitSeconds"]),
+        "longestWaitingStartedTime": when(view.get("longestWaitingStartedTime"), offset),
+        "estimatedWaitTimeForNewConversations": timespan(view["estimatedWaitSeconds"]),
+        "offeredConversationsToday": view["offeredToday"], "answeredConversationsToday": view["answeredToday"],
+        "abandonedConversationsToday": view["abandonedToday"],
+        "answeredConversationsPercentageToday": round(100.0 * view["answeredToday"] / view["offeredToday"], 1)
+        if view["offeredToday"] else 0.0,
+        "abandonedConversationsPercentageToday": round(100.0 * view["abandonedToday"] / view["offeredToday"], 1)
+        if view["offeredToday"] else 0.0,
+        "serviceLevelPercentageToday": view["serviceLevelPercentToday"],
+        "serviceLevelGoalPercentage": view["serviceLevelGoal"],
+        "agentsAvailable": view["agentsAvailable"], "agentsIdle": view["agentsIdle"],
+        "agentsOnAcdConversations": view["agentsOnAcd"], "agentsOnNonAcdConversations": view["agentsOnNonAcd"],
+        "agentsOnOutboundConversations": view["agentsOnOutbound"], "agentsUnavailable": view["agentsUnavailable"],
+        "agentsLoggedIn": view["agentsLoggedIn"],
+        "timeOfLastReceivedUpdate": when(view.get("updatedOn"), offset),
+    }
+
+
+# ---------------------------------------------------------------------- conversations
+def conversation(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    agent_name = " ".join(p for p in (view.get("agentFirstName"), view.get("agentLastName")) if p) or None
+    voice = view.get("mediaType") == "Voice"
+    return {
+        "_links": links(f"/conversations/{view['conversationId']}"), "_embedded": {},
+        "conversationId": view["conversationId"], "type": view.get("mediaType"), "mediaType": view.get("mediaType"),
+        "conversationState": view.get("conversationState"), "direction": view.get("direction"),
+        "fromAddress": view.get("fromAddress"), "fromName": view.get("fromName"),
+        "toAddress": view.get("toAddress"), "toName": view.get("toName"), "subject": view.get("subject"),
+        "caseId": view.get("caseId"), "queueId": view.get("queueId"), "queueName": view.get("queueName"),
+        "queueReporting": view.get("queueReporting"),
+        "queueDialable": view.get("queueReporting") if voice else None,
+        "agentId": view.get("agentId"), "agentName": agent_name, "agentFirstName": view.get("agentFirstName"),
+        "agentLastName": view.get("agentLastName"), "agentReporting": view.get("agentReporting"),
+        "ownerId": view.get("employeeId"), "positionInQueue": view.get("positionInQueue", 0),
+        "timeOfferedToSystem": when(view.get("timeOfferedToSystem"), offset),
+        "timeOfferedToQueue": when(view.get("timeOfferedToQueue"), offset),
+        "timeOfferedToAgent": when(view.get("timeOfferedToAgent"), offset),
+        "timeOfLastAgentResponse": when(view.get("timeOfLastAgentResponse"), offset),
+        "ani": view.get("fromAddress") if voice else None, "dnis": view.get("toAddress") if voice else None,
+        "isRecording": bool(view.get("isRecording")), "supportsRecording": voice, "canRecord": voice,
+        "modifiedOn": when(view.get("modifiedOn"), offset),
+    }
+
+
+# ---------------------------------------------------------------------- the rest
+def reason_code(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/reasoncodes/{doc['id']}"), "_embedded": {}, "id": doc["id"], "name": doc["name"],
+            "reporting": doc.get("reporting"), "type": doc["type"], "siteRefId": doc.get("siteId")}
+
+
+def warning_reason(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/warningreasons/{doc['id']}"), "_embedded": {}, "id": doc["id"], "name": doc["name"]}
+
+
+def site(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/sites/{doc['id']}"), "_embedded": {}, "id": doc["id"], "name": doc["name"],
+            "timeZone": doc.get("timeZone"), "language": doc.get("language"), "mailServerRefId": None,
+            "storagePath": None, "isAgentGreetingEnabled": False}
+
+
+def dnis(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/dnis/{doc['id']}"), "_embedded": {}, "id": doc["id"], "name": doc["name"],
+            "reporting": doc.get("reporting"), "phoneNumber": doc.get("phoneNumber"), "mediaServerRefId": None,
+            "shortAbandon": timespan(doc.get("shortAbandon")), "serviceLevel": timespan(doc.get("serviceLevel")),
+            "useAsDefault": bool(doc.get("useAsDefault"))}
+
+
+def extension(view: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/extensions/{view['id']}"), "_embedded": {}, "id": view["id"],
+            "reporting": view["reporting"], "mediaType": view["mediaType"], "mediaServer": None,
+            "mediaServerRefId": None, "name": view["name"], "isMitaiEnabled": False, "acdEnabled": view["acdEnabled"]}
+
+
+def directory_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/directory/{doc['id']}"), "_embedded": {}, "id": doc["id"], "siteId": None,
+            "name": doc.get("name"), "email": doc.get("email"), "phone": doc.get("phone"),
+            "mobilePhone": doc.get("mobilePhone"), "type": doc["type"], "presence": doc.get("presence"),
+            "photoUrl": None, "custom": doc.get("custom") or {}, "createdOn": when(doc.get("createdOn")),
+            "modifiedOn": when(doc.get("modifiedOn")), "phoneDialable": doc.get("phone"),
+            "mobilePhoneDialable": doc.get("mobilePhone"), "extension": doc.get("extension")}
+
+
+def status(view: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.fromisoformat(view["serverTime"].replace("Z", "+00:00"))
+    up = (now - datetime.fromisoformat(view["startedOn"].replace("Z", "+00:00"))).total_seconds()
+    return {"serverUpTime": timespan(up), "serverTime": when(view["serverTime"]), "applicationUpTime": timespan(up),
+            "isReady": view["isReady"], "isRealtimeConnected": view["isRealtimeConnected"],
+            "isDataAccessConnected": view["isDataAccessConnected"]}
+
+
+# ---------------------------------------------------------------------- the SignalR hubs' payloads
+HubMessage = tuple[str, str, Any]   # (hub, client method, argument)
+
+
+def hub_messages(event: Event) -> list[HubMessage]:
+    """What a contact-center event pushes: ``(hub, method, argument)`` for each hub it concerns."""
+    data = event.data or {}
+    shapes: dict[str, Callable[[dict[str, Any]], list[HubMessage]]] = {
+        "cc.employee.state": lambda d: [("employeeHub", "employeeStateChanged", employee_state(d))],
+        "cc.agent.state": lambda d: [("agentHub", "onAgentStateChanged", agent_state(d))],
+        "cc.queue.state": lambda d: [("queueHub", "queueStateChanged", queue_state(d))],
+        "cc.conversation.changed": lambda d: [(
+            "employeeHub" if d.get("employeeId") else "queueHub",
+            "employeeConversationChanged" if d.get("employeeId") else "queueConversationChanged",
+            [conversation(d["conversation"])])],
+        "cc.conversation.removed": lambda d: [(
+            "employeeHub" if d.get("employeeId") else "queueHub",
+            "employeeConversationRemoved" if d.get("employeeId") else "queueConversationRemoved",
+            [d["conversationId"]])],
+    }
+    shape = shapes.get(event.type)
+    return shape(data) if shape is not None else []
+
+
+def hub_audience(event: Event) -> dict[str, str | None]:
+    """Whom a hub message is for: the employee (employeeHub: their own monitor), the agent (agentHub) or
+    the queue (queueHub monitors), plus the account (no tenant sees another's)."""
+    data = event.data or {}
+    return {"accountId": event.account_id, "employeeId": data.get("employeeId"), "agentId": data.get("agentId"),
+            "queueId": data.get("queueId")}
