@@ -33,9 +33,9 @@ def state_change(body: dict[str, Any]) -> dict[str, Any]:
     """An EmployeeStateUpdate (any property case, enums as names or numbers) → the core's change."""
     reason = field(body, "reason")
     hot_desk = field(body, "hotDeskBaseExtension")
-    if reason is not None and not isinstance(reason, (str, int)):
+    if reason is not None and (not isinstance(reason, (str, int)) or isinstance(reason, bool)):
         raise Invalid("InvalidRequest", "reason is a reason code id, name or reporting number")
-    if hot_desk is not None and not isinstance(hot_desk, (str, int)):
+    if hot_desk is not None and (not isinstance(hot_desk, (str, int)) or isinstance(hot_desk, bool)):
         raise Invalid("InvalidRequest", "hotDeskBaseExtension is an extension number")
     return {"state": enum_name(field(body, "state"), PRESENCE, "state"),
             "availableReason": enum_name(field(body, "availableReason"), AVAILABLE_REASONS, "availableReason",

@@ -24,8 +24,10 @@ def _routing_middleware(_twin: "Twin") -> Sequence[Middleware]:
 FAMILY = Family(
     name="cx",
     prefixes=PREFIXES,
-    mounts=(Mount(auth.router, priority=60), Mount(openapi.router, BASE, include_in_schema=False, priority=60),
-            *(Mount(router, BASE, priority=60) for router in REST_ROUTERS)),
+    # Not in the app-wide /openapi.json (CloudLink's and the control plane's): the family serves its own.
+    mounts=(Mount(auth.router, include_in_schema=False, priority=60),
+            Mount(openapi.router, BASE, include_in_schema=False, priority=60),
+            *(Mount(router, BASE, include_in_schema=False, priority=60) for router in REST_ROUTERS)),
     errors=ERRORS,
     auth=principal,
     paging=paging,

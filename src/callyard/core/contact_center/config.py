@@ -8,6 +8,7 @@ A Voice agent group is backed by that group's membership, so there is one list o
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from callyard.core.contact_center.model import MEDIA
@@ -37,7 +38,8 @@ class Config:
     def _find(self, kind: str, account_id: str, ref: str, keys: tuple[str, ...], what: str) -> dict[str, Any]:
         found = [d for d in self._all(kind, account_id) if _matches(d, ref, keys)]
         if len(found) != 1:  # several matches answer nothing, as the real API does for ambiguous names
-            raise NotFound(f"{what}NotFound", f"{what.lower()} {ref} was not found")
+            words = re.sub(r"(?<!^)(?=[A-Z])", " ", what).lower()
+            raise NotFound(f"{what}NotFound", f"{words} {ref} was not found")
         return found[0]
 
     # ------------------------------------------------------------------ employees and their agents
