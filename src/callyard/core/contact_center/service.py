@@ -202,7 +202,8 @@ class ContactCenter(QueueRouter):
                     changes["wrapUntil"] = iso(now + timedelta(seconds=wrap))
                     group_ep = self.engine.endpoint(leg.account_id, group["extension"])
                     if group_ep is not None:
-                        self.engine.scheduler.after(wrap, self._redistribute(group_ep), f"wrap-up {leg.leg_id}")
+                        self.engine.scheduler.after(wrap, self._wrap_up_ends(leg.account_id, user_id, group_ep),
+                                                    f"wrap-up {leg.leg_id}")
                 self.agents.save(tx.uow, {**agent, **changes})
             return
         if call is None:
@@ -225,6 +226,17 @@ class ContactCenter(QueueRouter):
         user_id = employee["userId"] if employee is not None else endpoint.user_id
         for group_ep in self._groups_of(endpoint.account_id, user_id):
             self.distribute(tx, group_ep)
+
+    def _wrap_up_ends(self, account_id: str, user_id: str, group_ep: Endpoint) -> Callable[[], Awaitable[None]]:
+        """The work timer runs out: the agent is free again (an ``agent.updated`` says so) and may be offered
+        the next waiting call. A wrap-up cleared or restarted meanwhile is left alone."""
+        async def fire() -> None:
+            async with self.engine.transaction() as tx:
+                agent = self.agents.agent(account_id, user_id)
+                if agent.get("wrapUntil") and agent["wrapUntil"] <= iso(self.engine.now()):
+                    self.agents.save(tx.uow, {**agent, "wrapUntil": None})
+                self.distribute(tx, group_ep)
+        return fire
 
     def _redistribute(self, group_ep: Endpoint) -> Callable[[], Awaitable[None]]:
         async def fire() -> None:

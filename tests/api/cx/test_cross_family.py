@@ -1,0 +1,103 @@
+"""One PBX, three façades: alice sets herself Available through the CX API; an outside caller (the control
+plane's simulator) dials Support 5000; the contact center offers the call to her; the CloudLink Media API
+shows her endpoint ringing; she accepts through the CX API and the Media API shows the call connected; she
+ends it; after the queue's wrap-up (work timer) she is Available again. Each employee state change is one
+``cc.employee.state`` event (what the employeeHub pushes), and the queue's numbers follow."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from callyard.core.directory.tenant import DEMO_TENANT
+from tests.api.cx.conftest import ALICE, API, CALLER, LOGIN, SUPPORT, cx_token
+from tests.conftest import auth, start_server, token
+from tests.support.control import Control
+
+WRAP_UP = 10
+
+
+@pytest.fixture(scope="module")
+def wrap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server whose Support queue has a 10 s wrap-up (the demo tenant's has none)."""
+    tenant = json.loads(DEMO_TENANT.read_text())
+    pending = list(tenant["accounts"])
+    while pending:
+        account = pending.pop()
+        pending.extend(account.get("customers", []))
+        for group in account.get("groups", []):
+            if group.get("groupId") == SUPPORT:
+                group["acd"]["wrapUpSeconds"] = WRAP_UP
+    path: Path = tmp_path_factory.mktemp("tenant") / "tenant.json"
+    path.write_text(json.dumps(tenant))
+    with start_server(clock="manual", tenant_file=path) as live:
+        yield live
+
+
+def media_calls(http: httpx.Client, headers: dict[str, str], number: str) -> list[dict[str, Any]]:
+    response = http.get(f"/2017-09-01/endpoints/{number}/calls", headers=headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["_embedded"]["items"])
+
+
+def test_a_support_call_through_cx_and_the_media_api(wrap_server: Any) -> None:
+    with httpx.Client(base_url=wrap_server.url, timeout=10) as http:
+        admin = auth(token(http, "admin@acme.example"))
+        control = Control(http, admin)
+        control.reset()
+        alice_cl = auth(token(http, "alice@acme.example"))  # CloudLink token: the Media API
+        alice_cx = auth(cx_token(http, "alice"))             # CX token: the contact center
+        start = _last_event(control)
+
+        assert http.put(f"{API}/employees/me/state", headers=alice_cx, json=LOGIN).status_code == 200
+        control.dial_in(CALLER, "5000")
+        [ringing] = media_calls(http, alice_cl, "2880")
+        assert (ringing["state"], ringing["from"]) == ("ringing", CALLER)
+        [offer] = http.get(f"{API}/employees/me/conversations", headers=alice_cx).json()["_embedded"]["items"]
+        assert offer["conversationState"] == "Offered" and offer["queueName"] == "Support"
+
+        accepted = http.put(f"{API}/employees/me/conversations/{offer['conversationId']}", headers=alice_cx,
+                            json={"conversationAction": "Accept"})
+        assert accepted.status_code == 200, accepted.text
+        [connected] = media_calls(http, alice_cl, "2880")
+        assert connected["state"] == "connected"
+        queue = http.get(f"{API}/queues/Support/state", headers=alice_cx).json()
+        assert (queue["answeredConversationsToday"], queue["agentsOnAcdConversations"]) == (1, 1)
+
+        ended = http.put(f"{API}/employees/me/conversations/{offer['conversationId']}", headers=alice_cx,
+                         json={"conversationAction": "End"})
+        assert ended.status_code == 200
+        assert media_calls(http, alice_cl, "2880") == []
+        state = http.get(f"{API}/employees/me/state", headers=alice_cx).json()["presence"]["aggregate"]
+        assert (state["state"], state["acdState"]) == ("Busy", "WorkTimer")
+
+        control.advance(WRAP_UP + 1)
+        state = http.get(f"{API}/employees/me/state", headers=alice_cx).json()["presence"]["aggregate"]
+        assert (state["state"], state["acdState"]) == ("Available", "Idle")
+
+        pushed = [(e["data"]["presence"]["aggregate"]["state"], e["data"]["presence"]["aggregate"]["acdState"])
+                  for e in _events_since(control, start, "cc.employee.state") if e["data"]["employeeId"] == ALICE]
+        assert pushed == [("Available", "Idle"), ("Available", "Offered"), ("Available", "Acd"),
+                          ("Busy", "WorkTimer"), ("Available", "Idle")]
+        conversation_events = [e["type"] for e in _events_since(control, start, None)
+                               if e["type"].startswith("cc.conversation")]
+        assert conversation_events.count("cc.conversation.removed") >= 2  # from the queue, then her inbox
+
+
+def _last_event(control: Control) -> int:
+    after = 0
+    while True:
+        page = control.events(after=after, limit=2000)
+        if not page["count"]:
+            return after
+        after = page["next"]
+
+
+def _events_since(control: Control, start: int, type_: str | None) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"after": start, "limit": 2000}
+    if type_:
+        params["type"] = type_
+    return list(control.events(**params)["_embedded"]["items"])
