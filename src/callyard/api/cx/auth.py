@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from callyard.api.cx import schemas
 from callyard.api.cx.edge import principal
 from callyard.api.deps import CoreDep
 from callyard.core.errors import CoreError
@@ -38,7 +39,10 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return user, secret
 
 
-@router.post("/authorizationserver/token", summary="Issue an access token (OAuth2: password, client_credentials)")
+@router.post("/authorizationserver/token", summary="Issue an access token (OAuth2: password, client_credentials)",
+             responses={200: {"model": schemas.TokenResponse, "description": "The token"},
+                        400: {"model": schemas.OAuthError, "description": "OAuth error"}},
+             openapi_extra=schemas.body(schemas.TOKEN_FORM, "application/x-www-form-urlencoded"))
 async def token(request: Request, core: CoreDep) -> Any:
     content_type = request.headers.get("content-type", "")
     if "application/x-www-form-urlencoded" not in content_type and "multipart/form-data" not in content_type:
@@ -70,7 +74,8 @@ async def token(request: Request, core: CoreDep) -> Any:
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.get("/authorizationserver/api/account", summary="The caller's claims")
+@router.get("/authorizationserver/api/account", summary="The caller's claims",
+            responses={**schemas.ok(schemas.Account), **schemas.ERRORS})
 async def account(caller: Annotated[Principal, Depends(principal)], core: CoreDep) -> Any:
     claims = core.cc_authorization.claims(caller)
     hidden = ("iat", "exp", "jti", "iss", "aud", "passwordHash")

@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callyard.api.cx import wire
+from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, page
 from callyard.api.cx.edge import collection, enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
 from callyard.core.contact_center.model import AVAILABLE_REASONS, PRESENCE
 from callyard.core.errors import Invalid, NotImplementedRoute
 
-router = APIRouter(tags=["Employee"])
+router = APIRouter(tags=["Employee"], responses=schemas.ERRORS)
 
 # ConversationActionType as the seed numbers it.
 ACTIONS = ("Unknown", "Accept", "AutoAnswer", "Decline", "Junk", "NoReply", "Hold", "RemoveHold", "Transfer", "Pick",
@@ -63,7 +63,8 @@ def _employee(core: Any, doc: dict[str, Any], desk: Any, request: Request, calle
     return wire.employee(doc, core.rt.state.get("user", doc["userId"]), embedded)
 
 
-@router.get("/employees", summary="OData Get all employees")
+@router.get("/employees", responses=schemas.ok(schemas.collection(schemas.EmployeeModel)),
+            summary="OData Get all employees")
 async def employees(request: Request, caller: Caller, desk: DeskDep, core: CoreDep) -> Any:
     params = {k: v for k, v in request.query_params.items() if k != "$expand"}
     allowed = expansions(dict(request.query_params), ("state",))
@@ -74,7 +75,8 @@ async def employees(request: Request, caller: Caller, desk: DeskDep, core: CoreD
     return collection(items, params, request.url.path)
 
 
-@router.put("/employees/states", summary="Update the state of a list of employees")
+@router.put("/employees/states", responses=schemas.ok(str), summary="Update the state of a list of employees",
+            openapi_extra=schemas.body(schemas.STATE_UPDATES))
 async def put_states(request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request, kind=list)
     changes = []
@@ -89,12 +91,13 @@ async def put_states(request: Request, caller: Caller, desk: DeskDep) -> Any:
     return "OK"
 
 
-@router.get("/employees/{id}", summary="OData Get an employee")
+@router.get("/employees/{id}", responses=schemas.ok(schemas.EmployeeModel), summary="OData Get an employee")
 async def employee(id: str, request: Request, caller: Caller, desk: DeskDep, core: CoreDep) -> Any:
     return _employee(core, desk.employee(caller, id), desk, request, caller)
 
 
-@router.post("/employees/{id}/photo", summary="Upload user profile picture")
+@router.post("/employees/{id}/photo", responses=schemas.ok(str), summary="Upload user profile picture",
+             openapi_extra=schemas.body(schemas.PHOTO))
 async def photo(id: str, request: Request, caller: Caller, desk: DeskDep, core: CoreDep) -> Any:
     body = await json_body(request)
     encoded = field(body, "base64String")
@@ -109,33 +112,39 @@ async def photo(id: str, request: Request, caller: Caller, desk: DeskDep, core: 
     return "OK"
 
 
-@router.get("/employees/{id}/agentgroups", summary="OData Get agent groups for an employee")
+@router.get("/employees/{id}/agentgroups", responses=schemas.ok(schemas.collection(schemas.AgentGroupModel)),
+            summary="OData Get agent groups for an employee")
 async def employee_agent_groups(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.agent_group(g) for g in desk.employee_agent_groups(caller, id)])
 
 
-@router.get("/employees/{id}/queues", summary="OData Get queues for an employee")
+@router.get("/employees/{id}/queues", responses=schemas.ok(schemas.collection(schemas.QueueModel)),
+            summary="OData Get queues for an employee")
 async def employee_queues(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.queue(q) for q in desk.employee_queues(caller, id)])
 
 
-@router.get("/employees/{id}/extensions", summary="OData Get extensions for an employee")
+@router.get("/employees/{id}/extensions", responses=schemas.ok(schemas.collection(schemas.ExtensionModel)),
+            summary="OData Get extensions for an employee")
 async def employee_extensions(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.extension(e) for e in desk.employee_extensions(caller, id)])
 
 
-@router.get("/employees/{id}/state", summary="Get the state of an employee")
+@router.get("/employees/{id}/state", responses=schemas.ok(schemas.EmployeeStateModel),
+            summary="Get the state of an employee")
 async def get_state(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return wire.employee_state(desk.employee_state(caller, id), offset_of(request))
 
 
-@router.put("/employees/{id}/state", summary="Update the state of an employee")
+@router.put("/employees/{id}/state", responses=schemas.ok(str), summary="Update the state of an employee",
+            openapi_extra=schemas.body(schemas.STATE_UPDATE))
 async def put_state(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     await desk.set_employee_state(caller, id, state_change(await json_body(request)))
     return "OK"
 
 
-@router.get("/employees/{id}/agentgrouppresence", summary="OData Get the agent group presence of an employee")
+@router.get("/employees/{id}/agentgrouppresence", responses=schemas.ok(schemas.collection(schemas.EmployeeAgentGroup)),
+            summary="OData Get the agent group presence of an employee")
 async def get_group_presence(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.group_presence(g) for g in desk.agent_group_presence(caller, id)])
 
@@ -149,7 +158,9 @@ def _groups(items: Any) -> list[dict[str, Any]]:
             for i in items]
 
 
-@router.put("/employees/{id}/agentgrouppresence", summary="Update the agent group presence of an employee")
+@router.put("/employees/{id}/agentgrouppresence", responses=schemas.ok(str),
+            summary="Update the agent group presence of an employee",
+            openapi_extra=schemas.body(schemas.GROUP_PRESENCES))
 async def put_group_presence(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request, kind=(dict, list))
     items = body if isinstance(body, list) else (field(field(body, "_embedded") or {}, "items"))
@@ -158,13 +169,15 @@ async def put_group_presence(id: str, request: Request, caller: Caller, desk: De
 
 
 @router.get("/employees/{id}/agentgrouppresence/{groupid}",
+            responses=schemas.ok(schemas.collection(schemas.EmployeeAgentGroup)),
             summary="OData Get the agent group presence of an employee for a particular group")
 async def get_one_group_presence(id: str, groupid: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.group_presence(g) for g in desk.agent_group_presence(caller, id, groupid)])
 
 
-@router.put("/employees/{id}/agentgrouppresence/{groupid}",
-            summary="Update the agent group presence of an employee for a particular group")
+@router.put("/employees/{id}/agentgrouppresence/{groupid}", responses=schemas.ok(str),
+            summary="Update the agent group presence of an employee for a particular group",
+            openapi_extra=schemas.body(schemas.GROUP_PRESENCE))
 async def put_one_group_presence(id: str, groupid: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request)
     [group] = _groups([{**body, "id": groupid}])
@@ -172,25 +185,28 @@ async def put_one_group_presence(id: str, groupid: str, request: Request, caller
     return "OK"
 
 
-@router.get("/employees/{id}/busyreasoncodes",
+@router.get("/employees/{id}/busyreasoncodes", responses=schemas.ok(schemas.collection(schemas.ReasonCodeModel)),
             summary='OData Get all "Busy" and "Do Not Disturb" reason codes allowed for an employee')
 async def busy_reason_codes(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.reason_code(r) for r in desk.busy_reason_codes(caller, id)])
 
 
-@router.get("/employees/{id}/accountcodes", summary="OData Get all account codes allowed for an employee")
+@router.get("/employees/{id}/accountcodes", responses=schemas.ok(schemas.collection(schemas.ReasonCodeModel)),
+            summary="OData Get all account codes allowed for an employee")
 async def account_codes(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     desk.employee(caller, id)
     return page(request, [])  # the twin's contact center configures no account codes
 
 
-@router.get("/employees/{id}/greetings", summary="Get all greetings for an employee")
+@router.get("/employees/{id}/greetings", responses=schemas.ok(schemas.GreetingsModel),
+            summary="Get all greetings for an employee")
 async def greetings(id: str, caller: Caller, desk: DeskDep) -> Any:
     return desk.greetings(caller, id)
 
 
-@router.post("/employees/{id}/greetings",
-             summary="Start an outbound call to an agent to record their default greeting or a queue greeting")
+@router.post("/employees/{id}/greetings", responses=schemas.ok(str),
+             summary="Start an outbound call to an agent to record their default greeting or a queue greeting",
+             openapi_extra=schemas.body(schemas.GREETING_RECORDING))
 async def record_greeting(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request)
     desk.greetings(caller, id)
@@ -200,7 +216,9 @@ async def record_greeting(id: str, request: Request, caller: Caller, desk: DeskD
                               "the twin records no audio: greeting recording calls are not available")
 
 
-@router.put("/employees/{id}/greetings/{actionName}/{fileToDelete}", summary="Updates an employee's agent greeting")
+@router.put("/employees/{id}/greetings/{actionName}/{fileToDelete}", responses=schemas.ok(schemas.GreetingsModel),
+            summary="Updates an employee's agent greeting",
+            openapi_extra=schemas.body(schemas.GREETINGS))
 async def update_greetings(id: str, actionName: str, fileToDelete: str, request: Request, caller: Caller,
                            desk: DeskDep) -> Any:
     body = await json_body(request)
@@ -209,7 +227,8 @@ async def update_greetings(id: str, actionName: str, fileToDelete: str, request:
         "greetings": field(body, "greetings"), "queueGreetings": field(body, "queueGreetings")})
 
 
-@router.get("/employees/{id}/conversations", summary="OData Get active conversations in an employee's inbox")
+@router.get("/employees/{id}/conversations", responses=schemas.ok(schemas.collection(schemas.ConversationModel)),
+            summary="OData Get active conversations in an employee's inbox")
 async def inbox(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     kind = request.query_params.get("type", "")
     if kind.lower() not in ("", "active", "drafts", "failed"):
@@ -222,7 +241,9 @@ async def inbox(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
     return page(request, [wire.conversation(c, offset) for c in items])
 
 
-@router.put("/employees/{id}/conversations", summary="Update a list of conversations in an employees inbox")
+@router.put("/employees/{id}/conversations", responses=schemas.ok(str),
+            summary="Update a list of conversations in an employees inbox",
+            openapi_extra=schemas.body(schemas.CONVERSATION_UPDATES))
 async def inbox_update_many(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request, kind=list)
     updates = [conversation_update(item) if isinstance(item, dict) else {} for item in body]
@@ -234,7 +255,9 @@ async def inbox_update_many(id: str, request: Request, caller: Caller, desk: Des
     return "OK"
 
 
-@router.post("/employees/{id}/conversations", summary="Start a new conversation (Voice, SMS) or a silent monitor")
+@router.post("/employees/{id}/conversations", responses=schemas.ok(str),
+             summary="Start a new conversation (Voice, SMS) or a silent monitor",
+             openapi_extra=schemas.body(schemas.CONVERSATION_REQUEST))
 async def start(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request)
     values = dict(enumerate(REQUEST_TYPES))
@@ -245,7 +268,8 @@ async def start(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
         "from": str(source) if isinstance(source, (str, int)) else None})
 
 
-@router.get("/employees/{id}/conversations/{conversationId}", summary="Get a conversation")
+@router.get("/employees/{id}/conversations/{conversationId}", responses=schemas.ok(schemas.ConversationModel),
+            summary="Get a conversation")
 async def inbox_item(id: str, conversationId: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     for name in ("waitTimeMs", "waitTimeForCallDetailsMs"):
         raw = request.query_params.get(name)
@@ -254,7 +278,9 @@ async def inbox_item(id: str, conversationId: str, request: Request, caller: Cal
     return wire.conversation(desk.employee_conversation(caller, id, conversationId), offset_of(request))
 
 
-@router.put("/employees/{id}/conversations/{conversationId}", summary="Update a conversation in an employees inbox")
+@router.put("/employees/{id}/conversations/{conversationId}", responses=schemas.ok(str),
+            summary="Update a conversation in an employees inbox",
+            openapi_extra=schemas.body(schemas.CONVERSATION_UPDATE))
 async def inbox_update(id: str, conversationId: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     update = conversation_update(await json_body(request))
     await desk.conversation_action(caller, id, conversationId, update)

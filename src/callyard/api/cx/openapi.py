@@ -17,12 +17,14 @@ def document() -> dict[str, Any]:
         from callyard.api.cx.family import REST_ROUTERS
         from callyard.api.cx import auth
 
-        routes = [r for router in REST_ROUTERS for r in router.routes]
-        spec = get_openapi(title="Mitel CX SDK (callyard twin)", version="1.0.0.0", routes=routes,
-                           description="The MiCCSDK REST API of the twin's contact center. Paths are relative "
-                                       f"to {BASE}; tokens come from POST /AuthorizationServer/Token.",
-                           servers=[{"url": BASE}])
-        spec["paths"].update(get_openapi(title="", version="", routes=auth.router.routes)["paths"])
+        mounted = APIRouter()
+        for rest in REST_ROUTERS:
+            mounted.include_router(rest, prefix=BASE)
+        mounted.include_router(auth.router)
+        spec = get_openapi(title="Mitel CX SDK (callyard twin)", version="1.0.0.0", routes=mounted.routes,
+                           description=f"The MiCCSDK REST API of the twin's contact center under {BASE} (paths "
+                                       "match regardless of case), and its authorization server. Send "
+                                       "`Authorization: Bearer <access_token>` from POST /AuthorizationServer/Token.")
         _cached.update(spec)
     return _cached
 

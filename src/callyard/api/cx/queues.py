@@ -6,59 +6,66 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callyard.api.cx import wire
+from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, page
 from callyard.api.cx.edge import field, json_body, offset_of
 from callyard.api.cx.employees import conversation_update
 from callyard.core.errors import Invalid, NotFound
 
-router = APIRouter(tags=["Queue"])
+router = APIRouter(tags=["Queue"], responses=schemas.ERRORS)
 
 
-@router.get("/queues", summary="OData Get queues")
+@router.get("/queues", responses=schemas.ok(schemas.collection(schemas.QueueModel)), summary="OData Get queues")
 async def queues(request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.queue(q) for q in desk.queues(caller)])
 
 
-@router.get("/queues/state", summary='OData Get my queues states. Commonly referred to as "Queue Now".')
+@router.get("/queues/state", responses=schemas.ok(schemas.collection(schemas.QueueStateModel)),
+            summary='OData Get my queues states. Commonly referred to as "Queue Now".')
 async def queue_states(request: Request, caller: Caller, desk: DeskDep) -> Any:
     offset = offset_of(request)
     return page(request, [wire.queue_state(s, offset) for s in desk.queue_states(caller)])
 
 
-@router.get("/queues/states", summary="OData Get my queues states (alias of /queues/state)")
+@router.get("/queues/states", responses=schemas.ok(schemas.collection(schemas.QueueStateModel)),
+            summary="OData Get my queues states (alias of /queues/state)")
 async def queue_states_alias(request: Request, caller: Caller, desk: DeskDep) -> Any:
     return await queue_states(request, caller, desk)
 
 
-@router.get("/queues/{id}", summary="OData Get a queue")
+@router.get("/queues/{id}", responses=schemas.ok(schemas.QueueModel), summary="OData Get a queue")
 async def queue(id: str, caller: Caller, desk: DeskDep) -> Any:
     return wire.queue(desk.queue(caller, id))
 
 
-@router.delete("/queues/{id}", summary="Delete a queue")
+@router.delete("/queues/{id}", responses=schemas.ok(str), summary="Delete a queue")
 async def delete_queue(id: str, caller: Caller, desk: DeskDep) -> Any:
     await desk.delete_queue(caller, id)
     return "OK"
 
 
-@router.get("/queues/{id}/members", summary="OData Get all members of a queue group.")
+@router.get("/queues/{id}/members", responses=schemas.ok(schemas.collection(schemas.QueueModel)),
+            summary="OData Get all members of a queue group.")
 async def queue_members(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return page(request, [wire.queue(q) for q in desk.queue_members(caller, id)])
 
 
-@router.get("/queues/{id}/state", summary="Get a queue's state. Commonly referred to as \"Queue Now\".")
+@router.get("/queues/{id}/state", responses=schemas.ok(schemas.QueueStateModel),
+            summary="Get a queue's state. Commonly referred to as \"Queue Now\".")
 async def queue_state(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return wire.queue_state(desk.queue_state(caller, id), offset_of(request))
 
 
-@router.get("/queues/{id}/conversations", summary="Get conversations currently waiting in queue")
+@router.get("/queues/{id}/conversations", responses=schemas.ok(schemas.collection(schemas.ConversationModel)),
+            summary="Get conversations currently waiting in queue")
 async def queue_conversations(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     offset = offset_of(request)
     return page(request, [wire.conversation(c, offset) for c in desk.queue_conversations(caller, id)])
 
 
-@router.put("/queues/{id}/conversations", summary="Update a list of conversations currently waiting in queue")
+@router.put("/queues/{id}/conversations", responses=schemas.ok(str),
+            summary="Update a list of conversations currently waiting in queue",
+            openapi_extra=schemas.body(schemas.CONVERSATION_UPDATES))
 async def queue_update_many(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request, kind=list)
     updates = [conversation_update(item) if isinstance(item, dict) else {} for item in body]
@@ -70,12 +77,15 @@ async def queue_update_many(id: str, request: Request, caller: Caller, desk: Des
     return "OK"
 
 
-@router.get("/queues/{id}/conversations/{conversationId}", summary="Get a conversation details waiting in a queue")
+@router.get("/queues/{id}/conversations/{conversationId}", responses=schemas.ok(schemas.ConversationModel),
+            summary="Get a conversation details waiting in a queue")
 async def queue_conversation(id: str, conversationId: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return wire.conversation(desk.queue_conversation(caller, id, conversationId), offset_of(request))
 
 
-@router.put("/queues/{id}/conversations/{conversationId}", summary="Update a conversation waiting in a queue")
+@router.put("/queues/{id}/conversations/{conversationId}", responses=schemas.ok(str),
+            summary="Update a conversation waiting in a queue",
+            openapi_extra=schemas.body(schemas.CONVERSATION_UPDATE))
 async def queue_update(id: str, conversationId: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     body = await json_body(request)
     update = conversation_update(body)
@@ -85,18 +95,21 @@ async def queue_update(id: str, conversationId: str, request: Request, caller: C
     return "OK"
 
 
-@router.get("/queuegroups/states", summary="Queue_GetGroupStates")
+@router.get("/queuegroups/states", responses=schemas.ok(schemas.collection(schemas.QueueStateModel)),
+            summary="Queue_GetGroupStates")
 async def queue_group_states(request: Request, caller: Caller, desk: DeskDep) -> Any:
     offset = offset_of(request)
     return page(request, [wire.queue_state(s, offset) for s in desk.queue_group_states(caller)])
 
 
-@router.get("/queuegroups/{id}/state", summary="Experimental Get a queue group state.")
+@router.get("/queuegroups/{id}/state", responses=schemas.ok(schemas.QueueStateModel),
+            summary="Experimental Get a queue group state.")
 async def queue_group_state(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     return wire.queue_state(desk.queue_group_state(caller, id), offset_of(request))
 
 
-@router.get("/queuegroups/{qid}/conversations/{cid}", summary="Get a conversation details waiting in a queue group")
+@router.get("/queuegroups/{qid}/conversations/{cid}", responses=schemas.ok(schemas.ConversationModel),
+            summary="Get a conversation details waiting in a queue group")
 async def queue_group_conversation(qid: str, cid: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
     group = desk.queue_group_state(caller, qid)
     for member in desk.queue_members(caller, group["queueId"]):

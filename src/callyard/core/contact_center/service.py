@@ -238,12 +238,6 @@ class ContactCenter(QueueRouter):
                 self.distribute(tx, group_ep)
         return fire
 
-    def _redistribute(self, group_ep: Endpoint) -> Callable[[], Awaitable[None]]:
-        async def fire() -> None:
-            async with self.engine.transaction() as tx:
-                self.distribute(tx, group_ep)
-        return fire
-
     # ------------------------------------------------------------------ distribution
     def distribute(self, tx: CallTransaction, group_ep: Endpoint) -> None:
         """Offer the queue's waiting entries, in order, to the agents who may take them."""

@@ -1,0 +1,296 @@
+"""The family's response and error schemas, for its OpenAPI document (the models of seed 004 as the table in
+cx-api-operations.md §5.2 lists them, camelCase as clients read them). They document; the wire functions in
+``wire.py`` build the bodies (each model allows the fields it does not list)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+Text = Optional[str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Resource(_Model):
+    links: dict[str, Any] = Field(alias="_links")
+    embedded: dict[str, Any] = Field(alias="_embedded")
+
+
+class CxError(_Model):
+    """An error: ASP.NET Web API's HttpError, camelCase (``modelState`` on an invalid body)."""
+    message: str
+    errorCode: str
+    messageDetail: Text = None
+    modelState: Optional[dict[str, list[str]]] = None
+
+
+class OAuthError(_Model):
+    error: str
+    error_description: str
+
+
+class TokenResponse(_Model):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class Presence(_Model):
+    state: str
+    acdState: str
+    reason: Text = None
+    reasonId: Text = None
+
+
+class EmployeeModel(Resource):
+    id: str
+    name: str
+    firstName: str
+    lastName: str
+    reporting: str
+    email: Text = None
+    username: str
+    securityRoleRefId: str
+    isEnabledForVoice: bool
+    isEnabledForEmail: bool
+    isEnabledForChat: bool
+    isEnabledForSMS: bool
+    isEnabledForOpenMedia: bool
+
+
+class EmployeeStateModel(Resource):
+    id: str
+    name: str
+    reporting: str
+    presence: dict[str, Any]
+    acdVoiceConversationsToday: int
+    acdChatConversationsToday: int
+    acdEmailConversationsToday: int
+    acdSmsConversationsToday: int
+    acdOpenMediaConversationsToday: int
+    enteredStateOn: Text = None
+
+
+class AgentModel(Resource):
+    id: str
+    reporting: str
+    mediaType: str
+    employeeRefId: str
+
+
+class AgentStateModel(Resource):
+    id: str
+    reporting: str
+    mediaType: str
+    currentState: str
+    availableState: str
+    employeeRefId: str
+    presentInAgentGroups: list[str]
+    acdConversationsToday: int
+
+
+class AgentGroupModel(Resource):
+    id: str
+    name: str
+    reporting: Text = None
+    isVoiceEnabled: bool
+
+
+class EmployeeAgentGroupStatus(_Model):
+    id: str
+    type: str
+    status: str
+
+
+class EmployeeAgentGroup(_Model):
+    id: str
+    name: str
+    reporting: Text = None
+    statuses: list[EmployeeAgentGroupStatus]
+
+
+class QueueModel(Resource):
+    id: str
+    name: str
+    reporting: str
+    mediaType: str
+    serviceLevel: str
+
+
+class QueueStateModel(Resource):
+    id: str
+    name: str
+    reporting: str
+    mediaType: str
+    waitingConversations: int
+    longestWaitingConversationDuration: str
+    estimatedWaitTimeForNewConversations: str
+    serviceLevelPercentageToday: float
+    offeredConversationsToday: int
+    answeredConversationsToday: int
+    abandonedConversationsToday: int
+    agentsAvailable: int
+    agentsIdle: int
+    agentsUnavailable: int
+
+
+class ConversationModel(Resource):
+    conversationId: str
+    mediaType: str
+    conversationState: str
+    direction: Text = None
+    fromAddress: Text = None
+    toAddress: Text = None
+    queueId: Text = None
+    agentId: Text = None
+
+
+class ReasonCodeModel(Resource):
+    id: str
+    name: str
+    reporting: Text = None
+    type: str
+
+
+class WarningReasonModel(Resource):
+    id: str
+    name: str
+
+
+class SiteModel(Resource):
+    id: str
+    name: str
+
+
+class DnisModel(Resource):
+    id: str
+    name: str
+    phoneNumber: Text = None
+
+
+class ExtensionModel(Resource):
+    id: str
+    reporting: str
+    mediaType: str
+    acdEnabled: bool
+
+
+class DirectoryEntryModel(Resource):
+    id: str
+    type: str
+    name: Text = None
+
+
+class StatusModel(_Model):
+    serverUpTime: str
+    serverTime: str
+    applicationUpTime: str
+    isReady: bool
+    isRealtimeConnected: bool
+    isDataAccessConnected: bool
+
+
+class LicenseInfo(_Model):
+    activeVoiceAgents: int
+    maximumVoiceAgents: int
+    activeMultimediaAgents: int
+    maximumMultimediaAgents: int
+
+
+class IntegratedSoftphoneInfo(_Model):
+    gatewayMediaServerType: Text = None
+    gatewayMediaServerConsumerId: Text = None
+
+
+class GreetingsModel(_Model):
+    isDefault: bool
+    defaultGreeting: Text = None
+    greetings: list[Any]
+    queueGreetings: list[Any]
+
+
+class CallDetailsDataModel(_Model):
+    variables: list[dict[str, Any]]
+
+
+class Account(_Model):
+    claims: list[dict[str, Any]]
+    userName: Text = None
+
+
+_collections: dict[type, type] = {}
+
+
+def collection(item: type[BaseModel]) -> type[BaseModel]:
+    """``{_links, count, _embedded: {items: [item]}}``."""
+    if item not in _collections:
+        embedded = create_model(f"{item.__name__}Items", __base__=_Model, items=(list[item], ...))  # type: ignore[valid-type]
+        _collections[item] = create_model(
+            f"{item.__name__}Collection", __base__=_Model,
+            links=(dict[str, Any], Field(alias="_links")), count=(Optional[int], None),
+            embedded=(embedded, Field(alias="_embedded")))
+    return _collections[item]
+
+
+def ok(model: Any, description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering ``model`` with 200."""
+    return {200: {"model": model, "description": description}}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": CxError, "description": "Client error (`{message, errorCode}`)"},
+    501: {"model": CxError, "description": "Not available in the twin"}}
+
+
+# ---------------------------------------------------------------------- request bodies (documented; the routes
+# read them regardless of property case and accept enum names or the seed's numbers)
+_ENUM: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+_TEXT: dict[str, Any] = {"type": ["string", "null"]}
+STATE_UPDATE: dict[str, Any] = {"type": "object", "required": ["state"], "properties": {
+    "state": {**_ENUM, "description": "PresenceAvailability: 1 Available, 2 Busy, 3 DoNotDisturb, 4 Away, 5 Offline"},
+    "reason": _TEXT, "availableReason": {**_ENUM, "description": "0 Available, 1 ClearWorkTimer, 2 ClearBusy, "
+                                                                 "3 ClearDoNotDisturb, 4 Login"},
+    "deviceId": _TEXT, "hotDeskBaseExtension": _TEXT, "hotDeskPin": _TEXT, "isHotDeskExternal": {"type": "boolean"},
+    "hotDeskAgentReporting": _TEXT, "isCloudlinkAuthenticated": {"type": "boolean"}}}
+STATE_UPDATES: dict[str, Any] = {"type": "array", "items": {**STATE_UPDATE, "required": ["id", "state"],
+                                            "properties": {**STATE_UPDATE["properties"], "id": {"type": "string"}}}}
+CONVERSATION_UPDATE: dict[str, Any] = {"type": "object", "required": ["conversationAction"], "properties": {
+    "id": _TEXT, "conversationAction": {**_ENUM, "description": "ConversationActionType (1 Accept, 3 Decline, "
+                                                                "6 Hold, 7 RemoveHold, 8 Transfer, 9 Pick, 10 End, …)"},
+    "transferDestinationType": _ENUM, "transferDestination": _TEXT, "dtmfDigit": _TEXT,
+    "tags": {"type": "array", "items": {"type": "object"}}}}
+CONVERSATION_UPDATES: dict[str, Any] = {"type": "array", "items": {
+    **CONVERSATION_UPDATE, "required": ["id", "conversationAction"]}}
+CONVERSATION_REQUEST: dict[str, Any] = {"type": "object", "required": ["type"], "properties": {
+    "type": {**_ENUM, "description": "ConversationRequestType (4 Voice, …)"}, "to": _TEXT, "from": _TEXT,
+    "fromName": _TEXT, "subject": _TEXT, "relatedConversationId": _TEXT}}
+DIRECTORY_ENTRY: dict[str, Any] = {"type": "object", "properties": {
+    "name": _TEXT, "email": _TEXT, "phone": _TEXT, "mobilePhone": _TEXT, "extension": _TEXT,
+    "custom": {"type": "object"}}}
+GROUP_PRESENCE: dict[str, Any] = {"type": "object", "properties": {"id": _TEXT, "statuses": {"type": "array", "items": {
+    "type": "object", "properties": {"id": _TEXT, "type": _TEXT, "status": {"type": "string",
+                                                                           "enum": ["Present", "NotPresent"]}}}}}}
+GROUP_PRESENCES: dict[str, Any] = {"oneOf": [
+    {"type": "array", "items": GROUP_PRESENCE},
+    {"type": "object", "properties": {"_embedded": {"type": "object", "properties": {
+        "items": {"type": "array", "items": GROUP_PRESENCE}}}}}]}
+PHOTO: dict[str, Any] = {"type": "object", "required": ["base64String"], "properties": {
+    "base64String": {"type": "string"}, "config": {"type": "object"}}}
+GREETING_RECORDING: dict[str, Any] = {"type": "object", "required": ["isDefault"], "properties": {
+    "recordingName": _TEXT, "isDefault": {"type": "boolean"}}}
+GREETINGS: dict[str, Any] = {"type": "object", "required": ["isDefault"], "properties": {
+    "isDefault": {"type": "boolean"}, "defaultGreeting": _TEXT, "greetings": {"type": "array"},
+    "queueGreetings": {"type": "array"}}}
+CALL_DETAILS: dict[str, Any] = {"type": "object", "properties": {"variables": {"type": "array", "items": {
+    "type": "object", "required": ["key"], "properties": {"key": {"type": "string"}, "value": {}}}}}}
+TOKEN_FORM: dict[str, Any] = {"type": "object", "required": ["grant_type"], "properties": {
+    "grant_type": {"type": "string", "enum": ["password", "client_credentials"]}, "username": {"type": "string"},
+    "password": {"type": "string"}, "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}
+
+
+def body(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    """``openapi_extra`` of a route reading ``schema`` as its request body."""
+    return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
