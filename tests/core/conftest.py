@@ -125,3 +125,9 @@ async def rejected(core: Core, error: type[CoreError], name: str, coro: Awaitabl
         await coro
     assert caught.value.name == name, caught.value.message
     assert core.rt.state.docs == before
+
+
+@pytest.fixture
+def dave(core: Core) -> Principal:
+    """dave@acme.example, a Voice agent of Support (extension 200)."""
+    return principal_for(core, "dave@acme.example")

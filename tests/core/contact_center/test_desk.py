@@ -185,3 +185,16 @@ async def test_dial_places_an_engine_call(core: Core, alice: Principal) -> None:
     assert conversation["conversationId"] == conversation_id
     assert conversation["conversationState"] == "Outbound"
     assert desk.employee_state(alice, "me")["presence"]["voice"][0]["acdState"] == "Outbound"
+
+
+async def test_logging_out_withdraws_a_ringing_offer(core: Core, alice: Principal, dave: Principal) -> None:
+    desk = core.contact_center.desk
+    await desk.set_employee_state(alice, "me", AVAILABLE)
+    await core.engine.inbound(SYSTEM, CALLER, "5000", account_ref=ACME)
+    assert len(desk.employee_conversations(alice, "me")) == 1
+    await desk.set_employee_state(alice, "me", {"state": "Offline"})
+    assert desk.employee_conversations(alice, "me") == []
+    [waiting] = desk.queue_conversations(alice, "Support")
+    assert waiting["conversationState"] == "InQueue"
+    await desk.set_employee_state(dave, "me", AVAILABLE)  # the next agent gets it
+    assert len(desk.employee_conversations(dave, "me")) == 1

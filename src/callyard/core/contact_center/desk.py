@@ -261,8 +261,9 @@ class Desk:
                 employee = self._changeable_employee(caller, ref)
                 checked.append((employee, self._check_state(employee, change)))
             for employee, change in checked:
+                phone = self.states.phone(employee)
                 self._apply_state(tx.uow, employee, change)
-                self.center.employee_changed(tx, employee)
+                self.center.employee_changed(tx, employee, [phone])
             return [self.state_of(employee) for employee, _ in checked]
 
     # ------------------------------------------------------------------ agent-group presence

@@ -290,14 +290,34 @@ class ContactCenter(QueueRouter):
                 raise Conflict("ConversationNotWaiting", "the conversation has no caller waiting")
             entry.offers = [self._offer(tx, entry, callers[0], group_ep, group, queue_settings(group), phone)]
 
-    def employee_changed(self, tx: CallTransaction, employee: dict[str, Any]) -> None:
-        """An employee's agents changed (login, ready, presence): their Voice queues may offer them a call now,
-        and the queues' numbers change."""
+    def employee_changed(self, tx: CallTransaction, employee: dict[str, Any],
+                         phones: list[Endpoint | None] | None = None) -> None:
+        """An employee's agents changed (login, logout, ready, busy, presence): an ACD offer ringing at their
+        phone (``phones``: where it may ring, e.g. the hot-desk extension they just left) that they may no
+        longer take is withdrawn and goes to the next agent; their Voice queues may offer them a call now, and
+        the queues' numbers change."""
+        self._withdraw(tx, employee["accountId"], employee["userId"], [*(phones or []), self.states.phone(employee)])
         for group_ep in self._groups_of(employee["accountId"], employee["userId"]):
             group = self.rt.state.get("group", group_ep.group_id or "")
             if group is not None:
                 self._queue_event(tx, group)
             self.distribute(tx, group_ep)
+
+    def _withdraw(self, tx: CallTransaction, account_id: str, user_id: str, phones: list[Endpoint | None]) -> None:
+        """Withdraw the ACD offers ringing at ``phones`` that the agent may no longer take (logged out, not
+        ready, left the queue); they go back to the head of their queue."""
+        agent = self.agents.agent(account_id, user_id)
+        for phone in {id(p): p for p in phones if p is not None}.values():
+            for leg in list(phone.legs):
+                if leg.state != "ringing" or not leg.queue_id or leg.call is None:
+                    continue
+                if agent["loggedIn"] and agent["ready"] and agent["presence"].get(leg.queue_id) is not False:
+                    continue
+                entry = self.queues.entry_of(leg.call)
+                if entry is not None and leg in entry.offers:
+                    entry.offers.remove(leg)
+                leg.queue_id = None  # withdrawn, not rejected: the agent is not made busy for it
+                self.table.complete(tx, leg, "callCancelled")
 
     # ------------------------------------------------------------------ agents
     async def set_agent(self, actor: Principal, user_id: str | None, *, logged_in: bool | None = None,
@@ -310,7 +330,10 @@ class ContactCenter(QueueRouter):
             user_id = self.agents.target(actor, account_id, user_id)
             agent = self.agents.changed(self.agents.agent(account_id, user_id), logged_in=logged_in, ready=ready,
                                         reason=reason, skills=skills, presence=presence)
+            phone = self.engine.endpoint(account_id, agent.get("hotDeskExtension") or "") or self.engine.endpoint(
+                account_id, self.engine.dialplan.user_extension(account_id, user_id) or "")
             saved = self.agents.save(tx.uow, agent)
+            self._withdraw(tx, account_id, user_id, [phone])
             for group_ep in self._groups_of(account_id, user_id):
                 group = self.rt.state.get("group", group_ep.group_id or "")
                 if group is not None:
