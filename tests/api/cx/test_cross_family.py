@@ -31,6 +31,15 @@ def wrap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         for group in account.get("groups", []):
             if group.get("groupId") == SUPPORT:
                 group["acd"]["wrapUpSeconds"] = WRAP_UP
+        if account["name"] == "Globex":  # another tenant with a contact center of its own
+            account["contactCenter"] = {
+                "employees": [{"user": "erin@globex.example", "reporting": "1000", "role": "Supervisor",
+                               "agents": {"Chat": {"reporting": "3100"}}}],
+                "agentGroups": [{"name": "Help Agents", "media": ["Chat"], "members": ["erin@globex.example"]}],
+                "queues": [{"name": "Globex Help", "mediaType": "Chat", "reporting": "7100",
+                            "agentGroups": ["Help Agents"]}],
+                "reasonCodes": [{"name": "Break", "type": "Busy"}],
+                "clients": [{"clientId": "GlobexBoard", "secret": "globex-secret"}]}
     path: Path = tmp_path_factory.mktemp("tenant") / "tenant.json"
     path.write_text(json.dumps(tenant))
     with start_server(clock="manual", tenant_file=path) as live:
@@ -101,3 +110,30 @@ def _events_since(control: Control, start: int, type_: str | None) -> list[dict[
     if type_:
         params["type"] = type_
     return list(control.events(**params)["_embedded"]["items"])
+
+
+def test_no_tenant_sees_another(wrap_server: Any) -> None:
+    with httpx.Client(base_url=wrap_server.url, timeout=10) as http:
+        Control(http, auth(token(http, "admin@acme.example"))).reset()
+        erin = auth(cx_token(http, "erin"))
+        supervisor = auth(cx_token(http, "admin@acme.example"))
+        assert [q["name"] for q in http.get(f"{API}/queues", headers=erin).json()["_embedded"]["items"]] == [
+            "Globex Help"]
+        for path in (f"/queues/{SUPPORT}", "/queues/Support", f"/employees/{ALICE}", "/employees/alice",
+                     "/reasoncodes/Lunch", "/agents/3001", "/agentgroups/Support Agents", "/extensions/2881"):
+            assert http.get(f"{API}{path}", headers=erin).status_code == 404, path
+        assert http.get(f"{API}/extensions/2880", headers=erin).json()["name"] == "Erin Ellis"  # Globex's own
+        assert http.put(f"{API}/employees/alice/state", headers=erin, json=LOGIN).status_code == 404
+        assert http.get(f"{API}/employees/erin", headers=supervisor).status_code == 404
+        assert {e["username"] for e in http.get(f"{API}/employees", headers=supervisor).json()["_embedded"]["items"]
+                } == {"admin", "alice", "dave", "carol"}
+        Control(http, auth(token(http, "admin@acme.example"))).dial_in(CALLER, "5000")
+        assert http.get(f"{API}/conversations", headers=erin).json()["count"] == 0
+        assert http.get(f"{API}/conversations", headers=supervisor).json()["count"] == 1
+        impersonate = http.post("/AuthorizationServer/Token", headers={"Impersonate": "alice"}, data={
+            "grant_type": "client_credentials", "client_id": "GlobexBoard", "client_secret": "globex-secret"})
+        assert impersonate.status_code == 400
+        board = http.post("/AuthorizationServer/Token", data={
+            "grant_type": "client_credentials", "client_id": "GlobexBoard", "client_secret": "globex-secret"})
+        queues = http.get(f"{API}/queues/state", headers=auth(board.json()["access_token"])).json()
+        assert [q["name"] for q in queues["_embedded"]["items"]] == ["Globex Help"]
