@@ -198,3 +198,15 @@ async def test_logging_out_withdraws_a_ringing_offer(core: Core, alice: Principa
     assert waiting["conversationState"] == "InQueue"
     await desk.set_employee_state(dave, "me", AVAILABLE)  # the next agent gets it
     assert len(desk.employee_conversations(dave, "me")) == 1
+
+
+async def test_an_agent_logged_in_elsewhere_is_the_same_employee_state(core: Core, alice: Principal,
+                                                                      events: list[Event]) -> None:
+    """The PBX-level agent login (the control plane's, and the UC Distribution Group API's) is the CX state."""
+    await core.contact_center.set_agent(SYSTEM, alice.user_id, logged_in=True, account_ref=ACME)
+    assert core.contact_center.desk.employee_state(alice, "me")["presence"]["aggregate"]["state"] == "Available"
+    assert [s["presence"]["aggregate"]["state"] for s in of(events, "cc.employee.state")] == ["Available"]
+    await core.contact_center.set_agent(SYSTEM, alice.user_id, ready=False, reason="Lunch", account_ref=ACME)
+    assert core.contact_center.desk.employee_state(alice, "me")["presence"]["aggregate"]["state"] == "Busy"
+    await core.contact_center.set_agent(SYSTEM, alice.user_id, logged_in=False, account_ref=ACME)
+    assert core.contact_center.desk.employee_state(alice, "me")["presence"]["aggregate"]["state"] == "Offline"

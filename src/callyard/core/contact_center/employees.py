@@ -65,7 +65,9 @@ class EmployeeStates:
         reason = doc.get("reason")
         code = None
         if reason:
-            code = next((r for r in self.config.reason_codes(employee["accountId"]) if r["id"] == reason), None)
+            # the Desk stores a code's id; the PBX-level agent change (control plane, UC) may give its name
+            code = next((r for r in self.config.reason_codes(employee["accountId"])
+                         if reason in (r["id"], r["name"]) or str(reason).lower() == r["name"].lower()), None)
         now = iso(self.engine.now())
         wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > now)
         activity = self.voice_activity(self.phone(employee)) if media == "Voice" else "Idle"
