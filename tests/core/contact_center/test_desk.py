@@ -210,3 +210,14 @@ async def test_an_agent_logged_in_elsewhere_is_the_same_employee_state(core: Cor
     assert core.contact_center.desk.employee_state(alice, "me")["presence"]["aggregate"]["state"] == "Busy"
     await core.contact_center.set_agent(SYSTEM, alice.user_id, logged_in=False, account_ref=ACME)
     assert core.contact_center.desk.employee_state(alice, "me")["presence"]["aggregate"]["state"] == "Offline"
+
+
+async def test_a_login_joins_every_agent_group_again(core: Core, alice: Principal) -> None:
+    desk = core.contact_center.desk
+    await desk.set_employee_state(alice, "me", AVAILABLE)
+    group = "ac3e0000-0000-4000-8000-0000cc00b500"
+    await desk.set_agent_group_presence(alice, "me", [{"id": group, "statuses": [{"type": "Voice",
+                                                                                   "status": "NotPresent"}]}])
+    await desk.set_employee_state(alice, "me", {"state": "Offline"})
+    await desk.set_employee_state(alice, "me", AVAILABLE)
+    assert desk.agent_state(alice, "me")["presentInAgentGroups"] == [group]

@@ -236,6 +236,8 @@ class Desk:
             elif state == "Available":
                 updated = agents.changed(agent, logged_in=True, ready=True, reason=None, skills=None, presence=None)
                 updated["wrapUntil"] = None
+                if not agent["loggedIn"]:
+                    updated["presence"] = {}  # a login joins every agent group of the employee
                 if media == "Voice" and (change["hotDesk"] or change["availableReason"] == "Login"):
                     updated["hotDeskExtension"] = change["hotDesk"]
             else:
