@@ -34,7 +34,8 @@ def wrap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         if account["name"] == "Globex":  # another tenant with a contact center of its own
             account["contactCenter"] = {
                 "employees": [{"user": "erin@globex.example", "reporting": "1000", "role": "Supervisor",
-                               "agents": {"Chat": {"reporting": "3100"}}}],
+                               "agents": {"Chat": {"reporting": "3100"}}},
+                              {"user": "admin@globex.example", "reporting": "1001", "role": "Supervisor"}],
                 "agentGroups": [{"name": "Help Agents", "media": ["Chat"], "members": ["erin@globex.example"]}],
                 "queues": [{"name": "Globex Help", "mediaType": "Chat", "reporting": "7100",
                             "agentGroups": ["Help Agents"]}],
@@ -117,6 +118,11 @@ def test_no_tenant_sees_another(wrap_server: Any) -> None:
         Control(http, auth(token(http, "admin@acme.example"))).reset()
         erin = auth(cx_token(http, "erin"))
         supervisor = auth(cx_token(http, "admin@acme.example"))
+        ambiguous = http.post("/AuthorizationServer/Token", data={"grant_type": "password", "username": "admin",
+                                                                  "password": "callyard"})
+        assert ambiguous.status_code == 400  # admin is an employee of both tenants: the full login is needed
+        assert http.get("/AuthorizationServer/api/account", headers=auth(cx_token(
+            http, "admin@globex.example"))).json()["userName"] == "admin"
         assert [q["name"] for q in http.get(f"{API}/queues", headers=erin).json()["_embedded"]["items"]] == [
             "Globex Help"]
         for path in (f"/queues/{SUPPORT}", "/queues/Support", f"/employees/{ALICE}", "/employees/alice",

@@ -23,9 +23,14 @@ class AuthorizationServer:
 
     def _employees_named(self, username: str) -> list[dict[str, Any]]:
         """Employees whose login (e-mail) or its local part (the username) is ``username``, regardless of case;
-        a Windows-style ``DOMAIN\\user`` matches on ``user``."""
+        a Windows-style ``DOMAIN\\user`` matches on ``user``. The full login wins; a bare username that names
+        employees of several tenants names none of them (the full login is needed then)."""
         wanted = username.strip().lower().rsplit("\\", 1)[-1]
-        return [e for e in self.rt.state.all(EMPLOYEE) if wanted in (e["login"].lower(), e["username"].lower())]
+        exact = [e for e in self.rt.state.all(EMPLOYEE) if e["login"].lower() == wanted]
+        if exact:
+            return exact
+        found = [e for e in self.rt.state.all(EMPLOYEE) if e["username"].lower() == wanted]
+        return found if len({e["accountId"] for e in found}) == 1 else []
 
     def _employee_token(self, employee: dict[str, Any], extra: dict[str, Any] | None = None) -> IssuedToken:
         user = self.rt.state.get("user", employee["userId"])
