@@ -150,3 +150,13 @@ def test_odata_paging_and_count(client: httpx.Client, supervisor: dict) -> None:
         response = client.get(f"{API}/queues?{bad}", headers=supervisor)
         assert response.status_code == 400, bad
         assert set(response.json()) >= {"message", "errorCode"}
+
+
+def test_expand_on_agents(client: httpx.Client, cx_alice: dict, supervisor: dict) -> None:
+    [agent] = client.get(f"{API}/agents?$expand=state,employee", headers=cx_alice).json()["_embedded"]["items"]
+    assert agent["_embedded"]["state"]["availableState"] == "Offline"
+    assert agent["_embedded"]["employee"]["username"] == "alice"
+    one = client.get(f"{API}/agents/{ALICE_VOICE}?$expand=state", headers=cx_alice).json()
+    assert set(one["_embedded"]) == {"state"}
+    assert client.get(f"{API}/agents?$expand=queues", headers=cx_alice).status_code == 400
+    assert client.get(f"{API}/queues?$expand=state", headers=supervisor).status_code == 400

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from callyard.api.cx import schemas, wire
-from callyard.api.cx.common import Caller, DeskDep, page
+from callyard.api.cx.common import Caller, DeskDep, expanded, page
 from callyard.api.cx.edge import offset_of
 
 router = APIRouter(tags=["Agents"], responses=schemas.ERRORS)
@@ -15,7 +15,22 @@ router = APIRouter(tags=["Agents"], responses=schemas.ERRORS)
 
 @router.get("/agents", responses=schemas.ok(schemas.collection(schemas.AgentModel)), summary="OData Get all agents")
 async def agents(request: Request, caller: Caller, desk: DeskDep) -> Any:
-    return page(request, [wire.agent(a) for a in desk.agents(caller)])
+    wanted = expanded(request, EXPANDABLE)
+    return page(request, [_agent(desk, caller, a, wanted) for a in desk.agents(caller)], EXPANDABLE)
+
+
+EXPANDABLE = ("state", "employee")
+
+
+def _agent(desk: Any, caller: Any, item: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """An agent with its state and/or employee embedded (``$expand``)."""
+    embedded: dict[str, Any] = {}
+    if "state" in wanted:
+        embedded["state"] = wire.agent_state(desk.states.agent_view(item["employee"], item["mediaType"]))
+    if "employee" in wanted:
+        employee = item["employee"]
+        embedded["employee"] = wire.employee(employee, desk.rt.state.get("user", employee["userId"]))
+    return {**wire.agent(item), "_embedded": embedded}
 
 
 @router.get("/agents/states", responses=schemas.ok(schemas.collection(schemas.AgentStateModel)),
@@ -32,8 +47,8 @@ async def licenses(caller: Caller, desk: DeskDep) -> Any:
 
 
 @router.get("/agents/{id}", responses=schemas.ok(schemas.AgentModel), summary="Get an agent")
-async def agent(id: str, caller: Caller, desk: DeskDep) -> Any:
-    return wire.agent(desk.agent(caller, id))
+async def agent(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
+    return _agent(desk, caller, desk.agent(caller, id), expanded(request, EXPANDABLE))
 
 
 @router.get("/agents/{id}/state", responses=schemas.ok(schemas.AgentStateModel),

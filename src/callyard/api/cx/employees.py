@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from callyard.api.cx import schemas, wire
-from callyard.api.cx.common import Caller, DeskDep, page
-from callyard.api.cx.edge import collection, enum_name, expansions, field, json_body, offset_of
+from callyard.api.cx.common import Caller, DeskDep, expanded, page
+from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
 from callyard.core.contact_center.model import AVAILABLE_REASONS, PRESENCE
 from callyard.core.errors import Invalid, NotImplementedRoute
@@ -66,13 +66,12 @@ def _employee(core: Any, doc: dict[str, Any], desk: Any, request: Request, calle
 @router.get("/employees", responses=schemas.ok(schemas.collection(schemas.EmployeeModel)),
             summary="OData Get all employees")
 async def employees(request: Request, caller: Caller, desk: DeskDep, core: CoreDep) -> Any:
-    params = {k: v for k, v in request.query_params.items() if k != "$expand"}
-    allowed = expansions(dict(request.query_params), ("state",))
+    wanted = expanded(request, ("state",))
     items = []
     for doc in desk.employees(caller):
-        embedded = {"state": wire.employee_state(desk.state_of(doc))} if allowed else {}
+        embedded = {"state": wire.employee_state(desk.state_of(doc))} if wanted else {}
         items.append(wire.employee(doc, core.rt.state.get("user", doc["userId"]), embedded))
-    return collection(items, params, request.url.path)
+    return page(request, items, ("state",))
 
 
 @router.put("/employees/states", responses=schemas.ok(str), summary="Update the state of a list of employees",
