@@ -103,3 +103,11 @@ def test_unknown_routes_and_methods_answer_in_the_family_envelope(client: httpx.
     assert missing.status_code == 404 and set(missing.json()) == {"message", "errorCode"}
     wrong = client.post(f"{API}/queues", headers=cx_alice)
     assert wrong.status_code == 405 and wrong.json()["errorCode"] == "MethodNotAllowed"
+
+
+def test_an_employees_own_call_is_an_active_conversation(client: httpx.Client, cx_alice: dict,
+                                                         supervisor: dict) -> None:
+    client.post(f"{API}/employees/me/conversations", headers=cx_alice, json={"type": "Voice", "to": "2881"})
+    [call] = client.get(f"{API}/conversations", headers=supervisor).json()["_embedded"]["items"]
+    assert (call["conversationState"], call["direction"], call["queueId"]) == ("Outbound", "Outbound", None)
+    assert call["agentReporting"] == "3001"

@@ -471,6 +471,13 @@ class Desk:
             view = self.center.interactions.voice(call)
             if view["queueId"] in queues or view["employeeId"] in employees:
                 out.append(view)
+                continue
+            for leg in call.live_legs():  # a call of an employee outside any queue (NonAcd, Outbound)
+                who = self.center.interactions.employee_at(call.account_id, leg.endpoint.number) \
+                    if leg.endpoint.kind == EXTENSION else None
+                if who is not None and who["id"] in employees:
+                    out.append(self.center.interactions.voice(call, leg))
+                    break
         out += [i for i in self.center.interactions.non_voice(caller.account_id)
                 if i.get("queueId") in queues or i.get("employeeId") in employees]
         return out
