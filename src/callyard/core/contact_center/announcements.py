@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from callyard.core.state import UnitOfWork
 
 
-def _signature(presence: dict[str, Any]) -> dict[str, Any]:
+def signature(presence: dict[str, Any]) -> dict[str, Any]:
     """What of a presence is announced: state, acdState and reason per media and the aggregate."""
     out = {}
     for key, value in presence.items():
@@ -118,7 +118,7 @@ class Announcements:
         center = self.center
         now = center.rt.now_iso()
         presence = center.states.presence(employee)
-        signature = _signature(presence)
+        signature = signature(presence)
         before = center.rt.state.get(STATE, employee["id"])
         previous = before["signature"] if before else {}
         if signature == previous:
