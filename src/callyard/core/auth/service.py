@@ -356,23 +356,9 @@ class Auth:
             claims["clientId"] = client_id
         return self._issue(account, claims, {"type": "guest", "id": principal_id, "claims": claims})
 
-    def audience_token(self, account_id: str, claims: dict[str, Any], audience: str) -> IssuedToken:
-        """An access token for another family's authorization server (``aud`` = ``audience``): only that
-        family accepts it, and it accepts no other (see ``principal``)."""
-        account = self._active_account(account_id)
-        return self._issue(account, {**claims, "aud": audience}, {"type": "none"})
-
-    def user_claims(self, user: dict[str, Any]) -> dict[str, Any]:
-        """The claims a user's token carries."""
-        return self._user_claims(user)
-
     # ------------------------------------------------------------------ verification
-    def principal(self, token: str, audience: str | None = None) -> Principal:
-        """The caller a token names. A token issued for an ``audience`` (another family's authorization
-        server) is valid only where that audience is asked for, and only such tokens are valid there."""
+    def principal(self, token: str) -> Principal:
         claims = self.tokens.verify(token, "access")
-        if claims.get("aud") != audience:
-            raise Unauthorized("InvalidToken", "the token was not issued for this API")
         account = self.access.find_account(claims.get("accountId", ""))
         if account is None:
             raise Unauthorized("InvalidToken", "the token's account no longer exists")
