@@ -1,0 +1,149 @@
+"""SignalR connections: who owns each, its groups (the monitors a hub method adds), and its bounded message
+buffer with cursors, which every transport reads from and ``reconnect`` replays.
+
+A connection outlives its transports: a WebSocket that drops and comes back with ``/reconnect`` and the last
+cursor it saw gets what it missed, from the buffer. Pushing never waits: ``enqueue`` appends to the buffer and
+wakes whatever transport is attached. A connection whose undelivered messages outgrow the buffer (a client that
+cannot keep up, or one that stopped polling) is ended rather than allowed to hold the server back.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What ``SignalRServer.connections()`` and a ``push(where=…)`` predicate see of a connection."""
+    connection_id: str
+    identity: str
+    principal: Any
+    transport: str | None
+    protocol: str
+    groups: frozenset[str]      # "hub.group", the hub lower-cased
+    started: bool
+
+
+class Connection:
+    def __init__(self, connection_id: str, identity: str, principal: Any, protocol: str, buffer_size: int) -> None:
+        self.id = connection_id
+        self.identity = identity
+        self.principal = principal
+        self.protocol = protocol
+        self.transport: str | None = None
+        self.started = False
+        self.groups: set[str] = set()
+        self.groups_changed = False
+        self.buffer: deque[tuple[int, str]] = deque(maxlen=buffer_size)
+        self.limit = buffer_size
+        self.head = 0               # the cursor of the newest message
+        self.delivered = 0          # the newest cursor a transport has handed to the client
+        self.ended = False
+        self.end_reason = ""
+        self.attached = 0           # the generation of the transport now attached (0: none)
+        self._generation = 0
+        self.last_seen = time.monotonic()
+        self._changed = asyncio.Event()
+
+    # ------------------------------------------------------------------ messages
+    def enqueue(self, message: str) -> bool:
+        """Append one encoded message (a hub call); ``False`` if the connection is over or was just ended for
+        falling too far behind."""
+        if self.ended:
+            return False
+        self.head += 1
+        self.buffer.append((self.head, message))
+        if self.head - self.delivered > self.limit:
+            self.end("the client fell too far behind (its message buffer is full)")
+            return False
+        self._wake()
+        return True
+
+    def after(self, cursor: int) -> tuple[list[str], int]:
+        """The buffered messages newer than ``cursor`` and the cursor of the last of them (what a client that has
+        seen up to ``cursor`` should get next). Messages older than the buffer are gone."""
+        cursor = min(max(cursor, 0), self.head)
+        if cursor == self.head:
+            return [], self.head
+        return [text for seq, text in self.buffer if seq > cursor], self.head
+
+    def mark_delivered(self, cursor: int) -> None:
+        self.delivered = max(self.delivered, min(cursor, self.head))
+
+    def take_groups_change(self) -> bool:
+        changed, self.groups_changed = self.groups_changed, False
+        return changed
+
+    def set_groups(self, groups: set[str]) -> None:
+        if groups != self.groups:
+            self.groups = set(groups)
+            self.groups_changed = True
+            self._wake()
+
+    # ------------------------------------------------------------------ transports
+    def attach(self, transport: str) -> int:
+        """A transport takes the connection over (a reconnect supersedes the socket or poll before it)."""
+        self._generation += 1
+        self.attached = self._generation
+        self.transport = transport
+        self.last_seen = time.monotonic()
+        self._wake()
+        return self._generation
+
+    def detach(self, generation: int) -> None:
+        if self.attached == generation:
+            self.attached = 0
+        self.last_seen = time.monotonic()
+
+    def current(self, generation: int) -> bool:
+        return not self.ended and self.attached == generation
+
+    def end(self, reason: str) -> None:
+        if not self.ended:
+            self.ended = True
+            self.end_reason = reason
+            self._wake()
+
+    async def wait(self, timeout: float) -> None:
+        """Until something changes (a message, a group change, a takeover, the end) or ``timeout`` seconds."""
+        changed = self._changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def info(self) -> ConnectionInfo:
+        return ConnectionInfo(connection_id=self.id, identity=self.identity, principal=self.principal,
+                              transport=self.transport, protocol=self.protocol, groups=frozenset(self.groups),
+                              started=self.started)
+
+
+class Connections:
+    """The live connections by id, and by the identity of their owner."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Connection] = {}
+
+    def get(self, connection_id: str) -> Connection | None:
+        connection = self._by_id.get(connection_id)
+        return None if connection is None or connection.ended else connection
+
+    def add(self, connection: Connection) -> None:
+        self._by_id[connection.id] = connection
+
+    def remove(self, connection: Connection) -> None:
+        if self._by_id.get(connection.id) is connection:
+            del self._by_id[connection.id]
+
+    def __iter__(self) -> Iterator[Connection]:
+        return iter(list(self._by_id.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
