@@ -110,9 +110,20 @@ def build_app(options: Options = OPTIONS) -> tuple[Starlette, SignalRServer]:
     async def revoke(request: Request) -> JSONResponse:
         return JSONResponse({"closed": server.close_connections_of(request.query_params["identity"])})
 
-    app = Starlette(routes=[server.route(), Route("/_test/push", push, methods=["POST"]),
-                            Route("/_test/connections", connections), Route("/_test/revoke", revoke,
-                                                                              methods=["POST"])],
+    async def drop(request: Request) -> JSONResponse:
+        """Cut the transport a connection is on without ending the connection (a network failure): the
+        client is expected to come back with /reconnect and its last cursor."""
+        connection = server._connections.get(request.query_params["id"])
+        if connection is None:
+            return JSONResponse({"dropped": False}, 404)
+        connection.detach(connection.attach("cut by the test"))
+        return JSONResponse({"dropped": True})
+
+    app = Starlette(routes=[server.route(),
+                            Route("/_test/drop", drop, methods=["POST"]),
+                            Route("/_test/push", push, methods=["POST"]),
+                            Route("/_test/connections", connections),
+                            Route("/_test/revoke", revoke, methods=["POST"])],
                     lifespan=lifespan)
     return app, server
 

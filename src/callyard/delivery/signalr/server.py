@@ -316,15 +316,12 @@ class SignalRServer:
             self._hub_names(request)
             if transport == "webSockets":
                 raise ProtocolError(400, "Not a valid web socket request.")
-            existing = self._connections.get(connection_id)
-            if existing is not None:
-                existing.end("a new connect request replaced it")
-                self._connections.remove(existing)
             connection = self._connection(connection_id, identity, principal, protocol, create=True)
             if not delays_start(protocol):
                 connection.started = True
             if transport == "serverSentEvents":
-                return _event_stream(transports.server_sent_events(self, connection, 0, initialized=True))
+                return _event_stream(transports.server_sent_events(self, connection, connection.head,
+                                                                   initialized=True))
             return _json(persistent_response(connection.head, [], initialized=True))
         if endpoint in ("reconnect", "poll"):
             if endpoint == "poll" and transport != "longPolling":
@@ -389,14 +386,10 @@ class SignalRServer:
             connection_id = read_connection_token(self.signer, ws.query_params.get("connectionToken"), identity)
             if endpoint == "connect":
                 self._hub_names(ws)
-                existing = self._connections.get(connection_id)
-                if existing is not None:
-                    existing.end("a new connect request replaced it")
-                    self._connections.remove(existing)
                 connection = self._connection(connection_id, identity, principal, protocol, create=True)
                 if not delays_start(protocol):
                     connection.started = True
-                cursor = 0
+                cursor = connection.head
             else:
                 cursor = _cursor(ws.query_params.get("messageId"))
                 groups = read_groups_token(self.signer, ws.query_params.get("groupsToken"), connection_id)
