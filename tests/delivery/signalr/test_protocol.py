@@ -261,6 +261,39 @@ def test_reconnect_replays_what_the_connection_missed(http: httpx.Client) -> Non
     assert http.post(f"{BASE}/poll", params=q(token), data={"messageId": "x"}).status_code == 400
 
 
+def test_a_forgotten_connection_comes_back_in_the_groups_its_groups_token_names(http: httpx.Client) -> None:
+    token, connection_id, init = lp_connection(http)
+    call(http, token, "monitor", "kept")
+    first = poll(http, token, init["C"])
+    groups = first["G"]
+    time.sleep(3.8)                    # nobody polled for the disconnect timeout: the server forgot it
+    assert connection_id not in {c["id"] for c in http.get("/_test/connections").json()}
+    tampered = groups[:-3] + ("AAA" if groups[-3:] != "AAA" else "BBB")
+    again = http.post(f"{BASE}/reconnect", params=q(token), data={"messageId": first["C"], "groupsToken": tampered})
+    assert again.status_code == 200
+    listed = {c["id"]: c for c in http.get("/_test/connections").json()}
+    assert listed[connection_id]["groups"] == []           # an altered groups token restores nothing
+    http.post(f"{BASE}/abort", params=q(token))
+    other, other_id, other_init = lp_connection(http)
+    call(http, other, "monitor", "kept")
+    other_groups = poll(http, other, other_init["C"])["G"]
+    time.sleep(3.8)
+    again = http.post(f"{BASE}/reconnect", params=q(other), data={"messageId": "1", "groupsToken": other_groups})
+    assert again.status_code == 200
+    listed = {c["id"]: c for c in http.get("/_test/connections").json()}
+    assert listed[other_id]["groups"] == ["testhub.kept"]
+    assert http.post("/_test/push", json={"hub": "testHub", "method": "announced", "args": ["back", "x"],
+                                          "group": "kept"}).json() == {"reached": 1}
+    assert poll(http, other, again.json()["C"])["M"][0]["A"] == ["back", "x"]
+    # a groups token is bound to its connection: another connection cannot borrow it
+    fresh = negotiate(http)
+    borrowed = http.post(f"{BASE}/reconnect", params=q(fresh["ConnectionToken"]),
+                         data={"messageId": "0", "groupsToken": other_groups})
+    assert borrowed.status_code == 200
+    listed = {c["id"]: c for c in http.get("/_test/connections").json()}
+    assert listed[fresh["ConnectionId"]]["groups"] == []
+
+
 def test_abort_ends_the_connection(http: httpx.Client) -> None:
     token, connection_id, init = lp_connection(http)
     assert http.post(f"{BASE}/abort", params=q(token)).status_code == 200

@@ -105,6 +105,7 @@ class Connection:
         if not self.ended:
             self.ended = True
             self.end_reason = reason
+            self.last_seen = time.monotonic()
             self._wake()
 
     async def wait(self, timeout: float) -> None:

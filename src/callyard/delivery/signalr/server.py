@@ -219,16 +219,17 @@ class SignalRServer:
                 log.exception("signalr sweep failed")
 
     def sweep(self) -> None:
-        """End connections no transport has served for the disconnect timeout; forget ended ones after it."""
+        """Forget connections no transport has served for the disconnect timeout (a client coming back later
+        with its groups token gets a fresh connection in those groups). A connection the server ended (abort,
+        revocation, a client that fell behind) is remembered as ended for the disconnect timeout, so that its
+        client's reconnects are refused rather than quietly starting over."""
         now = time.monotonic()
         for connection in self._connections:
-            if connection.ended:
-                if connection.attached == 0 and now - connection.last_seen > self.options.disconnect_timeout:
-                    self._connections.remove(connection)
+            if connection.attached or now - connection.last_seen <= self.options.disconnect_timeout:
                 continue
-            if connection.attached == 0 and now - connection.last_seen > self.options.disconnect_timeout:
+            if not connection.ended:
                 connection.end("disconnect timeout")
-                connection.last_seen = now
+            self._connections.remove(connection)
 
     # ================================================================== requests
     async def handle(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
