@@ -6,6 +6,7 @@ The app also has ``/_test/...`` routes that run server-side calls (``push``, ``c
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterator
 
@@ -21,18 +22,26 @@ from callyard.delivery.signalr import Hub, HubError, Options, SignalRServer, cre
 from tests.conftest import free_port
 
 BASE = "/miccsdk/signalr"
-TOKENS = {"tok-alice": ("alice", "acme"), "tok-bob": ("bob", "acme"), "tok-erin": ("erin", "globex")}
+TOKENS = {"tok-alice": ("alice", "acme"), "tok-bob": ("bob", "acme"), "tok-erin": ("erin", "globex"),
+          "tok-brief": ("dana", "acme")}
+BRIEF_SECONDS = 1.5      # tok-brief expires this long after each request that presents it
 
 
 @dataclass(frozen=True)
 class User:
     principal_id: str
     tenant: str
+    expires: float | None = None
 
 
 def authenticate(connection: HTTPConnection) -> User | None:
-    found = TOKENS.get(credential(connection) or "")
-    return User(*found) if found else None
+    token = credential(connection) or ""
+    if token == "tok-boom":
+        raise RuntimeError("the family's token reader failed")
+    found = TOKENS.get(token)
+    if found is None:
+        return None
+    return User(*found, expires=time.time() + BRIEF_SECONDS if token == "tok-brief" else None)
 
 
 class EchoHub(Hub):
@@ -89,7 +98,8 @@ OPTIONS = Options(keep_alive=1.0, disconnect_timeout=3.0, connection_timeout=3.0
 
 
 def build_app(options: Options = OPTIONS) -> tuple[Starlette, SignalRServer]:
-    server = SignalRServer(BASE, authenticate, {"testHub": EchoHub, "otherHub": OtherHub}, options=options)
+    server = SignalRServer(BASE, authenticate, {"testHub": EchoHub, "otherHub": OtherHub}, options=options,
+                           expires=lambda user: user.expires)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,7 +141,6 @@ def build_app(options: Options = OPTIONS) -> tuple[Starlette, SignalRServer]:
 class HubServer:
     def __init__(self) -> None:
         import threading
-        import time
 
         self.app, self.signalr = build_app()
         self.port = free_port()

@@ -83,6 +83,7 @@ def test_the_credential_is_required_and_may_come_as_a_header(http: httpx.Client)
     assert http.get(f"{BASE}/negotiate").status_code == 401
     assert http.get(f"{BASE}/negotiate", params={"sessionid": "Bearer nope"}).status_code == 401
     assert http.get(f"{BASE}/ping").status_code == 401
+    assert http.get(f"{BASE}/negotiate", params={"sessionid": "Bearer tok-boom"}).status_code == 401  # not a 500
     header = http.get(f"{BASE}/negotiate", headers={"Authorization": "Bearer tok-alice"})
     assert header.status_code == 200 and header.json()["ConnectionToken"]
 

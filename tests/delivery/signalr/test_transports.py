@@ -122,6 +122,21 @@ def test_abort_and_revocation_close_the_socket(hub_server: HubServer, http: http
                     ws.recv(timeout=5)
 
 
+def test_a_websocket_is_closed_when_its_credential_expires(hub_server: HubServer, http: httpx.Client) -> None:
+    brief = {"sessionid": "Bearer tok-brief"}
+    body = negotiate(http, brief)
+    with connect(ws_url(hub_server, "connect", q(body["ConnectionToken"], "webSockets", who=brief))) as ws:
+        assert frame(ws) == {"C": "0", "S": 1, "M": []}
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=5)
+        assert 1.0 < time.monotonic() - started < 4
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert "expired" in closed.value.rcvd.reason
+    assert body["ConnectionId"] not in {c["id"] for c in http.get("/_test/connections").json()}
+
+
 def test_a_websocket_that_stops_reading_is_dropped_without_stalling_others(hub_server: HubServer,
                                                                            http: httpx.Client) -> None:
     slow_token = negotiate(http)["ConnectionToken"]

@@ -43,6 +43,7 @@ class Connection:
         self.delivered = 0          # the newest cursor a transport has handed to the client
         self.ended = False
         self.end_reason = ""
+        self.end_code = 1000
         self.attached = 0           # the generation of the transport now attached (0: none)
         self._generation = 0
         self.last_seen = time.monotonic()
@@ -57,7 +58,7 @@ class Connection:
         self.head += 1
         self.buffer.append((self.head, message))
         if self.head - self.delivered > self.limit:
-            self.end("the client fell too far behind (its message buffer is full)")
+            self.end("the client fell too far behind (its message buffer is full)", code=1008)
             return False
         self._wake()
         return True
@@ -101,10 +102,13 @@ class Connection:
     def current(self, generation: int) -> bool:
         return not self.ended and self.attached == generation
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: str, code: int = 1000) -> None:
+        """End the connection; ``code`` is the close code a WebSocket on it gets (1000 normal, 1001 going
+        away, 1008 policy: too slow, revoked or expired)."""
         if not self.ended:
             self.ended = True
             self.end_reason = reason
+            self.end_code = code
             self.last_seen = time.monotonic()
             self._wake()
 

@@ -12,6 +12,10 @@ returns the principal, or ``None`` (401). ``identify(principal)`` names the owne
 to (default: its ``principal_id``, ``id`` or ``str()``). Every request is authenticated again, and a token
 issued to someone else is refused (403). Hub events reach a connection by its groups (what its hub methods
 added, e.g. monitors) or by a predicate over ``ConnectionInfo``, never by ``connectionData``.
+
+``expires(principal)`` (optional) gives the moment its credential expires, in seconds since the epoch on
+``now()`` (the family passes its runtime clock): the sweeper ends a connection once that has passed, even a
+WebSocket that sends no more requests.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from urllib.parse import unquote
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -99,7 +103,9 @@ def default_identify(principal: Any) -> str:
 class SignalRServer:
     def __init__(self, base_path: str, authenticate: Authenticate, hubs: Mapping[str, HubFactory], *,
                  identify: Callable[[Any], str] = default_identify, new_id: Callable[[], str] | None = None,
-                 secret: bytes | None = None, options: Options | None = None) -> None:
+                 secret: bytes | None = None, options: Options | None = None,
+                 expires: Callable[[Any], float | None] | None = None,
+                 now: Callable[[], float] = time.time) -> None:
         self.base_path = _normalise(base_path)
         self.authenticate = authenticate
         self.identify = identify
@@ -107,6 +113,8 @@ class SignalRServer:
         self.new_id = new_id or (lambda: str(uuid.uuid4()))
         self.signer = Signer(secret or secrets.token_bytes(32))
         self.options = options or Options()
+        self.expires = expires
+        self.now = now
         self._connections = Connections()
         self._sweeper: asyncio.Task[None] | None = None
         pattern = re.escape(self.base_path) + "/(" + "|".join(ENDPOINTS) + ")"
@@ -173,14 +181,14 @@ class SignalRServer:
             info = connection.info()
             if connection.ended or not (identity(info) if callable(identity) else connection.identity == identity):
                 continue
-            self._end(connection, reason)
+            connection.end(reason, code=1008)
             closed += 1
         return closed
 
     async def stop(self) -> None:
         """End every connection and the sweeper (a family calls it on shutdown)."""
         for connection in self._connections:
-            self._end(connection, "the server is shutting down")
+            connection.end("the server is shutting down", code=1001)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -203,9 +211,6 @@ class SignalRServer:
         match = self._path.fullmatch(path)
         return match.group(1).lower() if match else None
 
-    def _end(self, connection: Connection, reason: str) -> None:
-        connection.end(reason)
-
     def _ensure_sweeper(self) -> None:
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="callyard-signalr-sweeper")
@@ -224,7 +229,11 @@ class SignalRServer:
         revocation, a client that fell behind) is remembered as ended for the disconnect timeout, so that its
         client's reconnects are refused rather than quietly starting over."""
         now = time.monotonic()
+        wall = self.now()
         for connection in self._connections:
+            expiry = self.expires(connection.principal) if self.expires is not None else None
+            if not connection.ended and expiry is not None and expiry <= wall:
+                connection.end("TokenExpired: the access token has expired", code=1008)
             if connection.attached or now - connection.last_seen <= self.options.disconnect_timeout:
                 continue
             if not connection.ended:
@@ -245,8 +254,12 @@ class SignalRServer:
         await response(scope, receive, send)
 
     async def _principal(self, connection: HTTPConnection) -> tuple[Any, str]:
-        result = self.authenticate(connection)
-        principal = await result if inspect.isawaitable(result) else result
+        try:
+            result = self.authenticate(connection)
+            principal = await result if inspect.isawaitable(result) else result
+        except Exception:  # noqa: BLE001 - a credential the family cannot read is no credential, not a 500
+            log.warning("signalr authenticate failed", exc_info=True)
+            principal = None
         if principal is None:
             raise ProtocolError(401, "Unauthorized")
         return principal, self.identify(principal)
@@ -407,26 +420,25 @@ class SignalRServer:
         await transports.websocket(self, ws, connection, cursor, initialized=endpoint == "connect")
 
 
-class SignalRRoute(BaseRoute):
-    """Matches the server's endpoints under its base path without regard to case or doubled slashes."""
+class SignalRRoute(Mount):
+    """Matches the server's endpoints under its (absolute) base path without regard to case or doubled
+    slashes, for HTTP and WebSocket. A ``Mount`` so that FastAPI's ``include_router`` keeps it (it copies
+    mounts as they are); the path FastAPI compiles for the copy is not used."""
 
     def __init__(self, server: SignalRServer) -> None:
+        super().__init__(server.base_path or "/", app=server.asgi, name="signalr")
         self.server = server
-        self.path = server.base_path
-        self.name = "signalr"
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] in ("http", "websocket") and self.server.endpoint(scope) is not None:
             return Match.FULL, {}
         return Match.NONE, {}
 
-    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
-        from starlette.routing import NoMatchFound
-        raise NoMatchFound(name, path_params)
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.server.endpoint(scope)
-        assert endpoint is not None
+        if endpoint is None:
+            await self.server.asgi(scope, receive, send)
+            return
         await self.server.handle(endpoint, scope, receive, send)
 
 

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("callyard.delivery.signalr")
 CLOSE_SECONDS = 2.0
-WS_SLOW_CONSUMER = 1008
 
 
 def pending(server: SignalRServer, connection: Connection, cursor: int) -> tuple[str | None, int]:
@@ -101,7 +100,7 @@ async def websocket(server: SignalRServer, ws: WebSocket, connection: Connection
                                                                          RuntimeError)):
                 log.debug("signalr websocket task ended with %r", result)
         connection.detach(generation)
-        code, reason = (WS_SLOW_CONSUMER, connection.end_reason) if connection.ended else (1000, "")
+        code, reason = (connection.end_code, connection.end_reason) if connection.ended else (1000, "")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code, reason[:120]), CLOSE_SECONDS)
 
