@@ -38,6 +38,7 @@ def run_client(hub_server: HubServer, base: str, transport: str, *mode: str) -> 
 def test_the_official_client_over_each_transport(hub_server: HubServer, http: httpx.Client, transport: str) -> None:
     steps = run_client(hub_server, "/miccsdk", transport)
     assert steps["started"]["transport"] == transport and steps["started"]["state"] == 1   # connected
+    assert steps["started"]["clientProtocol"] == "2.1"
     invoked = steps["invoked"]
     assert invoked["sum"] == 5 and invoked["monitors"] == [f"js-{transport}"]
     assert invoked["refused"] == {"message": "You may not do that.", "data": {"code": 42}}
@@ -58,6 +59,16 @@ def test_the_official_client_reconnects_and_gets_what_it_missed(hub_server: HubS
     assert reconnected["reconnecting"] is True and reconnected["state"] == 1
     assert reconnected["announced"][-1] == ["while away", transport]
     assert [a for a in reconnected["announced"] if a[0] == "while away"] == [["while away", transport]]
+
+
+@pytest.mark.parametrize("transport", ["webSockets", "serverSentEvents", "longPolling"])
+def test_the_2_2_client_which_demands_its_own_protocol_version(hub_server: HubServer, http: httpx.Client,
+                                                                transport: str) -> None:
+    steps = run_client(hub_server, "/miccsdk", transport, "-", "signalr-2.2")
+    assert steps["started"]["clientProtocol"] == "1.5" and steps["started"]["transport"] == transport
+    assert steps["invoked"]["sum"] == 5 and steps["invoked"]["counted"] == 11
+    assert steps["received"]["announced"] == [["from the server", transport], ["pinged", "back"]]
+    assert steps["stopped"]["state"] == 4
 
 
 def test_the_official_client_with_a_trailing_slash_and_other_case(hub_server: HubServer) -> None:

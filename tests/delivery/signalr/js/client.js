@@ -3,14 +3,16 @@
 // Mitel's MiCC samples use it: $.hubConnection(base, {qs: 'sessionid=Bearer ...'}), start(), and only then
 // proxies and handlers. Prints one JSON line per step; exits 0 when the scenario completed.
 //
-//   node client.js <origin> <base> <token> <transport> [reconnect]
+//   node client.js <origin> <base> <token> <transport> [reconnect|-] [package]
+// package: "signalr" (2.4.3, clientProtocol 2.1) or "signalr-2.2" (2.2.3, clientProtocol 1.5, which demands an
+// exact ProtocolVersion).
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const { JSDOM } = require("jsdom");
 const EventSource = require("eventsource");
 
-const [origin, base, token, transport, mode] = process.argv.slice(2);
+const [origin, base, token, transport, mode, library] = process.argv.slice(2);
 const reconnect = mode === "reconnect";
 const dom = new JSDOM("<!doctype html><html><body></body></html>", { url: origin + "/", runScripts: "outside-only" });
 const window = dom.window;
@@ -32,7 +34,7 @@ class BrowserEventSource extends EventSource {
 window.EventSource = BrowserEventSource;
 const $ = require("jquery")(window);
 window.jQuery = window.$ = $;
-window.eval(fs.readFileSync(path.join(__dirname, "node_modules", "signalr", "jquery.signalR.js"), "utf8"));
+window.eval(fs.readFileSync(path.join(__dirname, "node_modules", library || "signalr", "jquery.signalR.js"), "utf8"));
 
 const out = (step, data) => process.stdout.write(JSON.stringify({ step, ...data }) + "\n");
 const fail = (where) => (error) => { out("error", { where, message: String(error && error.message || error) }); process.exit(1); };
@@ -43,7 +45,8 @@ async function main() {
     const connection = $.hubConnection(origin + base, { qs: "sessionid=Bearer " + token });
     connection.logging = false;
     await promise(connection.start({ transport }));
-    out("started", { transport: connection.transport.name, id: connection.id, state: connection.state });
+    out("started", { transport: connection.transport.name, id: connection.id, state: connection.state,
+                     clientProtocol: connection.clientProtocol });
 
     // Mitel's pattern: the proxy and its handlers come after start() (connectionData was "[]")
     const hub = connection.createHubProxy("testHub");
