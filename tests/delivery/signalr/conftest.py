@@ -93,7 +93,7 @@ class OtherHub(Hub):
         return "hello from other"
 
 
-OPTIONS = Options(keep_alive=1.0, disconnect_timeout=3.0, connection_timeout=3.0, buffer_size=50,
+OPTIONS = Options(keep_alive=1.0, disconnect_timeout=3.0, connection_timeout=1.5, buffer_size=50,
                   sweep_interval=0.2)
 
 
@@ -108,9 +108,9 @@ def build_app(options: Options = OPTIONS) -> tuple[Starlette, SignalRServer]:
 
     async def push(request: Request) -> JSONResponse:
         body = await request.json()
-        reached = server.push(body["hub"], body["method"], body["args"], group=body.get("group"),
-                              connection_ids=body.get("connection_ids"))
-        return JSONResponse({"reached": reached})
+        reached = [server.push(body["hub"], body["method"], body["args"], group=body.get("group"),
+                               connection_ids=body.get("connection_ids")) for _ in range(body.get("repeat", 1))]
+        return JSONResponse({"reached": reached[-1]} if len(reached) == 1 else {"reached": reached})
 
     async def connections(request: Request) -> JSONResponse:
         return JSONResponse([{"id": c.connection_id, "identity": c.identity, "transport": c.transport,

@@ -58,7 +58,7 @@ def test_negotiate_answers_the_classic_shape(http: httpx.Client) -> None:
     assert body["Url"] == BASE
     assert body["TryWebSockets"] is True
     assert body["ProtocolVersion"] == "2.0"
-    assert (body["KeepAliveTimeout"], body["DisconnectTimeout"], body["ConnectionTimeout"]) == (2.0, 3.0, 3.0)
+    assert (body["KeepAliveTimeout"], body["DisconnectTimeout"], body["ConnectionTimeout"]) == (2.0, 3.0, 1.5)
     assert body["TransportConnectTimeout"] == 5.0 and body["LongPollDelay"] == 0.0
     assert "WebSocketServerUrl" in body and body["WebSocketServerUrl"] is None
     assert "availableTransports" not in body      # the classic client refuses a Core server's negotiate
@@ -140,8 +140,8 @@ def test_long_polling_connect_start_send_and_poll(http: httpx.Client) -> None:
     assert second["M"] == [{"H": "testHub", "M": "announced", "A": ["hi", "x"]}]
     assert int(second["C"]) > int(first["C"])
     started = time.monotonic()
-    empty = poll(http, token, second["C"])           # nothing new: held for the connection timeout (3 s)
-    assert empty["M"] == [] and empty["C"] == second["C"] and 2.5 < time.monotonic() - started < 6
+    empty = poll(http, token, second["C"])           # nothing new: held for the connection timeout (1.5 s)
+    assert empty["M"] == [] and empty["C"] == second["C"] and 1.2 < time.monotonic() - started < 4
     listed = {c["id"]: c for c in http.get("/_test/connections").json()}
     assert listed[connection_id]["groups"] == ["testhub.news"] and listed[connection_id]["identity"] == "alice"
 
@@ -152,12 +152,12 @@ def test_a_poll_is_answered_as_soon_as_a_message_arrives(http: httpx.Client) -> 
     token, _, init = lp_connection(http)
     call(http, token, "monitor", "soon")
     cursor = poll(http, token, init["C"])["C"]
-    timer = threading.Timer(0.5, lambda: httpx.post(f"{str(http.base_url).rstrip('/')}/_test/push", json={
+    timer = threading.Timer(0.3, lambda: httpx.post(f"{str(http.base_url).rstrip('/')}/_test/push", json={
         "hub": "testHub", "method": "announced", "args": ["now", "x"], "group": "soon"}))
     timer.start()
     started = time.monotonic()
     body = poll(http, token, cursor)
-    assert body["M"][0]["A"] == ["now", "x"] and time.monotonic() - started < 2.5
+    assert body["M"][0]["A"] == ["now", "x"] and time.monotonic() - started < 1.4
     timer.join()
 
 
