@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Connection:
         self._generation = 0
         self.last_seen = time.monotonic()
         self._changed = asyncio.Event()
+        self.on_groups: Callable[[Connection, set[str]], None] | None = None   # the registry's group index
 
     # ------------------------------------------------------------------ messages
     def enqueue(self, message: str) -> bool:
@@ -80,8 +81,10 @@ class Connection:
 
     def set_groups(self, groups: set[str]) -> None:
         if groups != self.groups:
-            self.groups = set(groups)
+            before, self.groups = self.groups, set(groups)
             self.groups_changed = True
+            if self.on_groups is not None:
+                self.on_groups(self, before)
             self._wake()
 
     # ------------------------------------------------------------------ transports
@@ -131,21 +134,48 @@ class Connection:
 
 
 class Connections:
-    """The live connections by id, and by the identity of their owner."""
+    """The connections by id (ended ones too, until they are forgotten), and by group."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, Connection] = {}
+        self._members: dict[str, set[Connection]] = {}
 
     def get(self, connection_id: str) -> Connection | None:
+        """The live connection of that id."""
         connection = self._by_id.get(connection_id)
         return None if connection is None or connection.ended else connection
 
+    def ended(self, connection_id: str) -> bool:
+        connection = self._by_id.get(connection_id)
+        return connection is not None and connection.ended
+
+    def members(self, group: str) -> list[Connection]:
+        return [c for c in self._members.get(group, ()) if not c.ended]
+
     def add(self, connection: Connection) -> None:
         self._by_id[connection.id] = connection
+        connection.on_groups = self._regroup
+        self._regroup(connection, set())
 
     def remove(self, connection: Connection) -> None:
         if self._by_id.get(connection.id) is connection:
             del self._by_id[connection.id]
+            connection.on_groups = None
+            for group in connection.groups:
+                self._leave(group, connection)
+
+    def _regroup(self, connection: Connection, before: set[str]) -> None:
+        for group in before - connection.groups:
+            self._leave(group, connection)
+        for group in connection.groups - before:
+            self._members.setdefault(group, set()).add(connection)
+
+    def _leave(self, group: str, connection: Connection) -> None:
+        members = self._members.get(group)
+        if members is not None:
+            members.discard(connection)
+            if not members:
+                del self._members[group]
 
     def __iter__(self) -> Iterator[Connection]:
         return iter(list(self._by_id.values()))

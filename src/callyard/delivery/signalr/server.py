@@ -153,17 +153,15 @@ class SignalRServer:
         if key is None and ids is None and where is None:
             raise ValueError("push needs a group, connection ids or a predicate")
         message = client_invocation(hub_name, method, args)
+        candidates: dict[str, Connection] = {}
+        if key is not None:
+            candidates.update((c.id, c) for c in self._connections.members(key))
+        if ids is not None:
+            candidates.update((c.id, c) for c in (self._connections.get(i) for i in ids) if c is not None)
+        if key is None and ids is None:
+            candidates.update((c.id, c) for c in self._connections if not c.ended)
         reached = 0
-        candidates: Iterable[Connection]
-        if ids is not None and key is None:
-            candidates = [c for c in (self._connections.get(i) for i in ids) if c is not None]
-        else:
-            candidates = self._connections
-        for connection in candidates:
-            if connection.ended:
-                continue
-            if key is not None and key not in connection.groups and not (ids and connection.id in ids):
-                continue
+        for connection in candidates.values():
             if where is not None and not where(connection.info()):
                 continue
             if connection.enqueue(message):
@@ -297,17 +295,13 @@ class SignalRServer:
             return existing
         if not create:
             raise ProtocolError(400, "The connection is not known or has ended: negotiate a new one.")
-        ended = self._ended(connection_id)
-        if ended:
+        if self._connections.ended(connection_id):
             raise ProtocolError(400, "The connection has ended: negotiate a new one.")
         connection = Connection(connection_id, identity, principal, protocol, self.options.buffer_size)
         known = {name.lower() for name in self.hubs.names()}
         connection.groups = {g for g in (groups or []) if g.partition(".")[0] in known}
         self._connections.add(connection)
         return connection
-
-    def _ended(self, connection_id: str) -> bool:
-        return any(c.id == connection_id and c.ended for c in self._connections)
 
     async def _http(self, endpoint: str, request: Request) -> Response:
         principal, identity = await self._principal(request)
