@@ -18,12 +18,13 @@ from tests.delivery.signalr.conftest import HubServer
 JS = Path(__file__).parent / "js"
 
 
-def run_client(hub_server: HubServer, base: str, transport: str, *mode: str) -> dict[str, dict[str, Any]]:
+def run_client(hub_server: HubServer, base: str, transport: str, *mode: str,
+               token: str = "tok-alice") -> dict[str, dict[str, Any]]:
     node = shutil.which("node")
     if node is None or not (JS / "node_modules" / "signalr").is_dir():
         pytest.fail("the JavaScript client is not installed: run `make test` "
                     "(or `npm ci` in tests/delivery/signalr/js)")
-    done = subprocess.run([node, str(JS / "client.js"), hub_server.url, base, "tok-alice", transport, *mode],
+    done = subprocess.run([node, str(JS / "client.js"), hub_server.url, base, token, transport, *mode],
                           capture_output=True, text=True, timeout=60, cwd=JS)
     steps = {}
     for line in done.stdout.splitlines():
@@ -59,6 +60,14 @@ def test_the_official_client_reconnects_and_gets_what_it_missed(hub_server: HubS
     assert reconnected["reconnecting"] is True and reconnected["state"] == 1
     assert reconnected["announced"][-1] == ["while away", transport]
     assert [a for a in reconnected["announced"] if a[0] == "while away"] == [["while away", transport]]
+
+
+@pytest.mark.parametrize("transport", ["webSockets", "serverSentEvents", "longPolling"])
+def test_a_revoked_client_stops_at_once(hub_server: HubServer, transport: str) -> None:
+    steps = run_client(hub_server, "/miccsdk", transport, "revoke", token="tok-bob")
+    revoked = steps["revoked"]
+    assert revoked["revoked"] == {"closed": 1} and revoked["state"] == 4 and revoked["seconds"] < 5
+    assert any("the credential was revoked" in error for error in revoked["errors"])
 
 
 @pytest.mark.parametrize("transport", ["webSockets", "serverSentEvents", "longPolling"])

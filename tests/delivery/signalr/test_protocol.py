@@ -329,12 +329,22 @@ def test_a_client_that_cannot_keep_up_is_dropped_and_others_are_not_held_up(http
 
 
 def test_close_connections_of_a_principal(http: httpx.Client) -> None:
+    import threading
+
     bob = {"sessionid": "Bearer tok-bob"}
-    token, connection_id, _ = lp_connection(http, bob)
+    token, connection_id, init = lp_connection(http, bob)
     mine, my_id, _ = lp_connection(http)
-    assert http.post("/_test/revoke", params={"identity": "bob"}).json()["closed"] >= 1
+    answered: list[Any] = []
+    polling = threading.Thread(target=lambda: answered.append(http.post(
+        f"{BASE}/poll", params=q(token, who=bob), data={"messageId": init["C"]}).json()))
+    polling.start()
+    time.sleep(0.3)
+    assert http.post("/_test/revoke", params={"identity": "bob"}).json()["closed"] == 1
+    polling.join(5)
+    assert answered and answered[0]["E"] == "the credential was revoked"   # the held poll ends with E at once
     ids = {c["id"] for c in http.get("/_test/connections").json()}
     assert connection_id not in ids and my_id in ids
+    assert http.post(f"{BASE}/poll", params=q(token, who=bob), data={"messageId": "0"}).status_code == 400
 
 
 def test_ping(http: httpx.Client) -> None:

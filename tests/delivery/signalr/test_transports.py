@@ -117,9 +117,14 @@ def test_abort_and_revocation_close_the_socket(hub_server: HubServer, http: http
                 assert http.post(f"{BASE}/abort", params=q(token, "webSockets")).status_code == 200
             else:
                 assert http.post("/_test/revoke", params={"identity": "bob"}).json()["closed"] == 1
-            with pytest.raises(ConnectionClosed):
+            frames = []
+            with pytest.raises(ConnectionClosed) as closed:
                 while True:
-                    ws.recv(timeout=5)
+                    frames.append(json.loads(ws.recv(timeout=5)))
+            if end == "revoke":     # the server ended it: an E tells the client to stop, not to reconnect
+                assert frames[-1]["E"] == "the credential was revoked" and closed.value.rcvd.code == 1008
+            else:
+                assert all("E" not in f for f in frames) and closed.value.rcvd.code == 1000
 
 
 def test_a_websocket_is_closed_when_its_credential_expires(hub_server: HubServer, http: httpx.Client) -> None:
@@ -128,10 +133,12 @@ def test_a_websocket_is_closed_when_its_credential_expires(hub_server: HubServer
     with connect(ws_url(hub_server, "connect", q(body["ConnectionToken"], "webSockets", who=brief))) as ws:
         assert frame(ws) == {"C": "0", "S": 1, "M": []}
         started = time.monotonic()
+        frames = []
         with pytest.raises(ConnectionClosed) as closed:
             while True:
-                ws.recv(timeout=5)
+                frames.append(json.loads(ws.recv(timeout=5)))
         assert 1.0 < time.monotonic() - started < 4
+        assert frames[-1]["E"].startswith("TokenExpired")
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
         assert "expired" in closed.value.rcvd.reason
     assert body["ConnectionId"] not in {c["id"] for c in http.get("/_test/connections").json()}

@@ -129,9 +129,12 @@ def read_groups_token(signer: Signer, token: str | None, connection_id: str) -> 
 
 # ---------------------------------------------------------------------------------------------- messages
 def persistent_response(cursor: int, messages: list[str], *, initialized: bool = False,
-                        groups: str | None = None, reconnect: bool = False) -> str:
-    """``{"C": cursor, "S": 1?, "T": 1?, "G": groupsToken?, "M": [...]}``; ``messages`` are encoded already."""
+                        groups: str | None = None, reconnect: bool = False, error: str | None = None) -> str:
+    """``{"C": cursor, "S": 1?, "T": 1?, "G": groupsToken?, "E": error?, "M": [...]}``; ``messages`` are encoded
+    already. An ``E`` makes the client stop the connection (jquery.signalR ``processMessages``)."""
     head = f'{{"C":"{cursor}"'
+    if error is not None:
+        head += ',"E":' + dumps(error)
     if initialized:
         head += ',"S":1'
     if reconnect:

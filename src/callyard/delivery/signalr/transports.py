@@ -29,6 +29,14 @@ log = logging.getLogger("callyard.delivery.signalr")
 CLOSE_SECONDS = 2.0
 
 
+def farewell(connection: Connection) -> str | None:
+    """What a transport says last when the server ended the connection (revoked, expired, too slow, shutting
+    down): a response with ``E``, so the client stops instead of reconnecting. ``None`` otherwise."""
+    if not connection.ended or connection.end_code == 1000:
+        return None
+    return persistent_response(connection.head, [], error=connection.end_reason)
+
+
 def pending(server: SignalRServer, connection: Connection, cursor: int) -> tuple[str | None, int]:
     """The PersistentResponse a transport should write next (``None``: nothing new) and its cursor."""
     messages, head = connection.after(cursor)
@@ -101,6 +109,10 @@ async def websocket(server: SignalRServer, ws: WebSocket, connection: Connection
                 log.debug("signalr websocket task ended with %r", result)
         connection.detach(generation)
         code, reason = (connection.end_code, connection.end_reason) if connection.ended else (1000, "")
+        final = farewell(connection)
+        with contextlib.suppress(Exception):
+            if final is not None:
+                await asyncio.wait_for(ws.send_text(final), CLOSE_SECONDS)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code, reason[:120]), CLOSE_SECONDS)
 
@@ -128,6 +140,9 @@ async def server_sent_events(server: SignalRServer, connection: Connection, curs
                 last = time.monotonic()
                 continue
             await connection.wait(server.options.keep_alive - idle)
+        final = farewell(connection)
+        if final is not None:
+            yield f"data: {final}\n\n"
     finally:
         connection.detach(generation)
 
@@ -149,6 +164,6 @@ async def long_poll(server: SignalRServer, connection: Connection, cursor: int,
             if remaining <= 0 or await disconnected():
                 break
             await connection.wait(min(remaining, 1.0))
-        return persistent_response(min(cursor, connection.head), [])
+        return farewell(connection) or persistent_response(min(cursor, connection.head), [])
     finally:
         connection.detach(generation)

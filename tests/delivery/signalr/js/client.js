@@ -3,7 +3,7 @@
 // Mitel's MiCC samples use it: $.hubConnection(base, {qs: 'sessionid=Bearer ...'}), start(), and only then
 // proxies and handlers. Prints one JSON line per step; exits 0 when the scenario completed.
 //
-//   node client.js <origin> <base> <token> <transport> [reconnect|-] [package]
+//   node client.js <origin> <base> <token> <transport> [reconnect|revoke|-] [package]
 // package: "signalr" (2.4.3, clientProtocol 2.1) or "signalr-2.2" (2.2.3, clientProtocol 1.5, which demands an
 // exact ProtocolVersion).
 "use strict";
@@ -13,6 +13,7 @@ const { JSDOM } = require("jsdom");
 const EventSource = require("eventsource");
 
 const [origin, base, token, transport, mode, library] = process.argv.slice(2);
+const identity = { "tok-alice": "alice", "tok-bob": "bob" }[token];
 const reconnect = mode === "reconnect";
 const dom = new JSDOM("<!doctype html><html><body></body></html>", { url: origin + "/", runScripts: "outside-only" });
 const window = dom.window;
@@ -86,6 +87,18 @@ async function main() {
         await Promise.race([reconnected, wait(15000)]);
         for (let i = 0; i < 50 && announced.length < 3; i++) await wait(100);
         out("reconnected", { reconnecting, state: connection.state, announced });
+    }
+
+    if (mode === "revoke") {
+        // the server revokes the principal's connections: an E in the last response stops the client
+        const errors = [];
+        connection.error((error) => errors.push(String(error && error.message || error)));
+        const disconnected = new Promise((resolve) => connection.disconnected(resolve));
+        const revoked = await fetch(origin + "/_test/revoke?identity=" + identity, { method: "POST" }).then((r) => r.json());
+        const started = Date.now();
+        await Promise.race([disconnected, wait(10000)]);
+        out("revoked", { revoked, state: connection.state, errors, seconds: (Date.now() - started) / 1000 });
+        process.exit(0);
     }
 
     connection.stop();
