@@ -80,6 +80,13 @@ def test_the_2_2_client_which_demands_its_own_protocol_version(hub_server: HubSe
     assert steps["stopped"]["state"] == 4
 
 
+def test_the_official_client_with_the_default_transport_choice(hub_server: HubServer) -> None:
+    """Mitel's samples call start() without a transport: the client tries WebSockets first (TryWebSockets)."""
+    steps = run_client(hub_server, "/miccsdk", "auto")
+    assert steps["started"]["transport"] == "webSockets"
+    assert steps["received"]["announced"] == [["from the server", "auto"], ["pinged", "back"]]
+
+
 def test_the_official_client_with_a_trailing_slash_and_other_case(hub_server: HubServer) -> None:
     steps = run_client(hub_server, "/MiccSdk/", "longPolling")
     assert steps["invoked"]["sum"] == 5 and steps["received"]["pushed"] == {"reached": 1}
