@@ -203,9 +203,10 @@ def test_a_hub_error_reaches_the_client_with_its_data(http: httpx.Client) -> Non
 
 def test_hub_state_round_trips(http: httpx.Client) -> None:
     token, _, _ = lp_connection(http)
-    assert call(http, token, "count", S={"count": 41, "name": "x"}) == {"I": "7", "S": {"count": 42, "name": "x"},
-                                                                       "R": 42}
-    assert call(http, token, "count") == {"I": "7", "R": 1}          # no state sent: none returned
+    # the result carries what the method changed (StateChangeTracker), not what it left alone
+    assert call(http, token, "count", S={"count": 41, "name": "x"}) == {"I": "7", "S": {"count": 42}, "R": 42}
+    assert call(http, token, "count") == {"I": "7", "S": {"count": 1}, "R": 1}
+    assert call(http, token, "add", 1, 2, S={"name": "x"}) == {"I": "7", "R": 3}     # nothing changed
 
 
 def test_send_without_an_invocation_is_a_clear_400(http: httpx.Client) -> None:

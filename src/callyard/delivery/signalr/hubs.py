@@ -62,7 +62,7 @@ class HubContext:
         self.principal: Any = connection.principal
         self.identity = connection.identity
         self.hub = hub
-        self.state = state                      # the client's hub state ("S"), sent back with the result
+        self.state = state                      # the client's hub state ("S"); what a method changes goes back
         self.groups = Groups(connection, hub)   # the connection's monitors of this hub
 
     def caller(self, method: str, *args: Any) -> None:
@@ -112,16 +112,24 @@ def generic_error(hub: str, method: str) -> str:
     return f"There was an error invoking Hub method '{hub}.{method}'."
 
 
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    """The hub state a result carries: the keys the method set or changed (StateChangeTracker.GetChanges);
+    ``None`` when nothing changed."""
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    return changed or None
+
+
 async def invoke(server: SignalRServer, registry: HubRegistry, connection: Connection, call: Invocation) -> str:
-    """Run one invocation and encode its result (``{"I","R"}``) or error (``{"I","E"}``). Unknown hubs and
-    methods, wrong arguments and failures all answer the generic error text; only a ``HubError`` says more."""
-    state = dict(call.state) if call.state is not None else None
-    failed = hub_result(call.id, error=generic_error(call.hub, call.method), state=call.state)
+    """Run one invocation and encode its result (``{"I","R"}``) or error (``{"I","E"}``), with the hub state
+    the method changed (``S``). Unknown hubs and methods, wrong arguments and failures all answer the generic
+    error text; only a ``HubError`` says more."""
+    before = dict(call.state or {})
+    failed = hub_result(call.id, error=generic_error(call.hub, call.method))
     resolved = registry.resolve(call.hub)
     if resolved is None:
         return failed
     hub_name, factory = resolved
-    context = HubContext(server, connection, hub_name, state if state is not None else {})
+    context = HubContext(server, connection, hub_name, dict(before))
     try:
         hub = factory(context)
         name = registry.methods(type(hub)).get(call.method.lower())
@@ -134,8 +142,11 @@ async def invoke(server: SignalRServer, registry: HubRegistry, connection: Conne
             return failed
         result = await method(*call.args)
         dumps(result)   # the result must be JSON: a hub returning something else is a bug, not the client's
+        state = _changes(before, context.state)
+        dumps(state)
     except HubError as error:
-        return hub_result(call.id, error=error.message, hub_exception=True, error_data=error.data, state=state)
+        return hub_result(call.id, error=error.message, hub_exception=True, error_data=error.data,
+                          state=_changes(before, context.state))
     except Exception:  # noqa: BLE001 - a failing hub method answers the generic error, never its internals
         log.exception("hub method %s.%s failed", call.hub, call.method)
         return failed
