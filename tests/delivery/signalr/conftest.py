@@ -118,7 +118,12 @@ def build_app(options: Options = OPTIONS) -> tuple[Starlette, SignalRServer]:
                              for c in server.connections()])
 
     async def revoke(request: Request) -> JSONResponse:
-        return JSONResponse({"closed": server.close_connections_of(request.query_params["identity"])})
+        identity = request.query_params["identity"]
+        if request.query_params.get("as") == "principal":      # by the principal object, as a family may
+            return JSONResponse({"closed": server.close_connections_of(User(identity, "acme"))})
+        if request.query_params.get("as") == "predicate":
+            return JSONResponse({"closed": server.close_connections_of(lambda info: info.identity == identity)})
+        return JSONResponse({"closed": server.close_connections_of(identity)})
 
     async def drop(request: Request) -> JSONResponse:
         """Cut the transport a connection is on without ending the connection (a network failure): the

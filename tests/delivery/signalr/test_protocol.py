@@ -346,6 +346,10 @@ def test_close_connections_of_a_principal(http: httpx.Client) -> None:
     ids = {c["id"] for c in http.get("/_test/connections").json()}
     assert connection_id not in ids and my_id in ids
     assert http.post(f"{BASE}/poll", params=q(token, who=bob), data={"messageId": "0"}).status_code == 400
+    for how in ("principal", "predicate"):         # the same by principal object and by predicate
+        again, again_id, _ = lp_connection(http, bob)
+        assert http.post("/_test/revoke", params={"identity": "bob", "as": how}).json()["closed"] == 1
+        assert again_id not in {c["id"] for c in http.get("/_test/connections").json()}
 
 
 def test_ping(http: httpx.Client) -> None:

@@ -171,13 +171,17 @@ class SignalRServer:
     def connections(self) -> list[ConnectionInfo]:
         return [c.info() for c in self._connections if not c.ended]
 
-    def close_connections_of(self, identity: str | Callable[[ConnectionInfo], bool],
-                             reason: str = "the credential was revoked") -> int:
-        """End every connection of ``identity`` (or that the predicate accepts): its transports close now."""
+    def close_connections_of(self, who: Any, reason: str = "the credential was revoked") -> int:
+        """End every connection of ``who``: an identity (``str``), a principal (named by ``identify``) or a
+        predicate over ``ConnectionInfo``. Their transports say ``reason`` (as ``E``) and close now."""
+        if callable(who):
+            accepts: Callable[[ConnectionInfo], bool] = who
+        else:
+            identity = who if isinstance(who, str) else self.identify(who)
+            accepts = lambda info: info.identity == identity  # noqa: E731
         closed = 0
         for connection in self._connections:
-            info = connection.info()
-            if connection.ended or not (identity(info) if callable(identity) else connection.identity == identity):
+            if connection.ended or not accepts(connection.info()):
                 continue
             connection.end(reason, code=1008)
             closed += 1
