@@ -233,14 +233,23 @@ class SignalRServer:
         now = time.monotonic()
         wall = self.now()
         for connection in self._connections:
-            expiry = self.expires(connection.principal) if self.expires is not None else None
-            if not connection.ended and expiry is not None and expiry <= wall:
+            if not connection.ended and self._expired(connection, wall):
                 connection.end("TokenExpired: the access token has expired", code=1008)
             if connection.attached or now - connection.last_seen <= self.options.disconnect_timeout:
                 continue
             if not connection.ended:
                 connection.end("disconnect timeout")
             self._connections.remove(connection)
+
+    def _expired(self, connection: Connection, wall: float) -> bool:
+        if self.expires is None:
+            return False
+        try:
+            expiry = self.expires(connection.principal)
+        except Exception:  # noqa: BLE001 - a principal whose expiry cannot be read is not kept alive by it
+            log.warning("signalr expires() failed for connection %s", connection.id, exc_info=True)
+            return True
+        return expiry is not None and expiry <= wall
 
     # ================================================================== requests
     async def handle(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
