@@ -54,7 +54,8 @@ def _add_middleware(app: FastAPI, twin: Twin) -> None:
     the owning family), the owning family's own middleware, the rate limit, fault injection."""
     app.add_middleware(FaultInjection, faults=twin.faults)
     if twin.rate_limit is not None:
-        app.add_middleware(RateLimiting, limit=twin.rate_limit)
+        app.add_middleware(RateLimiting, limit=twin.rate_limit,
+                           retry_after_format=twin.settings.retry_after_format)
     app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
     app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families)
     for family in reversed(twin.families.all):

@@ -78,7 +78,8 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     profiles = Profiles(core, settings.id_seed)
     families = Families(family_list)
     # A fault names a CloudLink route once for the root and the service-prefixed mounts.
-    faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service)
+    faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service,
+                    retry_after_format=settings.retry_after_format)
     audit = Auditor()
     webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
                              fault_of=faults.for_webhook)

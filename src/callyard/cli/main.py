@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--rate-burst", type=int, default=20)
     serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
     serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
+    serve.add_argument("--retry-after-format", choices=("seconds", "http-date"), default="seconds",
+                       help="Retry-After as delta-seconds (default) or an HTTP-date")
     serve.add_argument("--log-level", default="info")
     from callyard.cli.sim import add_commands
 
@@ -45,7 +47,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
                     open_control=args.open_control, strict_app_header=args.strict_app_header,
-                    rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
+                    rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed,
+                    retry_after_format=args.retry_after_format)
 
 
 def banner(settings: Settings, core: object) -> str:
