@@ -106,6 +106,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{C}/sim/endpoints/{{endpointId}}/dtmf"): admin("the phone's user presses keys"),
     ("POST", f"{C}/sim/endpoints/{{endpointId}}/{{action}}"): admin("the phone's user answers, holds, …"),
     ("POST", f"{C}/sim/agents/{{userId}}"): admin("agent login, ready, skills"),
+    ("GET", f"{C}/sim/agents/{{userId}}"): admin("an agent's state (logged in, ready, skills, queues)"),
     ("GET", f"{C}/sim/queues"): admin("queue statistics of ?account="),
     ("GET", f"{C}/deliveries"): admin("the caller's account's webhook delivery log", "own"),
     ("GET", f"{C}/deliveries/{{deliveryId}}"): admin("one delivery of the account"),

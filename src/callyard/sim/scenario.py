@@ -537,6 +537,7 @@ class Runner:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.interrupted = False
         self._seq = itertools.count()
+        self._last_step = -1              # the last tenth of the run a progress line was printed for
 
     # ------------------------------------------------------------------ setup
     async def _check_clock(self) -> None:
@@ -731,6 +732,7 @@ class Runner:
         work = {"call": self._place, "abandon": self._abandon}.get(kind)
         if work is None:  # a sample
             await self._sample()
+            self._progress_line()
             if self.now + self.tick <= self.total:
                 self._push(self.now + self.tick, "sample")
             return
@@ -782,6 +784,22 @@ class Runner:
         return self._summary(before, after, wall)
 
     # ------------------------------------------------------------------ reporting
+    def _progress_line(self) -> None:
+        """Without a terminal (CI, a pipe, a log file) the live table is off: a plain line at every tenth of
+        the run instead, so a long run shows it is alive."""
+        if not self.progress or self.console is None or self.console.is_terminal:
+            return
+        step = int(10 * self.now / self.total) if self.total else 10
+        if step <= self._last_step:
+            return
+        self._last_step = step
+        counts = self.counts()
+        self.console.print(f"{self.scenario.name}: {self.now:,.0f}/{self.total:,.0f} s  placed {counts['placed']}  "
+                           f"live {self.live}  waiting {self.waiting}  answered {counts['answered']}  "
+                           f"voicemail {counts['voicemail']}  abandoned {counts['abandoned']}  "
+                           f"rejected {counts['rejected']}  failures {len(self.client.stats.errors)}",
+                           highlight=False, soft_wrap=True)
+
     def counts(self) -> Counter[str]:
         out: Counter[str] = Counter()
         for track in self.tracked:
