@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 
 install: $(STAMP)
 
+# Options of `callyard serve` pass through ARGS: make run ARGS="--clock manual --open-control"
+ARGS ?=
 run: $(STAMP)
-	$(BIN)/callyard serve
+	$(BIN)/callyard serve $(ARGS)
 
 # Lint first: ruff over everything, mypy (strict on the core and the event path; see pyproject.toml).
 lint: $(STAMP)
