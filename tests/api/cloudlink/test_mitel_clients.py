@@ -81,11 +81,14 @@ def test_a_media_publication_has_the_published_payloads_fields(client: httpx.Cli
         sub = client.post(f"{B}/subscriptions", headers=admin, json={
             "applicationId": APP_ID, "deviceId": receiver.url, "transport": "webhook", "topic": "platform-api-media",
             "subjectFilter": f"{B}/endpoints/2880", "publicationFilter":
-            "$.publications[?(@.content.state == 'ringing')]"})
+            "$.publications[?(@.content.state == 'ringing' || @.content.state == 'completed')]"})
         assert sub.status_code == 201, sub.text
         placed = client.post("/_callyard/sim/calls", json={"from": "+16135550123", "to": "2880"}, headers=admin)
         assert placed.status_code == 201, placed.text
-        [publication] = receiver.wait_for(1)
+        assert client.post("/_callyard/sim/endpoints/2880/answer", headers=admin).status_code == 200
+        assert client.post("/_callyard/clock/advance", json={"seconds": 4}, headers=admin).status_code == 200
+        assert client.post("/_callyard/sim/endpoints/2880/hangup", headers=admin).status_code == 200
+        publication, ended = receiver.wait_for(2)
     expected = WEBHOOK_EXAMPLE
     assert list(publication) == list(expected)
     content, real = publication["content"], expected["content"]
@@ -104,6 +107,12 @@ def test_a_media_publication_has_the_published_payloads_fields(client: httpx.Cli
     assert (content["from"], content["to"], content["state"], content["direction"]) == \
         ("+16135550123", "2880", "ringing", "inbound")
     assert isinstance(content["fromName"], str) and content["toName"]
+    # The ended leg: the same fields, then its outcome and timing (documented extras).
+    done = ended["content"]
+    assert [k for k in done if k in real] == list(real)
+    assert [k for k in done if k not in real] == ["completed", "endTime", "ringTime", "billingTime"]
+    assert (done["state"], done["completed"], done["billingTime"]) == ("completed", True, 4.0)
+    assert done["eventId"] != content["eventId"]
 
 
 # ------------------------------------------------------------------ 6. Retry-After: seconds or an HTTP-date

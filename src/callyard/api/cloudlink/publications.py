@@ -54,8 +54,9 @@ def _millis(iso_time: str) -> int:
 
 def _media(event: Event) -> dict[str, Any] | None:
     """A call-state publication, field for field as Mitel's published webhook payload
-    (reference/cloudlink-webhook-example.json); the one extra is ``extraPbxData.sequence`` (the call's event
-    number, for ordering). ``callTrackingID`` is the twin's call id (docs/compatibility.md)."""
+    (reference/cloudlink-webhook-example.json); the extras are ``extraPbxData.sequence`` (the call's event
+    number, for ordering) and, when the leg has ended, its outcome and timing (``completed``, ``endTime``,
+    ``ringTime``, ``billingTime``). ``callTrackingID`` is the twin's call id (docs/compatibility.md)."""
     leg = event.data
     if not leg or leg.get("endpointKind") not in ("extension", "group"):
         return None  # outside numbers and the voicemail system are not CloudLink endpoints
@@ -79,6 +80,11 @@ def _media(event: Event) -> dict[str, Any] | None:
     content.update(mediaEventProcessedTimestamp=at, eventType="CallStateNotification", deviceId=MEDIA_DEVICE_ID)
     if leg.get("principalId"):
         content["userId"] = leg["principalId"]
+    if leg["state"] == "completed":
+        # Extras of the ended leg only (the published example is a ringing event; what the platform adds at
+        # the end is not public): its outcome and timing, as the REST call has them.
+        content.update(completed=leg["completed"], endTime=leg.get("endTime"), ringTime=leg["ringTime"],
+                       billingTime=leg["billingTime"])
     return {"topic": "platform-api-media", "method": "PUT", "subject": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}",
             "content": content, "publisher": {"accountId": account_id, "principalId": leg.get("principalId")},
             "orderKey": leg["callId"]}
