@@ -12,6 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from callyard.core.auth.passwords import verify_password
 from callyard.core.auth.tokens import TokenService
@@ -254,6 +255,8 @@ class Auth:
         if not record.get("active"):
             raise Forbidden("ClientNotActive", f"client {client_id} is not active on the user's account")
         allowed = record.get("redirectUris") or []
+        if redirect_uri is not None and not _absolute_uri(redirect_uri):
+            raise Invalid("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not an absolute URI")
         if redirect_uri is not None and redirect_uri not in allowed:
             raise Forbidden("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not registered for this client")
         if redirect_uri is None and (record.get("rules") or {}).get("enforceRedirectUris") and not allowed:
@@ -370,3 +373,9 @@ class Auth:
             raise Unauthorized("InvalidToken", "the token's user no longer exists")
         return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=claims["role"],
                          user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
+
+
+def _absolute_uri(uri: str) -> bool:
+    """An absolute URI (RFC 3986: a scheme and, for a redirect, something after it) with no fragment."""
+    parts = urlsplit(uri)
+    return bool(parts.scheme) and bool(parts.netloc or parts.path) and not parts.fragment and uri == uri.strip()
