@@ -15,7 +15,7 @@ import re
 from callyard.core.engine.call_recording import CallRecording
 from callyard.core.engine.calls import CallListener, CallTable, CallTransaction, partners, presented, require_state
 from callyard.core.engine.dialplan import normalise
-from callyard.core.engine.model import Call, Endpoint, Leg
+from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import Routing
 from callyard.core.errors import Conflict, Invalid, NotFound
 
@@ -349,6 +349,10 @@ class Features(CallListener):
                                f"call {target.leg_id} is {target.state}; it cannot be picked up")
             if target.queue_id:
                 raise Conflict("InvalidCallState", "a queue offer is answered by its agent")
+            if target.endpoint.kind != EXTENSION:
+                raise Conflict("InvalidCallState", "only a call ringing on an extension can be picked up")
+        if any(leg.endpoint is endpoint for leg in call.live_legs()):
+            raise Conflict("InvalidCallState", "the endpoint is already in that call")
         waiting = target if parked else next(iter(partners(target)), None)
         if waiting is None:
             raise Conflict("InvalidCallState", "the caller has already gone")
