@@ -198,6 +198,19 @@ class Features(CallListener):
             raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
         return self._join(tx, held=held, consult=consultation)
 
+    def connect_when_answered(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None) -> Leg:
+        """A supervised transfer that waits: while the consulted party has not answered, the two calls are
+        joined when it does (the endpoint drops then); once answered, at once. Returns ``leg``."""
+        held, consultation = self._pair(leg, other_leg_id, "supervisedTransfer")
+        if len(partners(held)) != 1 or len(partners(consultation)) != 1:
+            raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
+        if consultation.answered_on is None and consultation.direction == "outbound":
+            consultation.origin["bridge_with"] = held
+            self.table.emit_state(tx, consultation)   # its state token moves: the transfer is now pending
+            return leg
+        self._join(tx, held=held, consult=consultation)
+        return leg
+
     def _join(self, tx: CallTransaction, held: Leg, consult: Leg) -> Leg:
         """The transferor drops: the held call's party is joined with the consulted party."""
         target_call = held.call
