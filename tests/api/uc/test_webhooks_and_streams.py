@@ -189,3 +189,13 @@ def test_dialog_stream_is_rfc4235_xml(base_url, cti, devices, control) -> None:
         carol_watcher.request("DELETE", f"/calls/{leg}", 204)
         ended = ET.fromstring(_next_event(events, "dialog-info")["data"])
         assert ended.find(f"{DIALOG}dialog").findtext(f"{DIALOG}state") == "terminated"
+
+
+def test_registrations_of_ended_calls_are_swept(cti, devices, control) -> None:
+    alice = cti("alice")
+    with Receiver() as receiver:
+        made = alice.make(devices("2880"), "2881", targetUrl=receiver.url, targetId="short-lived")
+        alice.request("DELETE", f"/calls/{made['callId']}", 204)
+        receiver.wait_for(1)
+        control.advance(601)   # the retention sweep runs every 10 minutes of the twin's clock
+        alice.refused("DELETE", f"/calls/{made['callId']}/webhooks/short-lived", 404, "webhook.does.not.exist")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from callyard.core.errors import Invalid, NotFound
@@ -21,6 +21,8 @@ from callyard.core.state import UnitOfWork
 
 KIND = "cti_webhook"
 USER_TTL_SECONDS = 3600
+SWEEP_SECONDS = 600
+RETENTION_SECONDS = 24 * 3600     # an expired per-user registration is kept a day (its deliveries may retry)
 MAX_TARGET_ID = 128
 
 
@@ -41,8 +43,11 @@ def check_target(target_url: object, target_id: object) -> None:
 
 
 class CtiWebhooks:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, call_is_live: Callable[[str, str], bool]) -> None:
+        """``call_is_live(account_id, leg_id)``: whether the engine still has that call (per-call
+        registrations go once it has ended and nothing is left to deliver)."""
         self.rt = runtime
+        self.call_is_live = call_is_live
 
     def _id(self, account_id: str, user_id: str, scope: str, leg_id: str | None, target_id: str) -> str:
         return f"{account_id}:{user_id}:{scope}:{leg_id or ''}:{target_id}"
@@ -81,6 +86,32 @@ class CtiWebhooks:
         uow.delete(KIND, doc["webhookId"])
         uow.emit("cti.webhook.unregistered", doc["accountId"], f"/cti/webhooks/{doc['webhookId']}", _public(doc),
                  self.rt.now_iso())
+
+    # ------------------------------------------------------------------ retention
+    def keep_tidy(self, scheduler: Any) -> None:
+        """Sweep every ``SWEEP_SECONDS`` of the twin's clock (call again after the scheduler was cleared)."""
+        async def sweep() -> None:
+            try:
+                await self.purge()
+            finally:
+                scheduler.after(SWEEP_SECONDS, sweep, "CTI webhook retention")
+        scheduler.after(SWEEP_SECONDS, sweep, "CTI webhook retention")
+
+    async def purge(self) -> int:
+        """Delete the per-call registrations of ended calls and the per-user ones expired a day ago, unless a
+        delivery for them is still pending. Returns how many went."""
+        pending = {d["subscriptionId"] for d in self.rt.state.all("delivery")
+                   if d["status"] == "pending" and d.get("registrationKind") == KIND}
+        cutoff = self.rt.clock.now().timestamp() - RETENTION_SECONDS
+        gone = [d for d in self.rt.state.all(KIND) if d["webhookId"] not in pending and (
+            (d["scope"] == "call" and not self.call_is_live(d["accountId"], d["legId"]))
+            or (d["scope"] == "user" and (d["expiresAt"] or 0) < cutoff))]
+        if gone:
+            async with self.rt.write() as uow:
+                for doc in gone:
+                    if self.rt.state.get(KIND, doc["webhookId"]) is not None:
+                        self.drop(uow, doc)
+        return len(gone)
 
     # ------------------------------------------------------------------ matching (inside a transaction)
     def for_call(self, account_id: str, leg_id: str) -> list[dict[str, Any]]:
