@@ -55,22 +55,27 @@ class CtiWebhooks:
     async def register(self, account_id: str, user_id: str, *, target_url: object, target_id: object,
                        public_target: bool = True, leg_id: str | None = None) -> dict[str, Any]:
         """Register (or renew) a webhook for the call ``leg_id`` of the user, or for the user's calls."""
+        async with self.rt.write() as uow:
+            return self.register_in(uow, account_id, user_id, target_url=target_url, target_id=target_id,
+                                    public_target=public_target, leg_id=leg_id)
+
+    def register_in(self, uow: UnitOfWork, account_id: str, user_id: str, *, target_url: object, target_id: object,
+                    public_target: bool = True, leg_id: str | None = None) -> dict[str, Any]:
+        """``register`` inside the caller's transaction (a webhook registered with the call it rides on)."""
         url, tid = _check(target_url, target_id)
         scope = "call" if leg_id else "user"
         doc_id = self._id(account_id, user_id, scope, leg_id, tid)
         now = self.rt.clock.now()
-        async with self.rt.write() as uow:
-            existing = self.rt.state.get(KIND, doc_id)
-            doc = {"webhookId": doc_id, "accountId": account_id, "userId": user_id, "scope": scope, "legId": leg_id,
-                   "targetId": tid, "targetUrl": url, "publicTarget": bool(public_target), "active": True,
-                   "signingSecret": existing["signingSecret"] if existing else
-                   "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
-                   "createdOn": existing["createdOn"] if existing else self.rt.now_iso(),
-                   "modifiedOn": self.rt.now_iso(),
-                   "expiresAt": now.timestamp() + USER_TTL_SECONDS if scope == "user" else None}
-            uow.put(KIND, doc_id, doc)
-            uow.emit("cti.webhook.registered", account_id, f"/cti/webhooks/{doc_id}", _public(doc),
-                     self.rt.now_iso())
+        existing = self.rt.state.get(KIND, doc_id)
+        doc = {"webhookId": doc_id, "accountId": account_id, "userId": user_id, "scope": scope, "legId": leg_id,
+               "targetId": tid, "targetUrl": url, "publicTarget": bool(public_target), "active": True,
+               "signingSecret": existing["signingSecret"] if existing else
+               "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+               "createdOn": existing["createdOn"] if existing else self.rt.now_iso(),
+               "modifiedOn": self.rt.now_iso(),
+               "expiresAt": now.timestamp() + USER_TTL_SECONDS if scope == "user" else None}
+        uow.put(KIND, doc_id, doc)
+        uow.emit("cti.webhook.registered", account_id, f"/cti/webhooks/{doc_id}", _public(doc), self.rt.now_iso())
         return doc
 
     async def unregister(self, account_id: str, user_id: str, target_id: str, leg_id: str | None = None) -> None:

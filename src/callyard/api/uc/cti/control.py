@@ -36,11 +36,10 @@ async def make_call(deviceId: str, body: MakeCall, ctx: CtiDep) -> dict[str, Any
     engine = ctx.core.engine
     if body.type in _INTRUSIONS:
         view = await engine.intrude(ctx.caller.principal, ctx.number, destination, _INTRUSIONS[body.type],
-                                    terminal=terminal)
+                                    terminal=terminal, then=register_inline(ctx, hook))
     else:
         view = await engine.originate(ctx.caller.principal, ctx.number, destination, route=_ROUTES[body.type],
-                                      terminal=terminal)
-    await register_inline(ctx, hook, view["legId"])
+                                      terminal=terminal, then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -49,8 +48,8 @@ async def make_call(deviceId: str, body: MakeCall, ctx: CtiDep) -> dict[str, Any
 async def answer(callId: str, deviceId: str, ctx: CtiDep, body: InlineWebhook | None = None) -> dict[str, Any]:
     terminal = terminal_of(ctx.endpoint, deviceId)
     hook = inline_webhook(body)
-    view = await ctx.core.engine.answer(ctx.caller.principal, ctx.number, callId, terminal=terminal)
-    await register_inline(ctx, hook, callId)
+    view = await ctx.core.engine.answer(ctx.caller.principal, ctx.number, callId, terminal=terminal,
+                                        then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -91,8 +90,8 @@ async def consultation(callId: str, body: Consultation, ctx: CtiDep) -> dict[str
         not_found("type", "type.not.supported", "a consultation call is BASIC, DIVERSION_BYPASS, VOICEMAIL or "
                   "INTERCOM", body.type)
     view = await ctx.core.engine.consult(ctx.caller.principal, ctx.number, callId, ctx.destination(body.destination),
-                                         route=_ROUTES[body.type], expect=tokens(callId, body.stateToken))
-    await register_inline(ctx, hook, view["legId"])
+                                         route=_ROUTES[body.type], expect=tokens(callId, body.stateToken),
+                                         then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -195,8 +194,8 @@ async def park(callId: str, ctx: CtiDep, body: StateToken | None = None) -> dict
 async def pickup(deviceId: str, callId: str, ctx: CtiDep, body: InlineWebhook | None = None) -> dict[str, Any]:
     terminal = terminal_of(ctx.endpoint, deviceId)
     hook = inline_webhook(body)
-    view = await ctx.core.engine.pickup(ctx.caller.principal, ctx.number, callId, terminal=terminal)
-    await register_inline(ctx, hook, view["legId"])
+    view = await ctx.core.engine.pickup(ctx.caller.principal, ctx.number, callId, terminal=terminal,
+                                        then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -210,6 +209,5 @@ async def pickup_dialog(deviceId: str, body: DialogPickup, ctx: CtiDep) -> dict[
     if leg is None:
         not_found("callId", "dialog.does.not.exist", "no dialog has that Call-ID, to-tag and from-tag", body.callId)
     view = await engine.pickup(ctx.caller.principal, ctx.number, leg.leg_id, terminal=terminal,
-                               early_only=body.earlyOnly)
-    await register_inline(ctx, hook, view["legId"])
+                               early_only=body.earlyOnly, then=register_inline(ctx, hook))
     return ctx.render(view)
