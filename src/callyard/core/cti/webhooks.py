@@ -48,6 +48,8 @@ class CtiWebhooks:
         registrations go once it has ended and nothing is left to deliver)."""
         self.rt = runtime
         self.call_is_live = call_is_live
+        # Registrations by (account, scope key), rebuilt when a registration changed: every call event looks here.
+        self._index: tuple[object, dict[tuple[str, str], list[dict[str, Any]]]] = (None, {})
 
     def _id(self, account_id: str, user_id: str, scope: str, leg_id: str | None, target_id: str) -> str:
         return f"{account_id}:{user_id}:{scope}:{leg_id or ''}:{target_id}"
@@ -119,14 +121,23 @@ class CtiWebhooks:
         return len(gone)
 
     # ------------------------------------------------------------------ matching (inside a transaction)
+    def _by_key(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        generation = self.rt.state.generation(KIND)
+        if self._index[0] != generation:
+            index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for doc in self.rt.state.all(KIND):
+                key = doc["legId"] if doc["scope"] == "call" else f"user:{doc['userId']}"
+                index.setdefault((doc["accountId"], key), []).append(doc)
+            self._index = (generation, index)
+        return self._index[1]
+
     def for_call(self, account_id: str, leg_id: str) -> list[dict[str, Any]]:
-        return [d for d in self.rt.state.all(KIND) if d["scope"] == "call" and d["accountId"] == account_id
-                and d["legId"] == leg_id and d.get("active", True)]
+        return [d for d in self._by_key().get((account_id, leg_id), ()) if d.get("active", True)]
 
     def for_user(self, account_id: str, user_id: str) -> list[dict[str, Any]]:
         now = self.rt.clock.now().timestamp()
-        return [d for d in self.rt.state.all(KIND) if d["scope"] == "user" and d["accountId"] == account_id
-                and d["userId"] == user_id and d.get("active", True) and (d["expiresAt"] or 0) > now]
+        return [d for d in self._by_key().get((account_id, f"user:{user_id}"), ())
+                if d.get("active", True) and (d["expiresAt"] or 0) > now]
 
     def expires_in(self, doc: dict[str, Any]) -> int:
         if not doc.get("expiresAt"):
