@@ -13,7 +13,7 @@ from callyard.api.uc.cti.common import CtiDep, inline_webhook, register_inline, 
 from callyard.api.uc.cti.devices import terminal_of
 from callyard.api.uc.cti.schemas import (CallState, Connect, Consultation, DialogPickup, Dtmf, InlineWebhook, MakeCall,
                                          StateToken, TargetCall, Transfer)
-from callyard.api.uc.edge import ERROR_RESPONSES, not_found
+from callyard.api.uc.edge import ERROR_RESPONSES, invalid, not_found
 
 router = APIRouter(prefix="/api/cti/{domain}/{userId}", tags=["Call Control (CTI)"], responses=ERROR_RESPONSES)
 
@@ -87,8 +87,8 @@ async def alternate(callId: str, body: TargetCall, ctx: CtiDep) -> dict[str, Any
 async def consultation(callId: str, body: Consultation, ctx: CtiDep) -> dict[str, Any]:
     hook = inline_webhook(body)
     if body.type not in _ROUTES:
-        not_found("type", "type.not.supported", "a consultation call is BASIC, DIVERSION_BYPASS, VOICEMAIL or "
-                  "INTERCOM", body.type)
+        invalid("type", "type.not.supported", "a consultation call is BASIC, DIVERSION_BYPASS, VOICEMAIL or "
+                "INTERCOM", body.type)
     view = await ctx.core.engine.consult(ctx.caller.principal, ctx.number, callId, ctx.destination(body.destination),
                                          route=_ROUTES[body.type], expect=tokens(callId, body.stateToken),
                                          then=register_inline(ctx, hook))
