@@ -230,6 +230,11 @@ def test_transfer_to_voicemail(cti, devices, control) -> None:
     alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
     alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "blind": True, "type": "VOICEMAIL"})
     assert bob.state()["calls"] == [] and alice.state()["calls"] == []
+    control.ring("2880")
+    call = alice.only_call()
+    alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
+    done = alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "type": "VOICEMAIL"})
+    assert done["status"] == "TERMINATED" and bob.state()["calls"] == [] and alice.state()["calls"] == []
 
 
 def test_move_mute_dtmf_park_and_pickup(cti, devices, control) -> None:

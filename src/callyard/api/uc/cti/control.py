@@ -115,15 +115,16 @@ async def transfer(callId: str, body: Transfer, ctx: CtiDep) -> dict[str, Any]:
     destination = ctx.destination(body.destination)
     engine = ctx.core.engine
     expect = tokens(callId, body.stateToken)
-    if body.blind:
+    if body.blind or body.type == "VOICEMAIL":
+        # A transfer to voicemail never waits: the mailbox answers at once.
         view = await engine.blind_transfer(ctx.caller.principal, ctx.number, callId, destination,
                                            route=_ROUTES[body.type], expect=expect)
     else:
         # Not blind: the destination is called (the call waits on hold) and the call is handed over when it
         # answers.
-        await engine.consult(ctx.caller.principal, ctx.number, callId, destination, route=_ROUTES[body.type],
-                             transfer_on_answer=True, expect=expect)
-        view = engine.snapshot_of(ctx.endpoint.account_id, callId) or {}
+        consultation = await engine.consult(ctx.caller.principal, ctx.number, callId, destination,
+                                            route=_ROUTES[body.type], transfer_on_answer=True, expect=expect)
+        view = engine.snapshot_of(ctx.endpoint.account_id, callId) or consultation
     return ctx.render(view)
 
 
