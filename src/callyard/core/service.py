@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from callyard.core.auth.service import Auth
+from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contact_center.authorization import AuthorizationServer
+from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -48,6 +50,7 @@ class Core:
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
         self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications, refresh_claims)
+        self.tickets = Tickets(self.rt, self.directory)   # the UC User API's credential
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)
@@ -58,12 +61,21 @@ class Core:
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
+        # UC per-call and per-user call-state webhooks
+        self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(
+            account_id, leg_id) is not None)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
+        self.cti_webhooks.keep_tidy(self.scheduler)
+        self.tickets.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("CTI webhook sweep re-armed after a reset",
+                                      lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("API ticket sweep re-armed after a reset",
+                                      lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -164,7 +176,8 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
-              "conversation": "conversationId", "message": "messageId",
+              "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
+              "cti_webhook": "webhookId",
               # the contact center's configuration and state (core/contact_center/config.py)
               **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
                                          "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
