@@ -62,6 +62,12 @@ class Core:
         self.notifications.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        # Subscriptions whose stored filters do not compile (older rules, an import) are disabled with a reason.
+        self.projections.after_commit("subscriptions with filters that do not compile are disabled",
+                                      self._disable_unmatchable, events=(TWIN_RESET,))
+
+    async def _disable_unmatchable(self, _event: Event) -> None:
+        await self.notifications.disable_unmatchable()
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -71,6 +77,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            await self.notifications.disable_unmatchable()
             return False
         await self.reset()
         return True

@@ -3,7 +3,8 @@
 A subscription is a principal's standing request for the publications of one topic, narrowed by
 ``subjectFilter`` (a regular expression search, so a plain prefix works too), ``methodFilter`` and
 ``publicationFilter`` (RFC 9535 JSONPath evaluated against ``{"publications": [publication]}``, matching when it
-selects anything). Delivery goes to a webhook (``deviceId``) or to a live connection of the same principal.
+selects anything). Both are compiled once per subscription, with RE2 and size limits (``filters.py``).
+Delivery goes to a webhook (``deviceId``) or to a live connection of the same principal.
 
 The core keeps the subscriptions and the matching rule; it holds no wire shape and knows no topic: the
 publishing family registers its topics (``register_topics``). Turning core events into
@@ -16,17 +17,16 @@ deliveries, in one sweep on the twin's clock.
 from __future__ import annotations
 
 import base64
-import re
+import logging
 import secrets
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonpath_rfc9535 as jsonpath
-
 from callyard.core.clock import iso
 from callyard.core.directory.access import Access
-from callyard.core.errors import Forbidden, Invalid
+from callyard.core.errors import CoreError, Forbidden, Invalid
+from callyard.core.notifications.filters import compile_publication, compile_subject
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
@@ -44,6 +44,8 @@ RETENTION_SECONDS = 24 * 3600
 SWEEP_SECONDS = 3600
 PURGE_BATCH = 5000
 
+log = logging.getLogger("callyard.core.notifications")
+_BROKEN = object()   # a stored filter that no longer compiles: the subscription matches nothing
 
 
 class Notifications(OwnedExpiring):
@@ -64,15 +66,25 @@ class Notifications(OwnedExpiring):
 
     # ------------------------------------------------------------------ validation
     def _compile(self, sub: dict[str, Any]) -> tuple[Any, Any]:
+        """The subscription's compiled filters, built once per subscription (and again only when a filter
+        changes), never per publication."""
         key = sub["subscriptionId"]
         cached = self._compiled.get(key)
         marker = (sub.get("subjectFilter"), sub.get("publicationFilter"))
         if cached is None or cached[0] != marker:
-            subject = re.compile(sub["subjectFilter"]) if sub.get("subjectFilter") else None
-            path = jsonpath.compile(sub["publicationFilter"]) if sub.get("publicationFilter") else None
-            cached = (marker, (subject, path))
+            try:
+                compiled = self._filters(sub)
+            except CoreError:
+                compiled = (_BROKEN, _BROKEN)
+            cached = (marker, compiled)
             self._compiled[key] = cached
         return cached[1]
+
+    @staticmethod
+    def _filters(fields: dict[str, Any]) -> tuple[Any, Any]:
+        subject = compile_subject(fields["subjectFilter"]) if fields.get("subjectFilter") else None
+        path = compile_publication(fields["publicationFilter"]) if fields.get("publicationFilter") else None
+        return subject, path
 
     def _validate(self, fields: dict[str, Any], creating: bool, current: dict[str, Any] | None = None,
                   owner: str | None = None) -> dict[str, Any]:
@@ -103,18 +115,7 @@ class Notifications(OwnedExpiring):
                 or self.connections.owned(merged["connectionId"], owner) is None:
             raise Invalid("InvalidConnectionId", "a websocket subscription names a live connectionId of the same "
                                                  "principal (POST /connections {\"transport\": \"websocket\"})")
-        if merged.get("subjectFilter"):
-            try:
-                re.compile(merged["subjectFilter"])
-            except re.error as exc:
-                raise Invalid("InvalidSubjectFilter",
-                              f"subjectFilter is not a valid regular expression: {exc}") from None
-        if merged.get("publicationFilter"):
-            try:
-                jsonpath.compile(merged["publicationFilter"])
-            except jsonpath.JSONPathError as exc:
-                raise Invalid("InvalidPublicationFilter",
-                              f"publicationFilter is not a valid JSONPath (RFC 9535): {exc}") from None
+        self._filters(merged)  # InvalidSubjectFilter / InvalidPublicationFilter, before anything is stored
         if merged.get("methodFilter") and merged["methodFilter"].upper() not in METHODS:
             raise Invalid("ValidationError", f"methodFilter must be one of {', '.join(METHODS)}")
         if "expiryDateTime" in fields or creating:
@@ -165,6 +166,8 @@ class Notifications(OwnedExpiring):
         if sub.get("methodFilter") and sub["methodFilter"] != publication["method"]:
             return False
         subject_re, path = self._compile(sub)
+        if subject_re is _BROKEN:
+            return False
         if subject_re is not None and not subject_re.search(publication["subject"]):
             return False
         if path is not None and not path.find({"publications": [publication]}):
@@ -175,6 +178,28 @@ class Notifications(OwnedExpiring):
         """The account's active, unexpired subscriptions (a publishing projection matches against these)."""
         return [s for s in self.rt.state.all("subscription") if s["accountId"] == account_id
                 and s.get("active", True) and s["expiryDateTime"] > now]
+
+    async def disable_unmatchable(self) -> list[str]:
+        """Disable the active subscriptions whose stored filters no longer compile (stored before the filters
+        ran on RE2 with size limits, or imported): each gets ``disabledReason`` and stops matching, instead of
+        failing every publication or stalling delivery. Run at start-up and after a reset or an import."""
+        broken: list[tuple[str, str]] = []
+        for sub in self.rt.state.all("subscription"):
+            if not sub.get("active", True):
+                continue
+            try:
+                self._filters(sub)
+            except CoreError as exc:
+                broken.append((sub["subscriptionId"], f"{exc.name}: {exc.message}"))
+        if broken:
+            async with self.rt.write() as uow:
+                for subscription_id, reason in broken:
+                    uow.update("subscription", subscription_id, active=False, disabledReason=reason,
+                               modifiedOn=self.rt.now_iso())
+                    self._compiled.pop(subscription_id, None)
+            log.warning("disabled %d subscription(s) whose filters do not compile: %s", len(broken),
+                        ", ".join(sub_id for sub_id, _ in broken))
+        return [subscription_id for subscription_id, _ in broken]
 
     # ------------------------------------------------------------------ retention
     def keep_tidy(self, scheduler: Any) -> None:
