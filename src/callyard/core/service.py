@@ -58,6 +58,10 @@ class Core:
         self.outbox = Outbox(self.rt)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
+        # A subscription delivers only what its owner may read over REST: the owners' read rules, registered.
+        self.notifications.register_reader("call", self.engine.may_read)
+        self.notifications.register_reader("conversation", self.messaging.may_read)
+        self.notifications.register_reader("message", self.messaging.may_read)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",

@@ -149,8 +149,10 @@ class MqttSession:
     """The broker side of one client's MQTT session: its subscriptions (subscriptionId → granted QoS) and
     its QoS 1 messages. ``link`` is the network connection currently attached, if any."""
 
-    def __init__(self, key: tuple[str, str], principal_id: str, connection_id: str, persistent: bool) -> None:
+    def __init__(self, key: tuple[str, str, str], account_id: str, principal_id: str, connection_id: str,
+                 persistent: bool) -> None:
         self.key = key
+        self.account_id = account_id
         self.principal_id = principal_id
         self.connection_id = connection_id
         self.persistent = persistent
@@ -215,7 +217,7 @@ class MqttOverWebSocket:
     def __init__(self, core: Any) -> None:
         self.core = core
         self.rt = core.rt
-        self.sessions: dict[tuple[str, str], MqttSession] = {}     # (principalId, clientId) → session
+        self.sessions: dict[tuple[str, str, str], MqttSession] = {}  # (accountId, principalId, clientId) → session
         self.by_topic: dict[str, set[MqttSession]] = {}              # subscriptionId → subscribed sessions
         self.sweeper = Sweeper(self.sweep)
         self.encoder = EnvelopeEncoder()
@@ -332,12 +334,12 @@ class MqttOverWebSocket:
             actor = self.core.auth.principal(token)
         except CoreError:
             return self._refuse(link, BAD_CREDENTIALS)
-        if self.core.connections.owned(connection_id, actor.principal_id) is None:
+        if self.core.connections.owned(connection_id, actor.account_id, actor.principal_id) is None:
             return self._refuse(link, NOT_AUTHORIZED)
         clean = header.clean_session_flag
         if payload.client_id_is_random and not clean:
             return self._refuse(link, BAD_CLIENT_ID)  # [MQTT-3.1.3-8]
-        key = (actor.principal_id, payload.client_id)
+        key = (actor.account_id, actor.principal_id, payload.client_id)
         existing = self.sessions.get(key)
         if existing is not None and existing.link is not None:
             existing.link.close(1000, "session taken over by a new connection with the same client id")
@@ -350,7 +352,7 @@ class MqttOverWebSocket:
         else:
             if existing is not None:
                 self._drop(existing)
-            session = MqttSession(key, actor.principal_id, connection_id, persistent=not clean)
+            session = MqttSession(key, actor.account_id, actor.principal_id, connection_id, persistent=not clean)
             self.sessions[key] = session
         session.persistent = not clean
         session.link = link
@@ -397,7 +399,8 @@ class MqttOverWebSocket:
 
     def _subscribe(self, session: MqttSession, topic: str, qos: int) -> int:
         sub = self.rt.state.get("subscription", topic)
-        if (sub is None or sub["principalId"] != session.principal_id or sub.get("transport") != "websocket"
+        if (sub is None or sub["principalId"] != session.principal_id or sub["accountId"] != session.account_id
+                or sub.get("transport") != "websocket"
                 or not sub.get("active", True) or sub["expiryDateTime"] <= self.rt.now_iso() or qos not in (0, 1, 2)):
             return REFUSED
         granted = min(qos, 1)

@@ -31,6 +31,7 @@ from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.state import UnitOfWork
+from callyard.events.event import Event
 
 VISIBILITIES = ("PUBLIC", "PRIVATE")
 STATUSES = ("ACCEPTED", "INVITED")
@@ -77,6 +78,23 @@ class Messaging:
     def _sees(self, actor: Principal, conversation: dict[str, Any]) -> bool:
         return (self._member(conversation, actor.principal_id) is not None or actor.at_least("ACCOUNT_ADMIN")
                 or (conversation["stream"] and conversation["visibility"] == "PUBLIC"))
+
+    def may_read(self, actor: Principal, event: Event) -> bool:
+        """Whether ``actor`` may read what a ``conversation.*`` or ``message.*`` event is about, by the REST
+        reads' rules: a conversation as ``GET /conversations/{id}`` (``_sees``), a message as ``GET …/messages``
+        (an accepted participant). A deleted conversation's rule is applied to its last state; its messages'
+        deletions reach those who could read them then (``audience``)."""
+        data = event.data or {}
+        if event.account_id != actor.account_id:
+            return False
+        if event.type.startswith("conversation."):
+            current = self.rt.state.get("conversation", str(data.get("conversationId", "")))
+            conversation = current if current is not None and event.type != "conversation.deleted" else data
+            return "participants" in conversation and self._sees(actor, conversation)
+        parent = self.rt.state.get("conversation", str(data.get("conversationId", "")))
+        if parent is None:
+            return actor.principal_id in data.get("audience", ())
+        return self._accepted(parent, actor)
 
     def _accepted(self, conversation: dict[str, Any], actor: Principal) -> bool:
         member = self._member(conversation, actor.principal_id)
@@ -195,10 +213,11 @@ class Messaging:
                             "only the conversation's creator or an ACCOUNT_ADMIN may delete a stream")
         async with self.rt.write() as uow:
             now = self.rt.now_iso()
+            audience = [p["participantId"] for p in conversation["participants"] if p["status"] == "ACCEPTED"]
             for message in self._messages(conversation_id):
                 uow.delete("message", message["messageId"])
                 uow.emit("message.deleted", actor.account_id, _message_subject(message),
-                         _gone(message, actor, now), now, fresh=True)
+                         {**_gone(message, actor, now), "audience": audience}, now, fresh=True)
             uow.delete("conversation", conversation_id)
             uow.emit("conversation.deleted", actor.account_id, _subject(conversation),
                      _gone(conversation, actor, now), now, fresh=True)

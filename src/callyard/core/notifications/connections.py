@@ -46,10 +46,13 @@ class Connections(OwnedExpiring):
         doc = self.rt.state.get("connection", connection_id)
         return doc if doc is not None and self._live(doc, now) else None
 
-    def owned(self, connection_id: str, principal_id: str) -> dict[str, Any] | None:
-        """The live connection if ``principal_id`` owns it (a websocket subscription must name one)."""
+    def owned(self, connection_id: str, account_id: str, principal_id: str) -> dict[str, Any] | None:
+        """The live connection if the principal ``principal_id`` of account ``account_id`` owns it (a websocket
+        subscription must name one; the transports check it on connect). Both must match: a principal id alone
+        is not an identity across accounts."""
         doc = self.live(connection_id)
-        return doc if doc is not None and doc["principalId"] == principal_id else None
+        return (doc if doc is not None and doc["accountId"] == account_id and doc["principalId"] == principal_id
+                else None)
 
     def _validate(self, fields: dict[str, Any]) -> dict[str, Any]:
         unknown = set(fields) - FIELDS

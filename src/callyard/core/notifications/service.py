@@ -20,7 +20,7 @@ import base64
 import logging
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from callyard.core.clock import iso
@@ -31,6 +31,7 @@ from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.notifications.connections import Connections
+from callyard.events.event import Event
 from callyard.events.outbox import Outbox
 
 TRANSPORTS = ("webhook", "websocket")
@@ -45,6 +46,8 @@ SWEEP_SECONDS = 3600
 PURGE_BATCH = 5000
 
 log = logging.getLogger("callyard.core.notifications")
+# Whether a principal may read what an event is about: the owning package's REST read rule, registered here.
+Reader = Callable[[Principal, Event], bool]
 _BROKEN = object()   # a stored filter that no longer compiles: the subscription matches nothing
 
 
@@ -58,11 +61,46 @@ class Notifications(OwnedExpiring):
         self.connections = connections
         self.topics: tuple[str, ...] = ()
         self._compiled: dict[str, tuple[Any, Any]] = {}
+        self._readers: dict[str, Reader] = {}
 
     def register_topics(self, topics: tuple[str, ...]) -> None:
         """The topics a publishing family offers (its projection decides which events go on which topic); a
         subscription names one of them."""
         self.topics = tuple(dict.fromkeys((*self.topics, *topics)))
+
+    def register_reader(self, event_kind: str, reader: Reader) -> None:
+        """``reader`` decides who may read the subject of events ``<event_kind>.*`` — the very rule the owning
+        package applies to its REST reads, so a subscription never delivers what its owner could not GET.
+        Events of a kind with no reader are readable by every principal of their account (the directory and
+        presence: any user of an account reads them)."""
+        self._readers[event_kind] = reader
+
+    def subscriber(self, sub: dict[str, Any]) -> Principal | None:
+        """The subscription's owner as a principal, as of now: a user with their current role (None once the
+        user is gone); another principal (an application, an anonymous or guest principal) with the kind and
+        role its token had when it subscribed."""
+        principal_id, account_id = sub["principalId"], sub["accountId"]
+        user = self.rt.state.get("user", principal_id)
+        if user is not None and user["accountId"] == account_id:
+            if not user.get("active", True):
+                return None
+            return Principal(principal_id=principal_id, account_id=account_id, role=str(user.get("role", "USER")),
+                             user_id=principal_id, kind="user")
+        kind = str(sub.get("principalType") or "anonymous")
+        if kind == "user":
+            return None  # the user was deleted
+        return Principal(principal_id=principal_id, account_id=account_id,
+                         role=str(sub.get("principalRole") or "USER"), kind=kind, client_id=sub.get("applicationId"))
+
+    def may_receive(self, sub: dict[str, Any], event: Event) -> bool:
+        """Whether the subscription's owner may read ``event``'s subject under the REST read rule."""
+        if event.account_id != sub["accountId"]:
+            return False
+        actor = self.subscriber(sub)
+        if actor is None:
+            return False
+        reader = self._readers.get(event.type.split(".", 1)[0])
+        return True if reader is None else reader(actor, event)
 
     # ------------------------------------------------------------------ validation
     def _compile(self, sub: dict[str, Any]) -> tuple[Any, Any]:
@@ -87,7 +125,7 @@ class Notifications(OwnedExpiring):
         return subject, path
 
     def _validate(self, fields: dict[str, Any], creating: bool, current: dict[str, Any] | None = None,
-                  owner: str | None = None) -> dict[str, Any]:
+                  owner: tuple[str, str] | None = None) -> dict[str, Any]:
         unknown = set(fields) - FIELDS
         if unknown:
             raise Invalid("ValidationError", f"data should NOT have additional properties: {sorted(unknown)}")
@@ -112,7 +150,7 @@ class Notifications(OwnedExpiring):
             if not merged.get("applicationId"):
                 raise Invalid("ValidationError", "applicationId is required for webhooks")
         elif not merged.get("connectionId") or owner is None \
-                or self.connections.owned(merged["connectionId"], owner) is None:
+                or self.connections.owned(merged["connectionId"], *owner) is None:
             raise Invalid("InvalidConnectionId", "a websocket subscription names a live connectionId of the same "
                                                  "principal (POST /connections {\"transport\": \"websocket\"})")
         self._filters(merged)  # InvalidSubjectFilter / InvalidPublicationFilter, before anything is stored
@@ -126,9 +164,10 @@ class Notifications(OwnedExpiring):
     async def create(self, actor: Principal, fields: dict[str, Any]) -> dict[str, Any]:
         if self.rt.state.get("account", actor.account_id) is None:
             raise Forbidden("InsufficientPermissions", "subscriptions belong to an account")
-        sub = self._validate(fields, creating=True, owner=actor.principal_id)
+        sub = self._validate(fields, creating=True, owner=(actor.account_id, actor.principal_id))
         now = self.rt.now_iso()
         sub.update(subscriptionId=self.rt.ids.hex32(), accountId=actor.account_id, principalId=actor.principal_id,
+                   principalType=actor.kind, principalRole=actor.role,
                    createdOn=now, modifiedOn=now, active=True, signingSecret=_secret())
         if sub.get("methodFilter"):
             sub["methodFilter"] = sub["methodFilter"].upper()
@@ -139,7 +178,8 @@ class Notifications(OwnedExpiring):
     async def update(self, actor: Principal, subscription_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         async with self.rt.write() as uow:
             current = self.get(actor, subscription_id)
-            sub = self._validate(fields, creating=False, current=current, owner=current["principalId"])
+            sub = self._validate(fields, creating=False, current=current,
+                                 owner=(current["accountId"], current["principalId"]))
             if sub.get("methodFilter"):
                 sub["methodFilter"] = sub["methodFilter"].upper()
             sub["modifiedOn"] = self.rt.now_iso()
