@@ -21,6 +21,7 @@ from callyard.config import Settings
 from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
 from callyard.core.ports import Store
+from callyard.core.quotas import Quotas
 from callyard.core.service import Core
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.json_ws import JsonStream
@@ -73,6 +74,8 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     store = open_store(settings.store_url())
     core = Core(store, clock, Ids(settings.id_seed), settings.tenant_file, refresh_claims=REFRESH_CLAIMS)
+    core.set_quotas(Quotas(subscriptions=settings.quota_subscriptions, connections=settings.quota_connections,
+                           conversations=settings.quota_conversations))
     mailer = Mailer(core.directory, settings.smtp)
     callbacks = Callbacks(core.projections)
     profiles = Profiles(core, settings.id_seed)

@@ -35,6 +35,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
     serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
     serve.add_argument("--log-level", default="info")
+    limits = serve.add_argument_group("input limits and quotas (docs/compatibility.md, Limits)")
+    limits.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes,
+                        help="largest request body (413 beyond)")
+    limits.add_argument("--max-snapshot-bytes", type=int, default=Settings.max_snapshot_bytes,
+                        help="largest POST /_callyard/state body")
+    for kind in ("subscriptions", "connections", "conversations"):
+        limits.add_argument(f"--quota-{kind}", type=int, default=getattr(Settings, f"quota_{kind}"),
+                            help=f"{kind} per account (409 QuotaExceeded beyond; 0: no quota)")
     from callyard.cli.sim import add_commands
 
     add_commands(sub)
@@ -42,10 +50,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
+    settings = Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
                     open_control=args.open_control, strict_app_header=args.strict_app_header,
                     rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
+    for name in ("max_body_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
+                 "quota_conversations"):
+        setattr(settings, name, getattr(args, name))
+    return settings
 
 
 def banner(settings: Settings, core: object) -> str:

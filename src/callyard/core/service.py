@@ -30,6 +30,7 @@ from callyard.events.event import TWIN_RESET, Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import Projections
 from callyard.core.ports import Store
+from callyard.core.quotas import Quotas
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
@@ -58,6 +59,7 @@ class Core:
         self.outbox = Outbox(self.rt)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
+        self.set_quotas(Quotas())
         # A subscription delivers only what its owner may read over REST: the owners' read rules, registered.
         self.notifications.register_reader("call", self.engine.may_read)
         self.notifications.register_reader("conversation", self.messaging.may_read)
@@ -69,6 +71,13 @@ class Core:
         # Subscriptions whose stored filters do not compile (older rules, an import) are disabled with a reason.
         self.projections.after_commit("subscriptions with filters that do not compile are disabled",
                                       self._disable_unmatchable, events=(TWIN_RESET,))
+
+    def set_quotas(self, quotas: Quotas) -> None:
+        """The per-account quotas (core/quotas.py), from the server's settings."""
+        self.quotas = quotas
+        self.notifications.quota = quotas.subscriptions
+        self.connections.quota = quotas.connections
+        self.messaging.quota = quotas.conversations
 
     async def _disable_unmatchable(self, _event: Event) -> None:
         await self.notifications.disable_unmatchable()

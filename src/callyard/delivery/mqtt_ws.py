@@ -78,6 +78,10 @@ PROTOCOLS = {("MQTT", 4), ("MQIsdp", 3)}
 CONNECT_TIMEOUT = 10.0     # seconds for the CONNECT after the upgrade
 MAX_INFLIGHT = 1_000       # QoS 1 messages sent and not yet acknowledged, per session
 MAX_BACKLOG = 10_000       # QoS 1 messages waiting (window full, or the client away), per session
+# Packet limits (issue 13): the remaining length a client may declare. A CONNECT carries an access token (a few
+# KiB); after it a client sends only small control packets (and PUBLISHes that are dropped).
+MAX_CONNECT_PACKET = 64 * 1024
+MAX_PACKET = 256 * 1024
 REFUSED = 0x80
 _DECODE_ERRORS = (AMQTTError, MQTTError, CodecError, NoDataError, ValueError, UnicodeDecodeError)
 _PINGRESP = PingRespPacket.build().to_bytes()
@@ -94,6 +98,7 @@ class _SocketStream(ReaderAdapter):
         self.ws = websocket
         self.buffer = bytearray()
         self.eof = False
+        self.limit = MAX_CONNECT_PACKET   # the largest packet accepted now (raised after CONNECT)
 
     async def read(self, n: int = -1) -> bytes:
         while (n < 0 or len(self.buffer) < n) and not self.eof:
@@ -102,6 +107,8 @@ class _SocketStream(ReaderAdapter):
             if data is None:
                 self.eof = True
                 break
+            if len(self.buffer) + len(data) > 2 * self.limit:
+                raise ValueError("more unread bytes than any acceptable packet")
             self.buffer += data
             if n < 0:
                 break
@@ -135,6 +142,8 @@ async def read_packet(stream: _SocketStream) -> MQTTPacket[Any, Any, Any] | None
     header = await MQTTFixedHeader.from_stream(stream)
     if header is None:
         return None
+    if header.remaining_length > stream.limit:
+        raise ValueError(f"packet of {header.remaining_length} bytes; at most {stream.limit} here")
     body = await stream.read(header.remaining_length) if header.remaining_length else b""
     if len(body) < header.remaining_length:
         return None
@@ -306,6 +315,7 @@ class MqttOverWebSocket:
         session = self._connect(link, first, connection_id)
         if session is None:
             return
+        stream.limit = MAX_PACKET
         attached.append(session)
         keep_alive = first.keep_alive
         timeout = keep_alive * 1.5 if keep_alive else None

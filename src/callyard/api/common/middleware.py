@@ -2,6 +2,9 @@
 
 * ``RequestContext`` gives every response an ``x-mitel-correlation-id`` (the client's, echoed, or a new one),
   picks the family that owns the request (``scope["state"]["family"]``), and writes the request journal.
+* ``BodyLimit`` refuses a request body larger than the limit with 413 in the owning family's envelope, before
+  anything reads it and before authentication: at once when ``Content-Length`` says so, else as soon as the
+  bytes received pass the limit (a chunked body, or one that outgrows its header).
 * ``FamilyEdges`` runs the owning family's own middleware (``Family.middleware``) on its requests only.
 * ``RateLimiting`` enforces the optional per-token rate limit on the families that are rate limited,
   answering in the family's envelope.
@@ -16,6 +19,8 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
@@ -112,6 +117,64 @@ class RequestContext:
                     "role": principal.role, "clientId": principal.client_id},
                 "tokenId": token_id,
             })
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` when a body outgrows its limit: an HTTP error, so whichever layer is reading
+    (a handler, a family's middleware) ends with the owning family's 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimit:
+    """``limit`` bytes for any request body; ``larger`` gives bigger limits to a few (method, path) pairs (the
+    control plane's state import)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, larger: dict[tuple[str, str], int] | None = None) -> None:
+        self.app = app
+        self.limit = limit
+        self.larger = larger or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.larger.get((scope["method"], scope["path"]), self.limit)
+        family: Family = scope["state"]["family"]
+        declared = header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > limit
+            except ValueError:
+                too_large = False  # the server's HTTP parser refuses a malformed Content-Length itself
+            if too_large:
+                await family.errors.http_error(413, BodyTooLarge(limit).detail, None).send(send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await family.errors.http_error(413, str(exc.detail), None).send(send)
 
 
 class FamilyEdges:

@@ -29,6 +29,7 @@ from typing import Any
 from callyard.core.directory.access import Access
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.core.quotas import check_quota
 from callyard.core.runtime import Runtime
 from callyard.core.state import UnitOfWork
 from callyard.events.event import Event
@@ -40,6 +41,11 @@ UPDATE_FIELDS = ("name", "languageCode", "thumbnailUrl", "visibility", "hidden",
 MESSAGE_FIELDS = ("body", "contentType", "fallbackText", "tag", "attachments")
 NAME_MAX = 256
 BODY_MAX = 32_000
+# Per-field limits (issue 13): a message's attachments, and its short text fields
+ATTACHMENTS_MAX = 10
+ATTACHMENT_BYTES_MAX = 1024 * 1024       # the decoded size of one attachment's inline (base64) content
+URL_MAX = 2048
+SHORT_MAX = 256                          # tag, contentType, an attachment's name and contentType
 _MIME = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$")
 _DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$", re.IGNORECASE)
 
@@ -62,6 +68,7 @@ class Messaging:
         # scan every message of every conversation. Rebuilt when the state is replaced (start, reset,
         # import); ids of messages rolled back or deleted are skipped on read.
         self._index: dict[str, list[str]] = {}
+        self.quota = 0   # conversations per account (Core.set_quotas)
         self._indexed: Any = None
 
     # ------------------------------------------------------------------ look-ups and access
@@ -166,6 +173,8 @@ class Messaging:
         if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
             raise Invalid("ValidationError", f"name should NOT be longer than {NAME_MAX} characters")
         async with self.rt.write() as uow:
+            check_quota(sum(1 for c in self.rt.state.all("conversation") if c["accountId"] == actor.account_id),
+                        self.quota, "conversations")
             now = self.rt.now_iso()
             conversation_id = self.rt.ids.uuid()
             conversation: dict[str, Any] = {
@@ -409,6 +418,13 @@ class Messaging:
             body = out["body"]
             if not isinstance(body, (str, dict, list)) or len(json.dumps(body)) > BODY_MAX:
                 raise Invalid("ValidationError", f"body should be a string or object of at most {BODY_MAX} characters")
+        for key in ("tag", "contentType"):
+            if isinstance(out.get(key), str) and len(out[key]) > SHORT_MAX:
+                raise Invalid("ValidationError", f"{key} should NOT be longer than {SHORT_MAX} characters")
+        if isinstance(out.get("fallbackText"), str) and len(out["fallbackText"]) > BODY_MAX:
+            raise Invalid("ValidationError", f"fallbackText should NOT be longer than {BODY_MAX} characters")
+        if out.get("attachments") is not None:
+            _check_attachments(out["attachments"])
         content_type = out.get("contentType")
         if content_type is not None and (not isinstance(content_type, str) or not _MIME.match(content_type)):
             raise Invalid("ValidationError", "contentType should be a media type such as text/plain")
@@ -507,6 +523,24 @@ class Messaging:
                             for line in lines)
         return kind, (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
                       f"<body><h1>{html.escape(title)}</h1><ul>{html_rows}</ul></body></html>")
+
+
+def _check_attachments(attachments: Any) -> None:
+    if not isinstance(attachments, list):
+        raise Invalid("ValidationError", "attachments should be an array")
+    if len(attachments) > ATTACHMENTS_MAX:
+        raise Invalid("ValidationError", f"attachments should NOT have more than {ATTACHMENTS_MAX} items")
+    for index, item in enumerate(attachments):
+        if not isinstance(item, dict):
+            raise Invalid("ValidationError", f"attachments[{index}] should be an object")
+        for key, limit in (("name", SHORT_MAX), ("contentType", SHORT_MAX), ("url", URL_MAX)):
+            if isinstance(item.get(key), str) and len(item[key]) > limit:
+                raise Invalid("ValidationError", f"attachments[{index}].{key} should NOT be longer than {limit} "
+                                                 "characters")
+        content = item.get("content")
+        if isinstance(content, str) and len(content) * 3 // 4 > ATTACHMENT_BYTES_MAX:
+            raise Invalid("AttachmentTooLarge", f"attachments[{index}] is larger than {ATTACHMENT_BYTES_MAX} bytes; "
+                                                "link large files by url instead")
 
 
 def _gone(doc: dict[str, Any], actor: Principal, now: str) -> dict[str, Any]:

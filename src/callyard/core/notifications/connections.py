@@ -19,6 +19,7 @@ from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
+from callyard.core.quotas import check_quota
 from callyard.core.runtime import Runtime
 from callyard.events.event import Event
 
@@ -38,6 +39,7 @@ class Connections(OwnedExpiring):
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
+        self.quota = 0   # live connections per account (Core.set_quotas)
 
     # ------------------------------------------------------------------ rules
     def live(self, connection_id: str, now: str | None = None) -> dict[str, Any] | None:
@@ -72,6 +74,9 @@ class Connections(OwnedExpiring):
         doc.update(connectionId=self.rt.ids.uuid(), accountId=actor.account_id, principalId=actor.principal_id,
                    createdOn=now)
         async with self.rt.write() as uow:
+            live = sum(1 for c in self.rt.state.all("connection") if c["accountId"] == actor.account_id
+                       and self._live(c, now))
+            check_quota(live, self.quota, "live connections")
             uow.put("connection", doc["connectionId"], doc)
         return doc
 

@@ -29,6 +29,7 @@ from callyard.core.errors import CoreError, Forbidden, Invalid
 from callyard.core.notifications.filters import compile_publication, compile_subject
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
+from callyard.core.quotas import check_quota
 from callyard.core.runtime import Runtime
 from callyard.core.notifications.connections import Connections
 from callyard.events.event import Event
@@ -62,6 +63,7 @@ class Notifications(OwnedExpiring):
         self.topics: tuple[str, ...] = ()
         self._compiled: dict[str, tuple[Any, Any]] = {}
         self._readers: dict[str, Reader] = {}
+        self.quota = 0   # live subscriptions per account (Core.set_quotas)
 
     def register_topics(self, topics: tuple[str, ...]) -> None:
         """The topics a publishing family offers (its projection decides which events go on which topic); a
@@ -172,6 +174,7 @@ class Notifications(OwnedExpiring):
         if sub.get("methodFilter"):
             sub["methodFilter"] = sub["methodFilter"].upper()
         async with self.rt.write() as uow:
+            check_quota(len(self.live_subscriptions(actor.account_id, now)), self.quota, "live subscriptions")
             uow.put("subscription", sub["subscriptionId"], sub)
         return sub
 
