@@ -28,6 +28,7 @@ from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mail import Mailer
 from callyard.delivery.live import close_sessions_of_deleted_connections
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
+from callyard.delivery.targets import TargetPolicy
 from callyard.delivery.webhooks import WebhookSender
 from callyard.faults.service import Faults
 from callyard.sim.profiles import Profiles
@@ -83,8 +84,12 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     # A fault names a CloudLink route once for the root and the service-prefixed mounts.
     faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service)
     audit = Auditor()
+    # Webhook targets (delivery/targets.py): checked at registration and again at each delivery.
+    policy = TargetPolicy(own_host=settings.host, own_port=settings.port, allow=settings.webhook_allow,
+                          refuse=settings.webhook_refuse)
+    core.notifications.target_refusal = policy.check_url
     webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
-                             fault_of=faults.for_webhook)
+                             fault_of=faults.for_webhook, policy=policy)
     core.outbox.attach(webhooks.kick)   # the outbox hands each committed delivery to the sender
     # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit;
     # each closes the sessions of a deleted connection (an after-commit projection of its own).

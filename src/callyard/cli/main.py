@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="largest request body (413 beyond)")
     limits.add_argument("--max-snapshot-bytes", type=int, default=Settings.max_snapshot_bytes,
                         help="largest POST /_callyard/state body")
+    limits.add_argument("--webhook-allow", action="append", default=[], metavar="CIDR", type=_cidr,
+                        help="allow webhook targets in this range despite the refusals (repeatable)")
+    limits.add_argument("--webhook-refuse", action="append", default=[], metavar="CIDR", type=_cidr,
+                        help="refuse webhook targets in this range too, e.g. 127.0.0.0/8 (repeatable)")
     for kind in ("subscriptions", "connections", "conversations"):
         limits.add_argument(f"--quota-{kind}", type=int, default=getattr(Settings, f"quota_{kind}"),
                             help=f"{kind} per account (409 QuotaExceeded beyond; 0: no quota)")
@@ -47,6 +51,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     add_commands(sub)
     return parser.parse_args(argv)
+
+
+def _cidr(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an address range such as 10.0.0.0/8") from None
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -57,6 +70,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for name in ("max_body_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
                  "quota_conversations"):
         setattr(settings, name, getattr(args, name))
+    settings.webhook_allow, settings.webhook_refuse = tuple(args.webhook_allow), tuple(args.webhook_refuse)
     return settings
 
 

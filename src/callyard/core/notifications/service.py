@@ -20,7 +20,7 @@ import base64
 import logging
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from callyard.core.clock import iso
@@ -64,6 +64,8 @@ class Notifications(OwnedExpiring):
         self._compiled: dict[str, tuple[Any, Any]] = {}
         self._readers: dict[str, Reader] = {}
         self.quota = 0   # live subscriptions per account (Core.set_quotas)
+        # Why a webhook URL may not be a target (the deployment's policy, set by the composition root), or None.
+        self.target_refusal: Callable[[str], Awaitable[str | None]] | None = None
 
     def register_topics(self, topics: tuple[str, ...]) -> None:
         """The topics a publishing family offers (its projection decides which events go on which topic); a
@@ -147,8 +149,11 @@ class Notifications(OwnedExpiring):
         if transport == "webhook":
             url = merged.get("deviceId") or ""
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Invalid("InvalidDeviceId", "deviceId must be the webhook's http(s) URL for transport webhook")
+            if parts.username is not None or parts.password is not None:
+                raise Invalid("InvalidDeviceId", "deviceId must not carry credentials (user:password@); receivers "
+                                                 "verify the webhook-signature instead")
             if not merged.get("applicationId"):
                 raise Invalid("ValidationError", "applicationId is required for webhooks")
         elif not merged.get("connectionId") or owner is None \
@@ -167,6 +172,7 @@ class Notifications(OwnedExpiring):
         if self.rt.state.get("account", actor.account_id) is None:
             raise Forbidden("InsufficientPermissions", "subscriptions belong to an account")
         sub = self._validate(fields, creating=True, owner=(actor.account_id, actor.principal_id))
+        await self._check_target(sub)
         now = self.rt.now_iso()
         sub.update(subscriptionId=self.rt.ids.hex32(), accountId=actor.account_id, principalId=actor.principal_id,
                    principalType=actor.kind, principalRole=actor.role,
@@ -179,6 +185,8 @@ class Notifications(OwnedExpiring):
         return sub
 
     async def update(self, actor: Principal, subscription_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(fields.get("deviceId"), str):
+            await self._check_target({"transport": "webhook", "deviceId": fields["deviceId"]})
         async with self.rt.write() as uow:
             current = self.get(actor, subscription_id)
             sub = self._validate(fields, creating=False, current=current,
@@ -187,6 +195,13 @@ class Notifications(OwnedExpiring):
                 sub["methodFilter"] = sub["methodFilter"].upper()
             sub["modifiedOn"] = self.rt.now_iso()
             return uow.put("subscription", subscription_id, sub)
+
+    async def _check_target(self, sub: dict[str, Any]) -> None:
+        if sub.get("transport") != "webhook" or self.target_refusal is None:
+            return
+        refusal = await self.target_refusal(str(sub.get("deviceId") or ""))
+        if refusal is not None:
+            raise Invalid("InvalidDeviceId", f"deviceId is not an allowed webhook target: {refusal}")
 
     async def delete(self, actor: Principal, subscription_id: str) -> dict[str, Any]:
         async with self.rt.write() as uow:
