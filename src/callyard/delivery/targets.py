@@ -31,6 +31,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_REFUSED = ("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8",
                    "255.255.255.255/32")
 _WILDCARDS = ("0.0.0.0", "::", "")
+RESOLVE_SECONDS = 2.0   # a registration does not wait longer for DNS
 
 
 class TargetRefused(OSError):
@@ -104,8 +105,9 @@ class TargetPolicy:
         if literal is not None:
             return self.refusal(literal, port)
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_SECONDS)
+        except (OSError, UnicodeError, asyncio.TimeoutError):
             return None   # unresolvable now: the delivery's own resolution decides (and is checked again)
         for info in infos:
             reason = self.refusal(str(info[4][0]).split("%")[0], port)

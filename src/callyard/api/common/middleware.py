@@ -4,7 +4,9 @@
   picks the family that owns the request (``scope["state"]["family"]``), and writes the request journal.
 * ``BodyLimit`` refuses a request body larger than the limit with 413 in the owning family's envelope, before
   anything reads it and before authentication: at once when ``Content-Length`` says so, else as soon as the
-  bytes received pass the limit (a chunked body, or one that outgrows its header).
+  bytes received pass the limit (a chunked body, or one that outgrows its header). A JSON body (or one that
+  may be parsed as JSON) is read first and refused with 400 ``InvalidJson`` when it nests deeper than
+  ``MAX_JSON_DEPTH``, instead of a parser's ``RecursionError`` (a 500 that dropped the connection).
 * ``FamilyEdges`` runs the owning family's own middleware (``Family.middleware``) on its requests only.
 * ``RateLimiting`` enforces the optional per-token rate limit on the families that are rate limited,
   answering in the family's envelope.
@@ -26,7 +28,7 @@ from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
 from callyard.core import context
 from callyard.core.clock import Clock, iso
-from callyard.core.errors import TooManyRequests
+from callyard.core.errors import Invalid, TooManyRequests
 from callyard.faults.service import Faults
 
 if TYPE_CHECKING:
@@ -119,6 +121,35 @@ class RequestContext:
             })
 
 
+MAX_JSON_DEPTH = 64
+_NOT_JSON = (b"multipart/", b"image/", b"audio/", b"video/", b"application/octet-stream",
+             b"application/x-www-form-urlencoded")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than ``limit`` (brackets in strings don't count)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:      # backslash
+                escaped = True
+            elif byte == 0x22:      # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 class BodyTooLarge(StarletteHTTPException):
     """Raised from ``receive`` when a body outgrows its limit: an HTTP error, so whichever layer is reading
     (a handler, a family's middleware) ends with the owning family's 413."""
@@ -153,6 +184,29 @@ class BodyLimit:
                 return
         received = 0
         started = False
+        content_type = (header(scope, b"content-type") or "").lower().encode("latin-1")
+        if scope["method"] in ("POST", "PUT", "PATCH") and not content_type.startswith(_NOT_JSON):
+            body, more = bytearray(), True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return   # the client left
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > limit:
+                    await family.errors.http_error(413, BodyTooLarge(limit).detail, None).send(send)
+                    return
+            if json_too_deep(bytes(body)):
+                exc = Invalid("InvalidJson", f"the JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} "
+                                             "levels")
+                await family.errors.core_error(exc).send(send)
+                return
+            replay: list[dict[str, Any]] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+
+            async def replaying_receive() -> Any:
+                return replay.pop() if replay else await receive()
+            await self.app(scope, replaying_receive, send)
+            return
 
         async def counting_receive() -> Any:
             nonlocal received

@@ -54,7 +54,10 @@ def _instant(value: str, field: str) -> datetime:
     if not isinstance(value, str) or not _DATE_TIME.match(value):
         raise Invalid("ValidationError", f"{field} should match format \"date-time\"")
     text = value.upper().replace("Z", "+00:00")
-    moment = datetime.fromisoformat(text if "T" in text else text + "T00:00:00+00:00")
+    try:
+        moment = datetime.fromisoformat(text if "T" in text else text + "T00:00:00+00:00")
+    except ValueError as exc:   # the shape is right, the values are not (month 13, hour 99, …)
+        raise Invalid("ValidationError", f"{field} is not a valid date-time: {exc}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment
