@@ -26,6 +26,9 @@ class Settings:
     quota_subscriptions: int = 10_000             # live subscriptions per account
     quota_connections: int = 10_000               # live notification connections per account
     quota_conversations: int = 100_000            # conversations per account
+    # Slow and abundant clients (server.py): seconds for a request's headers, open connections at most
+    header_timeout: float = 10.0
+    max_connections: int = 10_000
     # Webhook targets (delivery/targets.py): CIDRs allowed in spite of the refusals, and CIDRs refused as well
     webhook_allow: tuple[str, ...] = ()
     webhook_refuse: tuple[str, ...] = ()

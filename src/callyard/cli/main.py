@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="largest request body (413 beyond)")
     limits.add_argument("--max-snapshot-bytes", type=int, default=Settings.max_snapshot_bytes,
                         help="largest POST /_callyard/state body")
+    limits.add_argument("--header-timeout", type=float, default=Settings.header_timeout, metavar="SECONDS",
+                        help="seconds a request's line and headers may take (408 beyond)")
+    limits.add_argument("--max-connections", type=int, default=Settings.max_connections,
+                        help="open connections at most (503 TooManyConnections beyond)")
     limits.add_argument("--webhook-allow", action="append", default=[], metavar="CIDR", type=_cidr,
                         help="allow webhook targets in this range despite the refusals (repeatable)")
     limits.add_argument("--webhook-refuse", action="append", default=[], metavar="CIDR", type=_cidr,
@@ -68,7 +72,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     open_control=args.open_control, strict_app_header=args.strict_app_header,
                     rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
     for name in ("max_body_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
-                 "quota_conversations"):
+                 "quota_conversations", "header_timeout", "max_connections"):
         setattr(settings, name, getattr(args, name))
     settings.webhook_allow, settings.webhook_refuse = tuple(args.webhook_allow), tuple(args.webhook_refuse)
     return settings
@@ -104,6 +108,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
     import uvicorn
 
     from callyard.app import build_app
+    from callyard.server import uvicorn_config
 
     app = build_app(settings)
 
@@ -113,7 +118,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
             if self.started:
                 print(banner(settings, app.state.core), flush=True)
 
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on")
+    config = uvicorn_config(app, settings, log_level=log_level)
     Server(config).run()
 
 
