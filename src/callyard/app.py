@@ -56,7 +56,7 @@ def _add_middleware(app: FastAPI, twin: Twin) -> None:
     if twin.rate_limit is not None:
         app.add_middleware(RateLimiting, limit=twin.rate_limit)
     app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
-    app.add_middleware(BodyLimit, limit=twin.settings.max_body_bytes,
+    app.add_middleware(BodyLimit, limit=twin.settings.max_body_bytes, json_limit=twin.settings.max_json_bytes,
                        larger={("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes})
     app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families)
     for family in reversed(twin.families.all):

@@ -22,6 +22,7 @@ class Settings:
     id_seed: int | None = None
     # Input limits (issue 13): request bodies (413 beyond), the control plane's state import, per-account quotas
     max_body_bytes: int = 11 * 1024 * 1024        # a 10 MiB photo and its framing
+    max_json_bytes: int = 4 * 1024 * 1024         # a JSON (or other non-upload) body, read whole
     max_snapshot_bytes: int = 256 * 1024 * 1024   # POST /_callyard/state
     quota_subscriptions: int = 10_000             # live subscriptions per account
     quota_connections: int = 10_000               # live notification connections per account

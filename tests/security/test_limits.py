@@ -29,8 +29,8 @@ CAROL = "ac3e0000-0000-4000-8000-000000002882"
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[LiveServer]:
-    with start_server(clock="manual", max_body_bytes=LIMIT, quota_subscriptions=3, quota_connections=2,
-                      quota_conversations=2) as live:
+    with start_server(clock="manual", max_body_bytes=LIMIT, max_json_bytes=LIMIT, quota_subscriptions=3,
+                      quota_connections=2, quota_conversations=2) as live:
         yield live
 
 

@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     limits = serve.add_argument_group("input limits and quotas (docs/compatibility.md, Limits)")
     limits.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes,
                         help="largest request body (413 beyond)")
+    limits.add_argument("--max-json-bytes", type=int, default=Settings.max_json_bytes,
+                        help="largest JSON request body (413 beyond)")
     limits.add_argument("--max-snapshot-bytes", type=int, default=Settings.max_snapshot_bytes,
                         help="largest POST /_callyard/state body")
     limits.add_argument("--header-timeout", type=float, default=Settings.header_timeout, metavar="SECONDS",
@@ -71,7 +73,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
                     open_control=args.open_control, strict_app_header=args.strict_app_header,
                     rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
-    for name in ("max_body_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
+    for name in ("max_body_bytes", "max_json_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
                  "quota_conversations", "header_timeout", "max_connections"):
         setattr(settings, name, getattr(args, name))
     settings.webhook_allow, settings.webhook_refuse = tuple(args.webhook_allow), tuple(args.webhook_refuse)

@@ -155,23 +155,29 @@ class BodyTooLarge(StarletteHTTPException):
     (a handler, a family's middleware) ends with the owning family's 413."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        # connection: close — the rest of the body is not read, so the connection cannot carry another request
+        super().__init__(413, f"the request body is larger than {limit} bytes", headers={"connection": "close"})
 
 
 class BodyLimit:
-    """``limit`` bytes for any request body; ``larger`` gives bigger limits to a few (method, path) pairs (the
-    control plane's state import)."""
+    """``limit`` bytes for any request body, ``json_limit`` for one that is read whole as JSON (every body but
+    uploads: images, audio, forms); ``larger`` gives bigger limits to a few (method, path) pairs (the control
+    plane's state import)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, larger: dict[tuple[str, str], int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, json_limit: int | None = None,
+                 larger: dict[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.json_limit = json_limit if json_limit is not None else limit
         self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get((scope["method"], scope["path"]), self.limit)
+        content_type = (header(scope, b"content-type") or "").lower().encode("latin-1")
+        whole = scope["method"] in ("POST", "PUT", "PATCH") and not content_type.startswith(_NOT_JSON)
+        limit = self.larger.get((scope["method"], scope["path"]), self.json_limit if whole else self.limit)
         family: Family = scope["state"]["family"]
         declared = header(scope, b"content-length")
         if declared is not None:
@@ -180,12 +186,11 @@ class BodyLimit:
             except ValueError:
                 too_large = False  # the server's HTTP parser refuses a malformed Content-Length itself
             if too_large:
-                await family.errors.http_error(413, BodyTooLarge(limit).detail, None).send(send)
+                await _too_large(family, limit, send)
                 return
         received = 0
         started = False
-        content_type = (header(scope, b"content-type") or "").lower().encode("latin-1")
-        if scope["method"] in ("POST", "PUT", "PATCH") and not content_type.startswith(_NOT_JSON):
+        if whole:
             body, more = bytearray(), True
             while more:
                 message = await receive()
@@ -194,7 +199,7 @@ class BodyLimit:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
                 if len(body) > limit:
-                    await family.errors.http_error(413, BodyTooLarge(limit).detail, None).send(send)
+                    await _too_large(family, limit, send)
                     return
             if json_too_deep(bytes(body)):
                 exc = Invalid("InvalidJson", f"the JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} "
@@ -228,7 +233,13 @@ class BodyLimit:
         except BodyTooLarge as exc:
             if started:
                 raise
-            await family.errors.http_error(413, str(exc.detail), None).send(send)
+            await _too_large(family, limit, send)
+
+
+async def _too_large(family: Family, limit: int, send: Send) -> None:
+    refusal = BodyTooLarge(limit)
+    problem = family.errors.http_error(413, refusal.detail, refusal.headers)
+    await Problem(problem.status, problem.body, {**(problem.headers or {}), "connection": "close"}).send(send)
 
 
 class FamilyEdges:
