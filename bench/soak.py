@@ -20,8 +20,8 @@ subscriber (backtracking-bait ``subjectFilter`` and ``publicationFilter`` matche
 oversized request bodies (declared and chunked, without a token) and slow clients trickling their headers.
 Exit status 1 as well if the abused p99 is more than twice the quiet one.
 
-    python bench/soak.py                      # 10,000 events, 2 kills, then the abuse phase
-    python bench/soak.py --events 500 --kills 1 --abuse-events 200
+    python bench/soak.py --abuse-events 400   # 10,000 events, 2 kills, then the abuse phase (make soak)
+    python bench/soak.py --events 500 --kills 1
 """
 from __future__ import annotations
 
@@ -565,8 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed of the receiver's failures")
     parser.add_argument("--quiet", action="store_true", help="print only the figures")
     parser.add_argument("--markdown", type=Path, help="also write the figures to this file (make soak: docs/soak.md)")
-    parser.add_argument("--abuse-events", type=int, default=400,
-                        help="Globex messages per abuse-phase run (default 400; 0 skips the phase)")
+    parser.add_argument("--abuse-events", type=int, default=0,
+                        help="Globex messages per abuse-phase run (make soak: 400; default 0 skips the phase)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     with tempfile.TemporaryDirectory(prefix="callyard-soak-") as tmp:
