@@ -33,6 +33,7 @@ from callyard.events.event import TWIN_RESET, Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import Projections
 from callyard.core.ports import Store
+from callyard.core.quotas import Quotas
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
@@ -66,6 +67,11 @@ class Core:
             account_id, leg_id) is not None)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
+        self.set_quotas(Quotas())
+        # A subscription delivers only what its owner may read over REST: the owners' read rules, registered.
+        self.notifications.register_reader("call", self.engine.may_read)
+        self.notifications.register_reader("conversation", self.messaging.may_read)
+        self.notifications.register_reader("message", self.messaging.may_read)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
         self.cti_webhooks.keep_tidy(self.scheduler)
@@ -76,6 +82,19 @@ class Core:
                                       lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("API ticket sweep re-armed after a reset",
                                       lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        # Subscriptions whose stored filters do not compile (older rules, an import) are disabled with a reason.
+        self.projections.after_commit("subscriptions with filters that do not compile are disabled",
+                                      self._disable_unmatchable, events=(TWIN_RESET,))
+
+    def set_quotas(self, quotas: Quotas) -> None:
+        """The per-account quotas (core/quotas.py), from the server's settings."""
+        self.quotas = quotas
+        self.notifications.quota = quotas.subscriptions
+        self.connections.quota = quotas.connections
+        self.messaging.quota = quotas.conversations
+
+    async def _disable_unmatchable(self, _event: Event) -> None:
+        await self.notifications.disable_unmatchable()
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -85,6 +104,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            await self.notifications.disable_unmatchable()
             return False
         await self.reset()
         return True

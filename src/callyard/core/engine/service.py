@@ -148,13 +148,32 @@ class Engine:
             resolved = self.endpoint(account_id, number)
             assert resolved is not None
             endpoint = resolved
-        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
-            return endpoint
-        if endpoint.user_id is not None and endpoint.user_id == actor.user_id:
-            return endpoint
-        if endpoint.kind == GROUP and endpoint.group_id and self.is_group_member(endpoint, actor.user_id):
+        if self.may_control(actor, endpoint):
             return endpoint
         raise Forbidden("InsufficientPermissions", f"the caller may not control endpoint {number}")
+
+    def may_control(self, actor: Principal, endpoint: Endpoint) -> bool:
+        """Who may read and control an endpoint's calls (REST and notifications alike): an ACCOUNT_ADMIN, a
+        client application or the control plane; a user their own extension and the groups they belong to."""
+        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
+            return True
+        if endpoint.user_id is not None and endpoint.user_id == actor.user_id:
+            return True
+        return bool(endpoint.kind == GROUP and endpoint.group_id and self.is_group_member(endpoint, actor.user_id))
+
+    def may_read(self, actor: Principal, event: Event) -> bool:
+        """Whether ``actor`` may read the call an engine event (``call.*``) is about: ``may_control`` of its
+        endpoint, the rule of ``GET /endpoints/{id}/calls``; the publication of a leg on an endpoint that is gone
+        reaches the privileged and the leg's own user."""
+        if event.account_id != actor.account_id:
+            return False
+        data = event.data or {}
+        endpoint = self.endpoint(actor.account_id, str(data.get("endpointId", "")))
+        if endpoint is not None:
+            return self.may_control(actor, endpoint)
+        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
+            return True
+        return data.get("principalId") is not None and data.get("principalId") == actor.user_id
 
     def sim_endpoint(self, actor: Principal, number: str, account_ref: str | None = None) -> Endpoint:
         """What the simulator may act on: any endpoint of the account, external numbers included."""
