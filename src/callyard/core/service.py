@@ -9,7 +9,9 @@ from typing import Any, Mapping
 from callyard.core.auth.service import Auth
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
+from callyard.core.devices import Devices
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -53,6 +55,8 @@ class Core:
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
+        self.devices = Devices(self.engine)
+        self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)

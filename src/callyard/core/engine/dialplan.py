@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from callyard.core.engine.model import EXTENSION, EXTERNAL, GROUP, VOICEMAIL, Endpoint
+from callyard.core.engine.terminals import user_terminals
 from callyard.core.state import State
 
 DEFAULT_VOICEMAIL = "6000"
@@ -108,9 +109,5 @@ def _endpoint_for(account_id: str, number: str, kind: str, doc: dict[str, Any]) 
     if kind == GROUP:
         return Endpoint(account_id, number, GROUP, doc.get("name", ""), group_id=doc["groupId"])
     name = doc.get("name") or " ".join(p for p in (doc.get("firstName"), doc.get("lastName")) if p) or ""
-    terminals = [{"deviceId": f"{number}-desk", "type": "DESKPHONE", "name": f"Desk phone {number}"},
-                 {"deviceId": f"{number}-soft", "type": "SOFTPHONE", "name": "Softphone"}]
-    if doc.get("mobile"):
-        terminals.append({"deviceId": f"{number}-mobile", "type": "MOBILE", "name": "Mobile",
-                          "number": doc["mobile"]})
-    return Endpoint(account_id, number, EXTENSION, name, user_id=doc["userId"], terminals=terminals)
+    return Endpoint(account_id, number, EXTENSION, name, user_id=doc["userId"],
+                    terminals=user_terminals(number, doc))

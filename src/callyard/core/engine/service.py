@@ -32,6 +32,7 @@ from callyard.core.engine.calls import CallTable, CallTransaction
 from callyard.core.engine.dialplan import DialPlan, is_external, normalise
 from callyard.core.engine.endpoints import EndpointSettings
 from callyard.core.engine.features import Features
+from callyard.core.engine.lines import Lines
 from callyard.core.engine.model import AVAILABILITY, EXTENSION, EXTERNAL, GROUP, Call, Endpoint, Leg
 from callyard.core.engine.recordings import Recordings
 from callyard.core.engine.routing import QueueRouter, Routing
@@ -71,6 +72,7 @@ class Engine:
         self.routing = Routing(self.call_table, self.endpoint_settings, scheduler)
         self.recording = CallRecording(self.call_table, recordings)
         self.features = Features(self.call_table, self.routing, self.recording)
+        self.lines = Lines(runtime)
         for listener in (self.routing, self.recording, self.features):
             self.call_table.add_listener(listener)
         runtime.projections.after_commit("dial plan follows the directory", self._on_directory_event,
@@ -308,6 +310,9 @@ class Engine:
                                           to_number=normalise(to), to_name=target.name,
                                           to_principal=target.principal_id)
             leg.origin = {"record": bool(record)}
+            caller_id = self.lines.caller_id(endpoint.account_id, endpoint.user_id)
+            if caller_id is not None and from_number is None:
+                leg.origin["callerId"] = caller_id   # the far end sees the active line (UC User Line)
             if success_url or failure_url:
                 leg.origin["callbacks"] = (success_url, failure_url or success_url)
             if associated is not None:
