@@ -11,6 +11,7 @@ from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
+from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.devices import Devices
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
@@ -56,6 +57,7 @@ class Core:
         self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
         self.devices = Devices(self.engine)
+        self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)

@@ -97,7 +97,7 @@ async def test_trash_deleted_flag_and_removal(core: Core, alice, bob) -> None:
     missing = await core.commlog.mark_many(alice, ACME, ALICE, item_ids=[a, 999], seen=True, played=None)
     assert missing == [999] and items(core, alice, ALICE)[0]["isSeen"]
     await core.commlog.delete(alice, ACME, ALICE, a)
-    await rejected(core, NotFound, "ItemNotFound", core.commlog.delete(alice, ACME, ALICE, a))
+    await rejected(core, NotFound, "item.does.not.exist", core.commlog.delete(alice, ACME, ALICE, a))
     assert await core.commlog.delete_many(alice, ACME, ALICE, until_item_id=c) == []
     assert items(core, alice, ALICE) == [] and items(core, alice, ALICE, deleted=True) == []
 
@@ -109,7 +109,7 @@ async def test_a_user_reads_their_own_log_only(core: Core, alice, bob, erin) -> 
     with pytest.raises(NotFound):
         core.commlog.list(erin, ACME, ALICE)
     item = items(core, alice, ALICE)[0]["itemId"]
-    await rejected(core, Forbidden, "InsufficientPermissions", core.commlog.delete(bob, ACME, ALICE, item))
+    await rejected(core, Forbidden, "access.denied", core.commlog.delete(bob, ACME, ALICE, item))
 
 
 async def test_a_recorded_call_is_a_recording_item(core: Core, alice, bob) -> None:

@@ -41,14 +41,14 @@ async def test_names_icons_and_attributes(core: Core, alice) -> None:
         alice, ACME, ALICE, soft)
     await rejected(core, Invalid, "DeviceNameTooLong", core.devices.set_name(alice, ACME, ALICE, soft, "x" * 33))
     await rejected(core, Invalid, "InvalidDeviceIcon", core.devices.set_icon(alice, ACME, ALICE, soft, "TYPE_9"))
-    await rejected(core, NotFound, "DeviceNotFound", core.devices.set_name(alice, ACME, ALICE, "2.nope", "x"))
+    await rejected(core, NotFound, "device.does.not.exist", core.devices.set_name(alice, ACME, ALICE, "2.nope", "x"))
 
 
 async def test_a_user_acts_on_their_own_devices_only(core: Core, alice, bob, admin, erin) -> None:
     soft = core.devices.list(alice, ACME, ALICE, "SOFTPHONE")[0]["deviceId"]
     with pytest.raises(Forbidden):
         core.devices.list(bob, ACME, ALICE)
-    await rejected(core, Forbidden, "InsufficientPermissions", core.devices.set_name(bob, ACME, ALICE, soft, "x"))
+    await rejected(core, Forbidden, "access.denied", core.devices.set_name(bob, ACME, ALICE, soft, "x"))
     assert core.devices.list(admin, ACME, ALICE)  # the account's admin may
     with pytest.raises(NotFound):
         core.devices.list(erin, ACME, ALICE)      # another account's user is not found
@@ -79,9 +79,9 @@ async def test_lines_and_the_active_caller_id(core: Core, alice, bob) -> None:
     await core.engine.originate(alice, "2880", "2881")
     ringing = core.engine.endpoint(ACME, "2881").legs[0]
     assert (ringing.from_number, ringing.from_name) == ("5000", "Support")
-    await rejected(core, Invalid, "LineNotFound", core.devices.set_active_line(alice, ACME, ALICE, "ACD", 5100))
+    await rejected(core, Invalid, "line.does.not.exist", core.devices.set_active_line(alice, ACME, ALICE, "ACD", 5100))
     await rejected(core, Invalid, "InvalidLineType", core.devices.set_active_line(alice, ACME, ALICE, "FAX", 0))
-    await rejected(core, Forbidden, "InsufficientPermissions",
+    await rejected(core, Forbidden, "access.denied",
                    core.devices.set_active_line(bob, ACME, ALICE, "OFFICE_FIXED", 0))
 
 

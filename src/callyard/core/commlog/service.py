@@ -201,13 +201,14 @@ class CommLog:
         acting_for(self.rt, actor, account_id, user_id)
         item = self._item(account_id, user_id, item_id)
         if (deleted or mark_as_delete) and not self._in_view(item, deleted, mark_as_delete):
-            raise NotFound("ItemNotFound", f"item {item_id} is not {'deleted' if deleted else 'in the trash'}")
+            raise NotFound("item.does.not.exist", f"item {item_id} is not {'deleted' if deleted else 'in the trash'}")
         return self._history([item], True)
 
     def _item(self, account_id: str, user_id: str, item_id: int) -> dict[str, Any]:
         item = self.rt.state.get("commlog_item", f"{account_id}:{user_id}:{item_id}")
         if item is None:
-            raise NotFound("ItemNotFound", f"communication log item {item_id} was not found")
+            raise NotFound("item.does.not.exist", f"communication log item {item_id} was not found",
+                           field="itemId", value=str(item_id))
         return item
 
     # ================================================================== changes

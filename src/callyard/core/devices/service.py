@@ -34,7 +34,7 @@ def acting_for(rt: Runtime, actor: Principal, account_id: str, user_id: str) -> 
     Another account's users are not found."""
     user = rt.state.get("user", user_id)
     if user is None or user["accountId"] != account_id:
-        raise NotFound("UserNotFound", f"user {user_id} was not found")
+        raise NotFound("user.does.not.exist", f"user {user_id} was not found", field="user", value=user_id)
     if actor.kind == "control" or actor.user_id == user_id:
         return user
     if actor.account_id == account_id and (actor.kind == "client" or actor.at_least("ACCOUNT_ADMIN")):
@@ -45,8 +45,8 @@ def acting_for(rt: Runtime, actor: Principal, account_id: str, user_id: str) -> 
     if actor.at_least("GLOBAL_ADMIN"):
         return user
     if actor.account_id != account_id:
-        raise NotFound("UserNotFound", f"user {user_id} was not found")
-    raise Forbidden("InsufficientPermissions", "a user acts on their own devices only")
+        raise NotFound("user.does.not.exist", f"user {user_id} was not found", field="user", value=user_id)
+    raise Forbidden("access.denied", "a user acts for themself only", field="user", value=user_id)
 
 
 class Devices:
@@ -85,7 +85,8 @@ class Devices:
         endpoint, terminals = self._terminals(account_id, user_id)
         terminal = find_terminal(terminals, device_id)
         if endpoint is None or terminal is None:
-            raise NotFound("DeviceNotFound", f"device {device_id} was not found")
+            raise NotFound("device.does.not.exist", f"device {device_id} was not found",
+                           field="deviceId", value=device_id)
         return endpoint, terminal
 
     # ------------------------------------------------------------------ reads
@@ -182,7 +183,7 @@ class Devices:
         acting_for(self.rt, actor, account_id, user_id)
         line = self.lines.active(account_id, user_id)
         if line is None:
-            raise NotFound("LineNotFound", "the user has no line")
+            raise NotFound("line.does.not.exist", "the user has no line")
         return line
 
     async def set_active_line(self, actor: Principal, account_id: str, user_id: str, line_type: object,

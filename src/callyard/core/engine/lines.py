@@ -80,7 +80,7 @@ class Lines:
         match = next((line for line in self.lines(account_id, user_id)
                       if (line["type"], line["groupId"]) == (line_type, group_id)), None)
         if match is None:
-            raise Invalid("LineNotFound", f"the user has no {line_type} line with groupId {group_id}",
+            raise Invalid("line.does.not.exist", f"the user has no {line_type} line with groupId {group_id}",
                           field="groupId")
         key = f"{account_id}:{user_id}"
         doc = {"lineKey": key, "accountId": account_id, "userId": user_id, "type": line_type, "groupId": group_id}
