@@ -94,3 +94,30 @@ async def test_anonymous_line_hides_the_number(core: Core, alice) -> None:
 
 BOB_EXT = "2881"
 
+
+
+async def test_a_line_state_makes_the_user_busy_until_it_expires(core: Core, alice, bob) -> None:
+    from datetime import timedelta
+
+    from callyard.core.clock import iso
+    from tests.core.conftest import BOB, advance
+
+    until = iso(core.rt.clock.now() + timedelta(seconds=60))
+    state, created = await core.devices.put_line_state(bob, ACME, BOB, "crm-42", until)
+    assert created and state["expiresOn"] == until
+    assert core.devices.line_state(bob, ACME, BOB, "crm-42")["externalId"] == "crm-42"
+    await core.engine.configure_endpoint(bob, "2881", {"voicemail": False})
+    placed = await core.engine.originate(alice, "2880", "2881")   # bob is busy: alice hears busy
+    assert core.engine.endpoint(ACME, "2881").legs == [] and placed["legId"]
+    assert core.engine.endpoint(ACME, "2880").legs == []
+    await advance(core, 61)                                        # expired by itself
+    with pytest.raises(NotFound):
+        core.devices.line_state(bob, ACME, BOB, "crm-42")
+    await core.engine.originate(alice, "2880", "2881")
+    assert core.engine.endpoint(ACME, "2881").legs[0].state == "ringing"
+    await rejected(core, Invalid, "expiresOn.not.valid", core.devices.put_line_state(bob, ACME, BOB, "x", "soon"))
+    await rejected(core, NotFound, "linestate.does.not.exist", core.devices.delete_line_state(bob, ACME, BOB, "x"))
+    _, created = await core.devices.put_line_state(bob, ACME, BOB, "x", "2999-03-10T11:05:00+01")
+    assert created
+    await core.devices.delete_line_state(bob, ACME, BOB, "x")
+    assert not core.engine.endpoint(ACME, "2881").line_states

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins  # annotations below the method named list
 from typing import Any
 
+from callyard.core.engine.line_states import parse_expiry
 from callyard.core.engine.lines import Lines
 from callyard.core.engine.model import Endpoint
 from callyard.core.engine.service import Engine
@@ -173,6 +174,33 @@ class Devices:
             uow.emit("device.updated", account_id, f"/users/{user_id}/devices/{terminal['deviceId']}",
                      {**view, "userId": user_id, "changedField": "DEVICE_INFO"}, self.rt.now_iso())
             return view
+
+    # ------------------------------------------------------------------ line states (busy marks)
+    def _user_extension(self, actor: Principal, account_id: str, user_id: str) -> Endpoint:
+        acting_for(self.rt, actor, account_id, user_id)
+        endpoint = self.extension(account_id, user_id)
+        if endpoint is None:
+            raise NotFound("user.has.no.extension", f"user {user_id} has no extension", field="userId",
+                           value=user_id)
+        return endpoint
+
+    def line_state(self, actor: Principal, account_id: str, user_id: str, external_id: str) -> dict[str, Any]:
+        return self.engine.line_states.get(self._user_extension(actor, account_id, user_id), external_id)
+
+    async def put_line_state(self, actor: Principal, account_id: str, user_id: str, external_id: str,
+                             expires_on: object) -> tuple[dict[str, Any], bool]:
+        """Create or update a line state (both verbs do both); returns it and whether it is new."""
+        expiry = parse_expiry(expires_on)
+        async with self.engine.transaction() as tx:
+            endpoint = self._user_extension(actor, account_id, user_id)
+            existed = external_id in endpoint.line_states
+            return self.engine.line_states.put(tx, endpoint, external_id, expiry), not existed
+
+    async def delete_line_state(self, actor: Principal, account_id: str, user_id: str,
+                                external_id: str) -> dict[str, Any]:
+        async with self.engine.transaction() as tx:
+            return self.engine.line_states.remove(tx, self._user_extension(actor, account_id, user_id),
+                                                  external_id)
 
     # ------------------------------------------------------------------ caller-id lines
     def user_lines(self, actor: Principal, account_id: str, user_id: str) -> builtins.list[dict[str, Any]]:

@@ -92,6 +92,7 @@ class DialPlan:
             endpoint = _endpoint_for(account_id, number, kind, doc)
             if existing is not None:
                 endpoint.legs = existing.legs  # renumbered or reassigned: calls in progress stay put
+                endpoint.line_states = existing.line_states
             endpoints[(account_id, number)] = endpoint
             return endpoint
         if number == self.voicemail_pilot(account_id):

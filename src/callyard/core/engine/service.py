@@ -32,6 +32,7 @@ from callyard.core.engine.calls import CallTable, CallTransaction
 from callyard.core.engine.dialplan import DialPlan, is_external, normalise
 from callyard.core.engine.endpoints import EndpointSettings
 from callyard.core.engine.features import Features
+from callyard.core.engine.line_states import LineStates
 from callyard.core.engine.lines import Lines
 from callyard.core.engine.model import AVAILABILITY, EXTENSION, EXTERNAL, GROUP, Call, Endpoint, Leg
 from callyard.core.engine.recordings import Recordings
@@ -73,6 +74,7 @@ class Engine:
         self.recording = CallRecording(self.call_table, recordings)
         self.features = Features(self.call_table, self.routing, self.recording)
         self.lines = Lines(runtime)
+        self.line_states = LineStates(self.call_table, scheduler)
         for listener in (self.routing, self.recording, self.features):
             self.call_table.add_listener(listener)
         runtime.projections.after_commit("dial plan follows the directory", self._on_directory_event,
