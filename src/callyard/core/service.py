@@ -13,6 +13,7 @@ from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.devices import Devices
+from callyard.core.devices.calls import UserCalls
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -57,6 +58,7 @@ class Core:
         self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
         self.devices = Devices(self.engine)
+        self.user_calls = UserCalls(self.devices)
         self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
@@ -97,6 +99,7 @@ class Core:
             self.rt.state.blobs = state.blobs
             self.engine.reset()
             self.contact_center.reset()
+            self.user_calls.reset()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:
