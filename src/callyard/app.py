@@ -17,10 +17,11 @@ from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
 from callyard.api.common.middleware import FamilyEdges, FaultInjection, RateLimiting, RequestContext
 from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.family import Family, install_error_dispatch
+from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
 
-FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL)
+FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, UC)
 
 
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:

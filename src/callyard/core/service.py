@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from callyard.core.auth.service import Auth
+from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contact_center.user_groups import UserGroups
+from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.devices import Devices
 from callyard.core.devices.calls import UserCalls
+from callyard.core.devices.recording_control import RecordingControl
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -51,6 +54,7 @@ class Core:
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
         self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications, refresh_claims)
+        self.tickets = Tickets(self.rt, self.directory)   # the UC User API's credential
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)
@@ -59,11 +63,13 @@ class Core:
         self.history = CallHistory(self.rt)
         self.devices = Devices(self.engine)
         self.user_calls = UserCalls(self.devices)
+        self.recording_control = RecordingControl(self.devices)
         self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
+        self.cti_webhooks = CtiWebhooks(self.rt)   # UC per-call and per-user call-state webhooks
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
@@ -171,5 +177,6 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
-              "conversation": "conversationId", "message": "messageId"}
+              "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
+               "cti_webhook": "webhookId"}
 
