@@ -75,3 +75,15 @@ async def test_call_back_rings_the_contact_from_the_answer_place(core: Core, ali
     with pytest.raises(NotFound):
         await core.user_calls.call_back(alice, ACME, ALICE, "mobile", "nobody@acme.example")
     await rejected(core, Invalid, "aptype.not.valid", core.user_calls.call_back(alice, ACME, ALICE, "fax", "2881"))
+
+
+async def test_call_back_bypasses_diversions_and_intrudes(core: Core, alice, bob, admin) -> None:
+    await core.engine.configure_endpoint(bob, "2881", {"forwardAlways": "2882"})
+    await core.user_calls.call_back(alice, ACME, ALICE, "softphone", "2881", bypass=True)
+    assert core.engine.endpoint(ACME, "2881").legs[0].state == "ringing"   # not forwarded to carol
+    assert core.engine.endpoint(ACME, "2882").legs == []
+    ringing = core.engine.endpoint(ACME, "2881").legs[0]
+    await core.engine.answer(bob, "2881", ringing.leg_id)
+    dave = await core.user_calls.call_back(admin, ACME, "ac3e0000-0000-4000-8000-000000000200", "deskphone",
+                                           "2881", intrude=True)
+    assert dave["state"] == "connected" and len(core.engine.endpoint(ACME, "2881").legs[0].call.live_legs()) == 3

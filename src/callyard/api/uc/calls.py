@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from callyard.api.deps import CoreDep
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES
-from callyard.api.uc.user_access import caller_any
+from callyard.api.uc.user_access import caller_any, flag
 from callyard.api.uc.user_schemas import TransferStarted, TransferStatus, ValidationResultOk
 
 router = APIRouter(prefix="/api/calls", tags=["Calls"], responses=ERROR_RESPONSES)
@@ -49,5 +49,5 @@ async def call_back(aptype: str, cid: str, who: Caller, core: CoreDep,
                     callback_via_gsm: Annotated[bool | None, Query(alias="callback-via-gsm")] = None
                     ) -> dict[str, Any]:
     placed = await core.user_calls.call_back(who.principal, who.account_id, who.user["userId"], aptype, cid,
-                                             role=role)
+                                             role=role, bypass=flag(bypass), intrude=flag(intrude))
     return {"field": [], "warning": [], "generated-id": str(placed["legId"])}

@@ -157,8 +157,10 @@ class UserCalls:
 
     # ------------------------------------------------------------------ call-back call
     async def call_back(self, actor: Principal, account_id: str, user_id: str, answer_place: str,
-                        contact: str, *, role: str | None = None) -> dict[str, Any]:
-        """Call the user's answer place and connect it to ``contact``. Returns the user's leg."""
+                        contact: str, *, role: str | None = None, bypass: bool = False,
+                        intrude: bool = False) -> dict[str, Any]:
+        """Call the user's answer place and connect it to ``contact``. Returns the user's leg. ``bypass``
+        ignores the contact's diversions; ``intrude`` joins the contact's call when they are in one."""
         endpoint = self._extension(actor, account_id, user_id)
         terminal = find_terminal(endpoint.terminals, answer_place) or next(
             (t for t in endpoint.terminals if t["type"] == ANSWER_PLACES.get(answer_place.lower(), "")), None)
@@ -168,10 +170,14 @@ class UserCalls:
         if role is not None and role.upper() not in ("PRIVATE", "BUSINESS") and not role.isdigit():
             raise Invalid("role.not.valid", f"{role} is not a role", field="role", value=role)
         destination = self._contact_number(account_id, contact)
-        placed = await self.engine.originate(actor, endpoint.number, destination)
-        leg = self.engine.call_table.leg(account_id, placed["legId"])
-        if leg is not None:
-            leg.terminal = terminal["deviceId"]   # the answer place the platform called
+        target = self.engine.endpoint(account_id, destination)
+        if intrude and target is not None and target.kind == "extension" and any(
+                leg.state == "connected" for leg in target.legs):
+            placed = await self.engine.intrude(actor, endpoint.number, destination, "INTRUSION",
+                                               terminal=terminal["deviceId"])
+        else:
+            placed = await self.engine.originate(actor, endpoint.number, destination,
+                                                 route="bypass" if bypass else "basic", terminal=terminal["deviceId"])
         return {**placed, "terminal": terminal["deviceId"], "startedOn": iso(self.engine.now())}
 
     def _contact_number(self, account_id: str, contact: str) -> str:
