@@ -237,9 +237,12 @@ class Features(CallListener):
         else:
             leg.to_number, leg.to_name, leg.to_principal = number, name, principal_id
 
-    def conference(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None) -> Leg:
-        """Join the endpoint's held call and its consultation call into one call. Returns the held leg."""
+    def conference(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None, keep_acted: bool = False) -> Leg:
+        """Join the endpoint's held call and its consultation call into one call. Returns the held leg, or
+        with ``keep_acted`` the leg acted on (its call becomes the conference whichever of the two is held)."""
         held, consultation = self._pair(leg, other_leg_id, "conference")
+        if keep_acted and leg is consultation:
+            held, consultation = consultation, held
         target_call = held.call
         moving_call = consultation.call
         assert target_call is not None and moving_call is not None

@@ -116,6 +116,7 @@ class Routing(CallListener):
         elif target.kind == EXTERNAL and target.in_call():
             self.fail(tx, caller, "busy")
             return None
+        intercom = target.kind == EXTENSION and route == "intercom" and not target.in_call()
         leg = self.table.add_leg(tx, call, target, direction="inbound", state="ringing", cause=cause,
                                  from_number=number, from_name=name, from_principal=principal_id,
                                  to_number=dialled or target.number, to_name=target.name,
@@ -123,7 +124,7 @@ class Routing(CallListener):
         caller.to_number = target.number
         caller.to_name = target.name
         caller.to_principal = target.principal_id
-        if target.kind == EXTENSION and route == "intercom" and not target.in_call():
+        if intercom:
             leg.answered_on = self.table.now()   # an intercom call is answered by the phone's speaker at once
             leg.terminal = target.terminals[0]["deviceId"] if target.terminals else None
             self.table.set_state(tx, leg, state="connected")

@@ -480,10 +480,11 @@ class Engine:
                                sim=sim, account_ref=account_ref, expect=expect, acted=acted)
 
     async def conference(self, actor: Principal, number: str, leg_id: str, other_leg_id: str | None = None, *,
+                         keep_acted: bool = False,
                          sim: bool = False,
             account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id,
-                               lambda tx, leg: self.features.conference(tx, leg, other_leg_id),
+                               lambda tx, leg: self.features.conference(tx, leg, other_leg_id, keep_acted),
                                sim=sim, account_ref=account_ref, expect=expect)
 
     async def send_dtmf(self, actor: Principal, number: str, leg_id: str, digits: str, *, sim: bool = False,

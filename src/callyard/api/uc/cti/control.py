@@ -127,7 +127,7 @@ async def transfer(callId: str, body: Transfer, ctx: CtiDep) -> dict[str, Any]:
              summary="Make the call an ad-hoc conference and add another call of the user to it")
 async def conference(callId: str, body: TargetCall, ctx: CtiDep) -> dict[str, Any]:
     view = await ctx.core.engine.conference(ctx.caller.principal, ctx.number, callId, body.targetCallId,
-                                            expect=tokens(callId, body.stateToken, body.targetCallId,
+                                            keep_acted=True, expect=tokens(callId, body.stateToken, body.targetCallId,
                                                           body.targetStateToken))
     return ctx.render(view, event="PARTICIPANT_ADDED")
 
