@@ -156,6 +156,38 @@ def test_consultation_connect_and_conference(cti, devices, control) -> None:
     assert carol_admin.only_call()["remoteParty"]["displayNumber"] == "+16135550123"
 
 
+def test_connect_waiting_for_the_answer(cti, devices, control) -> None:
+    alice, bob = cti("alice"), cti("bob")
+    control.ring("2880")
+    first = alice.only_call()
+    alice.post(f"/calls/{first['callId']}/answer/{devices('2880')}")
+    consult = alice.post(f"/calls/{first['callId']}/consultation", {"destination": "2881"})
+    pending = alice.post(f"/calls/{consult['callId']}/connect", {"targetCallId": first["callId"],
+                                                                 "waitForAnswer": True})
+    assert pending["status"] == "INITIATED" and len(alice.state()["calls"]) == 2
+    bob.post(f"/calls/{bob.only_call()['callId']}/answer/{devices('2881')}")
+    assert alice.state()["calls"] == []
+    assert bob.only_call()["remoteParty"]["displayNumber"] == "+16135550123"
+
+
+def test_transfer_types(cti, devices, control) -> None:
+    alice, bob = cti("alice"), cti("bob")
+    control.configure("2881", forwardAlways="2882")
+    control.ring("2880")
+    call = alice.only_call()
+    alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
+    alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "blind": True,
+                                                     "type": "DIVERSION_BYPASS"})
+    assert bob.only_call()["status"] == "RINGING"       # bob's forwarding is bypassed
+    bob.post(f"/calls/{bob.only_call()['callId']}/answer/{devices('2881')}")
+    control.configure("2881", forwardAlways=None)
+    control.ring("2880")
+    call = alice.only_call()
+    alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
+    alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "blind": True, "type": "CAMP_ON"})
+    assert [c["status"] for c in bob.state()["calls"]] == ["ACTIVE", "RINGING"]   # camps on busy bob
+
+
 def test_leave_conference(cti, devices, control) -> None:
     alice, bob, dave = cti("alice"), cti("bob"), cti("dave")
     control.ring("2880")

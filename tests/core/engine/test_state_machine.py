@@ -36,7 +36,7 @@ ACTIONS = ["answer", "end", "hold", "retrieve", "redirect", "blindTransfer", "co
            "conference", "dtmf", "startRecording", "pauseRecording", "resumeRecording", "park",
            # the verbs the UC family added
            "mute", "unmute", "move", "alternate", "leave", "dropParticipant", "saveRecording", "discardRecording",
-           "transferOnAnswer", "keepConference"]
+           "transferOnAnswer", "keepConference", "connectWhenAnswered"]
 ROUTES = ["basic", "bypass", "voicemail", "camp_on", "intercom"]
 INTRUSIONS = ["INTRUSION", "BARGE", "WHISPER", "MONITOR"]
 
@@ -116,6 +116,7 @@ class PbxMachine(RuleBasedStateMachine):
             "transferOnAnswer": lambda: engine.consult(SYSTEM, number, leg_id, args, transfer_on_answer=True,
                                                        **where),
             "keepConference": lambda: engine.conference(SYSTEM, number, leg_id, args, keep_acted=True, **where),
+            "connectWhenAnswered": lambda: engine.connect_when_answered(SYSTEM, number, leg_id, args),
         }
         return verbs[action]()
 
@@ -127,7 +128,7 @@ class PbxMachine(RuleBasedStateMachine):
         args = None
         if action in ("redirect", "blindTransfer", "consult", "transferOnAnswer"):
             args = destination
-        elif action in ("supervisedTransfer", "conference", "alternate", "keepConference"):
+        elif action in ("supervisedTransfer", "conference", "alternate", "keepConference", "connectWhenAnswered"):
             others = [o for o in leg.endpoint.legs if o is not leg]
             args = data.draw(st.sampled_from(others)).leg_id if others else None
             if args is None and action == "alternate":

@@ -15,7 +15,7 @@ import re
 from callyard.core.engine.call_recording import CallRecording
 from callyard.core.engine.calls import CallListener, CallTable, CallTransaction, partners, presented, require_state
 from callyard.core.engine.dialplan import normalise
-from callyard.core.engine.model import Call, Endpoint, Leg
+from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import Routing
 from callyard.core.engine.terminals import find_terminal
 from callyard.core.errors import Conflict, Invalid, NotFound
@@ -202,6 +202,19 @@ class Features(CallListener):
             raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
         return self._join(tx, held=held, consult=consultation)
 
+    def connect_when_answered(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None) -> Leg:
+        """A supervised transfer that waits: while the consulted party has not answered, the two calls are
+        joined when it does (the endpoint drops then); once answered, at once. Returns ``leg``."""
+        held, consultation = self._pair(leg, other_leg_id, "supervisedTransfer")
+        if len(partners(held)) != 1 or len(partners(consultation)) != 1:
+            raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
+        if consultation.answered_on is None and consultation.direction == "outbound":
+            consultation.origin["bridge_with"] = held
+            self.table.emit_state(tx, consultation)   # its state token moves: the transfer is now pending
+            return leg
+        self._join(tx, held=held, consult=consultation)
+        return leg
+
     def _join(self, tx: CallTransaction, held: Leg, consult: Leg) -> Leg:
         """The transferor drops: the held call's party is joined with the consulted party."""
         target_call = held.call
@@ -353,6 +366,10 @@ class Features(CallListener):
                                f"call {target.leg_id} is {target.state}; it cannot be picked up")
             if target.queue_id:
                 raise Conflict("InvalidCallState", "a queue offer is answered by its agent")
+            if target.endpoint.kind != EXTENSION:
+                raise Conflict("InvalidCallState", "only a call ringing on an extension can be picked up")
+        if any(leg.endpoint is endpoint for leg in call.live_legs()):
+            raise Conflict("InvalidCallState", "the endpoint is already in that call")
         waiting = target if parked else next(iter(partners(target)), None)
         if waiting is None:
             raise Conflict("InvalidCallState", "the caller has already gone")

@@ -479,6 +479,13 @@ class Engine:
                                lambda tx, leg: self.features.supervised_transfer(tx, leg, other_leg_id),
                                sim=sim, account_ref=account_ref, expect=expect, acted=acted)
 
+    async def connect_when_answered(self, actor: Principal, number: str, leg_id: str, other_leg_id: str, *,
+                                    expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """Join the endpoint's two calls when the consulted party answers (at once if it has)."""
+        return await self._run(actor, number, leg_id,
+                               lambda tx, leg: self.features.connect_when_answered(tx, leg, other_leg_id),
+                               sim=False, account_ref=None, expect=expect, acted=True)
+
     async def conference(self, actor: Principal, number: str, leg_id: str, other_leg_id: str | None = None, *,
                          keep_acted: bool = False,
                          sim: bool = False,

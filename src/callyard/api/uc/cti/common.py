@@ -62,7 +62,8 @@ class Cti:
         return str(user["extension"])
 
 
-async def cti(caller: CtiCaller, core: CoreDep) -> Cti:
+async def cti(domain: str, userId: str, caller: CtiCaller, core: CoreDep) -> Cti:
+    """The request's CTI context; ``domain`` and ``userId`` are declared here so the document lists them."""
     return Cti(core, caller, user_extension(core.engine, caller.user))
 
 CtiDep = Annotated[Cti, Depends(cti)]

@@ -99,9 +99,14 @@ async def consultation(callId: str, body: Consultation, ctx: CtiDep) -> dict[str
 @router.post("/calls/{callId}/connect", response_model=CallState, operation_id="connectCalls",
              summary="Connect two of the user's calls (attended transfer) and leave")
 async def connect(callId: str, body: Connect, ctx: CtiDep) -> dict[str, Any]:
-    view = await ctx.core.engine.supervised_transfer(
-        ctx.caller.principal, ctx.number, callId, body.targetCallId,
-        expect=tokens(callId, body.stateToken, body.targetCallId, body.targetStateToken), acted=True)
+    expect = tokens(callId, body.stateToken, body.targetCallId, body.targetStateToken)
+    engine = ctx.core.engine
+    if body.waitForAnswer:
+        view = await engine.connect_when_answered(ctx.caller.principal, ctx.number, callId, body.targetCallId,
+                                                  expect=expect)
+    else:
+        view = await engine.supervised_transfer(ctx.caller.principal, ctx.number, callId, body.targetCallId,
+                                                expect=expect, acted=True)
     return ctx.render(view)
 
 
