@@ -59,8 +59,8 @@ def _action(action: str | None) -> bool:
 
 
 # ---------------------------------------------------------------------- current (v2)
-@router.get("/api/v2/acd/{domain}/{user}", response_model=GroupDetails, operation_id="getGroupsV2",
-            summary="All ACD/ACD Light/Attendant groups of the user")
+@router.get("/api/v2/acd/{domain}/{user}", response_model=GroupDetails, response_model_exclude_none=True,
+            operation_id="getGroupsV2", summary="All ACD/ACD Light/Attendant groups of the user")
 async def groups_v2(who: Caller, core: CoreDep, ignoreStatistics: str | None = None,
                     ignoreAgents: str | None = None) -> dict[str, Any]:
     user_id = who.user["userId"]
@@ -69,7 +69,8 @@ async def groups_v2(who: Caller, core: CoreDep, ignoreStatistics: str | None = N
 
 
 @router.get("/api/v2/acd/{domain}/{user}/{group_domain}/{group}", response_model=GroupDetail,
-            operation_id="getGroupV2", summary="One ACD/ACD Light/Attendant group of the user")
+            response_model_exclude_none=True, operation_id="getGroupV2",
+            summary="One ACD/ACD Light/Attendant group of the user")
 async def group_v2(group_domain: str, group: int, who: Caller, core: CoreDep,
                    ignoreStatistics: str | None = None) -> dict[str, Any]:
     same_domain(core, who, group_domain)
@@ -90,7 +91,8 @@ async def agent_login(domain: str, group: int, agent: str, who: Annotated[UcCall
 
 
 # ---------------------------------------------------------------------- deprecated
-@router.get("/api/acd/{domain}/{user}", response_model=GroupDetails, operation_id="getGroups", deprecated=True,
+@router.get("/api/acd/{domain}/{user}", response_model=GroupDetails, response_model_exclude_none=True,
+            operation_id="getGroups", deprecated=True,
             summary="All ACD/Attendant groups of the user (deprecated since 5.2)")
 async def groups(who: Caller, core: CoreDep, ignoreStatistics: str | None = None,
                  ignoreAgents: str | None = None) -> dict[str, Any]:
@@ -108,7 +110,8 @@ async def group_legacy(group: int, who: Caller, core: CoreDep) -> dict[str, Any]
 
 
 @router.get("/api/acd/{domain}/{user}/{group_domain}/{group}", response_model=GroupDetail,
-            operation_id="getGroup", deprecated=True, summary="One ACD/Attendant group (deprecated since 5.2)")
+            response_model_exclude_none=True, operation_id="getGroup", deprecated=True,
+            summary="One ACD/Attendant group (deprecated since 5.2)")
 async def group_detail(group_domain: str, group: int, who: Caller, core: CoreDep,
                        ignoreStatistics: str | None = None) -> dict[str, Any]:
     same_domain(core, who, group_domain)
