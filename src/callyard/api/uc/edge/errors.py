@@ -58,13 +58,20 @@ _PYDANTIC_CODES = {"missing": "required", "json_invalid": "not.valid.json", "ext
                    "string_too_long": "too.long", "string_too_short": "too.short"}
 
 
+# The field a core error is about when it names none (the engine's errors speak of calls, not parameters).
+_FIELDS = {"CallNotFound": "callId", "InvalidDestination": "destination", "DestinationNotObtainable": "destination",
+           "InvalidDevice": "deviceId", "StateTokenMismatch": "stateToken", "ParticipantNotFound": "participantId",
+           "InvalidCallState": "callId", "NotInCall": "destination", "EndpointNotFound": "userId"}
+
+
 class ValidationResultEnvelope:
     def core_error(self, exc: CoreError) -> Problem:
         extra = exc.extra
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        return Problem(STATUSES[exc.kind], body(_dotted(exc.name), exc.message, str(extra.get("field", "")),
-                                                str(extra.get("value", ""))), headers)
+        field = str(extra.get("field") or _FIELDS.get(exc.name, ""))
+        return Problem(STATUSES[exc.kind], body(_dotted(exc.name), exc.message, field, str(extra.get("value", ""))),
+                       headers)
 
     def validation_error(self, errors: Sequence[Mapping[str, Any]]) -> Problem:
         fields = []
