@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from callyard.api.deps import CoreDep
 from callyard.api.uc.edge.auth import UcCaller
-from callyard.api.uc.edge.errors import ERROR_RESPONSES, invalid, not_found
+from callyard.api.uc.edge.errors import ERROR_RESPONSES, forbidden, invalid, not_found
 from callyard.api.uc.user_access import caller_any, flag
 from callyard.api.uc.user_schemas import GroupDetail, GroupDetails, GroupLegacy
 
@@ -82,11 +82,11 @@ async def group_v2(group_domain: str, group: int, who: Caller, core: CoreDep,
              summary="Log an agent in or out of a group (organisation-scoped)")
 async def agent_login(domain: str, group: int, agent: str, who: Annotated[UcCaller, Depends(caller_any("USER"))],
                       core: CoreDep, action: Annotated[str | None, Query(description="login | logout")] = None) -> str:
-    login = _action(action)
+    if domain.lower() != own_domain(core, who).lower():
+        forbidden("domain", "access.denied", "the ticket does not give access to that domain", domain)
     target = core.tickets.user_at(domain, agent)
-    if target["accountId"] != who.caller["accountId"]:
-        not_found("agent", "user.does.not.exist", f"there is no agent {agent} in domain {domain}", agent)
-    await core.user_groups.set_login(who.principal, target["accountId"], target["userId"], group, login)
+    core.user_groups.get(who.principal, target["accountId"], target["userId"], group)   # may act for them
+    await core.user_groups.set_login(who.principal, target["accountId"], target["userId"], group, _action(action))
     return "OK"
 
 
