@@ -80,7 +80,8 @@ async def group_v2(group_domain: str, group: int, who: Caller, core: CoreDep,
 
 @router.post("/api/acd/{domain}/{group}/agent/{agent}", response_model=str, operation_id="setAgentLogin",
              summary="Log an agent in or out of a group (organisation-scoped)")
-async def agent_login(domain: str, group: int, agent: str, who: Annotated[UcCaller, Depends(caller_any("USER"))],
+async def agent_login(domain: str, group: int, agent: str,
+                      who: Annotated[UcCaller, Depends(caller_any("USER", user=None))],
                       core: CoreDep, action: Annotated[str | None, Query(description="login | logout")] = None) -> str:
     if domain.lower() != own_domain(core, who).lower():
         forbidden("domain", "access.denied", "the ticket does not give access to that domain", domain)

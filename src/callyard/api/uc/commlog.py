@@ -15,7 +15,7 @@ from callyard.api.uc.user_access import caller_any, flag
 from callyard.api.uc.user_schemas import GroupInboxList, HistoryCount, HistoryList
 
 router = APIRouter(prefix="/api/commlog/{domain}/{userId}", tags=["Communication Log"], responses=ERROR_RESPONSES)
-Caller = Annotated[UcCaller, Depends(caller_any("CALLS", "USER"))]
+Caller = Annotated[UcCaller, Depends(caller_any("CALLS", "USER", user="userId"))]
 CALL_FIELDS = ("itemId", "startTime", "remoteParty", "itemType", "isSeen", "duration")
 MEDIA_FIELDS = ("isPlayed", "callItemId")
 

@@ -24,7 +24,7 @@ from callyard.api.uc.user_schemas import Device, DeviceAttribute, DeviceIcon, De
 from callyard.events.event import Event
 
 router = APIRouter(tags=["User Device Information"], responses=ERROR_RESPONSES)
-Caller = Annotated[UcCaller, Depends(caller_any("USER", "CALL_CONTROL"))]
+Caller = Annotated[UcCaller, Depends(caller_any("USER", "CALL_CONTROL", user="userId"))]
 BASE = "/api/device/info/v1"
 ALIAS = "/api/userdevices"
 KEEP_ALIVE_SECONDS = 15.0

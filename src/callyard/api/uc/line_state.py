@@ -14,7 +14,7 @@ from callyard.api.uc.user_schemas import LineStateBody
 
 router = APIRouter(prefix="/api/linestate/{domain}/{userId}/{externalId}", tags=["Line State"],
                    responses=ERROR_RESPONSES)
-Caller = Annotated[UcCaller, Depends(caller_any("CALLS", "USER"))]
+Caller = Annotated[UcCaller, Depends(caller_any("CALLS", "USER", user="userId"))]
 
 
 def _wire(state: dict[str, Any]) -> dict[str, Any]:

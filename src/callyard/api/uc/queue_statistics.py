@@ -21,7 +21,8 @@ from callyard.api.uc.user_schemas import QueueStat, QueueStats
 router = APIRouter(tags=["Queue Statistics"], responses=ERROR_RESPONSES)
 MEDIA_TYPE = "application/telepo-queue-statistics+xml"
 NAMESPACE = "urn:telepo:queue-statistics"
-Caller = Annotated[UcCaller, Depends(caller_any("QUEUE_STATISTICS"))]
+Caller = Annotated[UcCaller, Depends(caller_any("QUEUE_STATISTICS", user=None))]
+UserCaller = Annotated[UcCaller, Depends(caller_any("QUEUE_STATISTICS"))]
 
 
 def own_domain(core: Any, who: UcCaller, domain: str) -> str:
@@ -64,14 +65,14 @@ async def organisation_legacy(domain: str, who: Caller, core: CoreDep) -> dict[s
 
 @router.get("/api/queue/statistics/{domain}/user/{user}", response_model=QueueStats,
             operation_id="getSupervisedQueueStatistics", summary="Queue statistics of the groups a user supervises")
-async def supervised(who: Caller, core: CoreDep, includeFederation: bool = False) -> dict[str, Any]:
+async def supervised(who: UserCaller, core: CoreDep, includeFederation: bool = False) -> dict[str, Any]:
     return {"queue": core.user_groups.supervised(who.principal, who.account_id, who.user["userId"])}
 
 
 @router.get("/api/queuestatistics/{domain}/{user}", response_model=QueueStats,
             operation_id="getSupervisedQueueStatisticsLegacy", deprecated=True,
             summary="Queue statistics of the groups a supervisor supervises (deprecated since 5.1)")
-async def supervised_legacy(who: Caller, core: CoreDep) -> dict[str, Any]:
+async def supervised_legacy(who: UserCaller, core: CoreDep) -> dict[str, Any]:
     return {"queue": core.user_groups.supervised(who.principal, who.account_id, who.user["userId"])}
 
 
