@@ -17,6 +17,7 @@ from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.devices import Devices
 from callyard.core.devices.calls import UserCalls
 from callyard.core.devices.recording_control import RecordingControl
+from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -64,6 +65,7 @@ class Core:
         self.devices = Devices(self.engine)
         self.user_calls = UserCalls(self.devices)
         self.recording_control = RecordingControl(self.devices)
+        self.device_webhooks = DeviceWebhooks(self.rt)
         self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)

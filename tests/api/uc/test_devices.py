@@ -8,7 +8,7 @@ import threading
 
 import httpx
 
-from tests.api.uc.helpers import refused
+from tests.api.uc.helpers import control, refused
 
 BASE = "/api/device/info/v1"
 ALICE = "acme.example/alice"
@@ -96,3 +96,30 @@ def test_device_set_stream(base_url, client, ticket) -> None:
     reader.join(5)
     assert received and received[0]["event"] == "application/app-config-data"
     assert received[0]["changedField"] == "DEVICE_INFO" and received[0]["deviceId"] == soft
+
+
+def test_device_set_webhook(client, ticket, openapi) -> None:
+    from tests.support.receiver import Receiver
+
+    headers = ticket("alice@acme.example", ("USER",))
+    soft = client.get(f"{BASE}/list/{ALICE}", params={"type": "SOFTPHONE"}, headers=headers).json()[0]["deviceId"]
+    with Receiver() as receiver:
+        body = {"targetUrl": receiver.url, "targetId": "crm-devices", "publicTarget": True}
+        registered = openapi.check(client.post(f"{BASE}/webhooks/{ALICE}", json=body, headers=headers))
+        assert registered.json() == {"expiresOn": 3600}
+        client.put(f"{BASE}/icon/{ALICE}/{soft}", params={"name": "TYPE_1"}, headers=headers)
+        [posted] = receiver.wait_for(1)
+        assert posted["changedField"] == "DEVICE_INFO"
+        assert len(posted["timeStamp"]) == 23 and posted["timeStamp"][10] == " "   # 2025-03-10 20:28:32.213
+        assert receiver.accepted()[-1]["headers"]["webhook-signature"].startswith("v1,")
+        # the alias path unregisters too; then no more callbacks
+        assert openapi.check(client.delete(f"{BASE}/webhooks/{ALICE}/crm-devices", headers=headers)).status_code == 204
+        refused(client.delete(f"/api/userdevices/{ALICE}/webhooks/crm-devices", headers=headers), 404,
+                "webhook.does.not.exist")
+        client.put(f"{BASE}/icon/{ALICE}/{soft}", params={"name": "TYPE_2"}, headers=headers)
+        queued = [d for d in control(client).deliveries() if d["publication"].get("changedField") == "DEVICE_INFO"]
+        assert len(queued) == 1   # nothing was queued for the change after unregistering
+        refused(openapi.check(client.post(f"{BASE}/webhooks/{ALICE}", json={**body, "targetUrl": "ftp://x"},
+                                          headers=headers)), 400, "targetUrl.not.valid")
+        bob = ticket("bob@acme.example", ("USER",))
+        refused(client.post(f"{BASE}/webhooks/{ALICE}", json=body, headers=bob), 403, "access.denied")

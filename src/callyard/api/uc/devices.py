@@ -11,17 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES
 from callyard.api.uc.user_access import caller_any, flag
-from callyard.api.uc.user_schemas import Device, DeviceAttribute, DeviceIcon, DeviceName, DeviceShort
+from callyard.api.uc.cti.schemas import Webhook
+from callyard.api.uc.user_schemas import Device, DeviceAttribute, DeviceIcon, DeviceName, DeviceShort, WebhookExpiry
+from callyard.core.devices.webhooks import KIND as WEBHOOK_KIND
+from callyard.core.state import UnitOfWork
 from callyard.events.event import Event
+from callyard.events.projections import PUBLISH
+
+if TYPE_CHECKING:
+    from callyard.container import Twin
 
 router = APIRouter(tags=["User Device Information"], responses=ERROR_RESPONSES)
 Caller = Annotated[UcCaller, Depends(caller_any("USER", "CALL_CONTROL", user="userId"))]
@@ -130,3 +138,47 @@ async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingRespo
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.post(f"{BASE}/webhooks/{{domain}}/{{userId}}", response_model=WebhookExpiry,
+             operation_id="registerDeviceWebhook", summary="Register a webhook for changes in the user's device set")
+@router.post(f"{ALIAS}/{{domain}}/{{userId}}/webhooks", response_model=WebhookExpiry, include_in_schema=False)
+async def register_webhook(body: Webhook, who: Caller, core: CoreDep) -> dict[str, Any]:
+    registered = await core.device_webhooks.register(who.principal, who.account_id, who.user["userId"],
+                                                     target_url=body.targetUrl, target_id=body.targetId,
+                                                     public_target=body.publicTarget)
+    return {"expiresOn": registered["expiresOn"]}
+
+
+@router.delete(f"{BASE}/webhooks/{{domain}}/{{userId}}/{{targetId}}", status_code=204, response_class=Response,
+               operation_id="unregisterDeviceWebhook", summary="Unregister a device-set webhook")
+@router.delete(f"{ALIAS}/{{domain}}/{{userId}}/webhooks/{{targetId}}", status_code=204, response_class=Response,
+               include_in_schema=False)
+async def unregister_webhook(targetId: str, who: Caller, core: CoreDep) -> Response:
+    await core.device_webhooks.unregister(who.principal, who.account_id, who.user["userId"], targetId)
+    return Response(status_code=204)
+
+
+def callback_time(occurred_at: str) -> str:
+    """The seed's callback time format: ``2025-03-10 20:28:32.213`` (UTC)."""
+    moment = datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def register_publications(twin: "Twin") -> None:
+    """Device-set webhooks: each ``device.updated`` becomes an outbox delivery in the same transaction."""
+    core = twin.core
+
+    def publish(uow: UnitOfWork, events: list[Event]) -> None:
+        for event in events:
+            data = event.data or {}
+            if event.account_id is None or not data.get("userId"):
+                continue
+            for reg in core.device_webhooks.for_user(event.account_id, data["userId"]):
+                core.outbox.enqueue(uow, registration_id=reg["webhookId"], registration_kind=WEBHOOK_KIND,
+                                    account_id=event.account_id, url=reg["targetUrl"], order_key=data["userId"],
+                                    publication={"timeStamp": callback_time(event.occurred_at),
+                                                 "changedField": "DEVICE_INFO"})
+
+    core.projections.in_transaction("UC device-set webhooks → outbox", publish, events=("device.updated",),
+                                    order=PUBLISH)

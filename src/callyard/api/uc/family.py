@@ -42,6 +42,11 @@ def items(values: list[Any]) -> dict[str, Any]:
     return {"items": values}
 
 
+def _projections(twin: "Twin") -> None:
+    publications.register(twin)             # CTI webhooks and streams
+    devices.register_publications(twin)     # device-set webhooks
+
+
 def _middleware(_twin: "Twin") -> Sequence[Middleware]:
     return [Middleware(UcEdge)]
 
@@ -55,5 +60,5 @@ FAMILY = Family(
     auth=grant,
     paging=items,
     middleware=_middleware,
-    projections=publications.register,
+    projections=_projections,
 )

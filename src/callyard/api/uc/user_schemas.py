@@ -40,6 +40,10 @@ class DeviceIcon(BaseModel):
     name: Literal["DEFAULT", "TYPE_1", "TYPE_2"]
 
 
+class WebhookExpiry(BaseModel):
+    expiresOn: int = Field(description="Seconds the registration lives; register again to renew")
+
+
 class UserLine(BaseModel):
     groupId: int
     type: str
