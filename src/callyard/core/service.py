@@ -180,5 +180,9 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
               "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
-               "cti_webhook": "webhookId"}
+               "cti_webhook": "webhookId",
+              # the UC user-centred groups (devices, lines, communication log, group call log)
+              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
+              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
+              "group_call_counter": "accountId"}
 
