@@ -33,3 +33,19 @@ def test_refusals(client, ticket, openapi) -> None:
     refused(client.put(f"{LINES}/active", json={"type": "ACD"}, headers=headers), 400, "groupId.required")
     bob = ticket("bob@acme.example", ("USER",))
     refused(openapi.check(client.get(LINES, headers=bob)), 403, "access.denied")
+
+
+def test_a_cti_call_can_name_its_line(client, ticket, bob) -> None:
+    headers = ticket("alice@acme.example", ("CALL_CONTROL", "USER"))
+    soft = client.get("/api/device/info/v1/list/acme.example/alice", params={"type": "SOFTPHONE"},
+                      headers=headers).json()[0]["deviceId"]
+    url = f"/api/cti/acme.example/alice/devices/{soft}/calls"
+    refused(client.post(url, json={"destination": "2881", "userLine": {"type": "ACD", "groupId": 5100}},
+                        headers=headers), 400, "line.does.not.exist")
+    assert client.get("/2017-09-01/endpoints/2881/calls", headers=bob).json()["count"] == 0   # nothing rang
+    made = client.post(url, json={"destination": "2881", "userLine": {"type": "ANONYMOUS", "groupId": 0}},
+                       headers=headers)
+    assert made.status_code == 200, made.text
+    ringing = client.get("/2017-09-01/endpoints/2881/calls", headers=bob).json()["_embedded"]["items"][0]
+    assert ringing["from"] == "anonymous" and ringing["fromName"] == "Anonymous"
+    assert client.get(f"{LINES}/active", headers=headers).json()["type"] == "OFFICE_FIXED"   # for that call only

@@ -73,6 +73,15 @@ class Lines:
     def set_active(self, uow: UnitOfWork, account_id: str, user_id: str, line_type: object,
                    group_id: object) -> dict[str, Any]:
         """Make the line (``line_type``, ``group_id``) active; it must be one of the user's lines."""
+        match = self.line(account_id, user_id, line_type, group_id)
+        key = f"{account_id}:{user_id}"
+        doc = {"lineKey": key, "accountId": account_id, "userId": user_id, "type": line_type, "groupId": group_id}
+        uow.put("user_line", key, doc)
+        uow.emit("user_line.updated", account_id, f"/users/{user_id}/line", doc, self.rt.now_iso())
+        return {**match, "active": True}
+
+    def line(self, account_id: str, user_id: str, line_type: object, group_id: object) -> dict[str, Any]:
+        """The user's line (``line_type``, ``group_id``), or 400 when it is not one of theirs."""
         if line_type not in LINE_TYPES:
             raise Invalid("InvalidLineType", f"type must be one of {', '.join(LINE_TYPES)}", field="type")
         if isinstance(group_id, bool) or not isinstance(group_id, int):
@@ -82,18 +91,17 @@ class Lines:
         if match is None:
             raise Invalid("line.does.not.exist", f"the user has no {line_type} line with groupId {group_id}",
                           field="groupId")
-        key = f"{account_id}:{user_id}"
-        doc = {"lineKey": key, "accountId": account_id, "userId": user_id, "type": line_type, "groupId": group_id}
-        uow.put("user_line", key, doc)
-        uow.emit("user_line.updated", account_id, f"/users/{user_id}/line", doc, self.rt.now_iso())
-        return {**match, "active": True}
+        return match
 
-    def caller_id(self, account_id: str, user_id: str | None) -> tuple[str, str] | None:
-        """What the far end sees when ``user_id`` calls: (number, name) of the active line; None for the
-        extension itself (the engine's default)."""
+    def caller_id(self, account_id: str, user_id: str | None,
+                  chosen: tuple[object, object] | None = None) -> tuple[str, str] | None:
+        """What the far end sees when ``user_id`` calls: (number, name) of the active line, or of ``chosen``
+        (type, groupId) for one call; None for the extension itself (the engine's default)."""
         if user_id is None:
+            if chosen is not None:
+                raise Invalid("line.does.not.exist", "only a user's extension has caller-id lines", field="userLine")
             return None
-        line = self.active(account_id, user_id)
+        line = self.active(account_id, user_id) if chosen is None else self.line(account_id, user_id, *chosen)
         if line is None or line["type"] == "OFFICE_FIXED":
             return None
         if line["type"] == "ANONYMOUS":

@@ -290,9 +290,11 @@ class Engine:
                         from_name: str | None = None, timeout: float | None = None, record: bool = False,
                         associated_leg: str | None = None, bridge_on_answer: bool = False,
                         success_url: str | None = None, failure_url: str | None = None,
-                        route: str = "basic", terminal: str | None = None) -> dict[str, Any]:
+                        route: str = "basic", terminal: str | None = None,
+                        line: tuple[object, object] | None = None) -> dict[str, Any]:
         """Make a call from ``number``: its phone goes off-hook (leg connected, cause newCall, outbound) and
-        dials ``to``."""
+        dials ``to``. The far end sees the user's active caller-id line, or ``line`` (type, groupId) for this
+        call only."""
         async with self.transaction() as tx:
             endpoint = self.controllable(actor, number)
             if endpoint.kind != EXTENSION:
@@ -315,6 +317,7 @@ class Engine:
                 raise Invalid("InvalidArgs", "executeOnAnswer=bridge needs associatedCallId")
             if associated is not None and associated.state == "connected":
                 self.call_table.set_state(tx, associated, state="held")
+            caller_id = self.lines.caller_id(endpoint.account_id, endpoint.user_id, line)
             call = self.call_table.new_call(endpoint.account_id)
             leg = self.call_table.add_leg(tx, call, endpoint, direction="outbound", state="connected",
                                           cause="newCall", from_number=endpoint.number,
@@ -326,7 +329,6 @@ class Engine:
                     raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {number}")
                 leg.terminal = terminal
             leg.origin = {"record": bool(record)}
-            caller_id = self.lines.caller_id(endpoint.account_id, endpoint.user_id)
             if caller_id is not None and from_number is None:
                 leg.origin["callerId"] = caller_id   # the far end sees the active line (UC User Line)
             if success_url or failure_url:
