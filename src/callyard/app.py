@@ -40,7 +40,8 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
             await twin.stop()
 
     app = FastAPI(title="callyard", version=__version__, lifespan=lifespan,
-                  description="A self-hosted twin of the Mitel CloudLink platform APIs.")
+                  description="A self-hosted twin of the Mitel CloudLink platform APIs. The UC User API (seed 003) "
+                              "has its own document: /api/openapi.json, browsable at /api/docs.")
     app.state.twin = twin
     # Shortcuts for the CLI banner and in-process test fixtures; handlers use ``callyard.api.deps``.
     app.state.core, app.state.faults, app.state.mqtt = twin.core, twin.faults, twin.mqtt

@@ -71,13 +71,18 @@ class Core:
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
-        self.cti_webhooks = CtiWebhooks(self.rt)   # UC per-call and per-user call-state webhooks
+        # UC per-call and per-user call-state webhooks
+        self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(
+            account_id, leg_id) is not None)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
+        self.cti_webhooks.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("CTI webhook sweep re-armed after a reset",
+                                      lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether

@@ -30,7 +30,8 @@ def test_alice_calls_bob_through_cti_and_bob_answers_through_the_media_api(clien
         assert answered.status_code == 200, answered.text
         active = alice.call(made["callId"])
         assert active["status"] == "ACTIVE" and active["stateToken"] != made["stateToken"]
-        assert receiver.wait_for(1)[-1] == {"callId": made["callId"], "stateToken": active["stateToken"]}
+        assert receiver.wait_for(2) == [{"callId": made["callId"], "stateToken": made["stateToken"]},
+                                        {"callId": made["callId"], "stateToken": active["stateToken"]}]
 
         # hold with a stale token: refused, nothing changes; then with the current one
         alice.refused("POST", f"/calls/{made['callId']}/hold", 409, "state.token.mismatch",
@@ -38,7 +39,7 @@ def test_alice_calls_bob_through_cti_and_bob_answers_through_the_media_api(clien
         assert alice.call(made["callId"]) == active
         held = alice.post(f"/calls/{made['callId']}/hold", {"stateToken": active["stateToken"]})
         assert held["status"] == "HELD"
-        assert receiver.wait_for(2)[-1] == {"callId": made["callId"], "stateToken": held["stateToken"]}
+        assert receiver.wait_for(3)[-1] == {"callId": made["callId"], "stateToken": held["stateToken"]}
         media_view = client.get(f"{MEDIA}/endpoints/2880/calls/{made['callId']}",
                                 headers=auth(token(client, "alice@acme.example"))).json()
         assert media_view["state"] == "held"

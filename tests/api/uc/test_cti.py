@@ -136,6 +136,8 @@ def test_consultation_connect_and_conference(cti, devices, control) -> None:
     control.ring("2880")
     first = alice.only_call()
     alice.post(f"/calls/{first['callId']}/answer/{devices('2880')}")
+    alice.refused("POST", f"/calls/{first['callId']}/consultation", 400, "type.not.supported",
+                  json={"destination": "2881", "type": "BARGE"})
     consult = alice.post(f"/calls/{first['callId']}/consultation", {"destination": "2881"})
     assert consult["status"] == "INITIATED" and alice.call(first["callId"])["status"] == "HELD"
     bob.post(f"/calls/{bob.only_call()['callId']}/answer/{devices('2881')}")
@@ -228,6 +230,11 @@ def test_transfer_to_voicemail(cti, devices, control) -> None:
     alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
     alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "blind": True, "type": "VOICEMAIL"})
     assert bob.state()["calls"] == [] and alice.state()["calls"] == []
+    control.ring("2880")
+    call = alice.only_call()
+    alice.post(f"/calls/{call['callId']}/answer/{devices('2880')}")
+    done = alice.post(f"/calls/{call['callId']}/transfer", {"destination": "2881", "type": "VOICEMAIL"})
+    assert done["status"] == "TERMINATED" and bob.state()["calls"] == [] and alice.state()["calls"] == []
 
 
 def test_move_mute_dtmf_park_and_pickup(cti, devices, control) -> None:

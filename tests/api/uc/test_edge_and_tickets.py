@@ -175,3 +175,13 @@ def test_the_family_document(client) -> None:
     assert not any(path.startswith("/api/") for path in client.get("/openapi.json").json()["paths"])
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+
+
+def test_a_ticket_in_the_query_is_not_journalled(client, ticket) -> None:
+    headers = ticket("alice@acme.example", ("CALL_CONTROL",))
+    raw = headers["Authorization"].split(" ", 1)[1]
+    assert client.get(ALICE_STATE, params={"t": raw}).status_code == 200
+    journal = client.get("/_callyard/journal", headers=auth(token(client, "admin@acme.example"))).json()
+    entries = [e for e in journal["_embedded"]["items"] if e["path"] == ALICE_STATE]
+    assert entries and all(raw not in (e["query"] or "") for e in entries)
+    assert any(e["query"] == "t=REDACTED" for e in entries)

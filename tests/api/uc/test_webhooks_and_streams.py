@@ -37,9 +37,11 @@ def test_per_call_webhook(cti, devices, control) -> None:
     alice, bob = cti("alice"), cti("bob")
     with Receiver() as receiver:
         made = alice.make(devices("2880"), "2881", targetUrl=receiver.url, targetId="crm-1")
+        # registered with the call, in its transaction: the first callback is the call's first token
+        assert receiver.wait_for(1) == [{"callId": made["callId"], "stateToken": made["stateToken"]}]
         bob.post(f"/calls/{bob.only_call()['callId']}/answer/{devices('2881')}")
         active = alice.call(made["callId"])
-        posted = receiver.wait_for(1)
+        posted = receiver.wait_for(2)
         assert posted[-1] == {"callId": made["callId"], "stateToken": active["stateToken"]}
         headers = receiver.accepted()[-1]["headers"]
         assert headers["webhook-id"] and headers["webhook-signature"].startswith("v1,")
@@ -48,18 +50,18 @@ def test_per_call_webhook(cti, devices, control) -> None:
                                 {"targetUrl": receiver.url, "targetId": "wallboard", "publicTarget": False})
         assert registered["callId"] == made["callId"]
         held = alice.post(f"/calls/{made['callId']}/hold")
-        tokens = [p["stateToken"] for p in receiver.wait_for(3)]
+        tokens = [p["stateToken"] for p in receiver.wait_for(4)]
         assert tokens[-2:] == [held["stateToken"], held["stateToken"]]
         # the delivery log and replay of the control plane
         log = [d for d in control.deliveries() if d["publication"].get("callId") == made["callId"]]
-        assert len(log) == 3 and all(d["status"] == "delivered" for d in log)
+        assert len(log) == 4 and all(d["status"] == "delivered" for d in log)
         control.replay(log[0]["deliveryId"])
-        receiver.wait_for(4)
+        receiver.wait_for(5)
         # unregister by targetId: no more callbacks for it
         alice.request("DELETE", f"/calls/{made['callId']}/webhooks/wallboard", 204)
         alice.refused("DELETE", f"/calls/{made['callId']}/webhooks/wallboard", 404, "webhook.does.not.exist")
         alice.post(f"/calls/{made['callId']}/resume")
-        assert len(receiver.wait_for(5)) == 5
+        assert len(receiver.wait_for(6)) == 6
 
 
 def test_webhook_registration_refusals(cti, devices) -> None:
@@ -189,3 +191,32 @@ def test_dialog_stream_is_rfc4235_xml(base_url, cti, devices, control) -> None:
         carol_watcher.request("DELETE", f"/calls/{leg}", 204)
         ended = ET.fromstring(_next_event(events, "dialog-info")["data"])
         assert ended.find(f"{DIALOG}dialog").findtext(f"{DIALOG}state") == "terminated"
+
+
+def test_registrations_of_ended_calls_are_swept(cti, devices, control) -> None:
+    alice = cti("alice")
+    with Receiver() as receiver:
+        made = alice.make(devices("2880"), "2881", targetUrl=receiver.url, targetId="short-lived")
+        alice.request("DELETE", f"/calls/{made['callId']}", 204)
+        receiver.wait_for(2)
+        control.advance(601)   # the retention sweep runs every 10 minutes of the twin's clock
+        alice.refused("DELETE", f"/calls/{made['callId']}/webhooks/short-lived", 404, "webhook.does.not.exist")
+
+
+def test_the_other_party_changing_the_call_moves_the_token(base_url, cti, devices) -> None:
+    alice, bob = cti("alice"), cti("bob")
+    with Receiver() as receiver:
+        made = alice.make(devices("2880"), "2881", targetUrl=receiver.url, targetId="mine")
+        bob_call = bob.only_call()["callId"]
+        bob.post(f"/calls/{bob_call}/answer/{devices('2881')}")
+        before = alice.call(made["callId"])
+        url = f"{base_url}/api/cti/acme.example/alice/calls/{made['callId']}/stream"
+        with httpx.Client(timeout=10) as reader, reader.stream("GET", url, headers=alice.headers) as response:
+            events = _events(response)
+            assert json.loads(_next_event(events, "callstate")["data"])["stateToken"] == before["stateToken"]
+            bob.post(f"/calls/{bob_call}/hold")                 # only bob's leg changes…
+            after = alice.call(made["callId"])
+            assert after["stateToken"] > before["stateToken"]   # …and alice's state token moves with the call
+            streamed = json.loads(_next_event(events, "callstate")["data"])
+            assert streamed["stateToken"] == after["stateToken"]
+        assert receiver.wait_for(3)[-1] == {"callId": made["callId"], "stateToken": after["stateToken"]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from callyard.core.errors import Invalid, NotFound
@@ -21,6 +21,8 @@ from callyard.core.state import UnitOfWork
 
 KIND = "cti_webhook"
 USER_TTL_SECONDS = 3600
+SWEEP_SECONDS = 600
+RETENTION_SECONDS = 24 * 3600     # an expired per-user registration is kept a day (its deliveries may retry)
 MAX_TARGET_ID = 128
 
 
@@ -41,8 +43,13 @@ def check_target(target_url: object, target_id: object) -> None:
 
 
 class CtiWebhooks:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, call_is_live: Callable[[str, str], bool]) -> None:
+        """``call_is_live(account_id, leg_id)``: whether the engine still has that call (per-call
+        registrations go once it has ended and nothing is left to deliver)."""
         self.rt = runtime
+        self.call_is_live = call_is_live
+        # Registrations by (account, scope key), rebuilt when a registration changed: every call event looks here.
+        self._index: tuple[object, dict[tuple[str, str], list[dict[str, Any]]]] = (None, {})
 
     def _id(self, account_id: str, user_id: str, scope: str, leg_id: str | None, target_id: str) -> str:
         return f"{account_id}:{user_id}:{scope}:{leg_id or ''}:{target_id}"
@@ -50,22 +57,27 @@ class CtiWebhooks:
     async def register(self, account_id: str, user_id: str, *, target_url: object, target_id: object,
                        public_target: bool = True, leg_id: str | None = None) -> dict[str, Any]:
         """Register (or renew) a webhook for the call ``leg_id`` of the user, or for the user's calls."""
+        async with self.rt.write() as uow:
+            return self.register_in(uow, account_id, user_id, target_url=target_url, target_id=target_id,
+                                    public_target=public_target, leg_id=leg_id)
+
+    def register_in(self, uow: UnitOfWork, account_id: str, user_id: str, *, target_url: object, target_id: object,
+                    public_target: bool = True, leg_id: str | None = None) -> dict[str, Any]:
+        """``register`` inside the caller's transaction (a webhook registered with the call it rides on)."""
         url, tid = _check(target_url, target_id)
         scope = "call" if leg_id else "user"
         doc_id = self._id(account_id, user_id, scope, leg_id, tid)
         now = self.rt.clock.now()
-        async with self.rt.write() as uow:
-            existing = self.rt.state.get(KIND, doc_id)
-            doc = {"webhookId": doc_id, "accountId": account_id, "userId": user_id, "scope": scope, "legId": leg_id,
-                   "targetId": tid, "targetUrl": url, "publicTarget": bool(public_target), "active": True,
-                   "signingSecret": existing["signingSecret"] if existing else
-                   "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
-                   "createdOn": existing["createdOn"] if existing else self.rt.now_iso(),
-                   "modifiedOn": self.rt.now_iso(),
-                   "expiresAt": now.timestamp() + USER_TTL_SECONDS if scope == "user" else None}
-            uow.put(KIND, doc_id, doc)
-            uow.emit("cti.webhook.registered", account_id, f"/cti/webhooks/{doc_id}", _public(doc),
-                     self.rt.now_iso())
+        existing = self.rt.state.get(KIND, doc_id)
+        doc = {"webhookId": doc_id, "accountId": account_id, "userId": user_id, "scope": scope, "legId": leg_id,
+               "targetId": tid, "targetUrl": url, "publicTarget": bool(public_target), "active": True,
+               "signingSecret": existing["signingSecret"] if existing else
+               "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+               "createdOn": existing["createdOn"] if existing else self.rt.now_iso(),
+               "modifiedOn": self.rt.now_iso(),
+               "expiresAt": now.timestamp() + USER_TTL_SECONDS if scope == "user" else None}
+        uow.put(KIND, doc_id, doc)
+        uow.emit("cti.webhook.registered", account_id, f"/cti/webhooks/{doc_id}", _public(doc), self.rt.now_iso())
         return doc
 
     async def unregister(self, account_id: str, user_id: str, target_id: str, leg_id: str | None = None) -> None:
@@ -82,15 +94,50 @@ class CtiWebhooks:
         uow.emit("cti.webhook.unregistered", doc["accountId"], f"/cti/webhooks/{doc['webhookId']}", _public(doc),
                  self.rt.now_iso())
 
+    # ------------------------------------------------------------------ retention
+    def keep_tidy(self, scheduler: Any) -> None:
+        """Sweep every ``SWEEP_SECONDS`` of the twin's clock (call again after the scheduler was cleared)."""
+        async def sweep() -> None:
+            try:
+                await self.purge()
+            finally:
+                scheduler.after(SWEEP_SECONDS, sweep, "CTI webhook retention")
+        scheduler.after(SWEEP_SECONDS, sweep, "CTI webhook retention")
+
+    async def purge(self) -> int:
+        """Delete the per-call registrations of ended calls and the per-user ones expired a day ago, unless a
+        delivery for them is still pending. Returns how many went."""
+        pending = {d["subscriptionId"] for d in self.rt.state.all("delivery")
+                   if d["status"] == "pending" and d.get("registrationKind") == KIND}
+        cutoff = self.rt.clock.now().timestamp() - RETENTION_SECONDS
+        gone = [d for d in self.rt.state.all(KIND) if d["webhookId"] not in pending and (
+            (d["scope"] == "call" and not self.call_is_live(d["accountId"], d["legId"]))
+            or (d["scope"] == "user" and (d["expiresAt"] or 0) < cutoff))]
+        if gone:
+            async with self.rt.write() as uow:
+                for doc in gone:
+                    if self.rt.state.get(KIND, doc["webhookId"]) is not None:
+                        self.drop(uow, doc)
+        return len(gone)
+
     # ------------------------------------------------------------------ matching (inside a transaction)
+    def _by_key(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        generation = self.rt.state.generation(KIND)
+        if self._index[0] != generation:
+            index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for doc in self.rt.state.all(KIND):
+                key = doc["legId"] if doc["scope"] == "call" else f"user:{doc['userId']}"
+                index.setdefault((doc["accountId"], key), []).append(doc)
+            self._index = (generation, index)
+        return self._index[1]
+
     def for_call(self, account_id: str, leg_id: str) -> list[dict[str, Any]]:
-        return [d for d in self.rt.state.all(KIND) if d["scope"] == "call" and d["accountId"] == account_id
-                and d["legId"] == leg_id and d.get("active", True)]
+        return [d for d in self._by_key().get((account_id, leg_id), ()) if d.get("active", True)]
 
     def for_user(self, account_id: str, user_id: str) -> list[dict[str, Any]]:
         now = self.rt.clock.now().timestamp()
-        return [d for d in self.rt.state.all(KIND) if d["scope"] == "user" and d["accountId"] == account_id
-                and d["userId"] == user_id and d.get("active", True) and (d["expiresAt"] or 0) > now]
+        return [d for d in self._by_key().get((account_id, f"user:{user_id}"), ())
+                if d.get("active", True) and (d["expiresAt"] or 0) > now]
 
     def expires_in(self, doc: dict[str, Any]) -> int:
         if not doc.get("expiresAt"):

@@ -59,6 +59,9 @@ PHONE_INTENTS: dict[str, tuple[str, ...]] = {
 INBOUND_ONLY_INTENTS = ("answer", "busy")
 
 Verb = Callable[[CallTransaction, Leg], "Leg | None"]
+# Work a caller adds to an engine transaction, with the resulting leg's snapshot (a UC webhook registered with
+# the call it rides on): it commits, or rolls back, with the call change.
+Then = Callable[[UnitOfWork, dict[str, Any]], None]
 
 
 class Engine:
@@ -290,7 +293,7 @@ class Engine:
                         from_name: str | None = None, timeout: float | None = None, record: bool = False,
                         associated_leg: str | None = None, bridge_on_answer: bool = False,
                         success_url: str | None = None, failure_url: str | None = None,
-                        route: str = "basic", terminal: str | None = None,
+                        route: str = "basic", terminal: str | None = None, then: Then | None = None,
                         line: tuple[object, object] | None = None) -> dict[str, Any]:
         """Make a call from ``number``: its phone goes off-hook (leg connected, cause newCall, outbound) and
         dials ``to``. The far end sees the user's active caller-id line, or ``line`` (type, groupId) for this
@@ -341,10 +344,10 @@ class Engine:
                 leg.origin["timer"] = self.scheduler.after(timeout, self.routing.originate_timeout(leg),
                                                            f"originate-timeout {leg.leg_id}")
             self.routing.offer(tx, call, leg, target, "newCall", dialled=normalise(to), route=route)
-            return self.snapshot(leg)
+            return self._then(tx, self.snapshot(leg), then)
 
     async def intrude(self, actor: Principal, number: str, destination: str, mode: str, *,
-                      terminal: str | None = None) -> dict[str, Any]:
+                      terminal: str | None = None, then: Then | None = None) -> dict[str, Any]:
         """``number`` joins the call ``destination`` talks in (BARGE/INTRUSION, WHISPER, MONITOR)."""
         async with self.transaction() as tx:
             endpoint = self.controllable(actor, number)
@@ -356,10 +359,10 @@ class Engine:
             leg = self.features.intrude(tx, endpoint, target, mode)
             if terminal is not None and terminal != leg.terminal:
                 self.features.move(tx, leg, terminal)
-            return self.snapshot(leg)
+            return self._then(tx, self.snapshot(leg), then)
 
     async def pickup(self, actor: Principal, number: str, target_leg_id: str, *, terminal: str | None = None,
-                     early_only: bool = True) -> dict[str, Any]:
+                     early_only: bool = True, then: Then | None = None) -> dict[str, Any]:
         """``number`` picks up the call ringing (or parked) as leg ``target_leg_id`` of its account."""
         async with self.transaction() as tx:
             endpoint = self.controllable(actor, number)
@@ -368,7 +371,14 @@ class Engine:
             target = self.call_table.leg(endpoint.account_id, target_leg_id)
             if target is None:
                 raise NotFound("CallNotFound", f"call {target_leg_id} was not found")
-            return self.snapshot(self.features.pickup(tx, endpoint, target, terminal, early_only))
+            return self._then(tx, self.snapshot(self.features.pickup(tx, endpoint, target, terminal, early_only)),
+                              then)
+
+    @staticmethod
+    def _then(tx: CallTransaction, snapshot: dict[str, Any], then: Then | None) -> dict[str, Any]:
+        if then is not None:
+            then(tx.uow, snapshot)
+        return snapshot
 
     def snapshot_of(self, account_id: str, leg_id: str) -> dict[str, Any] | None:
         """The view of a live leg, or None when it has ended."""
@@ -414,7 +424,7 @@ class Engine:
     # ================================================================== the verbs on a call
     async def _run(self, actor: Principal, number: str, leg_id: str, verb: Verb, *, sim: bool,
                    account_ref: str | None, expect: Mapping[str, int] | None = None,
-                   acted: bool = False) -> dict[str, Any]:
+                   acted: bool = False, then: Then | None = None) -> dict[str, Any]:
         """Run one verb on the leg ``leg_id`` of endpoint ``number`` in one transaction. Returns the
         snapshot of the leg the verb returns, else of the leg acted on. ``expect``: the state token the
         caller last saw for each named leg of the endpoint (optimistic locking: a stale one fails with
@@ -425,14 +435,14 @@ class Engine:
             leg = self.leg_on(endpoint, leg_id)
             self.check_tokens(endpoint, expect)
             result = verb(tx, leg)
-            return self.snapshot(leg if acted else (result or leg))
+            return self._then(tx, self.snapshot(leg if acted else (result or leg)), then)
 
     async def answer(self, actor: Principal, number: str, leg_id: str, *, terminal: str | None = None,
-                     sim: bool = False,
+                     then: Then | None = None, sim: bool = False,
             account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Answer a ringing call, on ``terminal`` (a device of the endpoint) or its first device."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.answer(tx, leg, terminal),
-                               sim=sim, account_ref=account_ref, expect=expect)
+                               sim=sim, account_ref=account_ref, expect=expect, then=then)
 
     async def end(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
             account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -465,12 +475,12 @@ class Engine:
                                sim=sim, account_ref=account_ref, expect=expect)
 
     async def consult(self, actor: Principal, number: str, leg_id: str, destination: str, *, route: str = "basic",
-                      transfer_on_answer: bool = False, sim: bool = False,
+                      transfer_on_answer: bool = False, then: Then | None = None, sim: bool = False,
             account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Hold the call and call ``destination``. Returns the new consultation leg."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.consult(tx, leg, destination, route,
                                                                            transfer_on_answer),
-                               sim=sim, account_ref=account_ref, expect=expect)
+                               sim=sim, account_ref=account_ref, expect=expect, then=then)
 
     async def supervised_transfer(self, actor: Principal, number: str, leg_id: str, other_leg_id: str | None = None,
                                   *, acted: bool = False, sim: bool = False,

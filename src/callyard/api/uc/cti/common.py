@@ -15,7 +15,9 @@ from callyard.api.uc.cti.wire import call_state
 from callyard.api.uc.edge import CALL_CONTROL, UcCaller, caller_for, invalid
 from callyard.core.cti.webhooks import check_target
 from callyard.core.engine.model import Endpoint
+from callyard.core.engine.service import Then
 from callyard.core.service import Core
+from callyard.core.state import UnitOfWork
 
 cti_caller = caller_for(CALL_CONTROL, cti=True)
 CtiCaller = Annotated[UcCaller, Depends(cti_caller)]
@@ -90,8 +92,14 @@ def inline_webhook(body: InlineWebhook | None) -> InlineWebhook | None:
     return body
 
 
-async def register_inline(ctx: Cti, hook: InlineWebhook | None, leg_id: str) -> None:
-    if hook is not None:
-        await ctx.core.cti_webhooks.register(ctx.caller.account_id, ctx.caller.user["userId"],
-                                             target_url=hook.targetUrl, target_id=hook.targetId,
-                                             public_target=hook.publicTarget, leg_id=leg_id)
+def register_inline(ctx: Cti, hook: InlineWebhook | None) -> Then | None:
+    """The registration of an inline webhook, run in the engine's transaction with the call it rides on (so
+    it commits with the call, and its first callback carries the call's first stateToken)."""
+    if hook is None:
+        return None
+    webhooks, account_id, user_id = ctx.core.cti_webhooks, ctx.caller.account_id, ctx.caller.user["userId"]
+
+    def register(uow: UnitOfWork, view: dict[str, Any]) -> None:
+        webhooks.register_in(uow, account_id, user_id, target_url=hook.targetUrl, target_id=hook.targetId,
+                             public_target=hook.publicTarget, leg_id=view["legId"])
+    return register

@@ -13,7 +13,7 @@ from callyard.api.uc.cti.common import CtiDep, inline_webhook, register_inline, 
 from callyard.api.uc.cti.devices import terminal_of
 from callyard.api.uc.cti.schemas import (CallState, Connect, Consultation, DialogPickup, Dtmf, InlineWebhook, MakeCall,
                                          StateToken, TargetCall, Transfer)
-from callyard.api.uc.edge import ERROR_RESPONSES, not_found
+from callyard.api.uc.edge import ERROR_RESPONSES, invalid, not_found
 
 router = APIRouter(prefix="/api/cti/{domain}/{userId}", tags=["Call Control (CTI)"], responses=ERROR_RESPONSES)
 
@@ -36,12 +36,11 @@ async def make_call(deviceId: str, body: MakeCall, ctx: CtiDep) -> dict[str, Any
     engine = ctx.core.engine
     if body.type in _INTRUSIONS:
         view = await engine.intrude(ctx.caller.principal, ctx.number, destination, _INTRUSIONS[body.type],
-                                    terminal=terminal)
+                                    terminal=terminal, then=register_inline(ctx, hook))
     else:
         line = (body.userLine.type, body.userLine.groupId) if body.userLine is not None else None
         view = await engine.originate(ctx.caller.principal, ctx.number, destination, route=_ROUTES[body.type],
-                                      terminal=terminal, line=line)
-    await register_inline(ctx, hook, view["legId"])
+                                      terminal=terminal, then=register_inline(ctx, hook), line=line)
     return ctx.render(view)
 
 
@@ -50,8 +49,8 @@ async def make_call(deviceId: str, body: MakeCall, ctx: CtiDep) -> dict[str, Any
 async def answer(callId: str, deviceId: str, ctx: CtiDep, body: InlineWebhook | None = None) -> dict[str, Any]:
     terminal = terminal_of(ctx.endpoint, deviceId)
     hook = inline_webhook(body)
-    view = await ctx.core.engine.answer(ctx.caller.principal, ctx.number, callId, terminal=terminal)
-    await register_inline(ctx, hook, callId)
+    view = await ctx.core.engine.answer(ctx.caller.principal, ctx.number, callId, terminal=terminal,
+                                        then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -89,11 +88,11 @@ async def alternate(callId: str, body: TargetCall, ctx: CtiDep) -> dict[str, Any
 async def consultation(callId: str, body: Consultation, ctx: CtiDep) -> dict[str, Any]:
     hook = inline_webhook(body)
     if body.type not in _ROUTES:
-        not_found("type", "type.not.supported", "a consultation call is BASIC, DIVERSION_BYPASS, VOICEMAIL or "
-                  "INTERCOM", body.type)
+        invalid("type", "type.not.supported", "a consultation call is BASIC, DIVERSION_BYPASS, VOICEMAIL or "
+                "INTERCOM", body.type)
     view = await ctx.core.engine.consult(ctx.caller.principal, ctx.number, callId, ctx.destination(body.destination),
-                                         route=_ROUTES[body.type], expect=tokens(callId, body.stateToken))
-    await register_inline(ctx, hook, view["legId"])
+                                         route=_ROUTES[body.type], expect=tokens(callId, body.stateToken),
+                                         then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -117,15 +116,16 @@ async def transfer(callId: str, body: Transfer, ctx: CtiDep) -> dict[str, Any]:
     destination = ctx.destination(body.destination)
     engine = ctx.core.engine
     expect = tokens(callId, body.stateToken)
-    if body.blind:
+    if body.blind or body.type == "VOICEMAIL":
+        # A transfer to voicemail never waits: the mailbox answers at once.
         view = await engine.blind_transfer(ctx.caller.principal, ctx.number, callId, destination,
                                            route=_ROUTES[body.type], expect=expect)
     else:
         # Not blind: the destination is called (the call waits on hold) and the call is handed over when it
         # answers.
-        await engine.consult(ctx.caller.principal, ctx.number, callId, destination, route=_ROUTES[body.type],
-                             transfer_on_answer=True, expect=expect)
-        view = engine.snapshot_of(ctx.endpoint.account_id, callId) or {}
+        consultation = await engine.consult(ctx.caller.principal, ctx.number, callId, destination,
+                                            route=_ROUTES[body.type], transfer_on_answer=True, expect=expect)
+        view = engine.snapshot_of(ctx.endpoint.account_id, callId) or consultation
     return ctx.render(view)
 
 
@@ -196,8 +196,8 @@ async def park(callId: str, ctx: CtiDep, body: StateToken | None = None) -> dict
 async def pickup(deviceId: str, callId: str, ctx: CtiDep, body: InlineWebhook | None = None) -> dict[str, Any]:
     terminal = terminal_of(ctx.endpoint, deviceId)
     hook = inline_webhook(body)
-    view = await ctx.core.engine.pickup(ctx.caller.principal, ctx.number, callId, terminal=terminal)
-    await register_inline(ctx, hook, view["legId"])
+    view = await ctx.core.engine.pickup(ctx.caller.principal, ctx.number, callId, terminal=terminal,
+                                        then=register_inline(ctx, hook))
     return ctx.render(view)
 
 
@@ -211,6 +211,5 @@ async def pickup_dialog(deviceId: str, body: DialogPickup, ctx: CtiDep) -> dict[
     if leg is None:
         not_found("callId", "dialog.does.not.exist", "no dialog has that Call-ID, to-tag and from-tag", body.callId)
     view = await engine.pickup(ctx.caller.principal, ctx.number, leg.leg_id, terminal=terminal,
-                               early_only=body.earlyOnly)
-    await register_inline(ctx, hook, view["legId"])
+                               early_only=body.earlyOnly, then=register_inline(ctx, hook))
     return ctx.render(view)

@@ -17,6 +17,7 @@ from callyard.api.uc.cti.devices import device_ids
 from callyard.api.uc.cti.streams import CallStreams
 from callyard.api.uc.cti.wire import call_state
 from callyard.core.cti.webhooks import KIND
+from callyard.core.engine.calls import state_token
 from callyard.core.state import UnitOfWork
 from callyard.events.event import TWIN_RESET, Event
 from callyard.events.projections import PUBLISH
@@ -36,19 +37,32 @@ class CtiPublisher:
         self.known.clear()
 
     def __call__(self, uow: UnitOfWork, events: list[Event]) -> None:
+        engine = self.core.engine
+        # Every party of a changed call has a new state token (a leg's token follows its call's), so each of
+        # them is told; a leg that ended is told the token of its last event.
         latest: dict[tuple[str, str], dict[str, Any]] = {}
+        tokens: dict[tuple[str, str], int] = {}
         for event in events:
-            if event.data and event.data.get("endpointKind") == "extension":
-                latest[(event.data["accountId"], event.data["legId"])] = event.data
-        if not latest:
-            return
+            data = event.data
+            if not data or "legId" not in data:
+                continue
+            account_id = data["accountId"]
+            if data.get("endpointKind") == "extension":
+                latest[(account_id, data["legId"])] = data
+            tokens[(account_id, data["legId"])] = data["stateToken"]
+            call = engine.calls.get(data["callId"] or "")
+            for leg in call.live_legs() if call is not None else []:
+                tokens[(account_id, leg.leg_id)] = state_token(leg)
         hooks = self.core.cti_webhooks
-        changed_users: dict[tuple[str, str], dict[str, Any]] = {}
-        for (account_id, leg_id), view in latest.items():
+        for (account_id, leg_id), token in tokens.items():
+            live = engine.call_table.leg(account_id, leg_id)
+            current = state_token(live) if live is not None else token
             for reg in hooks.for_call(account_id, leg_id):
                 self.core.outbox.enqueue(uow, registration_id=reg["webhookId"], registration_kind=KIND,
                                          account_id=account_id, url=reg["targetUrl"], order_key=leg_id,
-                                         publication={"callId": leg_id, "stateToken": view["stateToken"]})
+                                         publication={"callId": leg_id, "stateToken": current})
+        changed_users: dict[tuple[str, str], dict[str, Any]] = {}
+        for (account_id, leg_id), view in latest.items():
             key = (account_id, leg_id)
             new = key not in self.known and view["state"] != "completed"
             gone = view["state"] == "completed"

@@ -91,18 +91,28 @@ async def stream_call_state(callId: str, request: Request, ctx: CtiDep) -> Strea
     async def body() -> AsyncIterator[str]:
         with hub.subscribe(("leg", ctx.endpoint.account_id, callId)) as queue:
             yield "retry: 3000\n\n"
-            if last_seen != str(first["stateToken"]):
+            sent = str(first["stateToken"])
+            if last_seen != sent:
                 yield sse(json.dumps(ctx.render(first)), event="callstate", event_id=first["stateToken"])
             if first["state"] == "completed":
                 return
             while True:
                 try:
-                    view = await asyncio.wait_for(queue.get(), timeout=streams.KEEP_ALIVE_SECONDS)
+                    item = await asyncio.wait_for(queue.get(), timeout=streams.KEEP_ALIVE_SECONDS)
                 except asyncio.TimeoutError:
                     yield KEEP_ALIVE
                     continue
-                if streams.closed(view):
+                if streams.closed(item):
                     return
+                # An event of this call or of another party of it: send this call's state as it is now.
+                view = ctx.core.engine.snapshot_of(ctx.endpoint.account_id, callId)
+                if view is None:
+                    if item["legId"] != callId:
+                        continue
+                    view = item   # this call ended: its last event
+                if str(view["stateToken"]) == sent:
+                    continue
+                sent = str(view["stateToken"])
                 yield sse(json.dumps(ctx.render(view)), event="callstate", event_id=view["stateToken"])
                 if view["state"] == "completed":
                     return

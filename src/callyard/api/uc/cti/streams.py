@@ -32,7 +32,10 @@ class CallStreams:
         if not data or "legId" not in data:
             return
         account = data["accountId"]
-        for key in (("leg", account, data["legId"]), ("endpoint", account, data["endpointId"])):
+        keys = [("leg", account, data["legId"]), ("endpoint", account, data["endpointId"])]
+        # the other parties' states changed too (their state tokens follow the call's)
+        keys += [("leg", account, p["legId"]) for p in data.get("participants") or []]
+        for key in keys:
             for queue in list(self.listeners.get(key, ())):
                 if queue.qsize() >= MAX_BACKLOG:
                     queue.put_nowait(_CLOSED)
