@@ -304,8 +304,10 @@ class Features(CallListener):
     def move(self, tx: CallTransaction, leg: Leg, terminal: str) -> None:
         """The established call continues on another device (terminal) of the same endpoint."""
         require_state(leg, "connected", "held", action="move")
-        if terminal not in [t["deviceId"] for t in leg.endpoint.terminals]:
+        device = find_terminal(leg.endpoint.terminals, terminal)
+        if device is None:
             raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {leg.endpoint.number}")
+        terminal = device["deviceId"]   # an alias (2880-soft) names the same device
         if terminal == leg.terminal:
             raise Conflict("InvalidCallState", f"call {leg.leg_id} is already on device {terminal}")
         leg.terminal = terminal
@@ -356,8 +358,11 @@ class Features(CallListener):
             raise NotFound("CallNotFound", f"call {target.leg_id} was not found")
         if target.endpoint is endpoint:
             raise Conflict("InvalidCallState", "a call ringing on this endpoint is answered, not picked up")
-        if terminal is not None and terminal not in [t["deviceId"] for t in endpoint.terminals]:
-            raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {endpoint.number}")
+        if terminal is not None:
+            device = find_terminal(endpoint.terminals, terminal)
+            if device is None:
+                raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {endpoint.number}")
+            terminal = device["deviceId"]
         parked = call.call_id in self.parked and target.state == "held"
         if not parked:
             if target.state != "ringing" or target.direction != "inbound":

@@ -37,6 +37,7 @@ from callyard.core.engine.lines import Lines
 from callyard.core.engine.model import AVAILABILITY, EXTENSION, EXTERNAL, GROUP, Call, Endpoint, Leg
 from callyard.core.engine.recordings import Recordings
 from callyard.core.engine.routing import QueueRouter, Routing
+from callyard.core.engine.terminals import find_terminal
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
@@ -328,9 +329,10 @@ class Engine:
                                           to_number=normalise(to), to_name=target.name,
                                           to_principal=target.principal_id)
             if terminal is not None:
-                if terminal not in [t["deviceId"] for t in endpoint.terminals]:
+                device = find_terminal(endpoint.terminals, terminal)
+                if device is None:
                     raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {number}")
-                leg.terminal = terminal
+                leg.terminal = device["deviceId"]
             leg.origin = {"record": bool(record)}
             if caller_id is not None and from_number is None:
                 leg.origin["callerId"] = caller_id   # the far end sees the active line (UC User Line)
