@@ -79,10 +79,13 @@ class Core:
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
         self.cti_webhooks.keep_tidy(self.scheduler)
+        self.tickets.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("CTI webhook sweep re-armed after a reset",
                                       lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("API ticket sweep re-armed after a reset",
+                                      lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether

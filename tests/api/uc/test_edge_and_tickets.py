@@ -185,3 +185,13 @@ def test_a_ticket_in_the_query_is_not_journalled(client, ticket) -> None:
     entries = [e for e in journal["_embedded"]["items"] if e["path"] == ALICE_STATE]
     assert entries and all(raw not in (e["query"] or "") for e in entries)
     assert any(e["query"] == "t=REDACTED" for e in entries)
+
+
+def test_expired_tickets_are_swept_a_day_later(client) -> None:
+    made = create_ticket(client, "alice@acme.example", ("CALL_CONTROL",), expires=60)
+    control = auth(token(client, "admin@acme.example"))
+    assert client.post("/_callyard/clock/advance", json={"seconds": 3600}, headers=control).status_code == 200
+    assert_refusal(client.get(ALICE_STATE, headers=bearer(made)), 401, "ticket.expired")
+    control = auth(token(client, "admin@acme.example"))   # the first advance outlived the access token
+    assert client.post("/_callyard/clock/advance", json={"seconds": 24 * 3600}, headers=control).status_code == 200
+    assert_refusal(client.get(ALICE_STATE, headers=bearer(made)), 401, "ticket.not.valid")

@@ -35,6 +35,8 @@ CTI_LICENCES = ("CLOUD_CTI_API", "CALL_CONTROL_API")
 SUPERVISOR_LICENCE = "SUPERVISOR"
 DEFAULT_TTL_SECONDS = 365 * 24 * 3600   # "valid for a year" (Dstny); a request may ask for less or more
 MAX_NAME = 64
+SWEEP_SECONDS = 3600
+RETENTION_SECONDS = 24 * 3600            # an expired ticket is kept a day (its use answers ticket.expired)
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,29 @@ class Tickets:
             candidate = self.rt.ids.digits(6)
             if self.rt.state.get(KIND, candidate) is None:
                 return candidate
+
+    # ------------------------------------------------------------------ retention
+    def keep_tidy(self, scheduler: Any) -> None:
+        """Sweep every ``SWEEP_SECONDS`` of the twin's clock (call again after the scheduler was cleared)."""
+        async def sweep() -> None:
+            try:
+                await self.purge()
+            finally:
+                scheduler.after(SWEEP_SECONDS, sweep, "API ticket retention")
+        scheduler.after(SWEEP_SECONDS, sweep, "API ticket retention")
+
+    async def purge(self) -> int:
+        """Delete the tickets that expired more than ``RETENTION_SECONDS`` ago. Returns how many went."""
+        cutoff = self.rt.clock.now().timestamp() - RETENTION_SECONDS
+        gone = [t for t in self.rt.state.all(KIND) if t["expiresAt"] < cutoff]
+        if gone:
+            async with self.rt.write() as uow:
+                for doc in gone:
+                    if self.rt.state.get(KIND, doc["ticketId"]) is not None:
+                        uow.delete(KIND, doc["ticketId"])
+                        uow.emit("uc.ticket.expired", doc["accountId"], f"/uc/tickets/{doc['ticketId']}",
+                                 _public(doc), self.rt.now_iso())
+        return len(gone)
 
     # ------------------------------------------------------------------ verifying
     def verify(self, token: str) -> Grant:
