@@ -10,8 +10,14 @@ from callyard.core.auth.service import Auth
 from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
+from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
+from callyard.core.devices import Devices
+from callyard.core.devices.calls import UserCalls
+from callyard.core.devices.recording_control import RecordingControl
+from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -57,6 +63,12 @@ class Core:
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
+        self.devices = Devices(self.engine)
+        self.user_calls = UserCalls(self.devices)
+        self.recording_control = RecordingControl(self.devices)
+        self.device_webhooks = DeviceWebhooks(self.rt)
+        self.user_groups = UserGroups(self.contact_center)
+        self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
@@ -123,6 +135,7 @@ class Core:
             self.rt.state.blobs = state.blobs
             self.engine.reset()
             self.contact_center.reset()
+            self.user_calls.reset()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:
@@ -195,5 +208,9 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
               "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
-               "cti_webhook": "webhookId"}
+               "cti_webhook": "webhookId",
+              # the UC user-centred groups (devices, lines, communication log, group call log)
+              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
+              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
+              "group_call_counter": "accountId"}
 
