@@ -10,9 +10,15 @@ from callyard.core.auth.service import Auth
 from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contact_center.authorization import AuthorizationServer
+from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
+from callyard.core.devices import Devices
+from callyard.core.devices.calls import UserCalls
+from callyard.core.devices.recording_control import RecordingControl
+from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
@@ -59,6 +65,12 @@ class Core:
         self.contact_center = ContactCenter(self.engine)
         self.cc_authorization = AuthorizationServer(self.rt, self.tokens)
         self.history = CallHistory(self.rt)
+        self.devices = Devices(self.engine)
+        self.user_calls = UserCalls(self.devices)
+        self.recording_control = RecordingControl(self.devices)
+        self.device_webhooks = DeviceWebhooks(self.rt)
+        self.user_groups = UserGroups(self.contact_center)
+        self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
@@ -125,6 +137,7 @@ class Core:
             self.rt.state.blobs = state.blobs
             self.engine.reset()
             self.contact_center.reset()
+            self.user_calls.reset()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:
@@ -198,6 +211,10 @@ _ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "con
               "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
               "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
               "cti_webhook": "webhookId",
+              # the UC user-centred groups (devices, lines, communication log, group call log)
+              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
+              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
+              "group_call_counter": "accountId",
               # the contact center's configuration and state (core/contact_center/config.py)
               **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
                                          "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
