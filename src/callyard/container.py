@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from callyard import __version__
 from callyard.api.cloudlink.edge import BASE_PATH, REFRESH_CLAIMS
@@ -53,6 +53,9 @@ class Twin:
     version: str = __version__
     started: float = field(default_factory=time.monotonic)
     fresh_tenant: bool = False
+    # A family's own per-twin services (e.g. the CX family's SignalR hubs), and what stops them with the twin.
+    services: dict[str, Any] = field(default_factory=dict)
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         self.fresh_tenant = await self.core.start()
@@ -63,6 +66,8 @@ class Twin:
         await self.stream.start()
 
     async def stop(self) -> None:
+        for stop in reversed(self.stoppers):
+            await stop()
         await self.stream.stop()
         await self.mqtt.stop()
         await self.webhooks.stop()
