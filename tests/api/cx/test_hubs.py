@@ -93,6 +93,7 @@ async def test_a_support_call_as_the_hubs_push_it(wrap_server: Any, http: httpx.
         assert await dave.employee.invoke("addSelfMonitor") is None
         await boss.queue.invoke("addStateMonitor", ["Support"])          # a name, as the REST id accepts
         await boss.queue.invoke("addConversationMonitor", [SUPPORT])
+        await boss.agent.invoke("addStateMonitor", ["alice", "3002"])    # an employee's agents; dave's by reporting
         await dave.queue.invoke("addStateMonitor", ["5000"])              # the reporting number
         await erin.queue.invoke("addStateMonitor", ["Globex Help"])       # Globex's own queue
         await erin.employee.invoke("addSelfMonitor")
@@ -147,8 +148,9 @@ async def test_a_support_call_as_the_hubs_push_it(wrap_server: Any, http: httpx.
         # dave monitors himself and Support's state: alice's inbox and her state are not his
         assert not dave.of("employeeStateChanged") and not dave.of("employeeConversationChanged")
         assert not dave.of("onAgentStateChanged") and dave.of("queueStateChanged")
-        # the supervisor's agentHub hears every agent of the account (alice's), Globex's erin nothing at all
-        assert {s["id"] for s in boss.of("onAgentStateChanged")} == {ALICE_VOICE}
+        # the supervisor's agentHub hears the agents it monitors (alice's changed), Globex's erin nothing at all
+        assert [s["currentState"] for s in boss.of("onAgentStateChanged")] == [
+            "Idle", "Offered", "Acd", "WorkTimer", "Idle"]
         assert erin.received == []
 
 
@@ -166,6 +168,9 @@ async def test_what_a_caller_may_monitor(wrap_server: Any, http: httpx.Client) -
             await alice.queue.invoke("addStateMonitor", [{"id": SUPPORT}])
         with pytest.raises(Exception, match="error invoking Hub method"):
             await alice.queue.invoke("addStateMonitor")                           # no argument
+        with pytest.raises(Exception, match="only their own"):
+            await alice.agent.invoke("addStateMonitor", ["dave"])                 # another agent's state
+        await alice.agent.invoke("addStateMonitor", ["me"])
         with pytest.raises(Exception, match="third party"):
             await wallboard.employee.invoke("addSelfMonitor")                     # a client is no employee
         await wallboard.queue.invoke("addStateMonitor", [SUPPORT, WEB_CHAT])     # a client sees every queue
@@ -195,3 +200,24 @@ async def test_only_the_familys_own_tokens_open_the_hubs(wrap_server: Any, http:
     assert http.get("/miccsdk/signalr/negotiate", params={**params, "sessionid": f"Bearer {cloudlink}"}
                     ).status_code == 401
     assert http.get("/miccsdk/signalr/nothing", params=params).status_code == 404
+
+
+def test_the_hubs_stop_with_the_twin() -> None:
+    from urllib.parse import urlencode
+
+    from websockets.sync.client import connect
+
+    from tests.conftest import start_server
+
+    with start_server() as live:
+        hubs_server = live.app.state.twin.services["cx.signalr"].server
+        with httpx.Client(base_url=live.url, timeout=10) as http:
+            bearer = cx_token(http, "alice")
+            who = {"sessionid": f"Bearer {bearer}", "clientProtocol": "1.5"}
+            negotiated = http.get("/miccsdk/signalr/negotiate", params=who).json()
+        query = urlencode({**who, "transport": "webSockets", "connectionToken": negotiated["ConnectionToken"]})
+        ws = connect(f"{live.url.replace('http', 'ws')}/miccsdk/signalr/connect?{query}")
+        assert '"S":1' in str(ws.recv(timeout=5))
+        assert [c.connection_id for c in hubs_server.connections()] == [negotiated["ConnectionId"]]
+    assert hubs_server.connections() == []      # the twin's stop ended them
+    ws.close()

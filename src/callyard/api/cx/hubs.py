@@ -4,12 +4,14 @@ of the contact center's ``cc.*`` events.
 
 * ``employeeHub``: ``addSelfMonitor()`` → ``employeeStateChanged`` (EmployeeState),
   ``employeeConversationChanged`` ([Conversation]), ``employeeConversationRemoved`` ([conversation id]).
-* ``agentHub``: no client methods → ``onAgentStateChanged`` (AgentState) of every agent the caller may see.
+* ``agentHub``: ``onAgentStateChanged`` (AgentState) of the caller's own agents once ``addSelfMonitor()`` ran,
+  and of the agents named to the twin's (inferred) ``addStateMonitor(ids)`` / ``removeStateMonitor(ids)``.
 * ``queueHub``: ``addStateMonitor(ids)``, ``removeStateMonitor(ids)``, ``addConversationMonitor(ids)``,
   ``removeConversationMonitor(ids)`` → ``queueStateChanged`` (QueueState), ``queueConversationChanged``
   ([Conversation]), ``queueConversationRemoved`` ([conversation id]).
 
-A monitor is a group of the connection (``employee:{id}``, ``state:{queueId}``, ``conversations:{queueId}``);
+A monitor is a group of the connection (``employee:{id}``, ``agent:{id}``, ``state:{queueId}``,
+``conversations:{queueId}``);
 the projection pushes each event to the groups it concerns, and only to connections of the event's account
 whose caller may still see it (the contact center's ``Desk`` decides, as it does for REST). What the caller may
 not see is a hub error carrying the REST status (``D: {statusCode, errorCode}``) and changes nothing.
@@ -33,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 from callyard.api.cx import wire
 from callyard.api.cx.edge import STATUSES
 from callyard.core.contact_center.desk import Desk
-from callyard.core.errors import CoreError, Invalid
+from callyard.core.errors import CoreError, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.delivery.signalr import ConnectionInfo, Hub, HubContext, HubError, SignalRServer, credential
 from callyard.events.event import Event
@@ -93,23 +95,48 @@ class EmployeeHub(_CxHub):
 
 
 class AgentHub(_CxHub):
-    """No client methods: every connection hears ``onAgentStateChanged`` of the agents its caller may see."""
+    """Mitel's samples call nothing here: ``employeeHub.addSelfMonitor()`` also monitors the caller's own agents
+    (the real server's per-employee "agent state monitors"). ``addStateMonitor(ids)`` / ``removeStateMonitor(ids)``
+    (agents by id or reporting number, or employees by id, username or reporting: all their agents) are the
+    twin's inferred addition, so that a supervisor or a wallboard can hear other agents; an agent may monitor
+    only their own."""
+
+    def _agent_ids(self, ids: Any) -> list[str]:
+        found: list[str] = []
+        try:
+            for ref in _refs(ids, "agent or employee"):
+                try:
+                    found.append(self.desk.agent(self.actor, ref)["id"])
+                except NotFound:
+                    employee = self.desk.employee(self.actor, ref)
+                    found.extend(a["id"] for a in employee["agents"].values())
+        except CoreError as error:
+            raise _hub_error(error) from None
+        return found
+
+    async def addStateMonitor(self, ids: Any) -> None:
+        self.context.groups.add(*(f"agent:{a}" for a in self._agent_ids(ids)))
+
+    async def removeStateMonitor(self, ids: Any) -> None:
+        self.context.groups.discard(*(f"agent:{a}" for a in self._agent_ids(ids)))
+
+
+def _refs(ids: Any, what: str) -> list[str]:
+    """The ids of a monitor call: an array of strings (or numbers), or one alone."""
+    refs = [ids] if isinstance(ids, (str, int)) and not isinstance(ids, bool) else ids
+    if not isinstance(refs, list) or not all(isinstance(r, (str, int)) and not isinstance(r, bool) for r in refs):
+        raise _hub_error(Invalid("InvalidRequest", f"ids must be an array of {what} ids, names or reporting numbers"))
+    return [str(r) for r in refs]
 
 
 class QueueHub(_CxHub):
     def _queue_ids(self, ids: Any) -> list[str]:
         """The queues named (id, name or reporting number, as the REST ``id``), each visible to the caller;
         all or none (a refusal changes no monitor)."""
-        refs = [ids] if isinstance(ids, str) else ids
-        if not isinstance(refs, list) or not all(isinstance(r, (str, int)) and not isinstance(r, bool)
-                                                 for r in refs):
-            raise _hub_error(Invalid("InvalidRequest", "ids must be an array of queue ids, names or reporting "
-                                                        "numbers"))
         found: list[str] = []
         try:
-            for ref in refs:
-                queue = self.desk.queue(self.actor, str(ref))
-                found.append(queue["id"])
+            for ref in _refs(ids, "queue"):
+                found.append(self.desk.queue(self.actor, ref)["id"])
         except CoreError as error:
             raise _hub_error(error) from None
         return found
@@ -178,9 +205,16 @@ class HubsOfTwin:
             return True
         return sees
 
-    def _sees_agent(self, event: Event, agent_id: str) -> Callable[[ConnectionInfo], bool]:
+    def _monitors_agent(self, event: Event, agent_id: str, employee_id: str | None
+                        ) -> Callable[[ConnectionInfo], bool]:
+        """Connections monitoring the agent (``agentHub.addStateMonitor``) or its employee themselves
+        (``employeeHub.addSelfMonitor``), whose caller may still see it."""
+        own, other = f"employeehub.employee:{employee_id}", f"agenthub.agent:{agent_id}"
+
         def sees(info: ConnectionInfo) -> bool:
             if info.principal.principal.account_id != event.account_id:
+                return False
+            if own not in info.groups and other not in info.groups:
                 return False
             try:
                 self.desk.agent(info.principal.principal, agent_id)
@@ -209,7 +243,8 @@ class HubsOfTwin:
                 self.server.push(hub, method, [argument], group=f"employee:{employee_id}",
                                  where=self._sees_employee(event, employee_id))
             elif hub == "agentHub" and audience["agentId"]:
-                self.server.push(hub, method, [argument], where=self._sees_agent(event, audience["agentId"]))
+                self.server.push(hub, method, [argument],
+                                 where=self._monitors_agent(event, audience["agentId"], audience["employeeId"]))
             elif hub == "queueHub" and audience["queueId"]:
                 kind = "state" if method == "queueStateChanged" else "conversations"
                 queue_id = audience["queueId"]
