@@ -33,7 +33,8 @@ test: lint js-clients
 	$(BIN)/python -m pytest
 
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/core/engine/test_state_machine.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/core/engine/test_state_machine.py \
+		tests/core/contact_center/test_agent_state_machine.py
 	SCHEMATHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/conformance
 
 bench: $(STAMP)

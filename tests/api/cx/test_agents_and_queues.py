@@ -97,6 +97,12 @@ def test_service_level_and_abandoned(client: httpx.Client, supervisor: dict, cx_
     assert (state["offeredConversationsToday"], state["answeredConversationsToday"],
             state["abandonedConversationsToday"]) == (2, 1, 1)
     assert state["serviceLevelPercentageToday"] == 50.0
+    assert (state["offeredConversationsInTheLast15Minutes"], state["abandonedConversationsInTheLast15Minutes"],
+            state["serviceLevelPercentageInTheLastHour"]) == (2, 1, 50.0)
+    control.advance(16 * 60)  # the first quarter of an hour has passed
+    later = client.get(f"{API}/queues/Support/state", headers=supervisor).json()
+    assert (later["offeredConversationsInTheLast15Minutes"], later["offeredConversationsInTheLastHour"],
+            later["offeredConversationsToday"]) == (0, 2, 2)
     assert state["agentsOnAcdConversations"] == 1 and state["waitingConversations"] == 0
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from callyard.core.clock import ManualClock
-from callyard.core.contact_center.announcements import _signature
+from callyard.core.contact_center.announcements import signature
 from callyard.core.errors import CoreError
 from callyard.core.ids import Ids
 from callyard.core.principal import SYSTEM, Principal
@@ -150,7 +150,7 @@ class AgentMachine(RuleBasedStateMachine):
             if not employee["agents"]:
                 continue
             announced = self.core.rt.state.get("cc_state", employee["id"])
-            now = _signature(self.core.contact_center.states.presence(employee))
+            now = signature(self.core.contact_center.states.presence(employee))
             if announced is None:
                 assert now["aggregate"][0] == "Offline", "a change was never announced"
             else:

@@ -190,7 +190,24 @@ def queue_state(view: dict[str, Any], offset: int | None = None) -> dict[str, An
         "agentsOnOutboundConversations": view["agentsOnOutbound"], "agentsUnavailable": view["agentsUnavailable"],
         "agentsLoggedIn": view["agentsLoggedIn"],
         "timeOfLastReceivedUpdate": when(view.get("updatedOn"), offset),
+        **_windows(view["windows"]),
     }
+
+
+def _windows(windows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, suffix in (("last15Minutes", "InTheLast15Minutes"), ("lastHour", "InTheLastHour")):
+        window = windows[key]
+        offered = window["offered"]
+        out.update({
+            f"offeredConversations{suffix}": offered, f"answeredConversations{suffix}": window["answered"],
+            f"abandonedConversations{suffix}": window["abandoned"],
+            f"answeredConversationsPercentage{suffix}": round(100.0 * window["answered"] / offered, 1)
+            if offered else 0.0,
+            f"abandonedConversationsPercentage{suffix}": round(100.0 * window["abandoned"] / offered, 1)
+            if offered else 0.0,
+            f"serviceLevelPercentage{suffix}": window["serviceLevelPercent"]})
+    return out
 
 
 # ---------------------------------------------------------------------- conversations

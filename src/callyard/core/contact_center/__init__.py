@@ -12,13 +12,24 @@
 
 Queue settings live in the group document's ``acd`` object; agent state in ``agent`` documents.
 
-Modules: ``queues`` (queue entries, settings, the waiting lists), ``agents`` (agent state),
-``distribution`` (which agents may take an entry, and which of them is offered it), ``statistics``, and
-``service`` (:class:`ContactCenter`, which joins them to the engine through the engine's public API only).
+Modules: ``queues`` (queue entries, settings, the waiting lists), ``agents`` (agent state, one document per
+user and media), ``distribution`` (which agents may take an entry, and which of them is offered it),
+``statistics``, ``service`` (:class:`ContactCenter`, which joins them to the engine through the engine's
+public API only), and the contact center as the CX SDK family sees it: ``model`` (media, presence states,
+security roles), ``config`` (sites, employees with one agent per media, agent groups, queues of a media type,
+reason codes, DNIS, clients — loaded by ``tenant`` from an account's ``contactCenter``), ``employees``
+(presence per media and aggregate), ``interactions`` (media-neutral conversation views), ``desk`` (what
+employees, supervisors and clients do, with the security roles), ``authorization`` (the contact center's
+authorization server) and ``announcements`` (the ``cc.*`` events the live hubs are built from).
 
-Queues hold entries that wrap an interaction; today every interaction is a voice call. The entry and the
-agent state are where a chat or email could later join the same queues and agents (see ``queues``); no
-non-voice routing exists yet.
+Public API used by other families: ``ContactCenter.set_agent`` (login/logout, ready/not ready with a reason,
+skills, per-group presence of a user's Voice agent), ``ContactCenter.stats_of`` / ``queue_stats`` (ACD
+statistics), ``ContactCenter.queue_state_view`` (a contact-center queue's real-time numbers) and
+``ContactCenter.desk`` (:class:`~callyard.core.contact_center.desk.Desk`).
+
+Queues hold entries that wrap an interaction; today every routed interaction is a voice call. Chat, e-mail,
+SMS and open-media interactions are ``cc_interaction`` documents with the same fields (``interactions``);
+routing them through the same queues and agent state is part 2.
 """
 from callyard.core.contact_center.service import ContactCenter
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from callyard.core.state import UnitOfWork
 
 
-def _signature(presence: dict[str, Any]) -> dict[str, Any]:
+def signature(presence: dict[str, Any]) -> dict[str, Any]:
     """What of a presence is announced: state, acdState and reason per media and the aggregate."""
     out = {}
     for key, value in presence.items():
@@ -118,18 +118,18 @@ class Announcements:
         center = self.center
         now = center.rt.now_iso()
         presence = center.states.presence(employee)
-        signature = _signature(presence)
+        current = signature(presence)
         before = center.rt.state.get(STATE, employee["id"])
         previous = before["signature"] if before else {}
-        if signature == previous:
+        if current == previous:
             return
         uow.put(STATE, employee["id"], {"id": employee["id"], "accountId": employee["accountId"],
-                                        "signature": signature, "enteredStateOn": now})
+                                        "signature": current, "enteredStateOn": now})
         view = center.states.view(employee, entered=now)
         uow.emit("cc.employee.state", employee["accountId"], f"/employees/{employee['id']}", view, now, fresh=True)
         for media in MEDIA:
             key = MEDIA_KEYS[media]
-            if media in employee["agents"] and signature.get(key) != previous.get(key):
+            if media in employee["agents"] and current.get(key) != previous.get(key):
                 agent = center.states.agent_view(employee, media)
                 uow.emit("cc.agent.state", employee["accountId"], f"/agents/{agent['agentId']}", agent, now,
                          fresh=True)
@@ -140,11 +140,11 @@ class Announcements:
         center = self.center
         now = center.rt.now_iso()
         view = center.queue_state_view(queue)
-        signature = {k: view.get(k) for k in _QUEUE_KEYS}
+        current = {k: view.get(k) for k in _QUEUE_KEYS}
         key = f"queue:{queue['id']}"
         before = center.rt.state.get(STATE, key)
-        if before is not None and before["signature"] == signature:
+        if before is not None and before["signature"] == current:
             return
-        uow.put(STATE, key, {"id": key, "accountId": queue["accountId"], "signature": signature,
+        uow.put(STATE, key, {"id": key, "accountId": queue["accountId"], "signature": current,
                              "enteredStateOn": now})
         uow.emit("cc.queue.state", queue["accountId"], f"/queues/{queue['id']}", view, now, fresh=True)

@@ -357,9 +357,11 @@ class ContactCenter(QueueRouter):
         else:
             waiting = [i for i in self.interactions.non_voice(account_id)
                        if i.get("queueId") == queue["id"] and i.get("conversationState") == "InQueue"]
+            empty = {"offered": len(waiting), "answered": 0, "abandoned": 0, "serviceLevelPercent": 100.0}
             stats = {"waiting": len(waiting), "longestWaitSeconds": 0.0, "offeredToday": len(waiting),
                      "answeredToday": 0, "abandonedToday": 0, "answeredWithinServiceLevelToday": 0,
-                     "serviceLevelPercentToday": 100.0, "estimatedWaitSeconds": 0.0, "oldestQueuedOn": None}
+                     "serviceLevelPercentToday": 100.0, "estimatedWaitSeconds": 0.0, "oldestQueuedOn": None,
+                     "windows": {"last15Minutes": empty, "lastHour": empty}}
         counts = {"agentsLoggedIn": 0, "agentsAvailable": 0, "agentsIdle": 0, "agentsOnAcd": 0, "agentsOnNonAcd": 0,
                   "agentsOnOutbound": 0, "agentsUnavailable": 0}
         members: set[str] = set()
@@ -394,7 +396,8 @@ class ContactCenter(QueueRouter):
                 "answeredToday": stats["answeredToday"], "abandonedToday": stats["abandonedToday"],
                 "answeredWithinServiceLevelToday": stats["answeredWithinServiceLevelToday"],
                 "serviceLevelPercentToday": stats["serviceLevelPercentToday"],
-                "serviceLevelGoal": queue.get("serviceLevelGoal", 80), **counts, "updatedOn": self.rt.now_iso()}
+                "serviceLevelGoal": queue.get("serviceLevelGoal", 80), "windows": stats["windows"], **counts,
+                "updatedOn": self.rt.now_iso()}
 
     def queue_stats(self, actor: Principal, account_ref: str | None = None) -> list[dict[str, Any]]:
         account_id = self.engine.account_of(actor, account_ref)

@@ -1,6 +1,7 @@
 """Queue statistics: derived from the live queue and the ``queue_call`` records of calls that left it."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from callyard.core.clock import iso
@@ -45,4 +46,19 @@ def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict
             if answered or abandoned else 100.0, "estimatedWaitSeconds": round(estimated, 3),
             "oldestQueuedOn": iso(min(e.queued_on for e in waiting)) if waiting else None,
             "averageWaitSeconds": round(sum(r["waitSeconds"] for r in answered) / len(answered), 3)
-            if answered else 0.0}
+            if answered else 0.0,
+            "windows": {name: _window(records, waiting, iso(now - timedelta(minutes=minutes)), service_level_seconds)
+                        for name, minutes in (("last15Minutes", 15), ("lastHour", 60))}}
+
+
+def _window(records: list[dict[str, Any]], waiting: list[Any], since: str, service_level_seconds: float
+            ) -> dict[str, Any]:
+    """Offered, answered, abandoned and the service level of the calls queued since ``since``."""
+    recent = [r for r in records if r["queuedOn"] >= since]
+    answered = [r for r in recent if r["outcome"] == "answered"]
+    abandoned = sum(1 for r in recent if r["outcome"] == "abandoned")
+    within = sum(1 for r in answered if r["waitSeconds"] <= service_level_seconds)
+    return {"offered": len(recent) + sum(1 for e in waiting if iso(e.queued_on) >= since),
+            "answered": len(answered), "abandoned": abandoned,
+            "serviceLevelPercent": round(100.0 * within / (len(answered) + abandoned), 1)
+            if answered or abandoned else 100.0}
