@@ -6,6 +6,7 @@ another's."""
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -221,3 +222,60 @@ def test_the_hubs_stop_with_the_twin() -> None:
         assert [c.connection_id for c in hubs_server.connections()] == [negotiated["ConnectionId"]]
     assert hubs_server.connections() == []      # the twin's stop ended them
     ws.close()
+
+
+def test_signalr_client_threads_over_server_sent_events(wrap_server: Any, http: httpx.Client) -> None:  # noqa: F811
+    """The other PyPI client (Server-Sent Events; it never calls /start): a Globex wallboard client monitors its
+    own queue, is refused Acme's, and hears its own queue's change and nothing of Acme's."""
+    import threading
+
+    import requests
+    from signalr import Connection as ThreadsConnection
+    from signalr.transports._sse_transport import ServerSentEventsTransport
+
+    board = http.post("/AuthorizationServer/Token", data={"grant_type": "client_credentials",
+                                                          "client_id": "GlobexBoard", "client_secret": "globex-secret"})
+    acme_board = http.post("/AuthorizationServer/Token", data={"grant_type": "client_credentials",
+                                                               "client_id": "AcmeWallboard",
+                                                               "client_secret": "acme-wallboard-secret"})
+    with requests.Session() as session:
+        connection = ThreadsConnection(wrap_server.url + "/miccsdk/signalr", session)
+        connection.qs = {"sessionid": f"Bearer {board.json()['access_token']}"}
+        connection._Connection__transport = ServerSentEventsTransport(session, connection)
+        queue_hub, agent_hub = connection.register_hub("queueHub"), connection.register_hub("agentHub")
+        heard: list[tuple[str, Any]] = []
+        results: dict[str, Any] = {}
+        arrived = threading.Event()
+
+        def on(method: str) -> Callable[[Any], None]:
+            def record(argument: Any) -> None:
+                heard.append((method, argument))
+                arrived.set()
+            return record
+        queue_hub.client.on("queueStateChanged", on("queueStateChanged"))
+        agent_hub.client.on("onAgentStateChanged", on("onAgentStateChanged"))
+        connection.received += lambda **message: results.update({message["I"]: message}) if "I" in message else None
+        connection.start()
+        try:
+            queue_hub.server.invoke("addStateMonitor", ["Globex Help"])     # I = "0"
+            queue_hub.server.invoke("addStateMonitor", [SUPPORT])           # I = "1": Acme's
+            agent_hub.server.invoke("addStateMonitor", ["erin"])            # I = "2"
+            assert "E" not in results["0"] and "E" not in results["2"], results
+            assert results["1"]["H"] is True and results["1"]["D"]["statusCode"] == 404
+            acme = auth(acme_board.json()["access_token"])
+            assert http.get(f"{API}/queues/state", headers=acme).status_code == 200
+            alice = auth(cx_token(http, "alice"))
+            assert http.put(f"{API}/employees/me/state", headers=alice, json=LOGIN).status_code == 200
+            erin = auth(cx_token(http, "erin"))
+            assert http.put(f"{API}/employees/me/state", headers=erin, json=LOGIN).status_code == 200
+            assert arrived.wait(5)
+            deadline = time.monotonic() + 5
+            while len({m for m, _ in heard}) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)
+            assert {m for m, _ in heard} == {"queueStateChanged", "onAgentStateChanged"}
+            assert {a["name"] for m, a in heard if m == "queueStateChanged"} == {"Globex Help"}
+            assert {a["lastName"] for m, a in heard if m == "onAgentStateChanged"} == {"Ellis"}
+        finally:
+            connection.close()
+            http.put(f"{API}/employees/me/state", headers=auth(cx_token(http, "alice")), json={"state": "Offline"})
