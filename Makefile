@@ -21,8 +21,10 @@ $(JS_CLIENT)/node_modules/.package-lock.json: $(JS_CLIENT)/package.json $(JS_CLI
 
 js-clients: $(JS_CLIENT)/node_modules/.package-lock.json
 
+# Options of `callyard serve` pass through ARGS: make run ARGS="--clock manual --open-control"
+ARGS ?=
 run: $(STAMP)
-	$(BIN)/callyard serve
+	$(BIN)/callyard serve $(ARGS)
 
 # Lint first: ruff over everything, mypy (strict on the core and the event path; see pyproject.toml).
 lint: $(STAMP)

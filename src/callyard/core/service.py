@@ -53,7 +53,7 @@ class Core:
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
-        self.cc_authorization = AuthorizationServer(self.rt, self.auth)
+        self.cc_authorization = AuthorizationServer(self.rt, self.tokens)
         self.history = CallHistory(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)

@@ -152,7 +152,9 @@ def test_odata_paging_and_count(client: httpx.Client, supervisor: dict) -> None:
     assert [q["name"] for q in nxt["_embedded"]["items"]] == ["SMS", "Open Media"]
     assert "count" not in client.get(f"{API}/queues?$count=false", headers=supervisor).json()
     assert client.get(f"{API}/queues?$search='chat'", headers=supervisor).json()["count"] == 1
-    for bad in ("$top=-1", "$skip=x", "$filter=name eq", "$count=maybe", "$orderby=name sideways"):
+    deep = "(" * 40 + "name eq 'x'" + ")" * 40
+    for bad in ("$top=-1", "$skip=x", "$filter=name eq", "$count=maybe", "$orderby=name sideways",
+                f"$filter={deep}", "$filter=" + " or ".join(["name eq 'x'"] * 120)):
         response = client.get(f"{API}/queues?{bad}", headers=supervisor)
         assert response.status_code == 400, bad
         assert set(response.json()) >= {"message", "errorCode"}

@@ -3,15 +3,19 @@ clock: login/logout, busy and DND with reason codes, an ACD call offered and acc
 agent-group presence, the security roles, queue numbers, and the events the live hubs are built from."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
+from callyard.core.clock import ManualClock
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callyard.core.ids import Ids
 from callyard.core.principal import SYSTEM, Principal
 from callyard.core.service import Core
 from callyard.events.event import Event
-from tests.core.conftest import ACME, advance, rejected
+from callyard.store.database import MemoryStore
+from tests.core.conftest import ACME, advance, principal_for, rejected
 
 CALLER = "+16135550177"
 SUPPORT = "ac3e0000-0000-4000-8000-00000000500a"
@@ -221,3 +225,28 @@ async def test_a_login_joins_every_agent_group_again(core: Core, alice: Principa
     await desk.set_employee_state(alice, "me", {"state": "Offline"})
     await desk.set_employee_state(alice, "me", AVAILABLE)
     assert desk.agent_state(alice, "me")["presentInAgentGroups"] == [group]
+
+
+async def test_time_in_state_today_adds_up() -> None:
+    # A clock that starts at 09:00, so the run never crosses midnight ("today" starts again there).
+    core = Core(MemoryStore(), ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)), Ids(11))
+    await core.start()
+    alice = principal_for(core, "alice@acme.example")
+    desk = core.contact_center.desk
+    await desk.set_employee_state(alice, "me", AVAILABLE)
+    await advance(core, 60)
+    await desk.set_employee_state(alice, "me", {"state": "Busy", "reason": "Lunch"})
+    await advance(core, 30)
+    await desk.set_employee_state(alice, "me", {"state": "Available"})
+    await core.engine.inbound(SYSTEM, CALLER, "5000", account_ref=ACME)
+    [offer] = desk.employee_conversations(alice, "me")
+    await desk.conversation_action(alice, "me", offer["conversationId"], {"action": "Accept"})
+    await advance(core, 20)
+    await desk.conversation_action(alice, "me", offer["conversationId"], {"action": "End"})
+    await advance(core, 5)
+    durations = desk.agent_state(alice, "me")["durationsToday"]
+    assert (durations["loggedIn"], durations["makeBusy"], durations["acd"]) == (115.0, 30.0, 20.0)
+    await desk.set_employee_state(alice, "me", {"state": "Offline"})
+    await advance(core, 50)
+    assert desk.agent_state(alice, "me")["durationsToday"]["loggedIn"] == 115.0
+    await core.stop()

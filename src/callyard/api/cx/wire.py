@@ -126,6 +126,10 @@ def agent_state(view: dict[str, Any], offset: int | None = None) -> dict[str, An
         "presentInAgentGroups": list(view["presentInAgentGroups"]),
         "lastLoginTime": when(view.get("lastLogin"), offset), "lastLogoffTime": when(view.get("lastLogout"), offset),
         "hotDeskExtension": view.get("hotDeskExtension"),
+        **{f"{name}DurationToday": timespan(view["durationsToday"][name]) for name in (
+            "loggedIn", "makeBusy", "doNotDisturb", "workTimer", "nonAcd", "outbound")},
+        "acdDurationToday": timespan(view["durationsToday"]["acd"] + view["durationsToday"]["held"]),
+        "holdAcdDurationToday": timespan(view["durationsToday"]["held"]),
     }
 
 

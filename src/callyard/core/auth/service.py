@@ -12,6 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from callyard.core.auth.passwords import verify_password
 from callyard.core.auth.tokens import TokenService
@@ -254,6 +255,8 @@ class Auth:
         if not record.get("active"):
             raise Forbidden("ClientNotActive", f"client {client_id} is not active on the user's account")
         allowed = record.get("redirectUris") or []
+        if redirect_uri is not None and not _absolute_uri(redirect_uri):
+            raise Invalid("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not an absolute URI")
         if redirect_uri is not None and redirect_uri not in allowed:
             raise Forbidden("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not registered for this client")
         if redirect_uri is None and (record.get("rules") or {}).get("enforceRedirectUris") and not allowed:
@@ -356,23 +359,9 @@ class Auth:
             claims["clientId"] = client_id
         return self._issue(account, claims, {"type": "guest", "id": principal_id, "claims": claims})
 
-    def audience_token(self, account_id: str, claims: dict[str, Any], audience: str) -> IssuedToken:
-        """An access token for another family's authorization server (``aud`` = ``audience``): only that
-        family accepts it, and it accepts no other (see ``principal``)."""
-        account = self._active_account(account_id)
-        return self._issue(account, {**claims, "aud": audience}, {"type": "none"})
-
-    def user_claims(self, user: dict[str, Any]) -> dict[str, Any]:
-        """The claims a user's token carries."""
-        return self._user_claims(user)
-
     # ------------------------------------------------------------------ verification
-    def principal(self, token: str, audience: str | None = None) -> Principal:
-        """The caller a token names. A token issued for an ``audience`` (another family's authorization
-        server) is valid only where that audience is asked for, and only such tokens are valid there."""
+    def principal(self, token: str) -> Principal:
         claims = self.tokens.verify(token, "access")
-        if claims.get("aud") != audience:
-            raise Unauthorized("InvalidToken", "the token was not issued for this API")
         account = self.access.find_account(claims.get("accountId", ""))
         if account is None:
             raise Unauthorized("InvalidToken", "the token's account no longer exists")
@@ -384,3 +373,9 @@ class Auth:
             raise Unauthorized("InvalidToken", "the token's user no longer exists")
         return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=claims["role"],
                          user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
+
+
+def _absolute_uri(uri: str) -> bool:
+    """An absolute URI (RFC 3986: a scheme and, for a redirect, something after it) with no fragment."""
+    parts = urlsplit(uri)
+    return bool(parts.scheme) and bool(parts.netloc or parts.path) and not parts.fragment and uri == uri.strip()

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from callyard.core.contact_center.config import STATE
+from callyard.core.contact_center.employees import add_interval
 from callyard.core.contact_center.model import MEDIA, MEDIA_KEYS
 from callyard.core.engine.model import EXTENSION
 from callyard.events.event import Event
@@ -123,8 +124,17 @@ class Announcements:
         previous = before["signature"] if before else {}
         if current == previous:
             return
+        since = dict(before.get("since", {})) if before else {}
+        durations = {k: dict(v) for k, v in before.get("durations", {}).items()} if before else {}
+        for key, entry in current.items():
+            if key == "aggregate" or entry == previous.get(key):
+                continue
+            if key in previous and key in since:  # close the interval of the state it leaves
+                durations[key] = add_interval(durations.get(key, {}), previous[key], since[key], now)
+            since[key] = now
         uow.put(STATE, employee["id"], {"id": employee["id"], "accountId": employee["accountId"],
-                                        "signature": current, "enteredStateOn": now})
+                                        "signature": current, "enteredStateOn": now, "since": since,
+                                        "durations": durations})
         view = center.states.view(employee, entered=now)
         uow.emit("cc.employee.state", employee["accountId"], f"/employees/{employee['id']}", view, now, fresh=True)
         for media in MEDIA:

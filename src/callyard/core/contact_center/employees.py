@@ -13,6 +13,7 @@ Offline when none is logged in); its acdState is the first busy acdState, Voice 
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from callyard.core.clock import iso
@@ -24,6 +25,39 @@ from callyard.core.engine.service import Engine
 
 _ORDER = ("DoNotDisturb", "Busy", "Away", "Available")
 _IDLE = ("Idle", "Offline")
+DURATIONS = ("loggedIn", "makeBusy", "doNotDisturb", "workTimer", "acd", "held", "nonAcd", "outbound")
+
+
+def categories(entry: list[Any]) -> list[str]:
+    """What time spent in an announced agent presence ``[state, acdState, reasonId, reasonName]`` counts as."""
+    state, activity = entry[0], entry[1]
+    found = []
+    if state != "Offline":
+        found.append("loggedIn")
+    if state == "Busy" and activity != "WorkTimer":
+        found.append("makeBusy")
+    if state == "DoNotDisturb":
+        found.append("doNotDisturb")
+    found += {"WorkTimer": ["workTimer"], "Acd": ["acd"], "Held": ["held"], "NonAcd": ["nonAcd"],
+              "Outbound": ["outbound"]}.get(activity, [])
+    return found
+
+
+def add_interval(durations: dict[str, Any], entry: list[Any], start: str, end: str) -> dict[str, Any]:
+    """Today's seconds per category with the interval ``start``-``end`` spent in ``entry`` added (only the
+    part of it since midnight of ``end``'s day; another day's totals start again from zero)."""
+    day = end[:10]
+    totals: dict[str, Any] = dict(durations) if durations.get("day") == day else {"day": day}
+    begin = max(start, day + "T00:00:00")
+    seconds = max(0.0, (_parse(end) - _parse(begin)).total_seconds()) if begin < end else 0.0
+    for name in categories(entry):
+        totals[name] = round(float(totals.get(name, 0.0)) + seconds, 3)
+    return totals
+
+
+def _parse(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class EmployeeStates:
@@ -138,6 +172,21 @@ class EmployeeStates:
                 "lastLogoutToday": max(logouts) if logouts else None,
                 "enteredStateOn": entered}
 
+    def durations_today(self, employee: dict[str, Any], media: str, presence: dict[str, Any]) -> dict[str, float]:
+        """Seconds today per category (logged in, make busy, DND, work timer, ACD, held, non-ACD, outbound):
+        the intervals between the announced changes of this agent's presence, plus the one running now."""
+        announced = self.engine.rt.state.get("cc_state", employee["id"]) or {}
+        key = MEDIA_KEYS[media]
+        now = self.engine.rt.now_iso()
+        totals = dict(announced.get("durations", {}).get(key, {}))
+        since = announced.get("since", {}).get(key)
+        if since:
+            entry = [presence["state"], presence["acdState"], presence["reasonId"], presence["reasonName"]]
+            totals = add_interval(totals, entry, since, now)
+        if totals.get("day") != now[:10]:
+            totals = {}
+        return {name: float(totals.get(name, 0.0)) for name in DURATIONS}
+
     def agent_view(self, employee: dict[str, Any], media: str) -> dict[str, Any]:
         """One agent's state (``AgentState``): its presence and the agent groups it is present in."""
         agent = employee["agents"][media]
@@ -149,7 +198,8 @@ class EmployeeStates:
             if presence["loggedIn"] and presence["presentIn"].get(group.get("groupId") or group["id"]) is not False:
                 groups.append(group["id"])
         counts = self.today(employee)
-        return {"agentId": agent["id"], "reporting": agent["reporting"], "mediaType": media,
+        return {"durationsToday": self.durations_today(employee, media, presence),
+                "agentId": agent["id"], "reporting": agent["reporting"], "mediaType": media,
                 "employeeId": employee["id"], "userId": employee["userId"], "accountId": employee["accountId"],
                 "firstName": employee["firstName"], "lastName": employee["lastName"],
                 "presentInAgentGroups": groups, "acdConversationsToday": counts[media], **presence}
