@@ -2,7 +2,8 @@
 Node) over each transport, written as Mitel's samples are (``$.hubConnection('<server>/miccsdk', {qs:
 'sessionid=Bearer …'})``, proxies and handlers after ``start()``): monitors, a refused monitor (403 in the hub
 error's data), the events an employee's login and logout push, and the connection ended when its token expires
-or is revoked. ``make test`` installs the npm project of tests/delivery/signalr/js (``npm ci``)."""
+or stops being valid (its user removed). ``make test`` installs the npm project of tests/delivery/signalr/js
+(``npm ci``)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from tests.api.cx.conftest import ALICE, ALICE_VOICE, SUPPORT, WEB_CHAT, cx_token
+from tests.conftest import ALICE as ALICE_USER
 from tests.conftest import auth, start_server, token
 from tests.support.control import Control
 
@@ -88,8 +90,10 @@ def test_the_connection_ends_with_its_token(twin: Any, transport: str, how: str)
             steps_of(process, until="waiting")
             if how == "expired":
                 control.advance(3601)                      # past the token's hour, on the twin's clock
-            else:
-                control.fault(kind="token.expire")         # every token issued until now is expired
+            else:                                          # the token's user is removed: it no longer verifies
+                admin = auth(token(http, "admin@acme.example"))
+                deleted = http.delete(f"/2017-09-01/users/{ALICE_USER}", headers=admin)
+                assert deleted.status_code in (200, 204), deleted.text
             steps = steps_of(process)
         finally:
             process.kill()

@@ -18,7 +18,7 @@ not see is a hub error carrying the REST status (``D: {statusCode, errorCode}``)
 
 One ``SignalRServer`` per twin (``HubsOfTwin``), built when the family registers its projections; the route the
 family mounts finds it on the request's twin. It stops with the twin; a connection ends when its token expires
-or stops being valid (its user or account removed, a forced expiry), on the twin's clock.
+or stops being valid (its user, employee or account removed), on the twin's clock.
 """
 from __future__ import annotations
 
