@@ -175,15 +175,25 @@ async def test_what_a_caller_may_monitor(wrap_server: Any, http: httpx.Client) -
         with pytest.raises(Exception, match="third party"):
             await wallboard.employee.invoke("addSelfMonitor")                     # a client is no employee
         await wallboard.queue.invoke("addStateMonitor", [SUPPORT, WEB_CHAT])     # a client sees every queue
+        await wallboard.agent.invoke("addStateMonitor", ["carol", "3002"])       # carol's four agents, dave's
+        async with hubs(url, cx_token(http, "carol")) as carol:
+            await carol.agent.invoke("addStateMonitor", ["me"])                   # her own, all media
+            assert http.put(f"{API}/employees/me/state", headers=auth(cx_token(http, "carol")),
+                            json=LOGIN).status_code == 200
+            await carol.until(lambda: len(carol.of("onAgentStateChanged")) == 4)
+            assert {a["mediaType"] for a in carol.of("onAgentStateChanged")} == {"Chat", "Email", "Sms", "OpenMedia"}
+        await wallboard.until(lambda: len(wallboard.of("onAgentStateChanged")) == 4)
         await alice.queue.invoke("addStateMonitor", SUPPORT)                     # one id alone is accepted
         await alice.queue.invoke("removeStateMonitor", [SUPPORT])
         dave = cx_token(http, "dave")
         assert http.put(f"{API}/employees/me/state", headers=auth(dave), json=LOGIN).status_code == 200
         await wallboard.until(lambda: bool(wallboard.of("queueStateChanged")))
+        await wallboard.until(lambda: len(wallboard.of("onAgentStateChanged")) == 5)   # and dave's
         await asyncio.sleep(0.5)
         # the refused call changed nothing, the removed monitor hears nothing
         assert alice.received == []
-        assert {s["id"] for s in wallboard.of("queueStateChanged")} == {SUPPORT}
+        assert {s["id"] for s in wallboard.of("queueStateChanged")} == {SUPPORT, WEB_CHAT}   # not Email, SMS…
+        assert len(wallboard.of("onAgentStateChanged")) == 5
         assert http.put(f"{API}/employees/me/state", headers=auth(dave), json={"state": "Offline"}).status_code == 200
 
 

@@ -107,7 +107,7 @@ class AgentHub(_CxHub):
             for ref in _refs(ids, "agent or employee"):
                 try:
                     found.append(self.desk.agent(self.actor, ref)["id"])
-                except NotFound:
+                except (NotFound, Invalid):   # an employee (``me`` of several agents included): all their agents
                     employee = self.desk.employee(self.actor, ref)
                     found.extend(a["id"] for a in employee["agents"].values())
         except CoreError as error:
