@@ -54,8 +54,9 @@ class Twin:
     version: str = __version__
     started: float = field(default_factory=time.monotonic)
     fresh_tenant: bool = False
-    # A family's own per-twin services (e.g. the CX family's SignalR hubs), and what stops them with the twin.
-    services: dict[str, Any] = field(default_factory=dict)
+    # Runtime objects a family keeps for its routes (the UC family's SSE hubs), set by its projections hook.
+    family_state: dict[str, Any] = field(default_factory=dict)
+    # What a family's projections hook started and the twin's stop ends first (the CX family's SignalR server).
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:

@@ -221,7 +221,7 @@ def test_the_hubs_stop_with_the_twin() -> None:
     from tests.conftest import start_server
 
     with start_server() as live:
-        hubs_server = live.app.state.twin.services["cx.signalr"].server
+        hubs_server = live.app.state.twin.family_state["cx.signalr"].server
         with httpx.Client(base_url=live.url, timeout=10) as http:
             bearer = cx_token(http, "alice")
             who = {"sessionid": f"Bearer {bearer}", "clientProtocol": "1.5"}

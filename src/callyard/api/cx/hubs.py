@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("callyard.api.cx.hubs")
 
 HUBS_PATH = "/miccsdk/signalr"
-SERVICE = "cx.signalr"   # the twin's per-family service key
+SERVICE = "cx.signalr"   # its key in the twin's family_state
 EVENTS = ("cc.employee.state", "cc.agent.state", "cc.queue.state", "cc.conversation.changed",
           "cc.conversation.removed")
 
@@ -255,7 +255,7 @@ class HubsOfTwin:
 def register(twin: "Twin") -> None:
     """Build the twin's hubs, feed them from the event path and stop them with the twin."""
     hubs = HubsOfTwin(twin)
-    twin.services[SERVICE] = hubs
+    twin.family_state[SERVICE] = hubs
     twin.stoppers.append(hubs.server.stop)
 
     def project(event: Event) -> None:
@@ -269,8 +269,8 @@ def register(twin: "Twin") -> None:
 def hubs_of(scope: Scope) -> HubsOfTwin | None:
     app = scope.get("app")
     twin = getattr(getattr(app, "state", None), "twin", None)
-    services = getattr(twin, "services", None)
-    return services.get(SERVICE) if services is not None else None
+    state = getattr(twin, "family_state", None)
+    return state.get(SERVICE) if state is not None else None
 
 
 class TwinHubsRoute(Mount):
