@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from callyard import __version__
 from callyard.api.cloudlink.edge import BASE_PATH, REFRESH_CLAIMS
@@ -58,6 +58,8 @@ class Twin:
     fresh_tenant: bool = False
     # Runtime objects a family keeps for its routes (the UC family's SSE hubs), set by its projections hook.
     family_state: dict[str, Any] = field(default_factory=dict)
+    # What a family's projections hook started and the twin's stop ends first (the CX family's SignalR server).
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         self.fresh_tenant = await self.core.start()
@@ -68,6 +70,8 @@ class Twin:
         await self.stream.start()
 
     async def stop(self) -> None:
+        for stop in reversed(self.stoppers):
+            await stop()
         await self.stream.stop()
         await self.mqtt.stop()
         await self.webhooks.stop()

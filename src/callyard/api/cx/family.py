@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from starlette.middleware import Middleware
 
-from callyard.api.cx import agents, auth, conversations, employees, openapi, queues, reference
+from callyard.api.cx import agents, auth, conversations, employees, hubs, openapi, queues, reference
 from callyard.api.cx.edge import BASE, ERRORS, PREFIXES, CaseInsensitivePaths, paging, principal
 from callyard.api.family import Family, Mount
 
@@ -27,9 +27,11 @@ FAMILY = Family(
     # Not in the app-wide /openapi.json (CloudLink's and the control plane's): the family serves its own.
     mounts=(Mount(auth.router, include_in_schema=False, priority=60),
             Mount(openapi.router, BASE, include_in_schema=False, priority=60),
-            *(Mount(router, BASE, include_in_schema=False, priority=60) for router in REST_ROUTERS)),
+            *(Mount(router, BASE, include_in_schema=False, priority=60) for router in REST_ROUTERS),
+            Mount(hubs.router, include_in_schema=False, priority=60)),   # SignalR 2 at /miccsdk/signalr
     errors=ERRORS,
     auth=principal,
     paging=paging,
     routing_middleware=_routing_middleware,
+    projections=hubs.register,
 )
