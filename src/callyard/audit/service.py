@@ -142,8 +142,13 @@ class Auditor:
     def __init__(self) -> None:
         self.apps: OrderedDict[str, App] = OrderedDict()
 
-    def clear(self) -> None:
-        self.apps.clear()
+    def clear(self, accounts: set[str] | None = None) -> None:
+        """Forget every application (``accounts`` None), or those seen acting only in ``accounts``."""
+        if accounts is None:
+            self.apps.clear()
+            return
+        for key in [k for k, app in self.apps.items() if app.accounts and app.accounts <= accounts]:
+            del self.apps[key]
 
     # ------------------------------------------------------------------ observation
     def observe(self, ex: Exchange) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import jwt
 import pytest
 
-from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, GLOBEX, PARTNER, auth, token
+from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, GLOBEX, PARTNER, auth, token, OPERATOR_HEADERS
 
 T = "/2017-09-01/token"
 
@@ -94,10 +94,9 @@ def test_refresh_fails_for_deleted_user(client):
 
 
 def test_expired_access_token_is_401_on_the_server_clock(client):
-    admin = auth(token(client, "admin@acme.example"))
     access = token(client, "alice@acme.example")
     assert client.get("/2017-09-01/users", headers=auth(access)).status_code == 200
-    assert client.post("/_callyard/clock/advance", json={"seconds": 3601}, headers=admin).status_code == 200
+    assert client.post("/_callyard/clock/advance", json={"seconds": 3601}, headers=OPERATOR_HEADERS).status_code == 200
     r = client.get("/2017-09-01/users", headers=auth(access))
     assert r.status_code == 401 and r.json()["name"] == "TokenExpired"
 
@@ -182,8 +181,7 @@ def test_authorize_checks_redirect_uri_and_client(client):
 
 def test_authorization_codes_expire(client):
     code = _authorize(client).json()["code"]
-    admin = auth(token(client, "admin@acme.example"))
-    client.post("/_callyard/clock/advance", json={"seconds": 601}, headers=admin)
+    client.post("/_callyard/clock/advance", json={"seconds": 601}, headers=OPERATOR_HEADERS)
     r = client.post(T, data={"grant_type": "authorization_code", "client_id": APP_ID, "code": code,
                              "redirect_uri": "http://localhost:3000/callback"})
     assert r.status_code == 401
