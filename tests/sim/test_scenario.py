@@ -52,7 +52,7 @@ def run(client: httpx.Client, base_url: str):
     """``run("call", "+1613…", "2881")`` → ``callyard call … --server <test server> --token <admin token>``
     (one sign-in per test: password hashing is the slow part of a command)."""
     access = token(client, "admin@acme.example")
-    return lambda *args: main([*args, "--server", base_url, "--token", access])
+    return lambda *args: main([*args, "--server", base_url, "--token", access, "--operator-token", OPERATOR])
 
 
 # ============================================================================ the file

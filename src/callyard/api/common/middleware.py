@@ -24,7 +24,7 @@ from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
 from callyard.core import context
 from callyard.core.clock import Clock, iso
-from callyard.core.errors import CoreError, TooManyRequests
+from callyard.core.errors import TooManyRequests
 from callyard.faults.service import Faults
 
 if TYPE_CHECKING:
@@ -145,11 +145,7 @@ class RequestContext:
         if self.twin is None:
             return None
         if token is not None:
-            try:
-                account = self.twin.core.tokens.verify(token, "access").get("accountId")
-            except CoreError:
-                return None
-            return account if isinstance(account, str) else None
+            return self.twin.core.tokens.account_of(token)
         if body is None:
             return None
         fields = sign_in_fields(body, header(scope, b"content-type"), scope.get("query_string", b"").decode("latin-1"))

@@ -69,6 +69,18 @@ class TokenService:
             issued_since.add(claims.get("jti", ""))
         return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
 
+    def account_of(self, token: str) -> str | None:
+        """The account of a token this twin signed, expired or not (to attribute a request, never to admit
+        one); None for anything else."""
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = self.verify(token, "access")
+            except Unauthorized:
+                claims = self._verified.get(token)   # signed by us, refused for its use or expiry
+        account = claims.get("accountId") if claims else None
+        return account if isinstance(account, str) else None
+
     def verify(self, token: str, use: str) -> dict[str, Any]:
         """Check signature, token use and expiry. ``use`` is ``access`` or ``refresh``.
 
