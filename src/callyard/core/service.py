@@ -60,8 +60,11 @@ class Core:
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
+        self.auth.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("token families sweep re-armed after a reset",
+                                      lambda _event: self.auth.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether

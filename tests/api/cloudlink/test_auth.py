@@ -74,11 +74,12 @@ def test_get_token_claims_shape(client):
 def test_refresh_grant_and_deprecated_token_field(client):
     first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example",
                                  "password": "callyard"}).json()
-    for body in ({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                 {"grant_type": "refresh_token", "token": first["refresh_token"]}):
-        r = client.post(T, json=body)
+    current = first["refresh_token"]
+    for field in ("refresh_token", "token"):   # each use rotates: the next use takes the new refresh token
+        r = client.post(T, json={"grant_type": "refresh_token", field: current})
         assert r.status_code == 201, r.text
         assert client.get(T, headers=auth(r.json()["access_token"])).json()["email"] == "bob@acme.example"
+        current = r.json()["refresh_token"]
     r = client.post(T, json={"grant_type": "refresh_token", "refresh_token": first["access_token"]})
     assert r.status_code == 401  # an access token is not a refresh token
 

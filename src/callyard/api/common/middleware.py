@@ -149,6 +149,9 @@ class RequestContext:
         if body is None:
             return None
         fields = sign_in_fields(body, header(scope, b"content-type"), scope.get("query_string", b"").decode("latin-1"))
+        refresh = fields.get("refresh_token") or fields.get("token")
+        if isinstance(refresh, str) and refresh:
+            return self.twin.core.tokens.account_of(refresh)
         return self.twin.core.directory.account_named(fields.get("username"),
                                                       fields.get("account_id") or fields.get("accountId"))
 

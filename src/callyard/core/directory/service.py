@@ -268,6 +268,10 @@ class Directory:
             if password is not None:
                 changes["passwordHash"] = hash_password(str(password))
                 changes["userVerified"] = True
+            if password is not None or (changes.get("active") is False and user.get("active", True)):
+                # Every token issued to the user until now is revoked (core/auth: a token carries the
+                # version it was issued under): a new password or a deactivation ends every session.
+                changes["tokenVersion"] = int(user.get("tokenVersion") or 0) + 1
             updated = uow.update("user", user["userId"], **changes)
             self._stamp(updated, actor, created=False)
             self._emit(uow, "user.updated", updated["accountId"], f"/users/{updated['userId']}", updated)

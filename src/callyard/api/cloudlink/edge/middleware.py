@@ -76,7 +76,7 @@ class CloudLinkEdge:
                 body=bytes(body), status=answer["status"], retry_after=answer["retry_after"],
                 correlation_id=state["correlation_id"], app_header=app_header, token_id=state["token_id"],
                 principal_id=principal.principal_id if principal else None,
-                account_id=principal.account_id if principal else None,
+                account_id=principal.account_id if principal else state.get("account_id"),
                 principal_kind=principal.kind if principal else None,
                 client_id=principal.client_id if principal else None,
                 peer=(scope.get("client") or ("", 0))[0], user_agent=header(scope, b"user-agent") or ""))
