@@ -1,14 +1,13 @@
 """Secrets never reach the request journal, the audit's evidence or the server log: the values of credential
-parameters in query strings, form and JSON bodies and headers are replaced by ``REDACTED``.
+parameters in query strings (the request target) are replaced by ``REDACTED``. (The journal and the audit
+keep no request bodies and no headers besides ``Host``; the audit hashes a body only to recognise a retry.)
 
 ``install_log_redaction`` puts a filter on uvicorn's loggers, whose access log (and WebSocket lines) print the
 full request target — ``/_callyard/stream?token=…`` included."""
 from __future__ import annotations
 
-import json
 import logging
 import re
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 REDACTED = "REDACTED"
@@ -33,34 +32,6 @@ def query(text: str) -> str:
     if not any(secret(k) for k, _ in pairs):
         return text
     return urlencode([(k, REDACTED if secret(k) else v) for k, v in pairs], safe="*/:,{}$@ ")
-
-
-def value(data: Any) -> Any:
-    """A JSON value with every member named like a secret redacted, at any depth."""
-    if isinstance(data, dict):
-        return {k: REDACTED if isinstance(k, str) and secret(k) and v is not None else value(v)
-                for k, v in data.items()}
-    if isinstance(data, list):
-        return [value(v) for v in data]
-    return data
-
-
-def body(raw: bytes, content_type: str | None) -> str:
-    """A request body as text, its secrets redacted (form or JSON); other bodies are summarised, not shown."""
-    kind = (content_type or "").split(";")[0].strip().lower()
-    text = raw.decode("utf-8", "replace")
-    if kind == "application/x-www-form-urlencoded":
-        return query(text)
-    if kind.endswith("json") or kind == "":
-        try:
-            return json.dumps(value(json.loads(text)), separators=(",", ":"))
-        except ValueError:
-            return text if kind == "" and not _IN_TEXT.search("?" + text) else f"<{len(raw)} bytes>"
-    return f"<{len(raw)} bytes of {kind}>"
-
-
-def headers(items: dict[str, str]) -> dict[str, str]:
-    return {k: REDACTED if secret(k) else v for k, v in items.items()}
 
 
 def text(line: str) -> str:
