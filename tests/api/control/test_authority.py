@@ -64,6 +64,12 @@ def test_the_clock_is_the_operators(client: httpx.Client, admin, globex, alice) 
     assert ok(client.post(f"{C}/clock/advance", json={"seconds": 1}, headers=OPERATOR_HEADERS))["now"] != before
 
 
+def test_the_operator_token_is_no_platform_token(client: httpx.Client) -> None:
+    for path in (f"{B}/users", f"{B}/accounts/{ACME}", f"{B}/token"):
+        assert client.get(path, headers=OPERATOR_HEADERS).status_code in (400, 401)
+    assert client.get(f"{C}/sim/calls", headers=OPERATOR_HEADERS, params={"account": ACME}).status_code == 200
+
+
 # ------------------------------------------------------------------------------------------- export
 def test_an_admin_exports_only_its_account_with_secrets_sealed(client: httpx.Client, admin, globex) -> None:
     acme_hook = ok(client.post(f"{B}/subscriptions", headers=admin, json={
