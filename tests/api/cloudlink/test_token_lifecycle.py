@@ -4,6 +4,9 @@ tokens; every request is checked against the user's current state and role."""
 from __future__ import annotations
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import ACME, ALICE, BOB, OPERATOR_HEADERS, PASSWORD, auth, token
 
@@ -106,3 +109,21 @@ def test_a_deleted_users_token_stops(client: httpx.Client, admin) -> None:
     assert client.get(f"{B}/users/{target['userId']}", headers=temp).status_code == 200
     assert client.delete(f"{B}/users/{target['userId']}", headers=admin).status_code in (200, 204)
     assert client.get(f"{B}/users", headers=temp).status_code == 401
+
+
+def test_a_live_stream_closes_when_its_token_is_revoked(client: httpx.Client, admin, base_url: str) -> None:
+    alice = sign_in(client, "alice@acme.example")
+    headers = auth(alice["access_token"])
+    connection = client.post(f"{B}/connections", json={"transport": "websocket"}, headers=headers).json()
+    sub = client.post(f"{B}/subscriptions", headers=headers, json={
+        "transport": "websocket", "connectionId": connection["connectionId"], "topic": "platform-api-presence"})
+    assert sub.status_code == 201, sub.text
+    url = f"{base_url.replace('http', 'ws')}/_callyard/stream?token={alice['access_token']}" \
+          f"&subscriptionId={sub.json()['subscriptionId']}"
+    with ws_connect(url, open_timeout=5) as ws:
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=1.5)                                         # open, and nothing to say
+        assert client.put(f"{B}/users/{ALICE}", json={"active": False}, headers=admin).status_code == 200
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

@@ -32,7 +32,7 @@ from callyard.core.directory.access import Access
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import sip_domain
 from callyard.core.directory.validation import email as valid_email
-from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from callyard.core.errors import Conflict, CoreError, Forbidden, Invalid, NotFound, Unauthorized
 from callyard.core.principal import ROLES, Principal, role_at_least
 from callyard.core.runtime import Runtime
 from callyard.events.event import TWIN_RESET, Event
@@ -459,6 +459,15 @@ class Auth:
         self._principals.setdefault(account_id, {})[token] = found
         self._cached += 1
         return found
+
+    def refused(self, token: str) -> bool:
+        """Whether ``token`` no longer admits its holder (expired, revoked, its user gone or inactive): what a
+        live session opened with it checks."""
+        try:
+            self.principal(token)
+        except CoreError:
+            return True
+        return False
 
     def _check(self, claims: dict[str, Any]) -> Principal:
         account = self.access.find_account(claims.get("accountId", ""))
