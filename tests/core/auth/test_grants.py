@@ -145,3 +145,16 @@ async def test_assume_role_only_downwards(core: Core, admin, alice) -> None:
     _fails(Forbidden, "ImpersonationNotAllowed", core.auth.assume_role, admin, "USER", GLOBEX)
     lowered = core.auth.principal(core.auth.assume_role(admin, "USER", None).access_token)
     assert lowered.role == "USER" and lowered.user_id == admin.user_id
+
+
+async def test_a_family_is_kept_while_its_newest_refresh_token_lives(core: Core) -> None:
+    grant = token_for(core, "alice@acme.example")
+    assert not list(core.rt.state.all("token_family"))            # issuing writes nothing
+    fresh = await core.auth.refresh_grant(grant.refresh_token)
+    [family] = core.rt.state.all("token_family")
+    assert family["accountId"] == ACME and not family["revoked"]
+    await advance(core, 13 * 86400)                                 # 14 days from the refresh: still kept
+    assert await core.auth.purge_families() == 0 and len(list(core.rt.state.all("token_family"))) == 1
+    await advance(core, 2 * 86400)                                  # the hourly sweep runs on the way
+    assert not list(core.rt.state.all("token_family"))
+    await _afails(Unauthorized, "TokenExpired", core.auth.refresh_grant(fresh.refresh_token))

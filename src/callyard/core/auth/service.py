@@ -204,10 +204,11 @@ class Auth:
                 stolen = True
             else:
                 issued = self._refreshed(claims, family_id)
+                fresh = _own_claims(issued.refresh_token)
                 doc = {"familyId": family_id, "accountId": claims["accountId"], "type": claims.get("type"),
-                       "principalId": claims.get("id"), "current": _jti(issued.refresh_token),
+                       "principalId": claims.get("id"), "current": fresh["jti"],
                        "revoked": False, "createdOn": family["createdOn"] if family else self.rt.now_iso(),
-                       "refreshedOn": self.rt.now_iso(), "expiresAt": claims["exp"]}
+                       "refreshedOn": self.rt.now_iso(), "expiresAt": fresh["exp"]}
                 uow.put(FAMILY, family_id, doc)
                 uow.emit("tokenFamily.rotated", doc["accountId"], f"/tokenFamilies/{family_id}", _family_event(doc),
                          self.rt.now_iso())
@@ -495,11 +496,12 @@ class Auth:
                          user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
 
 
-def _jti(token: str) -> str:
-    """The id of a refresh token this service has just signed (no need to check its signature again)."""
+def _own_claims(token: str) -> dict[str, Any]:
+    """The claims of a token this service has just signed (no need to check its signature again)."""
     import jwt
 
-    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
 
 
 def _family_event(doc: dict[str, Any]) -> dict[str, Any]:
