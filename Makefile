@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install fuzz bench soak clean
+.PHONY: run test lint install js-clients fuzz bench soak clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,15 +14,24 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 
 install: $(STAMP)
 
+# The npm project the SignalR tests drive Microsoft's JavaScript client from (Node 20), installed from its lock.
+JS_CLIENT := tests/delivery/signalr/js
+$(JS_CLIENT)/node_modules/.package-lock.json: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	cd $(JS_CLIENT) && npm ci --no-audit --no-fund
+
+js-clients: $(JS_CLIENT)/node_modules/.package-lock.json
+
+# Options of `callyard serve` pass through ARGS: make run ARGS="--clock manual --open-control"
+ARGS ?=
 run: $(STAMP)
-	$(BIN)/callyard serve
+	$(BIN)/callyard serve $(ARGS)
 
 # Lint first: ruff over everything, mypy (strict on the core and the event path; see pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples sdk
 	$(BIN)/mypy
 
-test: lint
+test: lint js-clients
 	$(BIN)/python -m pytest
 
 fuzz: $(STAMP)
@@ -36,4 +45,4 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py --markdown docs/soak.md
 
 clean:
-	rm -rf $(VENV) .callyard .pytest_cache
+	rm -rf $(VENV) .callyard .pytest_cache $(JS_CLIENT)/node_modules

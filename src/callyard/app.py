@@ -17,11 +17,13 @@ from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
 from callyard.api.common.redaction import install_log_redaction
 from callyard.api.common.middleware import FamilyEdges, FaultInjection, RateLimiting, RequestContext
 from callyard.api.control.family import FAMILY as CONTROL
+from callyard.api.pages import openapi as pages_openapi
+from callyard.api.pages.family import FAMILY as PAGES
 from callyard.api.family import Family, install_error_dispatch
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
 
-FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL)
+FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES)
 
 
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:
@@ -40,13 +42,15 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
         finally:
             await twin.stop()
 
-    app = FastAPI(title="callyard", version=__version__, lifespan=lifespan,
+    # The docs pages are the pages family's (served from a package, not a CDN): FastAPI's own are off.
+    app = FastAPI(title="callyard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="A self-hosted twin of the Mitel CloudLink platform APIs.")
     app.state.twin = twin
     # Shortcuts for the CLI banner and in-process test fixtures; handlers use ``callyard.api.deps``.
     app.state.core, app.state.faults, app.state.mqtt = twin.core, twin.faults, twin.mqtt
     install_error_dispatch(app, twin.families)
     twin.families.mount(app)
+    pages_openapi.install(app, twin.families)
     _add_middleware(app, twin)
     return app
 
@@ -56,7 +60,8 @@ def _add_middleware(app: FastAPI, twin: Twin) -> None:
     the owning family), the owning family's own middleware, the rate limit, fault injection."""
     app.add_middleware(FaultInjection, faults=twin.faults)
     if twin.rate_limit is not None:
-        app.add_middleware(RateLimiting, limit=twin.rate_limit)
+        app.add_middleware(RateLimiting, limit=twin.rate_limit,
+                           retry_after_format=twin.settings.retry_after_format)
     app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
     app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families, twin=twin)
     for family in reversed(twin.families.all):

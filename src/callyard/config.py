@@ -23,6 +23,7 @@ class Settings:
     rate_burst: int = 20
     smtp: str | None = None
     id_seed: int | None = None
+    retry_after_format: str = "seconds"  # seconds | http-date: how Retry-After is written
 
     def store_url(self) -> str | None:
         if self.ephemeral:

@@ -23,6 +23,7 @@ from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
 from callyard.core.ports import Store
 from callyard.core.service import Core
+from callyard.delivery import activity
 from callyard.delivery.callbacks import Callbacks
 from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mail import Mailer
@@ -79,9 +80,11 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     mailer = Mailer(core.directory, settings.smtp)
     callbacks = Callbacks(core.projections)
     profiles = Profiles(core, settings.id_seed)
+    activity.register(core.projections)   # one INFO line per call, agent and voicemail change
     families = Families(family_list)
     # A fault names a CloudLink route once for the root and the service-prefixed mounts.
-    faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service)
+    faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service,
+                    retry_after_format=settings.retry_after_format)
     audit = Auditor()
     webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
                              fault_of=faults.for_webhook)

@@ -3,6 +3,7 @@ faults gets every finding; a client that follows seeds 001 and 002 gets a clean 
 prints the report and fails on findings."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -130,3 +131,37 @@ def test_each_account_sees_only_its_own_traffic(client: httpx.Client, admin) -> 
     assert {e["principal"]["accountId"] for e in journal if e["principal"]} == {"610be000-0000-4000-8000-0000000610be"}
     assert any(e["principal"] is None for e in journal)      # its sign-in, before any principal: by the username
     assert {e["accountId"] for e in journal} == {"610be000-0000-4000-8000-0000000610be"}
+
+
+def test_pages_are_not_audited_prefixes_are_kept_and_unknown_sessions_are_errors(client: httpx.Client, admin,
+                                                                                   capsys) -> None:
+    """A browser opening the landing page and the docs is no CloudLink client; the evidence shows the path
+    as sent (with its service prefix); two prefixes (here /admin and the root) are two requests, not a
+    retry; and asking for a
+    session the twin never saw is an error, not a clean report."""
+    anonymous = {"user-agent": "a-browser/1.0"}
+    for path in ("/", "/docs", "/docs/cloudlink", "/openapi.json", "/favicon.ico", "/docs/assets/swagger-ui.css"):
+        assert client.get(path, headers=anonymous).status_code == 200, path
+    report = client.get("/_callyard/audit", headers=admin).json()
+    assert "a-browser" not in json.dumps(report), report
+
+    session, app = header("server")
+    h = {"X-Mitel-App": app, "Authorization": "Bearer " + sign_in(client, app, "admin@acme.example")["access_token"]}
+    fault = client.post("/_callyard/faults", headers=admin, json={"route": f"{B}/accounts", "method": "GET",
+                                                                  "status": 400, "count": 1})
+    assert fault.status_code == 201
+    assert client.get(f"/admin{B}/accounts", headers=h).status_code == 400        # not retryable …
+    assert client.get(f"{B}/accounts", headers=h).status_code == 200   # … but another request (the root)
+    assert "retry-not-retryable" not in findings(client, admin, session)
+    client.get(f"/admin{B}/accounts", headers={"Authorization": h["Authorization"]})  # no X-Mitel-App
+    report = client.get("/_callyard/audit", headers=admin).json()
+    paths = [e["path"] for a in report["applications"] for f in a["findings"] if f["rule"] == "app-header-missing"
+             for e in f["evidence"]]
+    assert f"/admin{B}/accounts" in paths, paths
+
+    unknown = str(uuid.uuid4())
+    r = client.get("/_callyard/audit", params={"session": unknown}, headers=admin)
+    assert r.status_code == 404 and r.json()["name"] == "SessionNotFound"
+    capsys.readouterr()
+    assert cli(["audit", "--server", str(client.base_url), "--session", unknown]) == 2
+    assert unknown in capsys.readouterr().err

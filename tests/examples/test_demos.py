@@ -52,3 +52,20 @@ def test_demo_without_a_twin_says_to_run_make_run(demo: str) -> None:
     assert done.returncode == 1
     assert "No callyard twin answers at" in done.stderr and "make run" in done.stderr
     assert done.stdout == ""   # nothing was started
+
+
+def test_the_demos_start_on_idle_phones(twin, control) -> None:
+    """A call an earlier demo left behind (bob talking, never hanging up) does not break the next demo: each
+    demo's scenario hangs up what is still live before it places its calls (``hangUpLiveCalls``)."""
+    for name in ("router-demo.yaml", "call-control-demo.yaml"):
+        assert load_scenario(SCENARIOS / name).hangUpLiveCalls, name
+    placed = control.http.post("/_callyard/sim/calls", json={"from": "+16135550999", "to": "2881"})
+    assert placed.status_code == 201, placed.text
+    assert control.http.post("/_callyard/sim/endpoints/2881/answer").status_code == 200
+    if not (ROOT / ".venv" / "bin" / "callyard").exists():
+        pytest.skip("the demos run the checkout's .venv (make install)")
+    env = {**os.environ, "CALLYARD_SERVER": twin.url}
+    done = subprocess.run([str(ROOT / "examples" / "call_control" / "demo.sh")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "transferred" in done.stdout.lower() or "transfer" in done.stdout.lower()

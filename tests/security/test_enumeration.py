@@ -90,6 +90,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): public("Swagger UI page over /openapi.json"),
     ("GET", "/docs/oauth2-redirect"): public("Swagger UI's OAuth redirect page"),
     ("GET", "/redoc"): public("ReDoc page over /openapi.json"),
+    ("GET", "/"): public("the landing page: the families' docs, the control plane, the built-in demo tenant "
+                         "as its fixture documents it (not a tenant of your own)"),
+    ("GET", "/favicon.ico"): public("the docs' icon"),
+    ("GET", "/docs/assets/{asset}"): public("Swagger UI and ReDoc files from the fastapi-offline package"),
+    ("GET", "/docs/{family}"): public("Swagger UI over one family's OpenAPI"),
+    ("GET", "/openapi/{family}.json"): public("one family's API description; no tenant data"),
     # ---------------------------------------------------------------- control plane
     ("GET", f"{C}/health"): public("readiness probe (routes.py: health needs no token); no tenant data"),
     ("GET", f"{C}/clock"): public("the clock's mode and time only (routes.py declares no controller on it); "
@@ -114,6 +120,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{C}/sim/endpoints/{{endpointId}}/dtmf"): admin("the phone's user presses keys"),
     ("POST", f"{C}/sim/endpoints/{{endpointId}}/{{action}}"): admin("the phone's user answers, holds, …"),
     ("POST", f"{C}/sim/agents/{{userId}}"): admin("agent login, ready, skills"),
+    ("GET", f"{C}/sim/agents/{{userId}}"): admin("an agent's state (logged in, ready, skills, queues)"),
     ("GET", f"{C}/sim/queues"): admin("queue statistics of ?account="),
     ("GET", f"{C}/deliveries"): admin("the caller's account's webhook delivery log", "own"),
     ("GET", f"{C}/deliveries/{{deliveryId}}"): admin("one delivery of the account"),
@@ -303,6 +310,8 @@ ROUTES.update({
 # Routes the schema leaves out on purpose (besides the service-prefixed copies of the CloudLink routes).
 HIDDEN_FROM_SCHEMA = {
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
+    ("GET", "/"), ("GET", "/favicon.ico"), ("GET", "/docs/assets/{asset}"), ("GET", "/docs/{family}"),
+    ("GET", "/openapi/{family}.json"),
     ("PATCH", f"{B}/conversations/{{conversationId}}"),
     ("PATCH", f"{B}/conversations/{{conversationId}}/messages/{{messageId}}"),
 }
@@ -452,7 +461,7 @@ def fill(path: str, ids: dict[str, str]) -> str:
         fixed = {"accountId": ACME, "endpointId": ENDPOINT, "action": "hold", "memberId": ids["userId"],
                  "principalId": ALICE, "participantId": ALICE, "applicationId": APP_ID, "size": "50",
                  "providerId": "google", "identityProviderId": "idp-1", "credentialId": "cred-1",
-                 "issuerId": "issuer-1"}
+                 "issuerId": "issuer-1", "family": "cloudlink", "asset": "swagger-ui.css"}
         if name in fixed:
             return fixed[name]
         return ids[name]

@@ -405,3 +405,43 @@ def test_outside_numbers_take_a_profile_before_they_dial(client: httpx.Client) -
     # a DID is no outside number: it would dial as the queue it reaches
     did = client.post("/_callyard/sim/calls", json={"from": "+16135550100", "to": "2881"}, headers=headers)
     assert did.status_code == 400 and did.json()["name"] == "InvalidFrom"
+
+
+NEVER_ENDING = """\
+name: never-ending
+duration: 4
+drain: 4
+hangUpLiveCalls: {hang_up}
+setup:
+  endpoints:
+    "2882": {{callWaiting: true, profile: {{mode: answer, answerAfter: 1}}}}
+traffic:
+  - every: 2
+    count: 2
+    from: "+1613555{{rand:4}}"
+    to: "2882"
+"""
+
+
+def test_live_at_end_counts_calls_that_never_finish_and_a_run_can_start_on_idle_phones(
+        client: httpx.Client, run: Any, tmp_path: Path) -> None:
+    # A call an earlier run (or demo) left behind: bob talking, forever.
+    assert client.post("/_callyard/sim/calls", json={"from": "+16135550999", "to": "2881"},
+                       headers=admin(client)).status_code == 201
+    assert client.post("/_callyard/sim/endpoints/2881/answer", headers=admin(client)).status_code == 200
+    path, report = tmp_path / "never.yaml", tmp_path / "report.json"
+    path.write_text(NEVER_ENDING.format(hang_up="false"))
+    assert run("scenario", "run", str(path), "--virtual", "--seed", "1", "--quiet", "--report", str(report)) == 0
+    summary = json.loads(report.read_text())
+    # Answered, and still talking when the run ended: live at end, not answered-and-done.
+    assert (summary["placed"], summary["live_at_end"], summary["answered"]) == (2, 2, 0)
+    live = client.get("/_callyard/sim/calls", headers=admin(client)).json()["_embedded"]["items"]
+    assert len(live) == 3   # bob's call was left alone
+
+    path.write_text(NEVER_ENDING.format(hang_up="true").replace("count: 2", "count: 1"))
+    assert run("scenario", "run", str(path), "--virtual", "--seed", "1", "--quiet", "--report", str(report)) == 0
+    summary = json.loads(report.read_text())
+    assert (summary["placed"], summary["live_at_end"]) == (1, 1)
+    live = client.get("/_callyard/sim/calls", headers=admin(client)).json()["_embedded"]["items"]
+    assert len(live) == 1   # only this run's call: the three earlier ones were hung up first
+    assert {leg["endpointId"] for leg in live[0]["legs"]} & {"2881"} == set()

@@ -110,9 +110,18 @@ class Family:
     projections: Callable[["Twin"], None] = _no_projections
     rate_limited: bool = True                # the per-token rate limit applies
     faultable: bool = True                   # injected faults may hit its requests
+    exact: tuple[str, ...] = ()              # single paths it owns outright (the landing page owns "/")
+    title: str = ""                          # how the landing page and the API docs name it
+    description: str = ""                    # one line for the landing page
+    # Completes the family's part of the OpenAPI document (request bodies, response schemas, security) in
+    # place: called with the generated document and the family's operations as {(METHOD, path): operation}.
+    openapi: Callable[[dict[str, Any], dict[tuple[str, str], dict[str, Any]]], None] | None = None
 
     def owns_path(self, path: str) -> int:
-        """The length of the longest prefix of ``path`` this family owns (0: none)."""
+        """The length of the longest prefix of ``path`` this family owns (0: none); an exact path wins over
+        every prefix."""
+        if path in self.exact:
+            return 1_000_000
         best = 0
         for prefix in self.prefixes:
             if prefix == "/":

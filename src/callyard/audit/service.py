@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from callyard.api.cloudlink.edge.mitel_app import MitelApp
+from callyard.core.errors import NotFound
 from callyard.audit.rules import (MAX_RETRIES, MIN_RETRY_GAP, POLL_COUNT, POLL_WINDOW, REFRESH_LOOP,
                                   REFRESH_LOOP_WINDOW, RETRY_WINDOW, RETRYABLE, RULES, SERVER_FLAVORS, topic_for)
 
@@ -33,8 +34,8 @@ class Exchange:
     started: float                 # wall clock, epoch seconds, when the request arrived
     ended: float                   # when the response was complete
     method: str
-    path: str                      # without the service prefix
-    query: str
+    path: str                      # as the client sent it (with its service prefix; under Host routing, the
+    query: str                     # path on that host)
     body: bytes
     status: int
     retry_after: str | None
@@ -47,15 +48,21 @@ class Exchange:
     client_id: str | None = None
     peer: str = ""
     user_agent: str = ""
+    host: str = ""                 # the service host it came to (Host-header routing), else ""
+    resource: str = ""             # the path as the root mount serves it (no prefix): what topic it reads
 
     @property
-    def signature(self) -> tuple[str, str, str, str]:
-        return self.method, self.path, self.query, hashlib.sha1(self.body).hexdigest()
+    def signature(self) -> tuple[str, str, str, str, str]:
+        """"The same request": method, host, path as sent, query and body. Two service prefixes (or hosts) are
+        two different requests even where the rest of the path is the same."""
+        return self.method, self.host, self.path, self.query, hashlib.sha1(self.body).hexdigest()
 
     def evidence(self, note: str = "") -> dict[str, Any]:
         out = {"at": _iso(self.started), "method": self.method, "path": self.path + (f"?{self.query}" if self.query
                                                                                     else ""),
                "status": self.status, "correlationId": self.correlation_id, ACCOUNT_KEY: self.account_id}
+        if self.host:
+            out["host"] = self.host
         if self.retry_after is not None:
             out["retryAfter"] = self.retry_after
         if note:
@@ -107,7 +114,7 @@ class App:
     accounts: set[str] = field(default_factory=set)
     principal_kinds: set[str] = field(default_factory=set)
     client_ids: set[str] = field(default_factory=set)
-    last_by_signature: OrderedDict[tuple[str, str, str, str], tuple[Exchange, int]] = field(
+    last_by_signature: OrderedDict[tuple[str, str, str, str, str], tuple[Exchange, int]] = field(
         default_factory=OrderedDict)
     gets: dict[str, deque[Exchange]] = field(default_factory=dict)
     refused_tokens: dict[str, Exchange] = field(default_factory=dict)
@@ -282,7 +289,7 @@ class Auditor:
     def _polling(self, app: App, ex: Exchange) -> None:
         if ex.method != "GET" or not 200 <= ex.status < 300:
             return
-        topic = topic_for(ex.path)
+        topic = topic_for(ex.resource or ex.path)
         if topic is None:
             return
         key = ex.path + "?" + ex.query
@@ -308,6 +315,11 @@ class Auditor:
                 and (session is None or (a.header is not None and a.header.session_id == session))
                 and (name is None or (a.header is not None and a.header.app_name == name))
                 and (not only_findings or a.findings)]
+        if session is not None and not apps and not any(
+                a.header is not None and a.header.session_id == session
+                and (accounts is None or a.accounts & accounts) for a in self.apps.values()):
+            raise NotFound("SessionNotFound", f"no application with X-Mitel-App session-id {session} was observed "
+                                              "(or it acts in no account you can see)")
         body = [w for w in (a.wire(accounts) for a in apps) if not only_findings or w["findings"]]
         return {"generatedAt": _iso(datetime.now(timezone.utc).timestamp()), "count": len(body),
                 "findings": sum(len(a["findings"]) for a in body), "applications": body}

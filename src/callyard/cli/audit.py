@@ -1,16 +1,18 @@
 """``callyard audit``: the best-practice report of a running server, as tables (or ``--json``).
 
 Exits 1 when a shown application has a finding at or above ``--fail-on`` (default ``error``), so a CI job
-can run its integration tests against the twin and then fail on the audit.
+can run its integration tests against the twin and then fail on the audit; exits 2 when ``--session`` names
+a session the twin never saw (a typo must not read as a clean report).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
-from callyard.sim.client import SimClient
+from callyard.sim.client import ApiError, SimClient
 
 SEVERITY = {"warning": 1, "error": 2}
 
@@ -35,7 +37,13 @@ def run(args: argparse.Namespace, console: Any) -> int:
                              password=args.password) as client:
             return await client.request("GET", "/_callyard/audit", params=params, count=False)
 
-    report = asyncio.run(fetch())
+    try:
+        report = asyncio.run(fetch())
+    except ApiError as exc:
+        if exc.status == 404 and exc.name == "SessionNotFound":
+            print(f"callyard audit: {exc.message}", file=sys.stderr)
+            return 2   # not "no findings": nothing was checked
+        raise
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -38,7 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--rate-burst", type=int, default=20)
     serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
     serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--retry-after-format", choices=("seconds", "http-date"), default="seconds",
+                       help="Retry-After as delta-seconds (default) or an HTTP-date")
+    serve.add_argument("--log-level", default="info", type=str.lower,
+                       choices=("critical", "error", "warning", "info", "debug"),
+                       help="info (default) logs every call, agent and webhook delivery in one line each")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="json: one JSON object per line, the facts of each line as keys")
+    serve.add_argument("--quiet", action="store_true", help="no access log (one line per HTTP request)")
     from callyard.cli.sim import add_commands
 
     add_commands(sub)
@@ -50,7 +57,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
                     open_control=args.open_control, operator_token=args.operator_token,
                     strict_app_header=args.strict_app_header,
-                    rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed)
+                    rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed,
+                    retry_after_format=args.retry_after_format)
 
 
 def banner(settings: Settings, core: object) -> str:
@@ -81,7 +89,24 @@ def banner(settings: Settings, core: object) -> str:
     return "\n".join(lines)
 
 
-def serve(settings: Settings, log_level: str = "info") -> None:
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """The root logger: text lines or JSON objects (python-json-logger) on standard error. uvicorn's loggers
+    propagate to it, so the server's own lines come out in the same format."""
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level",
+                                                          "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def serve(settings: Settings, log_level: str = "info", access_log: bool = True) -> None:
     import uvicorn
 
     from callyard.app import build_app
@@ -94,17 +119,18 @@ def serve(settings: Settings, log_level: str = "info") -> None:
             if self.started:
                 print(banner(settings, app.state.core), flush=True)
 
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on",
+                            log_config=None, access_log=access_log)
     Server(config).run()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper() if args.command == "serve" else "WARNING",
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
-        serve(settings_from(args), args.log_level)
+        configure_logging(args.log_level, args.log_format)
+        serve(settings_from(args), args.log_level, access_log=not args.quiet)
         return 0
+    logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from callyard.cli.sim import run_command
 
     return run_command(args)

@@ -177,6 +177,14 @@ class WebhookSender:
                                                     **fields})
 
     async def _finish(self, doc: dict[str, Any], outcome: str, status: int | None, error: str | None) -> None:
+        facts = {"deliveryId": doc["deliveryId"], "subscriptionId": doc["subscriptionId"], "url": doc["url"],
+                 "status": status, "outcome": outcome, "attempt": doc["attempts"] + 1}
+        if outcome == "delivered":
+            log.info("webhook %s delivered to %s (%s, attempt %d, subscription %s)", doc["deliveryId"], doc["url"],
+                     status, doc["attempts"] + 1, doc["subscriptionId"], extra=facts)
+        else:
+            log.info("webhook %s %s: %s (subscription %s)", doc["deliveryId"], outcome, error,
+                     doc["subscriptionId"], extra=facts)
         fields: dict[str, Any] = {"status": outcome, "_status": status, "_error": error, "lastStatus": status,
                                   "lastError": error}
         if outcome == "delivered":
@@ -191,5 +199,8 @@ class WebhookSender:
         base = float(self.schedule[attempts - 1])
         delay = base / 2 + self.rng.uniform(0, base / 2)   # exponential, with jitter
         due = datetime.fromtimestamp(self.rt.clock.now().timestamp() + delay, timezone.utc)
+        log.info("webhook %s to %s failed (%s), retry %d in %.0f s", doc["deliveryId"], doc["url"], error, attempts,
+                 delay, extra={"deliveryId": doc["deliveryId"], "subscriptionId": doc["subscriptionId"],
+                               "url": doc["url"], "status": status, "outcome": "retrying", "attempt": attempts})
         await self._record(doc, status="pending", nextAttemptOn=iso(due), _status=status, _error=error,
                            lastStatus=status, lastError=error)

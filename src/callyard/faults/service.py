@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from callyard.api.common.retry_after import retry_after
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock, iso
 from callyard.core.errors import Invalid, NotFound
@@ -52,6 +53,7 @@ class Fault:
     method: str | None = None
     status: int | None = None
     retry_after: int | str | None = None
+    retry_after_format: str | None = None   # seconds | http-date for an int retry_after (None: the twin's)
     ratio: float = 1.0
     count: int | None = None
     latency: dict[str, Any] | None = None
@@ -65,7 +67,8 @@ class Fault:
 
     def wire(self) -> dict[str, Any]:
         out = {"faultId": self.fault_id, "kind": self.kind, "route": self.route, "method": self.method,
-               "status": self.status, "retryAfter": self.retry_after, "ratio": self.ratio, "count": self.count,
+               "status": self.status, "retryAfter": self.retry_after,
+               "retryAfterFormat": self.retry_after_format, "ratio": self.ratio, "count": self.count,
                "latency": self.latency, "body": self.body, "subscriptionId": self.subscription_id,
                "principalId": self.principal_id, "hits": self.hits, "createdOn": self.created_on,
                "accounts": sorted(self.accounts) if self.accounts is not None else None}
@@ -74,11 +77,12 @@ class Fault:
 
 class Faults:
     def __init__(self, tokens: TokenService, clock: Clock, ids: Ids, seed: int | None = None,
-                 normalise: Callable[[str], str] = lambda path: path) -> None:
+                 normalise: Callable[[str], str] = lambda path: path, retry_after_format: str = "seconds") -> None:
         """``normalise`` maps a request path and a fault's route to the same form (the HTTP layer passes the
         one that drops a service prefix, so a fault names a route once for both mounts)."""
         self.tokens = tokens
         self.normalise = normalise
+        self.retry_after_format = retry_after_format
         self.clock = clock
         self.ids = ids
         self.rng = random.Random(seed)
@@ -92,6 +96,7 @@ class Faults:
         fault = Fault(fault_id=self.ids.uuid(), kind=kind, created_on=iso(self.clock.now()),
                       route=spec.get("route"), method=(spec.get("method") or "").upper() or None,
                       status=spec.get("status"), retry_after=spec.get("retryAfter"),
+                      retry_after_format=spec.get("retryAfterFormat"),
                       ratio=spec.get("ratio", 1.0), count=spec.get("count"), latency=spec.get("latency"),
                       body=spec.get("body"), subscription_id=spec.get("subscriptionId"),
                       principal_id=spec.get("principalId"), accounts=accounts)
@@ -200,8 +205,10 @@ class Faults:
         body = fault.body if fault.body is not None else {
             "name": name, "message": f"injected fault {fault.fault_id}: {fault.status} {name}"}
         headers = {"x-callyard-fault": fault.fault_id}
-        if fault.retry_after is not None:
-            headers["retry-after"] = str(fault.retry_after)
+        if isinstance(fault.retry_after, int):
+            headers["retry-after"] = retry_after(fault.retry_after, fault.retry_after_format or self.retry_after_format)
+        elif fault.retry_after is not None:
+            headers["retry-after"] = fault.retry_after   # an HTTP-date given as such
         return fault.status, body, headers
 
 

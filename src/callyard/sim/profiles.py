@@ -17,7 +17,7 @@ from typing import Any
 
 from callyard.core.errors import CoreError
 from callyard.core.principal import SYSTEM
-from callyard.events.event import Event
+from callyard.events.event import TWIN_RESET, Event
 
 MODES = ("manual", "answer", "autoAnswer", "never", "busy")
 
@@ -58,16 +58,27 @@ class Profiles:
     def __init__(self, core: Any, seed: int | None = None) -> None:
         self.core = core
         self.rng = random.Random(seed)
-        core.projections.after_commit("simulated device behaviour profiles", self._on_event, events=("call.state",))
+        # Legs whose talk time is running: each answered leg gets one hang-up, whatever happens to it after
+        # (held, retrieved, transferred). Forgotten when the leg completes.
+        self.talking: set[tuple[str, str]] = set()
+        core.projections.after_commit("simulated device behaviour profiles", self._on_event,
+                                      events=("call.state", TWIN_RESET))
 
     def _profile(self, account_id: str, number: str) -> dict[str, Any] | None:
         doc = self.core.rt.state.get("endpoint", f"{account_id}:{number}")
         return (doc or {}).get("profile")
 
     def _on_event(self, event: Event) -> None:
+        if event.type == TWIN_RESET:
+            self.talking.clear()   # live calls are gone with the reset
+            return
         if event.type != "call.state" or not event.data:
             return
         leg = event.data
+        key = (leg["accountId"], leg["legId"])
+        if leg["state"] == "completed":
+            self.talking.discard(key)
+            return
         profile = self._profile(leg["accountId"], leg["endpointId"])
         if not profile:
             return
@@ -81,8 +92,12 @@ class Profiles:
                 self._later(0, account, number, leg_id, "answer", profile.get("device"))
             elif mode == "busy":
                 self._later(0, account, number, leg_id, "end", None)
-        elif (leg["state"] == "connected" and profile.get("talkSeconds") is not None
-              and leg["answeredOn"] == event.occurred_at):
+        elif (leg["state"] in ("connected", "held") and leg.get("answeredOn") and key not in self.talking
+              and profile.get("talkSeconds") is not None):
+            # Once per answered leg. (Comparing the answer time with the event's time missed answers whose
+            # event was stamped a millisecond later on the real clock: those calls never ended, and a
+            # later answer on the same phone left them on hold for good.)
+            self.talking.add(key)
             self._later(pick(profile["talkSeconds"], self.rng), account, number, leg_id, "end", None)
 
     def _later(self, delay: float, account: str, number: str, leg_id: str, action: str, device: str | None) -> None:

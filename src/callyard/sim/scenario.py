@@ -12,6 +12,8 @@ Format (every key but ``name``, ``duration`` and ``traffic`` is optional; unknow
     duration: 300                       # seconds of traffic (scenario clock); `--duration` overrides
     drain: 60                           # then this long with no new calls, so calls can finish (default 0)
     reset: false                        # POST /_callyard/reset first (back to the tenant baseline)
+    hangUpLiveCalls: false              # first hang up every call still live in the account (a clean start
+                                        # without a reset: users, subscriptions and apps stay)
     maxErrorRate: 0.01                  # failed requests / requests above this → exit status 1
     setup:
       agents:                           # POST /_callyard/sim/agents/{userId}
@@ -53,9 +55,10 @@ stream), drawn before the run starts, so a seed gives the same calls at the same
 caller number the server refuses (a DID of the account) is drawn again. The server draws profile delays
 from its own generator (``callyard serve --seed``).
 
-The summary counts every placed call once: *answered* (a person picked up), *voicemail*, *abandoned* (the
-runner hung up an unanswered caller), *rejected* (turned away at once: busy, unobtainable, …), *unanswered*
-(ended otherwise without an answer), *live at end*, and *errors* (the call could not be placed); with the
+The summary counts every placed call once: *live at end* (still going when the run ended, answered or not:
+a call that never finishes shows here), then for finished calls *answered* (a person picked up),
+*voicemail*, *abandoned* (the runner hung up an unanswered caller), *rejected* (turned away at once: busy,
+unobtainable, …), *unanswered* (ended otherwise without an answer), and *errors* (not placed); with the
 API latency (p50/p95 of every request but clock advances), requests per second and per-queue statistics.
 """
 from __future__ import annotations
@@ -301,6 +304,7 @@ class Scenario(Model):
     duration: float = Field(gt=0, le=MAX_SECONDS)
     drain: float = Field(default=0.0, ge=0, le=MAX_SECONDS)
     reset: bool = False
+    hangUpLiveCalls: bool = False
     maxErrorRate: float = Field(default=0.01, ge=0, le=1)
     setup: Setup = Setup()
     traffic: list[Traffic] = Field(min_length=1)
@@ -533,6 +537,7 @@ class Runner:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.interrupted = False
         self._seq = itertools.count()
+        self._last_step = -1              # the last tenth of the run a progress line was printed for
 
     # ------------------------------------------------------------------ setup
     async def _check_clock(self) -> None:
@@ -562,6 +567,23 @@ class Runner:
         await self._check_clock()
         if self.scenario.reset:
             await self._fatal(self.client.reset(), "reset")
+        if self.scenario.hangUpLiveCalls:
+            await self.hang_up_live_calls()
+
+    async def hang_up_live_calls(self) -> None:
+        """Hang up every leg of every live call of the account (calls left by an earlier run), so this run
+        starts on idle phones. A leg already gone by the time its turn comes is no error."""
+        for call in await self._fatal(self.client.live_calls(), "listing the live calls"):
+            for leg in call.get("legs", []):
+                try:
+                    await self.client.phone(leg["endpointId"], "hangup", call_id=leg["legId"],
+                                            benign=(400, 404, 409))
+                except ApiError as exc:
+                    if exc.status not in (400, 404, 409):
+                        raise RunnerError(f"hanging up call {call['callId']} failed: {exc}") from None
+        left = await self._fatal(self.client.live_calls(), "listing the live calls")
+        if left:
+            raise RunnerError(f"{len(left)} live call(s) remain after hanging up every leg")
 
     async def setup(self) -> None:
         users = await self._user_ids()
@@ -710,6 +732,7 @@ class Runner:
         work = {"call": self._place, "abandon": self._abandon}.get(kind)
         if work is None:  # a sample
             await self._sample()
+            self._progress_line()
             if self.now + self.tick <= self.total:
                 self._push(self.now + self.tick, "sample")
             return
@@ -761,6 +784,22 @@ class Runner:
         return self._summary(before, after, wall)
 
     # ------------------------------------------------------------------ reporting
+    def _progress_line(self) -> None:
+        """Without a terminal (CI, a pipe, a log file) the live table is off: a plain line at every tenth of
+        the run instead, so a long run shows it is alive."""
+        if not self.progress or self.console is None or self.console.is_terminal:
+            return
+        step = int(10 * self.now / self.total) if self.total else 10
+        if step <= self._last_step:
+            return
+        self._last_step = step
+        counts = self.counts()
+        self.console.print(f"{self.scenario.name}: {self.now:,.0f}/{self.total:,.0f} s  placed {counts['placed']}  "
+                           f"live {self.live}  waiting {self.waiting}  answered {counts['answered']}  "
+                           f"voicemail {counts['voicemail']}  abandoned {counts['abandoned']}  "
+                           f"rejected {counts['rejected']}  failures {len(self.client.stats.errors)}",
+                           highlight=False, soft_wrap=True)
+
     def counts(self) -> Counter[str]:
         out: Counter[str] = Counter()
         for track in self.tracked:
@@ -772,14 +811,14 @@ class Runner:
             out["placed"] += 1
             if track.outcome == "rejected":
                 out["rejected"] += 1
+            elif track.outcome == "abandoned":
+                out["abandoned"] += 1
+            elif track.call_id in self.live_ids:
+                out["live_at_end"] += 1   # still going (answered or not): not over, whatever it did so far
             elif track.answered_by:
                 out["answered"] += 1
             elif track.voicemail:
                 out["voicemail"] += 1
-            elif track.outcome == "abandoned":
-                out["abandoned"] += 1
-            elif track.call_id in self.live_ids:
-                out["live_at_end"] += 1
             else:
                 out["unanswered"] += 1
         return out

@@ -24,6 +24,7 @@ from callyard.api.deps import CoreDep, MailerDep
 from callyard.core import context
 from callyard.core.errors import CoreError, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 ACCOUNT_SCOPES = ("", "/accounts/{accountId}")
@@ -46,7 +47,7 @@ def _route(paths: list[str], method: str, status: int = 200, **kwargs: Any) -> C
 @router.get("/accounts", summary="Accounts visible to the caller")
 async def list_accounts(request: Request, core: CoreDep, actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [account_wire(a) for a in core.directory.list_accounts(actor)]
-    return collection(items, _params(request), request.url.path, expandable=("tags",))
+    return collection(items, _params(request), arrived_path(request.scope), expandable=("tags",))
 
 
 @router.post("/accounts", status_code=201, summary="Create a customer account (PARTNER_ADMIN)")
@@ -95,7 +96,7 @@ async def delete_account_tag(accountId: str, tagId: str, request: Request, core:
 async def list_users(request: Request, core: CoreDep, accountId: str | None = None,
                      actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [user_wire(u, request) for u in core.directory.list_users(actor, accountId)]
-    return collection(items, _params(request), request.url.path, expandable=("tags",))
+    return collection(items, _params(request), arrived_path(request.scope), expandable=("tags",))
 
 
 @router.post("/accounts/{accountId}/users", status_code=201, summary="Create a user in the account (recommended)")
@@ -239,7 +240,7 @@ async def delete_contact_photo(contactId: str, request: Request, core: CoreDep, 
 async def list_groups(request: Request, core: CoreDep, accountId: str | None = None,
                       actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [group_wire(g) for g in core.directory.list_groups(actor, accountId)]
-    return collection(items, _params(request), request.url.path)
+    return collection(items, _params(request), arrived_path(request.scope))
 
 
 @_route([p + "/groups" for p in ACCOUNT_SCOPES], "POST", status=201)
@@ -271,7 +272,7 @@ async def delete_group(groupId: str, request: Request, core: CoreDep, accountId:
 async def list_members(groupId: str, request: Request, core: CoreDep, accountId: str | None = None,
                        actor: Principal = Depends(principal)) -> dict[str, Any]:
     group = core.directory.get_group(actor, groupId, accountId)
-    return collection([member_wire(group, m) for m in group["members"]], _params(request), request.url.path)
+    return collection([member_wire(group, m) for m in group["members"]], _params(request), arrived_path(request.scope))
 
 
 @_route([p + "/groups/{groupId}/members" for p in ACCOUNT_SCOPES], "POST", status=201,
@@ -293,7 +294,7 @@ async def remove_member(groupId: str, memberId: str, request: Request, core: Cor
 async def list_contacts(request: Request, core: CoreDep, accountId: str | None = None,
                         actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [contact_wire(c, request) for c in core.directory.list_contacts(actor, accountId)]
-    return collection(items, _params(request), request.url.path)
+    return collection(items, _params(request), arrived_path(request.scope))
 
 
 @_route([p + "/contacts" for p in ACCOUNT_SCOPES], "POST", status=201)
@@ -328,7 +329,7 @@ async def list_clients(accountId: str, request: Request, core: CoreDep,
                        actor: Principal = Depends(principal)) -> dict[str, Any]:
     account = core.directory.access.account(actor, accountId, "ACCOUNT_ADMIN")
     items = [client_wire(r) for r in core.applications.in_account(account["accountId"])]
-    return collection(items, _params(request), request.url.path)
+    return collection(items, _params(request), arrived_path(request.scope))
 
 
 @router.post("/accounts/{accountId}/clients", status_code=201,

@@ -24,6 +24,7 @@ from callyard.api.deps import CoreDep, twin_of
 from callyard.core.auth.service import ANONYMOUS_FIELDS, GRANTS, IssuedToken
 from callyard.core.errors import Forbidden, Gone, Invalid, NotFound, NotImplementedRoute, Unauthorized
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["authentication"], responses=ERROR_RESPONSES)
 
@@ -203,7 +204,7 @@ async def list_applications(request: Request, core: CoreDep, actor: Principal = 
     core.directory.access.account(actor, actor.account_id)
     items = [application_wire(r) for r in core.applications.in_account(actor.account_id)]
     try:
-        return collection(items, dict(request.query_params), request.url.path, expandable=("tags",))
+        return collection(items, dict(request.query_params), arrived_path(request.scope), expandable=("tags",))
     except Invalid as exc:  # the spec's one name for a query this route cannot serve
         raise Invalid("UnsupportedQueryParameters", exc.message) from None
 
@@ -234,7 +235,7 @@ async def list_application_tags(applicationId: str, request: Request, core: Core
                                 actor: Principal = Depends(principal)) -> dict[str, Any]:
     record = core.applications.get(actor, applicationId)
     items = [_tag_wire(record, t) for t in record.get("tags", {}).values()]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.post("/applications/{applicationId}/tags", status_code=201)

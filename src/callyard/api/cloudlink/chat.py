@@ -22,6 +22,7 @@ from callyard.api.common.security import principal
 from callyard.api.deps import MessagingDep
 from callyard.core.messaging.service import BODY_MAX, NAME_MAX
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["chat"], responses=ERROR_RESPONSES)
 BASE = BASE_PATH
@@ -125,7 +126,7 @@ def message_wire(message: dict[str, Any]) -> dict[str, Any]:
 
 def _page(request: Request, items: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> dict[str, Any]:
     params = {k: v for k, v in request.query_params.items() if k not in drop}
-    return collection(items, params, request.url.path)
+    return collection(items, params, arrived_path(request.scope))
 
 
 # ------------------------------------------------------------------ conversations

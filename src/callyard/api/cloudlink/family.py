@@ -17,6 +17,7 @@ from callyard.api.cloudlink.edge.errors import ERRORS
 from callyard.api.cloudlink.edge.hosts import HostRouting
 from callyard.api.cloudlink.edge.middleware import CloudLinkEdge
 from callyard.api.cloudlink.edge.odata import collection
+from callyard.api.cloudlink.openapi import complete_openapi
 from callyard.api.common.security import principal
 from callyard.api.family import Family, Mount
 from callyard.delivery.live import LiveTransports
@@ -73,4 +74,8 @@ FAMILY = Family(
     middleware=_middleware,
     routing_middleware=_routing_middleware,
     projections=_projections,
+    title="CloudLink",
+    description="Authentication, Admin, Media (call control), Conversations, Notifications and Presence, at the "
+                "root, under each service prefix and by Host header.",
+    openapi=complete_openapi,
 )

@@ -19,6 +19,7 @@ from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import ConnectionsDep, NotificationsDep
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["notifications"], responses=ERROR_RESPONSES)
 BASE = BASE_PATH
@@ -51,7 +52,7 @@ async def create_subscription(request: Request, notifications: NotificationsDep,
 async def list_subscriptions(request: Request, notifications: NotificationsDep,
                              actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [subscription_wire(s) for s in notifications.list(actor)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.get("/subscriptions/{subscriptionId}")
@@ -95,7 +96,7 @@ async def create_connection(request: Request, connections: ConnectionsDep,
 async def list_connections(request: Request, connections: ConnectionsDep,
                            actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [connection_wire(c, request) for c in connections.list(actor)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.get("/connections/{connectionId}")

@@ -27,6 +27,7 @@ from callyard.api.common.security import principal
 from callyard.api.deps import PresenceDep
 from callyard.core.presence.service import NOTE_MAX, REASON_MAX
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["presence"], responses=ERROR_RESPONSES)
 
@@ -50,7 +51,7 @@ async def list_presentities(request: Request, presence: PresenceDep,
     raw = request.query_params.get("principalIds")
     refs = raw.split(",") if raw is not None else None
     items = [presentity_wire(v) for v in presence.get_many(actor, refs)]
-    body = collection(items, dict(request.query_params), request.url.path)
+    body = collection(items, dict(request.query_params), arrived_path(request.scope))
     if raw is not None and "next" in body["_links"]:
         body["_links"]["next"] += "&" + urlencode({"principalIds": raw})
     return body

@@ -10,11 +10,11 @@ subscription, hands the envelope to the live transports once the transaction is 
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Callable
 
 from callyard.api.cloudlink.edge import BASE_PATH
-from callyard.api.cloudlink.media.wire import call_wire
 from callyard.api.cloudlink.wire import (ACCOUNT_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, USER_FIELDS, account_fields,
                                          conversation_fields, group_fields, pick, presentity_fields)
 from callyard.core.ids import Ids
@@ -41,28 +41,52 @@ _CSTA = {"ringing": "deliveredEvent", "connected": "establishedEvent", "held": "
          "completed": "connectionClearedEvent", "idle": "connectionClearedEvent"}
 
 
+# The media service instance that publishes (the platform names its region's instance here), and the
+# namespaces of the per-account site id and the per-event id (stable: the same event has the same id).
+MEDIA_DEVICE_ID = "platform-api-mediaservice-callyard"
+_SITES = uuid.UUID("4f1c6b0e-2d7a-5c1e-9a43-63616c6c7961")
+_EVENTS = uuid.UUID("8e2b1d5c-7a3f-5b60-8c11-63616c6c7962")
+
+
 def _millis(iso_time: str) -> int:
     return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _media(event: Event) -> dict[str, Any] | None:
+    """A call-state publication, field for field as Mitel's published webhook payload
+    (reference/cloudlink-webhook-example.json); the extras are ``extraPbxData.sequence`` (the call's event
+    number, for ordering) and, when the leg has ended, its outcome and timing (``completed``, ``endTime``,
+    ``ringTime``, ``billingTime``). ``callTrackingID`` is the twin's call id (docs/compatibility.md)."""
     leg = event.data
     if not leg or leg.get("endpointKind") not in ("extension", "group"):
         return None  # outside numbers and the voicemail system are not CloudLink endpoints
-    endpoint, leg_id = leg["endpointId"], leg["legId"]
-    content = call_wire(leg)
+    endpoint, leg_id, account_id = leg["endpointId"], leg["legId"], leg["accountId"]
     pbx = {"alertingDevice": endpoint if leg["state"] == "ringing" else None, "calledDevice": leg["to"],
            "eventType": _CSTA.get(leg["state"], "unknownEvent"), "callTrackingID": leg["callId"],
            "sequence": leg["sequence"]}
-    content.update({
+    at = _millis(event.occurred_at)
+    content: dict[str, Any] = {
+        "from": leg["from"], "fromName": leg["fromName"] or "", "to": leg["to"], "toName": leg["toName"] or "",
+        "state": leg["state"], "cause": leg["cause"], "direction": leg["direction"],
         "extraPbxData": {k: v for k, v in pbx.items() if v is not None},
-        "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint, "accountId": leg["accountId"],
-        "timestamp": _millis(event.occurred_at), "eventId": f"{leg['callId']}:{leg['sequence']}",
-        "isCtiEvent": True, "eventType": "CallStateNotification"})
+        "createdOn": leg["createdOn"], "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint,
+        "siteId": str(uuid.uuid5(_SITES, account_id)), "accountId": account_id, "timestamp": at,
+        # One id per event (the same for every subscriber and every retry), a plain UUID as the platform's.
+        "eventId": str(uuid.uuid5(_EVENTS, f"{account_id}/{leg['callId']}/{leg_id}/{leg['sequence']}")),
+        "mediaReceivedTimestamp": at, "_links": {"self": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}"},
+        "isCtiEvent": True}
     if leg.get("principalId"):
-        content.update(principalId=leg["principalId"], callLegOwner=leg["principalId"], userId=leg["principalId"])
+        content.update(principalId=leg["principalId"], callLegOwner=leg["principalId"])
+    content.update(mediaEventProcessedTimestamp=at, eventType="CallStateNotification", deviceId=MEDIA_DEVICE_ID)
+    if leg.get("principalId"):
+        content["userId"] = leg["principalId"]
+    if leg["state"] == "completed":
+        # Extras of the ended leg only (the published example is a ringing event; what the platform adds at
+        # the end is not public): its outcome and timing, as the REST call has them.
+        content.update(completed=leg["completed"], endTime=leg.get("endTime"), ringTime=leg["ringTime"],
+                       billingTime=leg["billingTime"])
     return {"topic": "platform-api-media", "method": "PUT", "subject": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}",
-            "content": content, "publisher": {"accountId": leg["accountId"], "principalId": leg.get("principalId")},
+            "content": content, "publisher": {"accountId": account_id, "principalId": leg.get("principalId")},
             "orderKey": leg["callId"]}
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from callyard.api.common import redaction
+from callyard.api.common.retry_after import retry_after
 from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
 from callyard.core import context
@@ -223,9 +224,10 @@ class FamilyEdges:
 
 
 class RateLimiting:
-    def __init__(self, app: ASGIApp, *, limit: RateLimit) -> None:
+    def __init__(self, app: ASGIApp, *, limit: RateLimit, retry_after_format: str = "seconds") -> None:
         self.app = app
         self.limit = limit
+        self.retry_after_format = retry_after_format
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -237,7 +239,10 @@ class RateLimiting:
                     retry = max(1, int(wait + 0.999))
                     exc = TooManyRequests("TooManyRequests", "Too many requests; retry after the Retry-After delay",
                                           retry_after=retry)
-                    await family.errors.core_error(exc).send(send)
+                    problem = family.errors.core_error(exc)
+                    for key in [k for k in problem.headers if k.lower() == "retry-after"]:
+                        problem.headers[key] = retry_after(retry, self.retry_after_format)
+                    await problem.send(send)
                     return
         await self.app(scope, receive, send)
 

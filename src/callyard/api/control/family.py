@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from callyard.api.control import audit, deliveries, faults, routes, sim
 from callyard.api.control.edge import ERRORS, items_page
+from callyard.api.control.openapi import complete_openapi
 from callyard.api.family import Family, Mount
 
 FAMILY = Family(
@@ -17,4 +18,8 @@ FAMILY = Family(
     paging=items_page,
     rate_limited=False,
     faultable=False,
+    title="Control plane",
+    description="The twin's own API under /_callyard: simulator, reset, snapshots, clock, journal, events, "
+                "deliveries, faults, audit.",
+    openapi=complete_openapi,
 )

@@ -49,6 +49,8 @@ class FaultSpec(BaseModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"] | None = None
     status: int | None = Field(default=None, ge=400, le=599)
     retryAfter: StrictInt | StrictStr | None = Field(default=None, description="seconds, or an HTTP-date")
+    retryAfterFormat: Literal["seconds", "http-date"] | None = Field(
+        default=None, description="how seconds are written in Retry-After (default: the twin's --retry-after-format)")
     ratio: float = Field(default=1.0, gt=0, le=1)
     count: int | None = Field(default=None, ge=1, le=1_000_000_000)
     latency: Latency | None = None

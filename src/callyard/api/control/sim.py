@@ -133,6 +133,12 @@ async def agent(userId: str, body: AgentChange, request: Request, contact_center
                                                 account_ref=_account(request))
 
 
+@router.get("/agents/{userId}", summary="A contact-center agent's state (logged in, ready, reason, skills, queues)")
+async def agent_state(userId: str, request: Request, contact_center: ContactCenterDep,
+                      actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return contact_center.agent_state(actor, userId, account_ref=_account(request))
+
+
 @router.get("/queues", summary="Queue statistics of the account")
 async def queues(request: Request, contact_center: ContactCenterDep,
                  actor: Principal = Depends(controller)) -> dict[str, Any]:

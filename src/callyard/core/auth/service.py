@@ -25,6 +25,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from callyard.core.auth.passwords import verify_password
 from callyard.core.auth.tokens import TokenService
@@ -322,6 +323,8 @@ class Auth:
         if not record.get("active"):
             raise Forbidden("ClientNotActive", f"client {client_id} is not active on the user's account")
         allowed = record.get("redirectUris") or []
+        if redirect_uri is not None and not _absolute_uri(redirect_uri):
+            raise Invalid("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not an absolute URI")
         if redirect_uri is not None and redirect_uri not in allowed:
             raise Forbidden("InvalidRedirectUri", f"redirect_uri {redirect_uri} is not registered for this client")
         if redirect_uri is None and (record.get("rules") or {}).get("enforceRedirectUris") and not allowed:
@@ -506,3 +509,9 @@ def _own_claims(token: str) -> dict[str, Any]:
 
 def _family_event(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("familyId", "type", "principalId", "revoked", "reason")}
+
+
+def _absolute_uri(uri: str) -> bool:
+    """An absolute URI (RFC 3986: a scheme and, for a redirect, something after it) with no fragment."""
+    parts = urlsplit(uri)
+    return bool(parts.scheme) and bool(parts.netloc or parts.path) and not parts.fragment and uri == uri.strip()

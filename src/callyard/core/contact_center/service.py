@@ -242,6 +242,16 @@ class ContactCenter(QueueRouter):
             entry.offers = offers
 
     # ------------------------------------------------------------------ agents
+    def agent_state(self, actor: Principal, user_id: str | None, account_ref: str | None = None) -> dict[str, Any]:
+        """An agent's state as ``set_agent`` leaves it: logged in, ready (with the reason), skills, presence,
+        idle since, wrap-up, and the queues the user belongs to. Who may change it may read it."""
+        account_id = self.engine.account_of(actor, account_ref)
+        user_id = self.agents.target(actor, account_id, user_id)
+        agent = self.agents.agent(account_id, user_id)
+        queues = [{"groupId": ep.group_id, "number": ep.number, "name": ep.name}
+                  for ep in self._groups_of(account_id, user_id)]
+        return {**{k: v for k, v in agent.items() if k != "agentKey"}, "queues": queues}
+
     async def set_agent(self, actor: Principal, user_id: str | None, *, logged_in: bool | None = None,
                         ready: bool | None = None, reason: str | None = None, skills: dict[str, int] | None = None,
                         presence: dict[str, bool] | None = None, account_ref: str | None = None) -> dict[str, Any]:

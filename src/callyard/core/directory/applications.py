@@ -50,9 +50,10 @@ class Applications:
         if unknown:
             raise Invalid("InvalidRequest", f"data should NOT have additional properties: {sorted(unknown)}")
         uris = fields.get("redirectUris")
-        if uris is not None and (not isinstance(uris, list)
-                                 or not all(isinstance(u, str) and "://" in u for u in uris)):
-            raise Invalid("InvalidRequest", "redirectUris must be an array of absolute URIs")
+        # The vendor spec types the items as plain strings (Mitel's registration collection sends ["string"]):
+        # accept what the spec accepts; a redirect URI is checked when it is used (``/authorize``).
+        if uris is not None and (not isinstance(uris, list) or not all(isinstance(u, str) for u in uris)):
+            raise Invalid("InvalidRequest", "redirectUris must be an array of strings")
         if "role" in fields and fields["role"] not in ROLES:
             raise Invalid("InvalidRequest", f"role must be one of {', '.join(ROLES)}")
         if "active" in fields and not isinstance(fields["active"], bool):

@@ -113,7 +113,8 @@ class Features(CallListener):
         assert call is not None
         self.routing.offer_redirected(tx, leg)
         self.table.complete(tx, leg, "redirected")
-        self.routing.offer(tx, call, callers[0], target, "redirected", dialled=normalise(destination))
+        self.routing.offer(tx, call, callers[0], target, "redirected", dialled=normalise(destination),
+                           sent_by=leg.endpoint)
 
     def blind_transfer(self, tx: CallTransaction, leg: Leg, destination: str) -> None:
         """Send the other party to ``destination`` and leave; a ringing call is redirected instead."""
@@ -132,7 +133,8 @@ class Features(CallListener):
         assert call is not None
         self.table.complete(tx, leg, "transfer")
         self.table.set_state(tx, partner, state="connected" if partner.state == "held" else None, cause="transfer")
-        self.routing.offer(tx, call, partner, target, "transfer", dialled=normalise(destination))
+        self.routing.offer(tx, call, partner, target, "transfer", dialled=normalise(destination),
+                           sent_by=leg.endpoint)
         return None
 
     def consult(self, tx: CallTransaction, leg: Leg, destination: str) -> Leg:

@@ -70,9 +70,11 @@ class Routing(CallListener):
 
     # ------------------------------------------------------------------ offering a call to an endpoint
     def offer(self, tx: CallTransaction, call: Call, caller: Leg, target: Endpoint, cause: str, depth: int = 0,
-              dialled: str | None = None) -> Leg | None:
+              dialled: str | None = None, sent_by: Endpoint | None = None) -> Leg | None:
         """Present ``call`` (whose waiting party is ``caller``) to ``target``, applying its diversions. Returns
-        the ringing (or voicemail/queue) leg, or None when the caller was turned away (its leg completed)."""
+        the ringing (or voicemail/queue) leg, or None when the caller was turned away (its leg completed).
+        ``sent_by``: the extension that transferred or redirected the call here (whose mailbox takes a message
+        when ``target`` is the voicemail system)."""
         number, name, principal_id = presented(caller)
         if any(leg.endpoint is target for leg in call.live_legs()):
             self.fail(tx, caller, "busy")  # already in this call: a device never talks to itself
@@ -86,7 +88,7 @@ class Routing(CallListener):
                 return None
             return self.queues.enqueue(tx, call, caller, target, cause)
         if target.kind == VOICEMAIL:
-            return self.to_voicemail(tx, call, caller, None, cause)
+            return self.to_voicemail(tx, call, caller, self._mailbox_for(caller, target, sent_by), cause)
         if target.kind == EXTENSION:
             settings = self.settings.settings(target)
             if settings["outOfService"]:
@@ -131,7 +133,7 @@ class Routing(CallListener):
                depth: int) -> Leg | None:
         """Send the call on from ``source`` to ``destination`` (a number, or ``voicemail``)."""
         if normalise(destination) in ("voicemail", self.table.dialplan.voicemail_pilot(source.account_id)):
-            return self.to_voicemail(tx, call, caller, source, cause)
+            return self.to_voicemail(tx, call, caller, source if source.kind == EXTENSION else None, cause)
         target = self.table.endpoint(source.account_id, destination)
         if target is None:
             self.fail(tx, caller, "destNotObtainable")
@@ -182,16 +184,32 @@ class Routing(CallListener):
             self.queues.offer_redirected(tx, leg)
 
     # ------------------------------------------------------------------ voicemail
+    @staticmethod
+    def _mailbox_for(caller: Leg, system: Endpoint, sent_by: Endpoint | None) -> Endpoint | None:
+        """Whose mailbox a call that reaches the voicemail system directly leaves its message in: the extension
+        that transferred or redirected it there; for a caller who dialled the pilot, the pilot's general
+        mailbox — except an extension dialling it, which is its user checking messages (no deposit)."""
+        if sent_by is not None and sent_by.kind == EXTENSION:
+            return sent_by
+        if caller.endpoint.kind == EXTENSION:
+            return caller.endpoint
+        return system
+
     def to_voicemail(self, tx: CallTransaction, call: Call, caller: Leg, mailbox: Endpoint | None,
                      cause: str) -> Leg | None:
-        """The voicemail system answers ``call``; the message goes to ``mailbox`` (None: the pilot's own)."""
+        """The voicemail system answers ``call``; the message goes to ``mailbox`` (None or the voicemail system
+        itself: the pilot's general mailbox). A caller who dialled their own mailbox is listening, not
+        leaving a message."""
         pilot = self.table.dialplan.voicemail_pilot(caller.account_id)
         system = self.table.endpoint(caller.account_id, pilot)
         assert system is not None and system.kind == VOICEMAIL
         if any(leg.endpoint is system for leg in call.live_legs()):
             self.fail(tx, caller, "busy")
             return None
-        call.voicemail_box = mailbox.number if mailbox is not None else None
+        if mailbox is None:
+            mailbox = system
+        # The caller's own mailbox (its user checking messages) takes no message.
+        call.voicemail_box = None if mailbox is caller.endpoint else mailbox.number
         number, name, principal_id = presented(caller)
         leg = self.table.add_leg(tx, call, system, direction="inbound", state="connected", cause=cause,
                                  from_number=number, from_name=name, from_principal=principal_id,
@@ -219,7 +237,7 @@ class Routing(CallListener):
         uow.put("voicemail", message_id, doc)
         uow.emit("voicemail.created", call.account_id, f"/endpoints/{mailbox.number}/voicemails/{message_id}",
                  {k: v for k, v in doc.items() if k != "blobId"}, self.rt.now_iso())
-        if not self.settings.settings(mailbox)["messageWaiting"]:
+        if mailbox.kind == EXTENSION and not self.settings.settings(mailbox)["messageWaiting"]:
             self.settings.save(uow, mailbox, {"messageWaiting": True})
 
     # ------------------------------------------------------------------ answer bookkeeping, Make Call

@@ -368,8 +368,8 @@ class Meetings:
                 if not isinstance(ref, str) or not ref.strip():
                     raise Invalid("InvalidAssociatedParticipant", "associatedParticipantId must be a participant id")
                 other = self._who(actor, ref)
-                if other == principal_id:
-                    raise Invalid("InvalidAssociatedParticipant", "a participant cannot be associated with itself")
+                # The swagger states no rule about associating a participant with itself, and Mitel's media
+                # sample does exactly that ({associatedParticipantId: p, muted: true, action: leave}).
                 if self._participant(conference["id"], other) is None:
                     raise Invalid("InvalidAssociatedParticipant",
                                   f"associatedParticipantId {ref} is not a participant of conference "

@@ -422,3 +422,24 @@ def test_group_numbers_cannot_place_calls_or_take_settings(pbx: Pbx) -> None:
                  "UnsupportedEndpoint")
     expect_error(pbx.c.put(f"{B}/endpoints/5100", json={"action": "messageWaiting", "userAvailability": "available"},
                            headers=pbx.admin), 400, "PUT", ENDPOINT, "UnsupportedEndpoint")
+
+
+def test_blind_transfer_with_the_media_samples_body(pbx: Pbx, as_user) -> None:
+    """Mitel's media sample sends ``args`` = the call's own id and ``destination`` = where to: the destination
+    is ``destination``; an ``args`` that is neither the call nor the destination is a 400 and changes nothing."""
+    bob = as_user("bob@acme.example")
+    leg = connected(pbx, "2881")
+    before = pbx.call("2881", leg["callId"])
+    conflicting = pbx.put_call("2881", leg["callId"], {"action": "blindTransfer", "args": "2880",
+                                                       "destination": "2882"})
+    expect_error(conflicting, 400, "PUT", CALL, "InvalidArgs")
+    assert pbx.call("2881", leg["callId"]) == before
+    assert [leg_states(c) for c in pbx.live()] == [{X: "connected", "2881": "connected"}]
+    moved = pbx.put_call("2881", leg["callId"], {"action": "blindTransfer", "args": leg["callId"],
+                                                 "destination": "2882"}, bob)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["cause"] == "transfer"
+    carol = pbx.only_call("2882")
+    assert (carol["state"], carol["from"]) == ("ringing", X)
+    assert pbx.sim(X)["calls"][0]["to"] == "2882"
+    assert all(c.get("to") != leg["callId"] for c in pbx.sim(X)["calls"])

@@ -494,7 +494,7 @@ def test_updating_a_participant(client, admin, alice, bob, carol):
     assert doc["muted"] is False
     fails(put_participant(client, carol, cid, BOB, {"muted": True}), "PUT", P, 403, "InsufficientPermissions")
     for bad, name in (({"associatedParticipantId": DAVE}, "InvalidAssociatedParticipant"),
-                      ({"associatedParticipantId": "me"}, "InvalidAssociatedParticipant"),
+                      ({"associatedParticipantId": ""}, "InvalidAssociatedParticipant"),
                       ({"muted": "yes"}, "ValidationError"), ({"muted": 1}, "ValidationError"),
                       ({"action": "join"}, "ValidationError"), ({}, "ValidationError"),
                       ({"state": "active"}, "ValidationError")):
@@ -768,3 +768,18 @@ def test_one_event_per_changed_resource(client, admin, alice, bob, events):
     ok(client.delete(f"{B}/conferences/{cid}", headers=alice), "DELETE", "/conferences/{conferenceId}")
     assert sorted(_drain(events)) == [("conference.deleted", conference), ("participant.removed", a),
                                       ("participant.removed", b)]
+
+
+def test_the_media_samples_leave_body_is_accepted(client, admin, alice, bob):
+    """Mitel's media sample leaves with ``{associatedParticipantId: <itself>, muted: true, action: leave}``: the
+    swagger has no rule against a participant associated with itself, so the twin has none either."""
+    cid = create(client, alice, name="Sample", participants=[{"participantId": BOB}])["id"]
+    connected(client, alice, cid, "me")
+    connected(client, bob, cid, "me")
+    P = "/conferences/{conferenceId}/participants/{participantId}"
+    body = ok(put_participant(client, bob, cid, BOB, {"associatedParticipantId": BOB, "muted": True,
+                                                      "action": "leave"}), "PUT", P)
+    assert body["participantId"] == BOB and body["state"] == "inactive"
+    [doc] = [d for d in documents(client, admin, "participant") if d["participantId"] == BOB]
+    assert doc["muted"] is True and doc["associatedParticipantId"] == BOB
+    assert roster(get(client, alice, cid)) == {ALICE: "active", BOB: "inactive"}

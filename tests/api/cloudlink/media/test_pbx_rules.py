@@ -445,3 +445,48 @@ def test_profile_busy_and_auto_answer(pbx: Pbx) -> None:
     assert bad.status_code == 400 and bad.json()["name"] == "InvalidProfile"
     assert caller["callId"]
     assert ACME_USERS["2882"] == pbx.sim("2882")["userId"]
+
+
+def _voicemails(pbx: Pbx) -> list[dict]:
+    response = pbx.c.get("/_callyard/state", headers=pbx.admin)
+    assert response.status_code == 200, response.text
+    return response.json()["documents"].get("voicemail", [])
+
+
+def test_any_call_that_reaches_voicemail_and_stays_leaves_a_message(pbx: Pbx, as_user) -> None:
+    """Not only busy or unanswered calls: a caller transferred or redirected to the voicemail pilot leaves a
+    message in the mailbox of whoever sent them there; an outside caller who dials the pilot leaves one in
+    its general mailbox; an extension that dials its own voicemail is listening and leaves none."""
+    bob, carol = as_user("bob@acme.example"), as_user("carol@acme.example")
+    pbx.dial_in(X, "2881")
+    pbx.phone("2881", "answer")
+    leg = pbx.only_call("2881", bob)
+    pbx.act("2881", leg["callId"], "blindTransfer", bob, destination="6000")
+    [live] = pbx.live()
+    assert leg_states(live) == {X: "connected", "6000": "connected"}
+    pbx.advance(12)
+    pbx.phone(X, "hangup")
+    [message] = _voicemails(pbx)
+    assert (message["endpointId"], message["from"], message["durationInSeconds"]) == ("2881", X, 12.0)
+    assert pbx.endpoint("2881", bob)["messageWaiting"] is True
+
+    pbx.dial_in(Y, "2882")
+    ringing = pbx.only_call("2882", carol)
+    pbx.act("2882", ringing["callId"], "redirect", carol, args="6000")
+    pbx.advance(7)
+    pbx.phone(Y, "hangup")
+    assert [(m["endpointId"], m["from"], m["durationInSeconds"]) for m in _voicemails(pbx)
+            if m["from"] == Y] == [("2882", Y, 7.0)]
+    assert pbx.endpoint("2882", carol)["messageWaiting"] is True
+
+    pbx.dial_in(Z, "6000")
+    pbx.advance(5)
+    pbx.phone(Z, "hangup")
+    assert [(m["endpointId"], m.get("userId")) for m in _voicemails(pbx) if m["from"] == Z] == [("6000", None)]
+
+    alice = as_user("alice@acme.example")
+    made = pbx.make_call("2880", "6000", alice)
+    pbx.advance(9)
+    pbx.act("2880", made["callId"], "end", alice)
+    assert len(_voicemails(pbx)) == 3
+    assert pbx.endpoint("2880", alice)["messageWaiting"] is False

@@ -8,6 +8,7 @@ path), and only rewrites requests that came to a service host.
 from __future__ import annotations
 
 import re
+from typing import Any, MutableMapping
 
 from callyard.api.cloudlink.edge import SERVICES
 from callyard.api.family import ASGIApp, Receive, Scope, Send
@@ -35,7 +36,22 @@ class HostRouting:
             path = scope["path"]
             if service and not path.startswith(("/_callyard", f"/{service}/")):
                 scope = dict(scope, path=f"/{service}{path}", raw_path=f"/{service}{path}".encode())
+                scope[HOST_PREFIX] = f"/{service}"
         await self.app(scope, receive, send)
+
+
+HOST_PREFIX = "callyard.host_prefix"   # the scope key: the service prefix HostRouting added to the path
+
+
+def arrived_path(scope: MutableMapping[str, Any]) -> str:
+    """The request's path as the client sent it: under Host-header routing, without the service prefix that
+    ``HostRouting`` added (``admin.api.mitel.io`` serves ``/2017-09-01/users``, not ``/admin/2017-09-01/…``);
+    at the root and under an explicit prefix, unchanged. Links in answers are built from it."""
+    path: str = scope["path"]
+    prefix = scope.get(HOST_PREFIX)
+    if prefix and path.startswith(prefix + "/"):
+        return path[len(prefix):]
+    return path
 
 
 def strip_service(path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from callyard.api.cloudlink.edge import mitel_app
 from callyard.api.cloudlink.edge.errors import ERRORS
-from callyard.api.cloudlink.edge.hosts import strip_service
+from callyard.api.cloudlink.edge.hosts import HOST_PREFIX, arrived_path, strip_service
 from callyard.api.common import redaction
 from callyard.api.common.middleware import header
 from callyard.api.family import ASGIApp, Problem, Receive, Scope, Send
@@ -71,7 +71,8 @@ class CloudLinkEdge:
             principal = state.get("principal")
             self._observe(Exchange(
                 started=wall_started, ended=time.time(), method=scope["method"],
-                path=strip_service(scope["path"]),
+                path=arrived_path(scope), resource=strip_service(scope["path"]),
+                host=header(scope, b"host") or "" if scope.get(HOST_PREFIX) else "",
                 query=redaction.query(scope.get("query_string", b"").decode("latin-1")),
                 body=bytes(body), status=answer["status"], retry_after=answer["retry_after"],
                 correlation_id=state["correlation_id"], app_header=app_header, token_id=state["token_id"],

@@ -187,6 +187,12 @@ def _searchable(doc: Any) -> str:
     return str(doc).lower() if isinstance(doc, (str, int, float)) else ""
 
 
+def query_string(params: dict[str, str]) -> str:
+    """A link's query, with the OData ``$`` left literal (``?$top=1``, as the platform writes it; RFC 3986
+    allows ``$`` in a query)."""
+    return urlencode(params, safe="$")
+
+
 def collection(items: list[dict[str, Any]], params: dict[str, str], self_path: str,
                expandable: tuple[str, ...] = ()) -> dict[str, Any]:
     """Apply the OData options in ``params`` to ``items`` and wrap the page in the CloudLink envelope."""
@@ -222,9 +228,9 @@ def collection(items: list[dict[str, Any]], params: dict[str, str], self_path: s
     if not expand:
         page = [{k: v for k, v in doc.items() if k != "tags"} if "tags" in expandable else doc for doc in page]
     passthrough = {k: v for k, v in params.items() if k in known and k not in ("$skip", "$skiptoken", "$skipToken")}
-    links: dict[str, str] = {"self": self_path + (("?" + urlencode(params)) if params else "")}
+    links: dict[str, str] = {"self": self_path + (("?" + query_string(params)) if params else "")}
     if top > 0 and skip + top < total:
-        links["next"] = self_path + "?" + urlencode({**passthrough, "$skip": str(skip + top), "$top": str(top)})
+        links["next"] = self_path + "?" + query_string({**passthrough, "$skip": str(skip + top), "$top": str(top)})
     body: dict[str, Any] = {"count": len(page), "_links": links, "_embedded": {"items": page}}
     if count_flag == "true":
         body["totalCount"] = total

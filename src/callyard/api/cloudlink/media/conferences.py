@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from callyard.api.cloudlink.edge import BASE_PATH
-from callyard.api.cloudlink.edge.odata import collection
+from callyard.api.cloudlink.edge.odata import collection, query_string
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import MeetingsDep
 from callyard.core.meetings.service import Meetings
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
@@ -174,9 +175,9 @@ def _page(items: list[dict[str, Any]], params: dict[str, str], path: str, expand
     """``collection`` over the OData options, keeping non-OData query parameters (``extra``) in the links."""
     body = collection(items, params, path, expandable=expandable)
     if extra:
-        body["_links"]["self"] = path + "?" + urlencode({**params, **extra})
+        body["_links"]["self"] = path + "?" + query_string({**params, **extra})
         if "next" in body["_links"]:
-            body["_links"]["next"] += "&" + urlencode(extra)
+            body["_links"]["next"] += "&" + query_string(extra)
     return body
 
 
@@ -188,7 +189,7 @@ def _conference_page(request: Request, meetings: Meetings, conferences: list[dic
         wire = conference_wire(conference, rosters[conference["id"]])
         wire["tags"] = tag_collection(conference)  # collection() drops it unless $expand=tags
         items.append(wire)
-    body = _page(items, params, request.url.path, ("tags",), extra)
+    body = _page(items, params, arrived_path(request.scope), ("tags",), extra)
     for item in body["_embedded"]["items"]:
         tags = item.pop("tags", None)
         if tags is not None:
@@ -231,7 +232,7 @@ async def search_content(request: Request, meetings: MeetingsDep, actor: Princip
     params = _params(request)
     search = params.pop("$search", None)
     results = [content_wire(r) for r in meetings.search(actor, search)]
-    return _page(results, params, request.url.path, extra={"$search": search or ""})
+    return _page(results, params, arrived_path(request.scope), extra={"$search": search or ""})
 
 
 @router.get("/conferences/{conferenceId}", summary="A conference")
@@ -264,7 +265,7 @@ async def delete_conference(conferenceId: str, request: Request, meetings: Meeti
 async def list_participants(conferenceId: str, request: Request, meetings: MeetingsDep,
                             actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [participant_wire(p) for p in meetings.list_participants(actor, conferenceId)]
-    return _page(items, _params(request), request.url.path)
+    return _page(items, _params(request), arrived_path(request.scope))
 
 
 @router.post("/conferences/{conferenceId}/participants", summary="Add a participant")
@@ -317,4 +318,4 @@ async def user_attendances(userId: str, request: Request, meetings: MeetingsDep,
     rosters = meetings.rosters([c for _, c in found if c is not None]) if embed else {}
     items = [attendance_wire(a, c, conference_wire(c, rosters[c["id"]]) if embed and c is not None else None)
              for a, c in found]
-    return _page(items, params, request.url.path, ("conference",))
+    return _page(items, params, arrived_path(request.scope), ("conference",))

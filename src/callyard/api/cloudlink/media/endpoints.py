@@ -21,6 +21,7 @@ from callyard.api.deps import EngineDep
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
@@ -86,6 +87,19 @@ CALL_VERBS: dict[str, CallVerb] = {
 }
 
 
+def _argument(action: str, field: str, named: str | None, args: str | None, call_id: str) -> str | None:
+    """The action's argument, from the swagger's ``args`` or from the named field its examples use
+    (``destination``, ``callId``). Named wins: Mitel's media sample sends ``{"action": "blindTransfer", "args":
+    "<the call's own id>", "destination": "2882"}``, so ``args`` equal to the call in the path is not read as a
+    destination. Two different values are a 400, never a call to whichever one was guessed."""
+    if named is None:
+        return args
+    if args is not None and args not in (named, call_id):
+        raise Invalid("InvalidArgs", f"action {action}: args {args!r} and {field} {named!r} disagree; "
+                                     f"send one of them")
+    return named
+
+
 @router.get("/endpoints/{endpointId}", summary="Get an Endpoint State")
 async def get_endpoint(endpointId: str, request: Request, engine: EngineDep,
                        actor: Principal = Depends(principal)) -> dict[str, Any]:
@@ -103,7 +117,7 @@ async def update_endpoint(endpointId: str, body: UpdateEndpointRequest, request:
 async def list_calls(endpointId: str, request: Request, engine: EngineDep,
                      actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [call_wire(leg) for leg in engine.list_calls(actor, endpointId)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.post("/endpoints/{endpointId}/calls", summary="Make a Call")
@@ -127,9 +141,9 @@ async def get_call(endpointId: str, callId: str, request: Request, engine: Engin
 async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, request: Request, engine: EngineDep,
                       actor: Principal = Depends(principal)) -> dict[str, Any]:
     if body.action in ("supervisedTransfer", "conference"):
-        args = body.args if body.args is not None else body.callId
+        args = _argument(body.action, "callId", body.callId, body.args, callId)
     elif body.action in ("blindTransfer", "consult", "redirect"):
-        args = body.args if body.args is not None else body.destination
+        args = _argument(body.action, "destination", body.destination, body.args, callId)
     else:
         args = body.args
     if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:

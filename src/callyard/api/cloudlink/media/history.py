@@ -12,6 +12,7 @@ from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
 from callyard.api.deps import HistoryDep
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
@@ -24,7 +25,7 @@ class CallRecordPutRequest(BaseModel):
 @router.get("/calls/records", summary="Get call records")
 async def list_records(request: Request, history: HistoryDep, actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [record_wire(r) for r in history.list(actor)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.put("/calls/records", summary="Update call history records")
@@ -43,7 +44,7 @@ async def hide_records(body: CallRecordPutRequest, request: Request, history: Hi
 async def get_record(callId: str, request: Request, history: HistoryDep,
                      actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [record_wire(r) for r in history.of_call(actor, callId)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.put("/calls/{callId}/records", summary="Update a call record")

@@ -22,6 +22,7 @@ from callyard.api.deps import CoreDep, RecordingsDep
 from callyard.core.clock import Clock, iso
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge.hosts import arrived_path
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 media_router = APIRouter(tags=["control"], responses=ERROR_RESPONSES)
@@ -50,7 +51,7 @@ def _media_link(request: Request, clock: Clock, recording_id: str) -> dict[str, 
 async def list_recordings(request: Request, recordings: RecordingsDep,
                           actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [recording_wire(d) for d in recordings.list(actor)]
-    return collection(items, dict(request.query_params), request.url.path)
+    return collection(items, dict(request.query_params), arrived_path(request.scope))
 
 
 @router.get("/recordings/{recordingId}", summary="Get the recording meta data and optionally the media file")
