@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from callyard.cli.main import main
-from tests.conftest import OPERATOR_HEADERS, ALICE, auth, free_port, token
+from tests.conftest import OPERATOR, OPERATOR_HEADERS, ALICE, auth, free_port, token
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
@@ -116,7 +116,7 @@ def test_a_scenario_without_a_terminal_prints_progress_lines(client: httpx.Clien
     path.write_text("name: progress\nduration: 20\ntraffic:\n  - every: 5\n    from: \"+1613555{rand:4}\"\n"
                     "    to: \"2882\"\n")
     code = main(["scenario", "run", str(path), "--virtual", "--seed", "2", "--server", base_url,
-                 "--token", token(client, "admin@acme.example")])
+                 "--token", token(client, "admin@acme.example"), "--operator-token", OPERATOR])
     out = capsys.readouterr().out
     assert code == 0, out
     progress = [line for line in out.splitlines() if line.startswith("progress: ") and " s  placed " in line]
