@@ -20,10 +20,11 @@ from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.pages import openapi as pages_openapi
 from callyard.api.pages.family import FAMILY as PAGES
 from callyard.api.family import Family, install_error_dispatch
+from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
 
-FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES)
+FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES, UC)
 
 
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:
@@ -44,7 +45,8 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
 
     # The docs pages are the pages family's (served from a package, not a CDN): FastAPI's own are off.
     app = FastAPI(title="callyard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="A self-hosted twin of the Mitel CloudLink platform APIs.")
+                  description="A self-hosted twin of the Mitel CloudLink platform APIs. The UC User API (seed 003) "
+                              "has its own document: /api/openapi.json, browsable at /api/docs.")
     app.state.twin = twin
     # Shortcuts for the CLI banner and in-process test fixtures; handlers use ``callyard.api.deps``.
     app.state.core, app.state.faults, app.state.mqtt = twin.core, twin.faults, twin.mqtt

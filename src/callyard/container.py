@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from callyard import __version__
 from callyard.api.cloudlink.edge import BASE_PATH, REFRESH_CLAIMS
@@ -55,6 +55,8 @@ class Twin:
     version: str = __version__
     started: float = field(default_factory=time.monotonic)
     fresh_tenant: bool = False
+    # Runtime objects a family keeps for its routes (the UC family's SSE hubs), set by its projections hook.
+    family_state: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
         self.fresh_tenant = await self.core.start()

@@ -322,6 +322,8 @@ def mounted(app: Any) -> list[tuple[str, str]]:
     """Every (method, path) the application serves; WebSocket routes as method ``WS``."""
     found: list[tuple[str, str]] = []
     for route in iter_route_contexts(app.routes):
+        if getattr(route.original_route, "family", None) == "uc":
+            continue   # the UC family's own credential and envelope: tests/api/uc/test_route_security.py
         if isinstance(route.original_route, WebSocketRoute) or route.methods is None:
             found.append(("WS", route.path))
             continue

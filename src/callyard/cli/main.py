@@ -70,6 +70,7 @@ def banner(settings: Settings, core: object) -> str:
     lines = [f"callyard {__version__} ready on {base}  (store: {core.rt.store.description}, clock: {settings.clock})",
              f"  CloudLink: root {BASE_PATH}/…, prefixes /{'|/'.join(sorted(SERVICES))}"
              f"{BASE_PATH}/…, or Host *.api.mitel.io",
+             f"  UC User API: {base}/api/… (API tickets: POST /api/tickets/{{domain}}/{{user}}; docs {base}/api/docs)",
              f"  API docs: {base}/docs    control plane: {base}/_callyard/health",
              "  operator: open control (no token needed on /_callyard)" if settings.open_control else
              f"  operator token (Authorization: Bearer … on /_callyard): {settings.operator_token}", "  tenant:"]

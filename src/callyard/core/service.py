@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from callyard.core.auth.service import Auth
+from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.contact_center import ContactCenter
+from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
@@ -47,6 +49,7 @@ class Core:
         self.directory = Directory(self.rt)
         self.applications = Applications(self.rt, self.directory.access)
         self.auth = Auth(self.rt, self.tokens, self.directory.access, self.applications, refresh_claims)
+        self.tickets = Tickets(self.rt, self.directory)   # the UC User API's credential
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
         self.scheduler = Scheduler(clock)
@@ -56,15 +59,24 @@ class Core:
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
+        # UC per-call and per-user call-state webhooks
+        self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(
+            account_id, leg_id) is not None)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
         self.auth.keep_tidy(self.scheduler)
+        self.cti_webhooks.keep_tidy(self.scheduler)
+        self.tickets.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("token families sweep re-armed after a reset",
                                       lambda _event: self.auth.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("CTI webhook sweep re-armed after a reset",
+                                      lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("API ticket sweep re-armed after a reset",
+                                      lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -175,5 +187,3 @@ class Core:
                 await self.engine.end(SYSTEM, number, leg_id, sim=True, account_ref=account_id)
             except CoreError:
                 continue
-
-

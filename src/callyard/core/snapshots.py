@@ -29,7 +29,7 @@ from callyard.core.state import State
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
-SECRET_FIELDS = ("passwordHash", "clientSecretHash", "signingSecret", "activationToken")
+SECRET_FIELDS = ("passwordHash", "clientSecretHash", "signingSecret", "activationToken", "tokenHash")
 SEALED = "sealed:v1:"
 NOT_EXPORTED = ("auth_code",)   # single-use login codes: credentials, and gone in ten minutes anyway
 # An account keeps these through a scoped import: they are who the account is, in the twin and to others.
@@ -40,7 +40,8 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
              "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
              "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
-             "conversation": "conversationId", "message": "messageId", "token_family": "familyId"}
+             "conversation": "conversationId", "message": "messageId", "token_family": "familyId",
+             "uc_ticket": "ticketId", "cti_webhook": "webhookId"}
 
 
 class Sealer:

@@ -128,7 +128,7 @@ class WebhookSender:
         return fire
 
     async def _attempt(self, doc: dict[str, Any]) -> None:
-        sub = self.rt.state.get("subscription", doc["subscriptionId"])
+        sub = self.notifications.outbox.registration(doc)
         if sub is None or not sub.get("active", True):
             await self._finish(doc, "cancelled", None, "the subscription is gone or disabled")
             return
@@ -159,7 +159,10 @@ class WebhookSender:
             await self._finish(doc, "delivered", status, None)
         elif status == 410:
             await self._finish(doc, "failed", status, "410 Gone: the subscription was disabled")
-            await self.notifications.disable(doc["subscriptionId"], "the webhook answered 410 Gone")
+            if (doc.get("registrationKind") or "subscription") == "subscription":
+                await self.notifications.disable(doc["subscriptionId"], "the webhook answered 410 Gone")
+            else:
+                await self.notifications.outbox.disable_registration(doc, "the webhook answered 410 Gone")
         elif status is not None and status < 500 and status != 429:
             await self._finish(doc, "failed", status, f"the webhook answered {status}")
         else:

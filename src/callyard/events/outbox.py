@@ -41,12 +41,16 @@ class Outbox:
 
     # ------------------------------------------------------------------ writing (inside a transaction)
     def enqueue(self, uow: UnitOfWork, *, registration_id: str, account_id: str, url: str, order_key: str,
-                publication: dict[str, Any], application_id: str | None = None, now: str | None = None) -> str:
-        """Write one pending delivery in the caller's transaction; the sender hears of it after the commit."""
+                publication: dict[str, Any], application_id: str | None = None, now: str | None = None,
+                registration_kind: str = "subscription") -> str:
+        """Write one pending delivery in the caller's transaction; the sender hears of it after the commit.
+        ``registration_kind``: the document kind of the registration (CloudLink ``subscription``, UC
+        ``cti_webhook``, …); it holds ``signingSecret`` and ``active``."""
         now = now or self.rt.now_iso()
         delivery_id = self.rt.ids.uuid()
         uow.put(KIND, delivery_id, {
-            "deliveryId": delivery_id, "subscriptionId": registration_id, "accountId": account_id,
+            "deliveryId": delivery_id, "subscriptionId": registration_id, "registrationKind": registration_kind,
+            "accountId": account_id,
             "applicationId": application_id, "url": url, "orderKey": order_key, "publication": publication,
             "status": "pending", "attempts": 0, "createdOn": now, "nextAttemptOn": now, "history": []})
         self._notify_after_commit(uow, delivery_id)
@@ -94,6 +98,18 @@ class Outbox:
                                              replayedOn=now)
             self._notify_after_commit(uow, delivery_id)
             return doc
+
+    def registration(self, delivery: dict[str, Any]) -> dict[str, Any] | None:
+        """The registration a delivery was queued for (None when it is gone)."""
+        return self.rt.state.get(delivery.get("registrationKind") or "subscription", delivery["subscriptionId"])
+
+    async def disable_registration(self, delivery: dict[str, Any], reason: str) -> None:
+        """The receiver answered 410 Gone: the registration stops (any kind that has ``active``)."""
+        kind = delivery.get("registrationKind") or "subscription"
+        async with self.rt.write() as uow:
+            if self.rt.state.get(kind, delivery["subscriptionId"]) is not None:
+                uow.update(kind, delivery["subscriptionId"], active=False, disabledReason=reason,
+                           modifiedOn=self.rt.now_iso())
 
     # ------------------------------------------------------------------ retention
     def finished_before(self, cutoff: str) -> tuple[list[str], set[str]]:

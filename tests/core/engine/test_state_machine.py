@@ -33,12 +33,17 @@ EXTENSIONS = ["2880", "2881", "2882", "200"]
 DESTINATIONS = EXTENSIONS + ["5000", "5100", "6000", "+16135550128", "+16135550777"]
 CALLERS = ["+16135550101", "+16135550102", "+16135550103"]
 ACTIONS = ["answer", "end", "hold", "retrieve", "redirect", "blindTransfer", "consult", "supervisedTransfer",
-           "conference", "dtmf", "startRecording", "pauseRecording", "resumeRecording", "park"]
+           "conference", "dtmf", "startRecording", "pauseRecording", "resumeRecording", "park",
+           # the verbs the UC family added
+           "mute", "unmute", "move", "alternate", "leave", "dropParticipant", "saveRecording", "discardRecording",
+           "transferOnAnswer", "keepConference", "connectWhenAnswered"]
+ROUTES = ["basic", "bypass", "voicemail", "camp_on", "intercom"]
+INTRUSIONS = ["INTRUSION", "BARGE", "WHISPER", "MONITOR"]
 
 
 def _fingerprint(engine) -> object:
     legs = sorted((key, leg.state, leg.cause, leg.call.call_id if leg.call else None, leg.from_number,
-                   leg.to_number) for key, leg in engine.legs.items())
+                   leg.to_number, leg.muted, leg.terminal, leg.intrusion) for key, leg in engine.legs.items())
     calls = sorted((cid, tuple(sorted(leg.leg_id for leg in c.legs)), c.queue_id) for cid, c in engine.calls.items())
     return legs, calls
 
@@ -50,6 +55,7 @@ class PbxMachine(RuleBasedStateMachine):
         self.core = Core(MemoryStore(), ManualClock(), Ids(7))
         self.run(self.core.start())
         self.engine = self.core.engine
+        self.tokens: dict[tuple[str, str], int] = {}
 
     def run(self, coro):
         return self.loop.run_until_complete(coro)
@@ -99,6 +105,18 @@ class PbxMachine(RuleBasedStateMachine):
             "pauseRecording": lambda: engine.pause_recording(SYSTEM, number, leg_id, **where),
             "resumeRecording": lambda: engine.resume_recording(SYSTEM, number, leg_id, **where),
             "park": lambda: engine.park(SYSTEM, number, leg_id, args, **where),
+            "mute": lambda: engine.mute(SYSTEM, number, leg_id, True),
+            "unmute": lambda: engine.mute(SYSTEM, number, leg_id, False),
+            "move": lambda: engine.move(SYSTEM, number, leg_id, args),
+            "alternate": lambda: engine.alternate(SYSTEM, number, leg_id, args),
+            "leave": lambda: engine.leave(SYSTEM, number, leg_id),
+            "dropParticipant": lambda: engine.drop_participant(SYSTEM, number, leg_id, args),
+            "saveRecording": lambda: engine.save_recording(SYSTEM, number, leg_id),
+            "discardRecording": lambda: engine.discard_recording(SYSTEM, number, leg_id),
+            "transferOnAnswer": lambda: engine.consult(SYSTEM, number, leg_id, args, transfer_on_answer=True,
+                                                       **where),
+            "keepConference": lambda: engine.conference(SYSTEM, number, leg_id, args, keep_acted=True, **where),
+            "connectWhenAnswered": lambda: engine.connect_when_answered(SYSTEM, number, leg_id, args),
         }
         return verbs[action]()
 
@@ -108,17 +126,59 @@ class PbxMachine(RuleBasedStateMachine):
         if leg is None:
             return
         args = None
-        if action in ("redirect", "blindTransfer", "consult"):
+        if action in ("redirect", "blindTransfer", "consult", "transferOnAnswer"):
             args = destination
-        elif action in ("supervisedTransfer", "conference"):
+        elif action in ("supervisedTransfer", "conference", "alternate", "keepConference", "connectWhenAnswered"):
             others = [o for o in leg.endpoint.legs if o is not leg]
             args = data.draw(st.sampled_from(others)).leg_id if others else None
+            if args is None and action == "alternate":
+                args = "00000000"
+        elif action == "move":
+            terminals = [t["deviceId"] for t in leg.endpoint.terminals] + ["nowhere"]
+            args = data.draw(st.sampled_from(terminals))
+        elif action == "dropParticipant":
+            others = [o.leg_id for o in (leg.call.live_legs() if leg.call else []) if o is not leg]
+            args = data.draw(st.sampled_from(others)) if others else "00000000"
         elif action == "dtmf":
             args = "12#"
         was_held = leg.state == "held"
         self.attempt(self.verb(action, leg, args))
         if action == "retrieve" and was_held and leg.state != "completed":
             assert leg.state == "connected", "a held call resumes on retrieve"
+
+    @rule(source=st.sampled_from(EXTENSIONS), to=st.sampled_from(DESTINATIONS), route=st.sampled_from(ROUTES))
+    def make_call_with_route(self, source: str, to: str, route: str) -> None:
+        self.attempt(self.engine.originate(SYSTEM.__class__(
+            principal_id="app", account_id=ACME, role="ACCOUNT_ADMIN", kind="client"), source, to, route=route))
+
+    @rule(source=st.sampled_from(EXTENSIONS), victim=st.sampled_from(EXTENSIONS), mode=st.sampled_from(INTRUSIONS))
+    def intrude(self, source: str, victim: str, mode: str) -> None:
+        self.attempt(self.engine.intrude(SYSTEM.__class__(
+            principal_id="app", account_id=ACME, role="ACCOUNT_ADMIN", kind="client"), source, victim, mode))
+
+    @rule(data=st.data(), picker=st.sampled_from(EXTENSIONS))
+    def pickup(self, data, picker: str) -> None:
+        leg = self.live_leg(data, internal_only=False)
+        if leg is not None:
+            self.attempt(self.engine.pickup(SYSTEM.__class__(
+                principal_id="app", account_id=ACME, role="ACCOUNT_ADMIN", kind="client"), picker, leg.leg_id))
+
+    @rule(data=st.data())
+    def stale_state_token_is_refused(self, data) -> None:
+        leg = self.live_leg(data)
+        if leg is None:
+            return
+        from callyard.core.engine.calls import state_token
+
+        before = _fingerprint(self.engine)
+        try:
+            self.run(self.engine.hold(SYSTEM, leg.endpoint.number, leg.leg_id, sim=True, account_ref=ACME,
+                                      expect={leg.leg_id: state_token(leg) - 1}))
+        except CoreError as exc:
+            assert exc.name in ("StateTokenMismatch", "EndpointNotFound"), exc.name
+        else:
+            raise AssertionError("a stale state token was accepted")
+        assert _fingerprint(self.engine) == before
 
     @rule(data=st.data())
     def outside_party_hangs_up(self, data) -> None:
@@ -161,6 +221,21 @@ class PbxMachine(RuleBasedStateMachine):
         for record in self.core.rt.state.all("call_record"):
             assert record["endTime"], record
             assert record["state"] == "completed"
+
+    @invariant()
+    def state_tokens_only_grow(self) -> None:
+        from callyard.core.engine.calls import state_token
+
+        for key, leg in self.engine.legs.items():
+            token = state_token(leg)
+            assert token >= self.tokens.get(key, 0), f"leg {key} went back from {self.tokens[key]} to {token}"
+            self.tokens[key] = token
+
+    @invariant()
+    def monitors_are_muted_and_intruders_talk(self) -> None:
+        for leg in self.engine.legs.values():
+            if leg.intrusion is not None:
+                assert leg.direction == "outbound" and leg.state in ("connected", "held")
 
     @invariant()
     def one_acd_call_per_agent(self) -> None:

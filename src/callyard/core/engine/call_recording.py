@@ -31,6 +31,8 @@ class CallRecording(CallListener):
         if recording is None:
             return
         call.recording = None
+        if not recording.keep:
+            return   # discarded (UC on-demand recording): nothing is stored
         if recording.running_since is not None:
             recording.seconds += seconds_between(recording.running_since, self.table.now())
         principals = recording.principal_ids | {
@@ -98,6 +100,24 @@ class CallRecording(CallListener):
         if not recording.paused:
             raise Conflict("RecordingNotPaused", "the recording is not paused")
         recording.running_since = self.table.now()
+        self.table.emit_state(tx, leg)
+
+    def save_recording(self, tx: CallTransaction, leg: Leg) -> None:
+        """Keep the running recording when it stops (undoes a discard)."""
+        require_state(leg, "connected", "held", action="saveRecording")
+        recording = self._recording_of(leg, "saveRecording")
+        if recording.keep:
+            raise Conflict("RecordingSaved", "the recording is already to be saved")
+        recording.keep = True
+        self.table.emit_state(tx, leg)
+
+    def discard_recording(self, tx: CallTransaction, leg: Leg) -> None:
+        """The call goes on being recorded, but the recording is dropped when it stops unless saved again."""
+        require_state(leg, "connected", "held", action="discardRecording")
+        recording = self._recording_of(leg, "discardRecording")
+        if not recording.keep:
+            raise Conflict("RecordingDiscarded", "the recording is already to be discarded")
+        recording.keep = False
         self.table.emit_state(tx, leg)
 
     def tag_recording(self, tx: CallTransaction, leg: Leg, tags: dict[str, Any] | None) -> None:

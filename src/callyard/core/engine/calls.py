@@ -45,6 +45,43 @@ def require_state(leg: Leg, *states: str, action: str) -> None:
                        f"and {action} needs it {' or '.join(states)}")
 
 
+def state_token(leg: Leg) -> int:
+    """What a party last saw change on its call: the later of its own last event and its call's."""
+    return max(leg.token, leg.call.token if leg.call is not None else 0)
+
+
+def allowed_actions(leg: Leg) -> list[dict[str, Any]]:
+    """What the party of ``leg`` may do now, each with the terminals (devices) it applies to: the verbs'
+    own state rules, in the UC vocabulary (ANSWER, MOVE, TRANSFER, HOLD, RESUME, PARK, MUTE, UNMUTE and the
+    recording actions)."""
+    terminals = [t["deviceId"] for t in leg.endpoint.terminals]
+    here = [leg.terminal] if leg.terminal else terminals[:1]
+    call = leg.call
+    if leg.state == "completed" or call is None:
+        return []
+    if leg.state == "ringing":
+        return [{"action": "ANSWER", "terminals": terminals}] + (
+            [{"action": "TRANSFER", "terminals": terminals}] if leg.direction == "inbound" else [])
+    if leg.direction == "outbound" and leg.answered_on is None and leg.intrusion is None:
+        return []   # still calling: only hanging up (the DELETE) applies
+    names = ["HOLD"] if leg.state == "connected" else ["RESUME"]
+    names.append("TRANSFER")
+    if len(partners(leg)) == 1:
+        names.append("PARK")
+    names.append("UNMUTE" if leg.muted else "MUTE")
+    recording = call.recording
+    if recording is None:
+        names.append("START_REC")
+    else:
+        names += ["STOP_REC", "RESUME_REC" if recording.paused else "PAUSE_REC",
+                  "DISCARD_REC" if recording.keep else "SAVE_REC"]
+    actions = [{"action": name, "terminals": here} for name in names]
+    others = [t for t in terminals if t != leg.terminal]
+    if others:
+        actions.insert(0, {"action": "MOVE", "terminals": others})
+    return actions
+
+
 def partners(leg: Leg) -> list[Leg]:
     """The other live legs of ``leg``'s call."""
     return [other for other in (leg.call.live_legs() if leg.call else []) if other is not leg]
@@ -101,6 +138,9 @@ class CallTable:
         self.legs: dict[tuple[str, str], Leg] = {}
         self.calls: dict[str, Call] = {}
         self.listeners: list[CallListener] = []
+        # A counter over every call event of the engine: a leg's state token is the tick of the last event on
+        # it or its call, so it changes with whatever a party sees change and never repeats (UC stateToken).
+        self.tick = 0
 
     def clear(self) -> None:
         self.endpoints.clear()
@@ -168,13 +208,30 @@ class CallTable:
             "recording": bool(call and call.recording and not call.recording.paused),
             "consultFor": leg.consult_for.leg_id if leg.consult_for else None,
             "parties": [other.endpoint.number for other in (call.live_legs() if call else []) if other is not leg],
+            "stateToken": state_token(leg), "muted": leg.muted, "intrusion": leg.intrusion,
+            "participants": [{"legId": other.leg_id, "number": other.endpoint.number, "name": other.endpoint.name,
+                              "principalId": other.endpoint.principal_id, "kind": other.endpoint.kind,
+                              "state": other.state, "intrusion": other.intrusion}
+                             for other in (call.live_legs() if call else []) if other is not leg],
+            "recordingInfo": None if call is None or call.recording is None else {
+                "paused": call.recording.paused, "keep": call.recording.keep,
+                "seconds": call.recording.seconds + (seconds_between(call.recording.running_since, now)
+                                                     if call.recording.running_since else 0.0)},
+            "actions": allowed_actions(leg),
         }
+
+    def _tick(self, leg: Leg) -> None:
+        self.tick += 1
+        leg.token = self.tick
+        if leg.call is not None:
+            leg.call.token = self.tick
 
     def emit_state(self, tx: CallTransaction, leg: Leg) -> None:
         """One ``call.state`` event for ``leg`` with its call's next sequence number."""
         call = leg.call
         if call is not None:
             call.seq += 1
+        self._tick(leg)
         tx.uow.emit("call.state", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
                     jsonable(self.snapshot(leg)), self.rt.now_iso(), fresh=True)
 
@@ -183,6 +240,7 @@ class CallTable:
         call = leg.call
         assert call is not None
         call.seq += 1
+        self._tick(leg)
         tx.uow.emit("call.dtmf", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
                     {**jsonable(self.snapshot(leg)), "digits": digits}, self.rt.now_iso())
 

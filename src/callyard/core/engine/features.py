@@ -15,7 +15,7 @@ import re
 from callyard.core.engine.call_recording import CallRecording
 from callyard.core.engine.calls import CallListener, CallTable, CallTransaction, partners, presented, require_state
 from callyard.core.engine.dialplan import normalise
-from callyard.core.engine.model import Call, Leg
+from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import Routing
 from callyard.core.errors import Conflict, Invalid, NotFound
 
@@ -99,7 +99,7 @@ class Features(CallListener):
         self.table.set_state(tx, leg, state="connected")
 
     # ------------------------------------------------------------------ redirect and transfer
-    def redirect(self, tx: CallTransaction, leg: Leg, destination: str) -> None:
+    def redirect(self, tx: CallTransaction, leg: Leg, destination: str, route: str = "basic") -> None:
         require_state(leg, "ringing", action="redirect")
         if leg.direction != "inbound":
             raise Conflict("InvalidCallState", "only an incoming ringing call can be redirected")
@@ -114,12 +114,12 @@ class Features(CallListener):
         self.routing.offer_redirected(tx, leg)
         self.table.complete(tx, leg, "redirected")
         self.routing.offer(tx, call, callers[0], target, "redirected", dialled=normalise(destination),
-                           sent_by=leg.endpoint)
+                           sent_by=leg.endpoint, route=route)
 
-    def blind_transfer(self, tx: CallTransaction, leg: Leg, destination: str) -> None:
+    def blind_transfer(self, tx: CallTransaction, leg: Leg, destination: str, route: str = "basic") -> None:
         """Send the other party to ``destination`` and leave; a ringing call is redirected instead."""
         if leg.state == "ringing":
-            return self.redirect(tx, leg, destination)
+            return self.redirect(tx, leg, destination, route)
         require_state(leg, "connected", "held", action="blindTransfer")
         target = self.routing.dial_target(leg.account_id, destination)
         others = partners(leg)
@@ -134,11 +134,14 @@ class Features(CallListener):
         self.table.complete(tx, leg, "transfer")
         self.table.set_state(tx, partner, state="connected" if partner.state == "held" else None, cause="transfer")
         self.routing.offer(tx, call, partner, target, "transfer", dialled=normalise(destination),
-                           sent_by=leg.endpoint)
+                           sent_by=leg.endpoint, route=route)
         return None
 
-    def consult(self, tx: CallTransaction, leg: Leg, destination: str) -> Leg:
-        """Hold ``leg`` and call ``destination`` from the same endpoint. Returns the consultation leg."""
+    def consult(self, tx: CallTransaction, leg: Leg, destination: str, route: str = "basic",
+                transfer_on_answer: bool = False) -> Leg:
+        """Hold ``leg`` and call ``destination`` from the same endpoint. Returns the consultation leg.
+        ``transfer_on_answer``: when the destination answers, the held party is joined with it and this
+        endpoint drops (a transfer that waits for the answer)."""
         require_state(leg, "connected", "held", action="consult")
         target = self.routing.dial_target(leg.account_id, destination)
         if target is leg.endpoint:
@@ -154,7 +157,9 @@ class Features(CallListener):
                                           from_principal=endpoint.principal_id, to_number=normalise(destination),
                                           to_name=target.name, to_principal=target.principal_id)
         consultation.consult_for = leg
-        self.routing.offer(tx, call, consultation, target, "newCall", dialled=normalise(destination))
+        if transfer_on_answer:
+            consultation.origin["bridge_with"] = leg
+        self.routing.offer(tx, call, consultation, target, "newCall", dialled=normalise(destination), route=route)
         return consultation
 
     def _pair(self, leg: Leg, other_id: str | None, action: str) -> tuple[Leg, Leg]:
@@ -195,6 +200,19 @@ class Features(CallListener):
             raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
         return self._join(tx, held=held, consult=consultation)
 
+    def connect_when_answered(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None) -> Leg:
+        """A supervised transfer that waits: while the consulted party has not answered, the two calls are
+        joined when it does (the endpoint drops then); once answered, at once. Returns ``leg``."""
+        held, consultation = self._pair(leg, other_leg_id, "supervisedTransfer")
+        if len(partners(held)) != 1 or len(partners(consultation)) != 1:
+            raise Conflict("InvalidCallState", "a supervised transfer joins two two-party calls")
+        if consultation.answered_on is None and consultation.direction == "outbound":
+            consultation.origin["bridge_with"] = held
+            self.table.emit_state(tx, consultation)   # its state token moves: the transfer is now pending
+            return leg
+        self._join(tx, held=held, consult=consultation)
+        return leg
+
     def _join(self, tx: CallTransaction, held: Leg, consult: Leg) -> Leg:
         """The transferor drops: the held call's party is joined with the consulted party."""
         target_call = held.call
@@ -230,9 +248,12 @@ class Features(CallListener):
         else:
             leg.to_number, leg.to_name, leg.to_principal = number, name, principal_id
 
-    def conference(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None) -> Leg:
-        """Join the endpoint's held call and its consultation call into one call. Returns the held leg."""
+    def conference(self, tx: CallTransaction, leg: Leg, other_leg_id: str | None, keep_acted: bool = False) -> Leg:
+        """Join the endpoint's held call and its consultation call into one call. Returns the held leg, or
+        with ``keep_acted`` the leg acted on (its call becomes the conference whichever of the two is held)."""
         held, consultation = self._pair(leg, other_leg_id, "conference")
+        if keep_acted and leg is consultation:
+            held, consultation = consultation, held
         target_call = held.call
         moving_call = consultation.call
         assert target_call is not None and moving_call is not None
@@ -268,3 +289,130 @@ class Features(CallListener):
         self.parked.add(call.call_id)
         self.table.complete(tx, leg, "transfer")
         self.table.set_state(tx, others[0], state="held")
+
+    # ------------------------------------------------------------------ mute, move, alternate
+    def mute(self, tx: CallTransaction, leg: Leg, muted: bool) -> None:
+        """The party's microphone is muted (the others stop hearing it) or unmuted."""
+        require_state(leg, "connected", "held", action="mute" if muted else "unmute")
+        if leg.muted == muted:
+            raise Conflict("InvalidCallState", f"call {leg.leg_id} is already {'muted' if muted else 'unmuted'}")
+        leg.muted = muted
+        self.table.emit_state(tx, leg)
+
+    def move(self, tx: CallTransaction, leg: Leg, terminal: str) -> None:
+        """The established call continues on another device (terminal) of the same endpoint."""
+        require_state(leg, "connected", "held", action="move")
+        if terminal not in [t["deviceId"] for t in leg.endpoint.terminals]:
+            raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {leg.endpoint.number}")
+        if terminal == leg.terminal:
+            raise Conflict("InvalidCallState", f"call {leg.leg_id} is already on device {terminal}")
+        leg.terminal = terminal
+        self.table.emit_state(tx, leg)
+
+    def alternate(self, tx: CallTransaction, leg: Leg, other_id: str) -> Leg:
+        """Hold ``leg`` and take the endpoint's other call ``other_id``: retrieve it when held, answer it when
+        ringing. Returns that other call's leg."""
+        require_state(leg, "connected", action="alternate")
+        other = self.table.leg(leg.account_id, other_id)
+        if other is None or other.endpoint is not leg.endpoint or other is leg:
+            raise NotFound("CallNotFound", f"call {other_id} is not another call of endpoint {leg.endpoint.number}")
+        if other.state == "held":
+            self.retrieve(tx, other)          # retrieving swaps: ``leg`` goes on hold
+        elif other.state == "ringing" and other.direction == "inbound":
+            self.answer(tx, other)            # answering a waiting call holds the current one
+        else:
+            raise Conflict("InvalidCallState", f"call {other_id} is {other.state}; alternate takes a held or "
+                           "ringing call")
+        return other
+
+    # ------------------------------------------------------------------ conferences
+    def leave(self, tx: CallTransaction, leg: Leg) -> None:
+        """Leave a conference: the other parties talk on."""
+        require_state(leg, "connected", "held", action="leave")
+        if len(partners(leg)) < 2:
+            raise Conflict("NotAConference", f"call {leg.leg_id} is not a conference")
+        self.table.hang_up(tx, leg, "leftConference")
+
+    def drop_participant(self, tx: CallTransaction, leg: Leg, participant_id: str) -> None:
+        """Remove another party from the conference ``leg`` is in."""
+        require_state(leg, "connected", "held", action="removeParticipant")
+        others = partners(leg)
+        if len(others) < 2:
+            raise Conflict("NotAConference", f"call {leg.leg_id} is not a conference")
+        participant = next((o for o in others if o.leg_id == participant_id), None)
+        if participant is None:
+            raise NotFound("ParticipantNotFound", f"{participant_id} is not a participant of call {leg.leg_id}")
+        self.table.hang_up(tx, participant, "removedFromConference")
+
+    # ------------------------------------------------------------------ pickup and intrusion
+    def pickup(self, tx: CallTransaction, endpoint: Endpoint, target: Leg, terminal: str | None,
+               early_only: bool = True) -> Leg:
+        """``endpoint`` takes over the call ``target`` rings with (a ringing extension's call) or the parked
+        call whose waiting party is ``target``. Returns the new, talking leg of ``endpoint``."""
+        call = target.call
+        if call is None or target.account_id != endpoint.account_id:
+            raise NotFound("CallNotFound", f"call {target.leg_id} was not found")
+        if target.endpoint is endpoint:
+            raise Conflict("InvalidCallState", "a call ringing on this endpoint is answered, not picked up")
+        if terminal is not None and terminal not in [t["deviceId"] for t in endpoint.terminals]:
+            raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {endpoint.number}")
+        parked = call.call_id in self.parked and target.state == "held"
+        if not parked:
+            if target.state != "ringing" or target.direction != "inbound":
+                raise Conflict("InvalidCallState", f"call {target.leg_id} is {target.state}; only a ringing or "
+                               "parked call can be picked up" if early_only else
+                               f"call {target.leg_id} is {target.state}; it cannot be picked up")
+            if target.queue_id:
+                raise Conflict("InvalidCallState", "a queue offer is answered by its agent")
+            if target.endpoint.kind != EXTENSION:
+                raise Conflict("InvalidCallState", "only a call ringing on an extension can be picked up")
+        if any(leg.endpoint is endpoint for leg in call.live_legs()):
+            raise Conflict("InvalidCallState", "the endpoint is already in that call")
+        waiting = target if parked else next(iter(partners(target)), None)
+        if waiting is None:
+            raise Conflict("InvalidCallState", "the caller has already gone")
+        number, name, principal_id = presented(waiting)
+        if parked:
+            self.parked.discard(call.call_id)
+            call.queue_id = None
+        else:
+            self.table.complete(tx, target, "callPickedUp")
+        leg = self.table.add_leg(tx, call, endpoint, direction="inbound", state="ringing", cause="callPickup",
+                                 from_number=number, from_name=name, from_principal=principal_id,
+                                 to_number=endpoint.number, to_name=endpoint.name,
+                                 to_principal=endpoint.principal_id)
+        if waiting.state == "held":
+            waiting.state = "connected"
+        self._now_talks_to(waiting, leg)
+        self._connect(tx, leg, terminal)
+        self.table.emit_state(tx, waiting)
+        return leg
+
+    def intrude(self, tx: CallTransaction, endpoint: Endpoint, target: Endpoint, mode: str) -> Leg:
+        """``endpoint`` joins the call ``target`` is talking in: BARGE/INTRUSION as a full party, WHISPER
+        heard by ``target`` only, MONITOR listening only (muted). Returns the intruding leg."""
+        if mode not in INTRUSIONS:
+            raise Invalid("InvalidArgs", f"an intrusion is one of {', '.join(INTRUSIONS)}")
+        if target is endpoint:
+            raise Invalid("InvalidDestination", "an endpoint cannot intrude into its own call")
+        talking = [leg for leg in target.legs if leg.state == "connected" and leg.call is not None]
+        if len(talking) != 1:
+            raise Conflict("NotInCall", f"{target.number} is not talking in a call")
+        victim = talking[0]
+        call = victim.call
+        assert call is not None
+        if any(leg.endpoint is endpoint for leg in call.live_legs()):
+            raise Conflict("InvalidCallState", "the endpoint is already in that call")
+        leg = self.table.add_leg(tx, call, endpoint, direction="outbound", state="connected", cause="newCall",
+                                 from_number=endpoint.number, from_name=endpoint.name,
+                                 from_principal=endpoint.principal_id, to_number=target.number,
+                                 to_name=target.name, to_principal=target.principal_id)
+        leg.answered_on = self.table.now()
+        leg.intrusion = mode
+        leg.muted = mode == "MONITOR"
+        leg.terminal = endpoint.terminals[0]["deviceId"] if endpoint.terminals else None
+        self.table.emit_state(tx, leg)
+        return leg
+
+
+INTRUSIONS = ("INTRUSION", "BARGE", "WHISPER", "MONITOR")

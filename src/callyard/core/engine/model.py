@@ -81,6 +81,9 @@ class Leg:
     timer: Timer | None = None
     queue_id: str | None = None            # an ACD offer of this queue's call
     origin: dict[str, Any] = field(default_factory=dict)  # originate options (timeout, bridge on answer)
+    token: int = 0                         # the engine tick of this leg's last event (see CallTable.tick)
+    muted: bool = False                    # the party's microphone is muted (the others do not hear it)
+    intrusion: str | None = None           # BARGE | WHISPER | MONITOR: this leg intruded into the call
 
     @property
     def account_id(self) -> str:
@@ -99,6 +102,7 @@ class Recording:
     running_since: datetime | None = None
     tags: dict[str, Any] = field(default_factory=dict)
     principal_ids: set[str] = field(default_factory=set)  # parties who talked on it and have left the call
+    keep: bool = True   # stored when it stops; a discarded on-demand recording (UC) is dropped unless saved again
 
     @property
     def paused(self) -> bool:
@@ -112,6 +116,7 @@ class Call:
     created_on: datetime
     legs: list[Leg] = field(default_factory=list)
     seq: int = 0
+    token: int = 0                     # the engine tick of the last event on any of its legs
     recording: Recording | None = None
     queue_id: str | None = None        # waiting in (or answered from) this ACD queue; park:<orbit> when parked
     priority: int = 0                  # routing attributes a queue entry takes over

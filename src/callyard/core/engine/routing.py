@@ -27,6 +27,7 @@ from callyard.core.errors import Invalid
 from callyard.core.scheduler import Scheduler
 
 MAX_DIVERSIONS = 5
+ROUTES = ("basic", "bypass", "voicemail", "camp_on", "intercom")
 VOICEMAIL_MAX_SECONDS = 120
 
 
@@ -70,11 +71,15 @@ class Routing(CallListener):
 
     # ------------------------------------------------------------------ offering a call to an endpoint
     def offer(self, tx: CallTransaction, call: Call, caller: Leg, target: Endpoint, cause: str, depth: int = 0,
-              dialled: str | None = None, sent_by: Endpoint | None = None) -> Leg | None:
+              dialled: str | None = None, sent_by: Endpoint | None = None, route: str = "basic") -> Leg | None:
         """Present ``call`` (whose waiting party is ``caller``) to ``target``, applying its diversions. Returns
         the ringing (or voicemail/queue) leg, or None when the caller was turned away (its leg completed).
         ``sent_by``: the extension that transferred or redirected the call here (whose mailbox takes a message
-        when ``target`` is the voicemail system)."""
+        when ``target`` is the voicemail system). ``route`` (one of ``ROUTES``): ``bypass`` ignores an
+        extension's forwarding and DND, ``voicemail`` goes straight to its mailbox, ``camp_on`` rings a busy
+        extension anyway (as call waiting does), ``intercom`` is answered by the extension at once."""
+        if route not in ROUTES:
+            raise Invalid("InvalidRoute", f"route is one of {', '.join(ROUTES)}")
         number, name, principal_id = presented(caller)
         if any(leg.endpoint is target for leg in call.live_legs()):
             self.fail(tx, caller, "busy")  # already in this call: a device never talks to itself
@@ -89,12 +94,16 @@ class Routing(CallListener):
             return self.queues.enqueue(tx, call, caller, target, cause)
         if target.kind == VOICEMAIL:
             return self.to_voicemail(tx, call, caller, self._mailbox_for(caller, target, sent_by), cause)
+        if target.kind == EXTENSION and route == "voicemail":
+            return self.to_voicemail(tx, call, caller, target, cause)
         if target.kind == EXTENSION:
             settings = self.settings.settings(target)
             if settings["outOfService"]:
                 self.fail(tx, caller, "destNotObtainable")
                 return None
-            if settings["forwardAlways"]:
+            if route == "bypass":
+                pass   # diversion bypass: the extension rings whatever its forwarding and DND say
+            elif settings["forwardAlways"]:
                 return self.divert(tx, call, caller, target, settings["forwardAlways"], "callForwardAlways", depth)
             if settings["dnd"]:
                 if settings["forwardDnd"]:
@@ -103,11 +112,12 @@ class Routing(CallListener):
                     return self.to_voicemail(tx, call, caller, target, "doNotDisturb")
                 self.fail(tx, caller, "doNotDisturb")
                 return None
-            if target.in_call() and not settings["callWaiting"]:
+            if target.in_call() and not settings["callWaiting"] and route not in ("camp_on", "bypass"):
                 return self.busy(tx, call, caller, target, depth)
         elif target.kind == EXTERNAL and target.in_call():
             self.fail(tx, caller, "busy")
             return None
+        intercom = target.kind == EXTENSION and route == "intercom" and not target.in_call()
         leg = self.table.add_leg(tx, call, target, direction="inbound", state="ringing", cause=cause,
                                  from_number=number, from_name=name, from_principal=principal_id,
                                  to_number=dialled or target.number, to_name=target.name,
@@ -115,7 +125,12 @@ class Routing(CallListener):
         caller.to_number = target.number
         caller.to_name = target.name
         caller.to_principal = target.principal_id
-        if target.kind == EXTENSION:
+        if intercom:
+            leg.answered_on = self.table.now()   # an intercom call is answered by the phone's speaker at once
+            leg.terminal = target.terminals[0]["deviceId"] if target.terminals else None
+            self.table.set_state(tx, leg, state="connected")
+            self.answered(tx, caller)
+        elif target.kind == EXTENSION:
             self.arm_no_answer(leg, float(self.settings.settings(target)["noAnswerSeconds"]), "no-answer")
         return leg
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from callyard.core.directory.access import Access
 from callyard.core.engine.call_recording import CallRecording
-from callyard.core.engine.calls import CallTable, CallTransaction
+from callyard.core.engine.calls import CallTable, CallTransaction, state_token
 from callyard.core.engine.dialplan import DialPlan, is_external, normalise
 from callyard.core.engine.endpoints import EndpointSettings
 from callyard.core.engine.features import Features
@@ -57,6 +57,9 @@ PHONE_INTENTS: dict[str, tuple[str, ...]] = {
 INBOUND_ONLY_INTENTS = ("answer", "busy")
 
 Verb = Callable[[CallTransaction, Leg], "Leg | None"]
+# Work a caller adds to an engine transaction, with the resulting leg's snapshot (a UC webhook registered with
+# the call it rides on): it commits, or rolls back, with the call change.
+Then = Callable[[UnitOfWork, dict[str, Any]], None]
 
 
 class Engine:
@@ -168,6 +171,15 @@ class Engine:
         if endpoint is None:
             raise NotFound("EndpointNotFound", f"endpoint {number} was not found")
         return endpoint
+
+    def check_tokens(self, endpoint: Endpoint, expect: Mapping[str, int] | None) -> None:
+        """Optimistic locking: each leg named in ``expect`` is a live leg of ``endpoint`` whose state token is
+        the one given."""
+        for leg_id, token in (expect or {}).items():
+            leg = self.leg_on(endpoint, leg_id)
+            if state_token(leg) != token:
+                raise Conflict("StateTokenMismatch", f"call {leg_id} has changed (stateToken {state_token(leg)}, "
+                               f"not {token}); fetch its state and try again", value=str(token))
 
     def leg_on(self, endpoint: Endpoint, leg_id: str) -> Leg:
         """The live leg ``leg_id`` of ``endpoint``, or CallNotFound."""
@@ -284,7 +296,9 @@ class Engine:
     async def originate(self, actor: Principal, number: str, to: str, *, from_number: str | None = None,
                         from_name: str | None = None, timeout: float | None = None, record: bool = False,
                         associated_leg: str | None = None, bridge_on_answer: bool = False,
-                        success_url: str | None = None, failure_url: str | None = None) -> dict[str, Any]:
+                        success_url: str | None = None, failure_url: str | None = None,
+                        route: str = "basic", terminal: str | None = None, then: Then | None = None
+                        ) -> dict[str, Any]:
         """Make a call from ``number``: its phone goes off-hook (leg connected, cause newCall, outbound) and
         dials ``to``."""
         async with self.transaction() as tx:
@@ -315,6 +329,10 @@ class Engine:
                                           from_name=from_name or endpoint.name, from_principal=endpoint.principal_id,
                                           to_number=normalise(to), to_name=target.name,
                                           to_principal=target.principal_id)
+            if terminal is not None:
+                if terminal not in [t["deviceId"] for t in endpoint.terminals]:
+                    raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {number}")
+                leg.terminal = terminal
             leg.origin = {"record": bool(record)}
             if success_url or failure_url:
                 leg.origin["callbacks"] = (success_url, failure_url or success_url)
@@ -325,8 +343,57 @@ class Engine:
             if timeout:
                 leg.origin["timer"] = self.scheduler.after(timeout, self.routing.originate_timeout(leg),
                                                            f"originate-timeout {leg.leg_id}")
-            self.routing.offer(tx, call, leg, target, "newCall", dialled=normalise(to))
-            return self.snapshot(leg)
+            self.routing.offer(tx, call, leg, target, "newCall", dialled=normalise(to), route=route)
+            return self._then(tx, self.snapshot(leg), then)
+
+    async def intrude(self, actor: Principal, number: str, destination: str, mode: str, *,
+                      terminal: str | None = None, then: Then | None = None) -> dict[str, Any]:
+        """``number`` joins the call ``destination`` talks in (BARGE/INTRUSION, WHISPER, MONITOR)."""
+        async with self.transaction() as tx:
+            endpoint = self.controllable(actor, number)
+            if endpoint.kind != EXTENSION:
+                raise Invalid("UnsupportedEndpoint", f"endpoint {number} cannot place calls")
+            target = self.routing.dial_target(endpoint.account_id, destination)
+            if target.kind != EXTENSION:
+                raise Invalid("InvalidDestination", "an intrusion joins the call of an extension")
+            leg = self.features.intrude(tx, endpoint, target, mode)
+            if terminal is not None and terminal != leg.terminal:
+                self.features.move(tx, leg, terminal)
+            return self._then(tx, self.snapshot(leg), then)
+
+    async def pickup(self, actor: Principal, number: str, target_leg_id: str, *, terminal: str | None = None,
+                     early_only: bool = True, then: Then | None = None) -> dict[str, Any]:
+        """``number`` picks up the call ringing (or parked) as leg ``target_leg_id`` of its account."""
+        async with self.transaction() as tx:
+            endpoint = self.controllable(actor, number)
+            if endpoint.kind != EXTENSION:
+                raise Invalid("UnsupportedEndpoint", f"endpoint {number} cannot pick up calls")
+            target = self.call_table.leg(endpoint.account_id, target_leg_id)
+            if target is None:
+                raise NotFound("CallNotFound", f"call {target_leg_id} was not found")
+            return self._then(tx, self.snapshot(self.features.pickup(tx, endpoint, target, terminal, early_only)),
+                              then)
+
+    @staticmethod
+    def _then(tx: CallTransaction, snapshot: dict[str, Any], then: Then | None) -> dict[str, Any]:
+        if then is not None:
+            then(tx.uow, snapshot)
+        return snapshot
+
+    def snapshot_of(self, account_id: str, leg_id: str) -> dict[str, Any] | None:
+        """The view of a live leg, or None when it has ended."""
+        leg = self.call_table.leg(account_id, leg_id)
+        return None if leg is None else self.snapshot(leg)
+
+    def dialog_leg(self, account_id: str, call_id: str, local_tag: str, remote_tag: str) -> Leg | None:
+        """The leg a SIP dialog names: its call, its own tag (the leg id) and the far end's tag."""
+        call = self.calls.get(call_id)
+        if call is None or call.account_id != account_id:
+            return None
+        leg = next((leg for leg in call.live_legs() if leg.leg_id == local_tag), None)
+        if leg is None or not any(other.leg_id == remote_tag for other in call.live_legs() if other is not leg):
+            return None
+        return leg
 
     async def inbound(self, actor: Principal, from_number: str, to: str, *, from_name: str = "",
                       account_ref: str | None = None, priority: int = 0, skill: str | None = None) -> dict[str, Any]:
@@ -356,100 +423,167 @@ class Engine:
 
     # ================================================================== the verbs on a call
     async def _run(self, actor: Principal, number: str, leg_id: str, verb: Verb, *, sim: bool,
-                   account_ref: str | None) -> dict[str, Any]:
+                   account_ref: str | None, expect: Mapping[str, int] | None = None,
+                   acted: bool = False, then: Then | None = None) -> dict[str, Any]:
         """Run one verb on the leg ``leg_id`` of endpoint ``number`` in one transaction. Returns the
-        snapshot of the leg the verb returns, else of the leg acted on."""
+        snapshot of the leg the verb returns, else of the leg acted on. ``expect``: the state token the
+        caller last saw for each named leg of the endpoint (optimistic locking: a stale one fails with
+        ``StateTokenMismatch`` and nothing changes)."""
         async with self.transaction() as tx:
             endpoint = (self.sim_endpoint(actor, number, account_ref) if sim
                         else self.controllable(actor, number))
             leg = self.leg_on(endpoint, leg_id)
+            self.check_tokens(endpoint, expect)
             result = verb(tx, leg)
-            return self.snapshot(result or leg)
+            return self._then(tx, self.snapshot(leg if acted else (result or leg)), then)
 
     async def answer(self, actor: Principal, number: str, leg_id: str, *, terminal: str | None = None,
-                     sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                     then: Then | None = None, sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Answer a ringing call, on ``terminal`` (a device of the endpoint) or its first device."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.answer(tx, leg, terminal),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect, then=then)
 
     async def end(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                  account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Hang up, or reject a ringing call."""
-        return await self._run(actor, number, leg_id, self.features.end, sim=sim, account_ref=account_ref)
+        return await self._run(actor, number, leg_id, self.features.end,
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def hold(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                   account_ref: str | None = None) -> dict[str, Any]:
-        return await self._run(actor, number, leg_id, self.features.hold, sim=sim, account_ref=account_ref)
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id, self.features.hold,
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def retrieve(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                       account_ref: str | None = None) -> dict[str, Any]:
-        return await self._run(actor, number, leg_id, self.features.retrieve, sim=sim, account_ref=account_ref)
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id, self.features.retrieve,
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def redirect(self, actor: Principal, number: str, leg_id: str, destination: str, *, sim: bool = False,
-                       account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Send a ringing incoming call to ``destination`` instead."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.redirect(tx, leg, destination),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def blind_transfer(self, actor: Principal, number: str, leg_id: str, destination: str, *,
-                             sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                             route: str = "basic",
+                             sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id,
-                               lambda tx, leg: self.features.blind_transfer(tx, leg, destination),
-                               sim=sim, account_ref=account_ref)
+                               lambda tx, leg: self.features.blind_transfer(tx, leg, destination, route),
+                               sim=sim, account_ref=account_ref, expect=expect)
 
-    async def consult(self, actor: Principal, number: str, leg_id: str, destination: str, *, sim: bool = False,
-                      account_ref: str | None = None) -> dict[str, Any]:
+    async def consult(self, actor: Principal, number: str, leg_id: str, destination: str, *, route: str = "basic",
+                      transfer_on_answer: bool = False, then: Then | None = None, sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Hold the call and call ``destination``. Returns the new consultation leg."""
-        return await self._run(actor, number, leg_id, lambda tx, leg: self.features.consult(tx, leg, destination),
-                               sim=sim, account_ref=account_ref)
+        return await self._run(actor, number, leg_id, lambda tx, leg: self.features.consult(tx, leg, destination, route,
+                                                                           transfer_on_answer),
+                               sim=sim, account_ref=account_ref, expect=expect, then=then)
 
     async def supervised_transfer(self, actor: Principal, number: str, leg_id: str, other_leg_id: str | None = None,
-                                  *, sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                                  *, acted: bool = False, sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Join the endpoint's held call and its consultation call, and leave (``other_leg_id``: the other of
         the two; None when the endpoint has exactly one other held call)."""
         return await self._run(actor, number, leg_id,
                                lambda tx, leg: self.features.supervised_transfer(tx, leg, other_leg_id),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect, acted=acted)
+
+    async def connect_when_answered(self, actor: Principal, number: str, leg_id: str, other_leg_id: str, *,
+                                    expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """Join the endpoint's two calls when the consulted party answers (at once if it has)."""
+        return await self._run(actor, number, leg_id,
+                               lambda tx, leg: self.features.connect_when_answered(tx, leg, other_leg_id),
+                               sim=False, account_ref=None, expect=expect, acted=True)
 
     async def conference(self, actor: Principal, number: str, leg_id: str, other_leg_id: str | None = None, *,
-                         sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                         keep_acted: bool = False,
+                         sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id,
-                               lambda tx, leg: self.features.conference(tx, leg, other_leg_id),
-                               sim=sim, account_ref=account_ref)
+                               lambda tx, leg: self.features.conference(tx, leg, other_leg_id, keep_acted),
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def send_dtmf(self, actor: Principal, number: str, leg_id: str, digits: str, *, sim: bool = False,
-                        account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.send_dtmf(tx, leg, digits),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect)
 
     async def start_recording(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                              account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id, self.recording.start_recording, sim=sim,
-                               account_ref=account_ref)
+                               account_ref=account_ref, expect=expect)
 
     async def stop_recording(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                             account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id, self.recording.stop_recording, sim=sim,
-                               account_ref=account_ref)
+                               account_ref=account_ref, expect=expect)
 
     async def pause_recording(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                              account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id, self.recording.pause_recording, sim=sim,
-                               account_ref=account_ref)
+                               account_ref=account_ref, expect=expect)
 
     async def resume_recording(self, actor: Principal, number: str, leg_id: str, *, sim: bool = False,
-                               account_ref: str | None = None) -> dict[str, Any]:
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         return await self._run(actor, number, leg_id, self.recording.resume_recording, sim=sim,
-                               account_ref=account_ref)
+                               account_ref=account_ref, expect=expect)
 
     async def tag_recording(self, actor: Principal, number: str, leg_id: str, tags: dict[str, Any] | None, *,
-                            sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                            sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Add ``tags`` (a non-empty object) to the call's running recording."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.recording.tag_recording(tx, leg, tags),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect)
+
+    async def mute(self, actor: Principal, number: str, leg_id: str, muted: bool = True, *,
+                   expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id, lambda tx, leg: self.features.mute(tx, leg, muted),
+                               sim=False, account_ref=None, expect=expect)
+
+    async def move(self, actor: Principal, number: str, leg_id: str, terminal: str, *,
+                   expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """Continue the call on another device (terminal) of the endpoint."""
+        return await self._run(actor, number, leg_id, lambda tx, leg: self.features.move(tx, leg, terminal),
+                               sim=False, account_ref=None, expect=expect)
+
+    async def alternate(self, actor: Principal, number: str, leg_id: str, other_leg_id: str, *,
+                        expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """Hold the call and take the endpoint's other (held or ringing) call. Returns the held call."""
+        async with self.transaction() as tx:
+            endpoint = self.controllable(actor, number)
+            leg = self.leg_on(endpoint, leg_id)
+            self.check_tokens(endpoint, expect)
+            self.features.alternate(tx, leg, other_leg_id)
+            return self.snapshot(leg)
+
+    async def leave(self, actor: Principal, number: str, leg_id: str, *,
+                    expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """Leave a conference; the others talk on."""
+        return await self._run(actor, number, leg_id, self.features.leave, sim=False, account_ref=None,
+                               expect=expect)
+
+    async def drop_participant(self, actor: Principal, number: str, leg_id: str, participant_id: str, *,
+                               expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id,
+                               lambda tx, leg: self.features.drop_participant(tx, leg, participant_id),
+                               sim=False, account_ref=None, expect=expect)
+
+    async def save_recording(self, actor: Principal, number: str, leg_id: str, *,
+                             expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id, self.recording.save_recording, sim=False, account_ref=None,
+                               expect=expect)
+
+    async def discard_recording(self, actor: Principal, number: str, leg_id: str, *,
+                                expect: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return await self._run(actor, number, leg_id, self.recording.discard_recording, sim=False,
+                               account_ref=None, expect=expect)
 
     async def park(self, actor: Principal, number: str, leg_id: str, orbit: str | None = None, *,
-                   sim: bool = False, account_ref: str | None = None) -> dict[str, Any]:
+                   sim: bool = False,
+            account_ref: str | None = None, expect: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Leave the call waiting on hold in ``orbit`` (default: the endpoint's own number)."""
         return await self._run(actor, number, leg_id, lambda tx, leg: self.features.park(tx, leg, orbit),
-                               sim=sim, account_ref=account_ref)
+                               sim=sim, account_ref=account_ref, expect=expect)

@@ -1,0 +1,1 @@
+"""The CTI groups of the UC family: Call Control (CTI), Call Recording (CTI) and Call State, over the engine."""

@@ -1,0 +1,65 @@
+"""The user's devices as the CTI groups name them.
+
+THE one mapping between the engine's terminals of a user's extension (desk phone, softphone, mobile) and the
+UC device ids (``0.+1613…`` mobile, ``2.<uuid>`` softphone, ``1.<uuid>`` desk phone). The User Device
+Information group may replace ``user_devices`` with its device model; everything else in the CTI groups goes
+through these functions.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from callyard.api.uc.edge import not_found
+from callyard.core.engine.model import Endpoint
+from callyard.core.engine.service import Engine
+
+# A fixed namespace: the same terminal gets the same device id in every run.
+_NAMESPACE = uuid.UUID("5f0c6c2e-7d1e-4c1b-9a57-ca11ca11ca11")
+_PREFIX = {"MOBILE": "0", "DESKPHONE": "1", "SOFTPHONE": "2"}
+
+
+@dataclass(frozen=True)
+class UcDevice:
+    device_id: str
+    terminal: str        # the engine's terminal id on the extension
+    type: str            # MOBILE | DESKPHONE | SOFTPHONE
+    name: str
+
+
+def user_devices(endpoint: Endpoint) -> list[UcDevice]:
+    """The devices of the extension ``endpoint`` with their UC ids."""
+    devices = []
+    for terminal in endpoint.terminals:
+        kind = terminal.get("type", "SOFTPHONE")
+        if kind == "MOBILE" and terminal.get("number"):
+            device_id = f"0.{terminal['number']}"
+        else:
+            stable = uuid.uuid5(_NAMESPACE, f"{endpoint.account_id}:{terminal['deviceId']}")
+            device_id = f"{_PREFIX.get(kind, '2')}.{stable}"
+        devices.append(UcDevice(device_id, terminal["deviceId"], kind, terminal.get("name", kind)))
+    return devices
+
+
+def device_ids(endpoint: Endpoint) -> dict[str, str]:
+    """terminal id → UC device id."""
+    return {device.terminal: device.device_id for device in user_devices(endpoint)}
+
+
+def terminal_of(endpoint: Endpoint, device_id: str) -> str:
+    """The engine terminal a UC device id names on the user's extension (404 when it is not the user's)."""
+    for device in user_devices(endpoint):
+        if device.device_id == device_id:
+            return device.terminal
+    not_found("deviceId", "device.does.not.exist", "the user has no device with that id", device_id)
+
+
+def user_extension(engine: Engine, user: dict[str, Any]) -> Endpoint:
+    """The extension of the user acted on (404 when the user has none: no devices, no calls)."""
+    number = user.get("extension")
+    endpoint = engine.endpoint(user["accountId"], number) if number else None
+    if endpoint is None or endpoint.user_id != user["userId"]:
+        not_found("userId", "user.has.no.devices", "the user has no extension and so no devices",
+                  user.get("email", ""))
+    return endpoint

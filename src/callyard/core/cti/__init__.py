@@ -1,0 +1,1 @@
+"""CTI webhook registrations (the UC User API's per-call and per-user call-state webhooks)."""
