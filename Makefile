@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 soak: $(STAMP)
-	$(BIN)/python bench/soak.py --markdown docs/soak.md
+	$(BIN)/python bench/soak.py --markdown docs/soak.md --abuse-events 400
 
 clean:
 	rm -rf $(VENV) .callyard .pytest_cache $(JS_CLIENT)/node_modules

@@ -14,7 +14,13 @@ log), the unique webhook-ids delivered, the duplicates (a webhook-id delivered a
 body), and the lost ones: an acknowledged message with no delivery in the log, or a delivery never accepted
 by the receiver. Exit status 1 if anything is lost or a duplicate differs from its first delivery.
 
-    python bench/soak.py                      # 10,000 events, 2 kills
+Then an abuse phase (issue 13) on a fresh server: another tenant's webhook latency (Globex chat messages,
+request sent → webhook received) is measured quietly, then again while Acme runs a pathological filter
+subscriber (backtracking-bait ``subjectFilter`` and ``publicationFilter`` matched on every Acme message),
+oversized request bodies (declared and chunked, without a token) and slow clients trickling their headers.
+Exit status 1 as well if the abused p99 is more than twice the quiet one.
+
+    python bench/soak.py --abuse-events 400   # 10,000 events, 2 kills, then the abuse phase (make soak)
     python bench/soak.py --events 500 --kills 1
 """
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -43,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import Conn, PostServer  # noqa: E402
+from bench.loadgen import Conn, HookReceiver, PostServer  # noqa: E402
 
 B = "/2017-09-01"
 # What a dead or restarting server looks like to a client.
@@ -86,9 +93,10 @@ class FlakyReceiver(PostServer):
 class Server:
     """``callyard serve`` on a data directory, manual clock, open control plane; killed with SIGKILL."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.data = data
+        self.extra = extra
         self.log = data.parent / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.up = asyncio.Event()
@@ -98,7 +106,7 @@ class Server:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "callyard.cli.main", "serve", "--port", str(self.port), "--data",
-                 str(self.data), "--clock", "manual", "--open-control", "--log-level", "warning"],
+                 str(self.data), "--clock", "manual", "--open-control", "--log-level", "warning", *self.extra],
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -323,6 +331,210 @@ async def _run(server: Server, receiver: FlakyReceiver, figures: Figures, events
     figures.mismatched = sum(1 for bodies in receiver.accepted.values() if any(b != bodies[0] for b in bodies))
 
 
+# ------------------------------------------------------------------------------------------- abuse phase
+ABUSE_RATE = 40.0          # Globex (and Acme) chat messages per second
+EVIL = "^(.|.)*!"          # froze every tenant for 40 s under a backtracking engine
+SLOW_CLIENTS = 300         # connections trickling a header line every second
+BODY_STREAMS = 4           # concurrent oversized uploads, each re-opened as soon as it is refused
+HEADER_TIMEOUT = 3.0
+
+
+@dataclass
+class Abuse:
+    quiet: list[float] = field(default_factory=list)    # Globex webhook latencies, seconds
+    abused: list[float] = field(default_factory=list)
+    refused_bodies: int = 0       # 413 answers
+    timed_out: int = 0            # 408 answers to the slow clients
+    cap_refusals: int = 0         # 503 TooManyConnections
+    evil_deliveries: int = 0      # publications the pathological filters let through (expected 0)
+    evil_events: int = 0          # Acme messages matched against them
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def _token(port: int, username: str) -> dict[str, str]:
+    async with Conn(port) as conn:
+        body = await conn.json("POST", f"{B}/token", form={"grant_type": "password", "username": username,
+                                                          "password": "callyard"}, expect=201)
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+async def _paced_messages(port: int, headers: dict[str, str], conversation: str, count: int,
+                          sent: dict[str, float] | None) -> None:
+    """``count`` messages at ``ABUSE_RATE`` per second (open loop on one connection); ``sent`` records when
+    each one's request went out, by messageId."""
+    began = time.perf_counter()
+    async with Conn(port, headers) as conn:
+        for i in range(count):
+            due = began + i / ABUSE_RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            at = time.perf_counter()
+            body = await conn.json("POST", f"{B}/conversations/{conversation}/messages", {"body": f"m{i}"}, expect=201)
+            if sent is not None:
+                sent[body["messageId"]] = at
+
+
+async def _oversized(port: int, stop: asyncio.Event, figures: Abuse, chunked: bool) -> None:
+    """A client uploading 100 MB bodies without a token, as fast as the server takes them, and trying again
+    0.2 s after each refusal (declared with Content-Length, or chunked)."""
+    chunk = b"x" * 65536
+    frame = b"10000\r\n" + chunk + b"\r\n" if chunked else chunk
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        length = "Transfer-Encoding: chunked" if chunked else "Content-Length: 104857600"
+        writer.write(f"POST {B}/accounts/x/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"{length}\r\n\r\n".encode())
+        answer = asyncio.ensure_future(reader.read(200))
+        sent = 0
+        try:
+            while sent < 1600:   # 100 MiB, unless refused first
+                if answer.done() or stop.is_set():
+                    break
+                writer.write(frame)
+                await writer.drain()
+                sent += 1
+            head = await asyncio.wait_for(answer, 5)
+            if head.startswith(b"HTTP/1.1 413"):
+                figures.refused_bodies += 1
+        except (OSError, asyncio.TimeoutError):
+            # the server answered 413 and reset the connection under the unread body: refused all the same
+            figures.refused_bodies += 0 < sent < 1599 and not stop.is_set()
+        finally:
+            answer.cancel()
+            writer.close()
+        await asyncio.sleep(0.2)
+
+
+async def _slow_client(port: int, stop: asyncio.Event, figures: Abuse) -> None:
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /_callyard/health HTTP/1.1\r\nHost: x\r\n")
+            answer = b""
+            for i in range(60):
+                await asyncio.sleep(1.0)
+                if stop.is_set() or reader.at_eof():
+                    break
+                writer.write(f"X-Slow-{i}: y\r\n".encode())
+                await writer.drain()
+            answer = await asyncio.wait_for(reader.read(200), 2)
+        except (OSError, asyncio.TimeoutError):
+            answer = b""
+        if answer.startswith(b"HTTP/1.1 408"):
+            figures.timed_out += 1
+        elif answer.startswith(b"HTTP/1.1 503"):
+            figures.cap_refusals += 1
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001 - the socket is gone either way
+            pass
+
+
+async def _abusers(port: int, seconds: float) -> tuple[int, int, int]:
+    """The slow clients and oversized uploads for ``seconds``: (413s, 408s, 503s) they were answered."""
+    figures = Abuse()
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(_slow_client(port, stop, figures)) for _ in range(SLOW_CLIENTS)]
+    tasks += [asyncio.create_task(_oversized(port, stop, figures, chunked=bool(i % 2))) for i in range(BODY_STREAMS)]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return figures.refused_bodies, figures.timed_out, figures.cap_refusals
+
+
+def _abuse_process(port: int, seconds: float, out: Any) -> None:
+    out.send(asyncio.run(_abusers(port, seconds)))
+
+
+async def abuse_phase(events: int, data: Path) -> Abuse:
+    figures = Abuse()
+    arrivals: dict[str, float] = {}
+    evil: list[bytes] = []
+
+    def arrived(body: bytes, at: float) -> None:
+        arrivals.setdefault(json.loads(body)["content"].get("messageId", ""), at)
+
+    server = Server(data, ("--header-timeout", str(HEADER_TIMEOUT)))
+    async with HookReceiver(arrived) as receiver, HookReceiver(lambda body, at: evil.append(body)) as sink:
+        await server.start()
+        try:
+            port = server.port
+            globex, alice = await _token(port, "admin@globex.example"), await _token(port, "alice@acme.example")
+            async with Conn(port, globex) as conn:
+                conversation = (await conn.json("POST", f"{B}/conversations", {"stream": True, "name": "G"}))
+                await conn.json("POST", f"{B}/subscriptions", {
+                    "applicationId": "soak", "deviceId": receiver.url, "topic": "platform-api-conversations",
+                    "methodFilter": "POST", "subjectFilter": "/messages/"})
+            async with Conn(port, alice) as conn:
+                acme = await conn.json("POST", f"{B}/conversations", {"stream": True, "name": "A"})
+
+            async def measure(into: list[float]) -> None:
+                """Globex's messages and, at the same rate, Acme's (both tenants busy in both runs)."""
+                sent: dict[str, float] = {}
+                await asyncio.gather(
+                    _paced_messages(port, globex, conversation["conversationId"], events, sent),
+                    _paced_messages(port, alice, acme["conversationId"], events, None))
+                deadline = time.perf_counter() + 10
+                while time.perf_counter() < deadline and any(m not in arrivals for m in sent):
+                    await asyncio.sleep(0.05)
+                into.extend(arrivals[m] - at for m, at in sent.items() if m in arrivals)
+
+            await measure(figures.quiet)
+            async with Conn(port, alice) as conn:   # now Acme's subscriber turns pathological
+                for extra in ({"subjectFilter": EVIL},
+                              {"publicationFilter": f"$.publications[?search(@.content.body, '{EVIL}')]"}):
+                    await conn.json("POST", f"{B}/subscriptions", {
+                        "applicationId": "soak", "deviceId": sink.url, "topic": "platform-api-conversations",
+                        **extra})
+            # The abusers run in a process of their own, so the measuring client's loop stays as idle as before.
+            receive, send = multiprocessing.Pipe(duplex=False)
+            seconds = HEADER_TIMEOUT + events / ABUSE_RATE + 2
+            process = multiprocessing.Process(target=_abuse_process, args=(port, seconds, send), daemon=True)
+            process.start()
+            await asyncio.sleep(HEADER_TIMEOUT)   # the slow clients are all connected and trickling
+            await measure(figures.abused)
+            figures.evil_events = events
+            figures.refused_bodies, figures.timed_out, figures.cap_refusals = await asyncio.to_thread(receive.recv)
+            process.join(10)
+            await asyncio.sleep(0.5)
+            figures.evil_deliveries = len(evil)
+        finally:
+            server.stop()
+    return figures
+
+
+def abuse_report(figures: Abuse, events: int) -> str:
+    quiet, abused = percentile(figures.quiet, 0.99), percentile(figures.abused, 0.99)
+    rows = [
+        ("Globex messages delivered quiet / abused", f"{len(figures.quiet)} / {len(figures.abused)} of {events}"),
+        ("Globex webhook p50 quiet / abused", f"{percentile(figures.quiet, 0.5) * 1000:.1f} / "
+                                               f"{percentile(figures.abused, 0.5) * 1000:.1f} ms"),
+        ("Globex webhook p99 quiet / abused", f"{quiet * 1000:.1f} / {abused * 1000:.1f} ms"),
+        ("abused p99 / quiet p99 (at most 2)", f"{abused / quiet:.2f}"),
+        ("Acme messages matched by the pathological filters", f"{figures.evil_events:,}, delivered "
+                                                              f"{figures.evil_deliveries}"),
+        ("100 MB uploads refused (413, the rest unread)", f"{figures.refused_bodies:,}"),
+        (f"slow clients ({SLOW_CLIENTS}) cut off (408 after {HEADER_TIMEOUT:g} s)", f"{figures.timed_out:,}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    head = (f"abuse: {events:,} Globex and {events:,} Acme messages at {ABUSE_RATE:g}/s each, quiet, then with "
+            f"Acme's pathological filters, {BODY_STREAMS} oversized uploads and {SLOW_CLIENTS} slow clients")
+    return "\n".join([head] + [f"  {label:<{width}}  {value}" for label, value in rows])
+
+
+def abuse_ok(figures: Abuse, events: int) -> bool:
+    quiet, abused = percentile(figures.quiet, 0.99), percentile(figures.abused, 0.99)
+    return (len(figures.quiet) == len(figures.abused) == events and abused <= 2 * quiet
+            and figures.evil_deliveries == 0)
+
+
 def report(figures: Figures, events: int, kills: int, failure: float) -> str:
     rows = [
         ("events produced (messages acknowledged 201)", f"{figures.events:,}"),
@@ -353,14 +565,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed of the receiver's failures")
     parser.add_argument("--quiet", action="store_true", help="print only the figures")
     parser.add_argument("--markdown", type=Path, help="also write the figures to this file (make soak: docs/soak.md)")
+    parser.add_argument("--abuse-events", type=int, default=0,
+                        help="Globex messages per abuse-phase run (make soak: 400; default 0 skips the phase)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     with tempfile.TemporaryDirectory(prefix="callyard-soak-") as tmp:
         if not args.quiet:
             print(f"soak: {args.events:,} events, {args.kills} kill(s), receiver seed {seed}", flush=True)
         figures = asyncio.run(soak(args.events, args.kills, args.failure_rate, seed, args.workers,
-                                   Path(tmp) / "data", progress=not args.quiet))
+                                   Path(tmp) / "data", progress=not args.quiet)) if args.events else Figures()
+        abuse = asyncio.run(abuse_phase(args.abuse_events, Path(tmp) / "abuse")) if args.abuse_events else None
     text = report(figures, args.events, args.kills, args.failure_rate)
+    if abuse is not None:
+        text += "\n\n" + abuse_report(abuse, args.abuse_events)
     print(text, flush=True)
     if args.markdown is not None:
         args.markdown.write_text(
@@ -368,12 +585,15 @@ def main(argv: list[str] | None = None) -> int:
             "with a manual clock (advanced by the run to compress the retry schedule), one webhook subscription to a "
             "chat conversation, a local receiver answering 500 to a random share of attempts, and the server "
             "killed with SIGKILL and restarted on the same data during the run. *Lost* counts acknowledged "
-            "messages with no delivery in the outbox plus deliveries the receiver never accepted.\n\n"
+            "messages with no delivery in the outbox plus deliveries the receiver never accepted. The abuse phase "
+            "(a fresh server) measures another tenant's webhook latency quietly and again under a pathological "
+            "filter subscriber, oversized bodies and slow clients (issue 13).\n\n"
             f"Run on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}; receiver seed {seed}.\n\n```\n{text}\n```\n")
     if figures.lost_ids:
         print("  lost ids: " + ", ".join(figures.lost_ids[:20]) + (" …" if figures.lost > 20 else ""))
-    return 1 if figures.lost or figures.mismatched else 0
+    abused_badly = abuse is not None and not abuse_ok(abuse, args.abuse_events)
+    return 1 if figures.lost or figures.mismatched or abused_badly else 0
 
 
 if __name__ == "__main__":

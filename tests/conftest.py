@@ -19,6 +19,7 @@ import uvicorn
 
 from callyard.app import build_app
 from callyard.config import Settings
+from callyard.server import uvicorn_config
 
 PASSWORD = "callyard"
 ACME = "ac3e0000-0000-4000-8000-00000000ac3e"
@@ -43,8 +44,7 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = build_app(settings)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host=settings.host, port=settings.port,
-                                                    log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn_config(self.app, settings, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://{settings.host}:{settings.port}"
 

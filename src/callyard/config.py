@@ -24,6 +24,19 @@ class Settings:
     smtp: str | None = None
     id_seed: int | None = None
     retry_after_format: str = "seconds"  # seconds | http-date: how Retry-After is written
+    # Input limits (issue 13): request bodies (413 beyond), the control plane's state import, per-account quotas
+    max_body_bytes: int = 11 * 1024 * 1024        # a 10 MiB photo and its framing
+    max_json_bytes: int = 4 * 1024 * 1024         # a JSON (or other non-upload) body, read whole
+    max_snapshot_bytes: int = 256 * 1024 * 1024   # POST /_callyard/state
+    quota_subscriptions: int = 10_000             # live subscriptions per account
+    quota_connections: int = 10_000               # live notification connections per account
+    quota_conversations: int = 100_000            # conversations per account
+    # Slow and abundant clients (server.py): seconds for a request's headers, open connections at most
+    header_timeout: float = 10.0
+    max_connections: int = 10_000
+    # Webhook targets (delivery/targets.py): CIDRs allowed in spite of the refusals, and CIDRs refused as well
+    webhook_allow: tuple[str, ...] = ()
+    webhook_refuse: tuple[str, ...] = ()
 
     def store_url(self) -> str | None:
         if self.ephemeral:

@@ -22,6 +22,7 @@ from callyard.config import Settings
 from callyard.core.clock import Clock, ManualClock
 from callyard.core.ids import Ids
 from callyard.core.ports import Store
+from callyard.core.quotas import Quotas
 from callyard.core.service import Core
 from callyard.delivery import activity
 from callyard.delivery.callbacks import Callbacks
@@ -29,6 +30,7 @@ from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mail import Mailer
 from callyard.delivery.live import close_sessions_of_deleted_connections
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
+from callyard.delivery.targets import TargetPolicy
 from callyard.delivery.webhooks import WebhookSender
 from callyard.faults.service import Faults
 from callyard.sim.profiles import Profiles
@@ -79,6 +81,8 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     store = open_store(settings.store_url())
     core = Core(store, clock, Ids(settings.id_seed), settings.tenant_file, refresh_claims=REFRESH_CLAIMS)
+    core.set_quotas(Quotas(subscriptions=settings.quota_subscriptions, connections=settings.quota_connections,
+                           conversations=settings.quota_conversations))
     mailer = Mailer(core.directory, settings.smtp)
     callbacks = Callbacks(core.projections)
     profiles = Profiles(core, settings.id_seed)
@@ -88,8 +92,12 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     faults = Faults(core.tokens, clock, core.rt.ids, seed=settings.id_seed, normalise=strip_service,
                     retry_after_format=settings.retry_after_format)
     audit = Auditor()
+    # Webhook targets (delivery/targets.py): checked at registration and again at each delivery.
+    policy = TargetPolicy(own_host=settings.host, own_port=settings.port, allow=settings.webhook_allow,
+                          refuse=settings.webhook_refuse)
+    core.notifications.target_refusal = policy.check_url
     webhooks = WebhookSender(core.rt, core.notifications, core.scheduler, seed=settings.id_seed,
-                             fault_of=faults.for_webhook)
+                             fault_of=faults.for_webhook, policy=policy)
     core.outbox.attach(webhooks.kick)   # the outbox hands each committed delivery to the sender
     # WebSocket delivery: MQTT over WebSocket (the platform's) and a plain JSON stream, fed after each commit;
     # each closes the sessions of a deleted connection (an after-commit projection of its own).

@@ -46,19 +46,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="json: one JSON object per line, the facts of each line as keys")
     serve.add_argument("--quiet", action="store_true", help="no access log (one line per HTTP request)")
+    limits = serve.add_argument_group("input limits and quotas (docs/compatibility.md, Limits)")
+    limits.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes,
+                        help="largest request body (413 beyond)")
+    limits.add_argument("--max-json-bytes", type=int, default=Settings.max_json_bytes,
+                        help="largest JSON request body (413 beyond)")
+    limits.add_argument("--max-snapshot-bytes", type=int, default=Settings.max_snapshot_bytes,
+                        help="largest POST /_callyard/state body")
+    limits.add_argument("--header-timeout", type=float, default=Settings.header_timeout, metavar="SECONDS",
+                        help="seconds a request's line and headers may take (408 beyond)")
+    limits.add_argument("--max-connections", type=int, default=Settings.max_connections,
+                        help="open connections at most (503 TooManyConnections beyond)")
+    limits.add_argument("--webhook-allow", action="append", default=[], metavar="CIDR", type=_cidr,
+                        help="allow webhook targets in this range despite the refusals (repeatable)")
+    limits.add_argument("--webhook-refuse", action="append", default=[], metavar="CIDR", type=_cidr,
+                        help="refuse webhook targets in this range too, e.g. 127.0.0.0/8 (repeatable)")
+    for kind in ("subscriptions", "connections", "conversations"):
+        limits.add_argument(f"--quota-{kind}", type=int, default=getattr(Settings, f"quota_{kind}"),
+                            help=f"{kind} per account (409 QuotaExceeded beyond; 0: no quota)")
     from callyard.cli.sim import add_commands
 
     add_commands(sub)
     return parser.parse_args(argv)
 
 
+def _cidr(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an address range such as 10.0.0.0/8") from None
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
+    settings = Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
                     open_control=args.open_control, operator_token=args.operator_token,
                     strict_app_header=args.strict_app_header,
                     rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed,
                     retry_after_format=args.retry_after_format)
+    for name in ("max_body_bytes", "max_json_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
+                 "quota_conversations", "header_timeout", "max_connections"):
+        setattr(settings, name, getattr(args, name))
+    settings.webhook_allow, settings.webhook_refuse = tuple(args.webhook_allow), tuple(args.webhook_refuse)
+    return settings
 
 
 def banner(settings: Settings, core: object) -> str:
@@ -111,6 +143,7 @@ def serve(settings: Settings, log_level: str = "info", access_log: bool = True) 
     import uvicorn
 
     from callyard.app import build_app
+    from callyard.server import uvicorn_config
 
     app = build_app(settings)
 
@@ -120,8 +153,7 @@ def serve(settings: Settings, log_level: str = "info", access_log: bool = True) 
             if self.started:
                 print(banner(settings, app.state.core), flush=True)
 
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on",
-                            log_config=None, access_log=access_log)
+    config = uvicorn_config(app, settings, log_level=log_level, log_config=None, access_log=access_log)
     Server(config).run()
 
 

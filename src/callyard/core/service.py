@@ -10,8 +10,14 @@ from callyard.core.auth.service import Auth
 from callyard.core.auth.tickets import Tickets
 from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
+from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
+from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
+from callyard.core.devices import Devices
+from callyard.core.devices.calls import UserCalls
+from callyard.core.devices.recording_control import RecordingControl
+from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
@@ -35,6 +41,7 @@ from callyard.events.event import TWIN_RESET, Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import Projections
 from callyard.core.ports import Store
+from callyard.core.quotas import Quotas
 
 
 class Core:
@@ -56,6 +63,12 @@ class Core:
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
         self.history = CallHistory(self.rt)
+        self.devices = Devices(self.engine)
+        self.user_calls = UserCalls(self.devices)
+        self.recording_control = RecordingControl(self.devices)
+        self.device_webhooks = DeviceWebhooks(self.rt)
+        self.user_groups = UserGroups(self.contact_center)
+        self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
@@ -64,6 +77,11 @@ class Core:
             account_id, leg_id) is not None)
         self.connections = Connections(self.rt, self.directory.access)
         self.notifications = Notifications(self.rt, self.directory.access, self.outbox, self.connections)
+        self.set_quotas(Quotas())
+        # A subscription delivers only what its owner may read over REST: the owners' read rules, registered.
+        self.notifications.register_reader("call", self.engine.may_read)
+        self.notifications.register_reader("conversation", self.messaging.may_read)
+        self.notifications.register_reader("message", self.messaging.may_read)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
         self.auth.keep_tidy(self.scheduler)
@@ -77,6 +95,19 @@ class Core:
                                       lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("API ticket sweep re-armed after a reset",
                                       lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        # Subscriptions whose stored filters do not compile (older rules, an import) are disabled with a reason.
+        self.projections.after_commit("subscriptions with filters that do not compile are disabled",
+                                      self._disable_unmatchable, events=(TWIN_RESET,))
+
+    def set_quotas(self, quotas: Quotas) -> None:
+        """The per-account quotas (core/quotas.py), from the server's settings."""
+        self.quotas = quotas
+        self.notifications.quota = quotas.subscriptions
+        self.connections.quota = quotas.connections
+        self.messaging.quota = quotas.conversations
+
+    async def _disable_unmatchable(self, _event: Event) -> None:
+        await self.notifications.disable_unmatchable()
 
     async def start(self) -> bool:
         """Open the store, load the persisted state or, on first start, the tenant baseline. Returns whether
@@ -86,6 +117,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            await self.notifications.disable_unmatchable()
             return False
         await self.reset()
         return True
@@ -106,6 +138,7 @@ class Core:
             self.rt.state.blobs = state.blobs
             self.engine.reset()
             self.contact_center.reset()
+            self.user_calls.reset()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:

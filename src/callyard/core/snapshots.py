@@ -41,7 +41,11 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
              "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
              "conversation": "conversationId", "message": "messageId", "token_family": "familyId",
-             "uc_ticket": "ticketId", "cti_webhook": "webhookId"}
+             "uc_ticket": "ticketId", "cti_webhook": "webhookId",
+             # the UC user-centred groups (devices, lines, communication log, group call log)
+             "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
+             "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
+             "group_call_counter": "accountId"}
 
 
 class Sealer:

@@ -71,7 +71,7 @@ class JsonStream:
                 elif link.expired(now):
                     link.close(4401, "TokenExpired: the access token has expired")
 
-    def _target(self, kind: str, item_id: str, principal_id: str | None = None,
+    def _target(self, kind: str, item_id: str, owner: tuple[str, str] | None = None,
                 now_iso: str | None = None) -> dict[str, Any] | None:
         now_iso = now_iso or self.rt.now_iso()
         if kind == "connection":
@@ -81,8 +81,8 @@ class JsonStream:
             if doc is not None and (doc.get("transport") != "websocket" or not doc.get("active", True)
                                     or doc["expiryDateTime"] <= now_iso):
                 doc = None
-        if doc is not None and principal_id is not None and doc["principalId"] != principal_id:
-            return None
+        if doc is not None and owner is not None and (doc["accountId"], doc["principalId"]) != owner:
+            return None  # the account and the principal must both be the caller's
         return doc
 
     # ------------------------------------------------------------------ the WebSocket endpoint
@@ -105,7 +105,7 @@ class JsonStream:
         else:
             await websocket.close(4400, "ValidationError: subscriptionId or connectionId is required")
             return
-        if self._target(*key, principal_id=actor.principal_id) is None:
+        if self._target(*key, owner=(actor.account_id, actor.principal_id)) is None:
             reason = f"{key[0].capitalize()}NotFound: no live websocket {key[0]} {key[1]} of the caller"
             await websocket.close(4404, reason[:120])
             return

@@ -78,6 +78,10 @@ PROTOCOLS = {("MQTT", 4), ("MQIsdp", 3)}
 CONNECT_TIMEOUT = 10.0     # seconds for the CONNECT after the upgrade
 MAX_INFLIGHT = 1_000       # QoS 1 messages sent and not yet acknowledged, per session
 MAX_BACKLOG = 10_000       # QoS 1 messages waiting (window full, or the client away), per session
+# Packet limits (issue 13): the remaining length a client may declare. A CONNECT carries an access token (a few
+# KiB); after it a client sends only small control packets (and PUBLISHes that are dropped).
+MAX_CONNECT_PACKET = 64 * 1024
+MAX_PACKET = 256 * 1024
 REFUSED = 0x80
 _DECODE_ERRORS = (AMQTTError, MQTTError, CodecError, NoDataError, ValueError, UnicodeDecodeError)
 _PINGRESP = PingRespPacket.build().to_bytes()
@@ -94,6 +98,7 @@ class _SocketStream(ReaderAdapter):
         self.ws = websocket
         self.buffer = bytearray()
         self.eof = False
+        self.limit = MAX_CONNECT_PACKET   # the largest packet accepted now (raised after CONNECT)
 
     async def read(self, n: int = -1) -> bytes:
         while (n < 0 or len(self.buffer) < n) and not self.eof:
@@ -102,6 +107,8 @@ class _SocketStream(ReaderAdapter):
             if data is None:
                 self.eof = True
                 break
+            if len(self.buffer) + len(data) > 2 * self.limit:
+                raise ValueError("more unread bytes than any acceptable packet")
             self.buffer += data
             if n < 0:
                 break
@@ -135,6 +142,8 @@ async def read_packet(stream: _SocketStream) -> MQTTPacket[Any, Any, Any] | None
     header = await MQTTFixedHeader.from_stream(stream)
     if header is None:
         return None
+    if header.remaining_length > stream.limit:
+        raise ValueError(f"packet of {header.remaining_length} bytes; at most {stream.limit} here")
     body = await stream.read(header.remaining_length) if header.remaining_length else b""
     if len(body) < header.remaining_length:
         return None
@@ -149,8 +158,10 @@ class MqttSession:
     """The broker side of one client's MQTT session: its subscriptions (subscriptionId → granted QoS) and
     its QoS 1 messages. ``link`` is the network connection currently attached, if any."""
 
-    def __init__(self, key: tuple[str, str], principal_id: str, connection_id: str, persistent: bool) -> None:
+    def __init__(self, key: tuple[str, str, str], account_id: str, principal_id: str, connection_id: str,
+                 persistent: bool) -> None:
         self.key = key
+        self.account_id = account_id
         self.principal_id = principal_id
         self.connection_id = connection_id
         self.persistent = persistent
@@ -215,7 +226,7 @@ class MqttOverWebSocket:
     def __init__(self, core: Any) -> None:
         self.core = core
         self.rt = core.rt
-        self.sessions: dict[tuple[str, str], MqttSession] = {}     # (principalId, clientId) → session
+        self.sessions: dict[tuple[str, str, str], MqttSession] = {}  # (accountId, principalId, clientId) → session
         self.by_topic: dict[str, set[MqttSession]] = {}              # subscriptionId → subscribed sessions
         self.sweeper = Sweeper(self.sweep)
         self.encoder = EnvelopeEncoder()
@@ -304,6 +315,7 @@ class MqttOverWebSocket:
         session = self._connect(link, first, connection_id)
         if session is None:
             return
+        stream.limit = MAX_PACKET
         attached.append(session)
         keep_alive = first.keep_alive
         timeout = keep_alive * 1.5 if keep_alive else None
@@ -332,12 +344,12 @@ class MqttOverWebSocket:
             actor = self.core.auth.principal(token)
         except CoreError:
             return self._refuse(link, BAD_CREDENTIALS)
-        if self.core.connections.owned(connection_id, actor.principal_id) is None:
+        if self.core.connections.owned(connection_id, actor.account_id, actor.principal_id) is None:
             return self._refuse(link, NOT_AUTHORIZED)
         clean = header.clean_session_flag
         if payload.client_id_is_random and not clean:
             return self._refuse(link, BAD_CLIENT_ID)  # [MQTT-3.1.3-8]
-        key = (actor.principal_id, payload.client_id)
+        key = (actor.account_id, actor.principal_id, payload.client_id)
         existing = self.sessions.get(key)
         if existing is not None and existing.link is not None:
             existing.link.close(1000, "session taken over by a new connection with the same client id")
@@ -350,7 +362,7 @@ class MqttOverWebSocket:
         else:
             if existing is not None:
                 self._drop(existing)
-            session = MqttSession(key, actor.principal_id, connection_id, persistent=not clean)
+            session = MqttSession(key, actor.account_id, actor.principal_id, connection_id, persistent=not clean)
             self.sessions[key] = session
         session.persistent = not clean
         session.link = link
@@ -398,7 +410,8 @@ class MqttOverWebSocket:
 
     def _subscribe(self, session: MqttSession, topic: str, qos: int) -> int:
         sub = self.rt.state.get("subscription", topic)
-        if (sub is None or sub["principalId"] != session.principal_id or sub.get("transport") != "websocket"
+        if (sub is None or sub["principalId"] != session.principal_id or sub["accountId"] != session.account_id
+                or sub.get("transport") != "websocket"
                 or not sub.get("active", True) or sub["expiryDateTime"] <= self.rt.now_iso() or qos not in (0, 1, 2)):
             return REFUSED
         granted = min(qos, 1)

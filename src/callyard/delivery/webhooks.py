@@ -14,6 +14,10 @@ itself); the composition root attaches ``kick`` to the outbox.
   send it twice with the same ``webhook-id``.
 * Ordering: deliveries of one subscription with the same ``orderKey`` (a call's subject) are sent one after
   another, in commit order; different calls and subscribers proceed independently.
+* Targets (targets.py): the target policy is checked again before each attempt and on every address the
+  resolver returns; redirects are never followed (a 3xx fails the delivery); at most ``MAX_RESPONSE_BYTES`` of
+  the answer are read; credentials in the URL are never sent; a connection that fails for any reason is
+  logged as ``connection failed`` only (the delivery log is not a port scanner).
 """
 from __future__ import annotations
 
@@ -26,22 +30,27 @@ from typing import Any, Callable
 
 import aiohttp
 from standardwebhooks.webhooks import Webhook
+from yarl import URL
 
 from callyard.core.clock import iso
 from callyard.core.notifications.service import Notifications
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
+from callyard.delivery.targets import PolicyResolver, TargetPolicy
 
 log = logging.getLogger("callyard.delivery.webhooks")
 
 DEFAULT_SCHEDULE = (1, 2, 4, 8, 16, 32, 64, 120, 300, 600)  # seconds before attempt 2, 3, …
 TIMEOUT = 5.0
+MAX_RESPONSE_BYTES = 64 * 1024   # of a receiver's answer, read and discarded
+CONNECTION_FAILED = "connection failed"
 
 
 class WebhookSender:
     def __init__(self, runtime: Runtime, notifications: Notifications, scheduler: Scheduler,
                  schedule: tuple[float, ...] = DEFAULT_SCHEDULE, seed: int | None = None,
-                 fault_of: Callable[[str, str | None], str | None] | None = None) -> None:
+                 fault_of: Callable[[str, str | None], str | None] | None = None,
+                 policy: TargetPolicy | None = None) -> None:
         self.rt = runtime
         self.notifications = notifications
         self.scheduler = scheduler
@@ -52,12 +61,14 @@ class WebhookSender:
         self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
+        self.policy = policy
 
     async def start(self) -> None:
         # aiohttp rather than httpx here: at hundreds of deliveries a second the client's own CPU per request
         # is what limits throughput, and aiohttp's is a fraction of httpx's (bench/run.py, Notifications).
+        resolver = PolicyResolver(self.policy) if self.policy is not None else None
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT),
-                                             connector=aiohttp.TCPConnector(limit=100))
+                                             connector=aiohttp.TCPConnector(limit=100, resolver=resolver))
         self.kick(self.notifications.outbox.pending())
 
     async def stop(self) -> None:
@@ -145,17 +156,27 @@ class WebhookSender:
         if fault == "drop":
             await self._finish(doc, "dropped", None, "dropped by an injected fault (replay it to send it)")
             return
+        if self.policy is not None:
+            refusal = await self.policy.check_url(doc["url"])
+            if refusal is not None:
+                await self._finish(doc, "failed", None, f"refused by the webhook target policy: {refusal}")
+                return
         status: int | None = None
         error = None
         assert self._client is not None
+        url = URL(doc["url"]).with_user(None)   # credentials in the URL are never sent (no Basic auth)
         for _copy in range(2 if fault == "duplicate" else 1):
             try:
-                async with self._client.post(doc["url"], data=body.encode(), headers=headers) as response:
+                async with self._client.post(url, data=body.encode(), headers=headers,
+                                             allow_redirects=False) as response:
                     status = response.status
-                    await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-        if status is not None and 200 <= status < 300:
+                    await response.content.read(MAX_RESPONSE_BYTES)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                log.debug("webhook %s: %s: %s", doc["deliveryId"], type(exc).__name__, exc)
+                error = CONNECTION_FAILED
+        if status is not None and 300 <= status < 400:
+            await self._finish(doc, "failed", status, f"the webhook answered {status}; redirects are not followed")
+        elif status is not None and 200 <= status < 300:
             await self._finish(doc, "delivered", status, None)
         elif status == 410:
             await self._finish(doc, "failed", status, "410 Gone: the subscription was disabled")

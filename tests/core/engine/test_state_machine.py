@@ -8,18 +8,21 @@ the virtual clock moves so ring-no-answer, voicemail and ACD timers fire. After 
 * no call holds two live legs of the same endpoint (no device talks to itself);
 * every call the engine keeps has a live leg; every finished leg's record has an endTime;
 * no agent has two ACD calls;
-* a rejected action (a typed core error) changed nothing.
+* a rejected action (a typed core error) changed nothing;
+* a line state (an outside system's busy mark) ends when it expires;
+* every call a user placed is in their communication log exactly once (the projection of the call records).
 """
 from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from callyard.core.clock import ManualClock
+from callyard.core.clock import ManualClock, iso
 from callyard.core.errors import CoreError
 from callyard.core.ids import Ids
 from callyard.core.principal import SYSTEM
@@ -38,6 +41,7 @@ ACTIONS = ["answer", "end", "hold", "retrieve", "redirect", "blindTransfer", "co
            "mute", "unmute", "move", "alternate", "leave", "dropParticipant", "saveRecording", "discardRecording",
            "transferOnAnswer", "keepConference", "connectWhenAnswered"]
 ROUTES = ["basic", "bypass", "voicemail", "camp_on", "intercom"]
+LINES = [("OFFICE_FIXED", 0), ("OFFICE_MOBILE", 0), ("ANONYMOUS", 0), ("ACD", 5000), ("ACD_LIGHT", 5100)]
 INTRUSIONS = ["INTRUSION", "BARGE", "WHISPER", "MONITOR"]
 
 
@@ -191,6 +195,23 @@ class PbxMachine(RuleBasedStateMachine):
         self.attempt(self.core.contact_center.set_agent(SYSTEM, user, logged_in=logged_in,
                                                        ready=ready if logged_in else None, account_ref=ACME))
 
+    # ------------------------------------------------------------------ the UC user's lines and line states
+    @rule(number=st.sampled_from(EXTENSIONS), seconds=st.sampled_from([10, 30, 200]), remove=st.booleans())
+    def line_state(self, number: str, seconds: int, remove: bool) -> None:
+        """An outside system marks the user busy for a while (or removes its mark)."""
+        user_id = self.engine.endpoint(ACME, number).user_id
+        if remove:
+            self.attempt(self.core.devices.delete_line_state(SYSTEM, ACME, user_id, "crm"))
+        else:
+            until = iso(self.core.rt.clock.now() + timedelta(seconds=seconds))
+            self.attempt(self.core.devices.put_line_state(SYSTEM, ACME, user_id, "crm", until))
+
+    @rule(number=st.sampled_from(EXTENSIONS), line=st.sampled_from(LINES))
+    def active_line(self, number: str, line: tuple[str, int]) -> None:
+        """The user's caller id: their number, mobile, anonymous or a group's (refused when not theirs)."""
+        user_id = self.engine.endpoint(ACME, number).user_id
+        self.attempt(self.core.devices.set_active_line(SYSTEM, ACME, user_id, *line))
+
     @rule(seconds=st.sampled_from([1, 5, 16, 60, 130]))
     def time_passes(self, seconds: int) -> None:
         self.run(self.core.scheduler.advance(seconds))
@@ -236,6 +257,24 @@ class PbxMachine(RuleBasedStateMachine):
         for leg in self.engine.legs.values():
             if leg.intrusion is not None:
                 assert leg.direction == "outbound" and leg.state in ("connected", "held")
+
+    @invariant()
+    def line_states_end_when_they_expire(self) -> None:
+        now = self.core.rt.clock.now()
+        for endpoint in self.engine.endpoints.values():
+            for state in endpoint.line_states.values():
+                assert state.expires_on > now, f"{endpoint.number}'s line state outlived its expiry"
+
+    @invariant()
+    def every_call_a_user_placed_is_in_their_log_once(self) -> None:
+        outgoing: dict[str, int] = {}
+        for item in self.core.rt.state.all("commlog_item"):
+            if item["itemType"] == "OUTGOING_CALL":
+                outgoing[item["legId"]] = outgoing.get(item["legId"], 0) + 1
+        for record in self.core.rt.state.all("call_record"):
+            if record["direction"] == "outbound" and self.core.rt.state.get("user", record["principalId"] or ""):
+                logged = outgoing.get(record["legId"], 0)
+                assert logged == 1, f"leg {record['legId']} is logged {logged} times"
 
     @invariant()
     def one_acd_call_per_agent(self) -> None:

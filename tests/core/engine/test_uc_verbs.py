@@ -47,7 +47,7 @@ async def test_mute_move_and_actions(core: Core, admin) -> None:
     await rejected(core, Conflict, "InvalidCallState", core.engine.mute(admin, "2880", leg.leg_id, True))
     assert "UNMUTE" in {a["action"] for a in leg_view(core, leg)["actions"]}
     moved = await core.engine.move(admin, "2880", leg.leg_id, "2880-mobile")
-    assert moved["terminal"] == "2880-mobile"
+    assert moved["terminal"] == "0.+16135550101"   # the alias names alice's mobile, whose device id is kept
     await rejected(core, Invalid, "InvalidDevice", core.engine.move(admin, "2880", leg.leg_id, "2881-desk"))
 
 
@@ -82,7 +82,8 @@ async def test_pickup_of_a_ringing_and_of_a_parked_call(core: Core, admin) -> No
     await ring(core, "2882")
     ringing = leg_of(core, "2882")
     picked = await core.engine.pickup(admin, "2880", ringing.leg_id, terminal="2880-soft")
-    assert picked["state"] == "connected" and picked["terminal"] == "2880-soft"
+    soft = next(t["deviceId"] for t in core.engine.endpoint(ACME, "2880").terminals if t["alias"] == "2880-soft")
+    assert picked["state"] == "connected" and picked["terminal"] == soft
     assert core.engine.endpoint(ACME, "2882").legs == []
     leg = leg_of(core, "2880")
     await core.engine.park(admin, "2880", leg.leg_id)

@@ -163,7 +163,7 @@ class Publisher:
             order_key = publication.pop("orderKey", None) or publication["subject"]
             publication_id = self.ids.uuid()
             for sub in subs:
-                if not self.notifications.matches(sub, publication):
+                if not self.notifications.matches(sub, publication) or not self.notifications.may_receive(sub, event):
                     continue
                 envelope = {"publicationId": publication_id, **publication,
                             "subscription": {"subscriptionId": sub["subscriptionId"]},

@@ -78,6 +78,8 @@ class NameMessageEnvelope:
         if status == 405:
             return Problem(405, {"name": "MethodNotAllowed", "message": "this route does not accept that method"},
                            dict(headers or {}))
+        if status == 413:
+            return Problem(413, {"name": "PayloadTooLarge", "message": detail}, dict(headers or {}))
         return Problem(status, {"name": "HttpError", "message": detail})
 
     def unexpected(self) -> Problem:

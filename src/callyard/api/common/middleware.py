@@ -2,6 +2,11 @@
 
 * ``RequestContext`` gives every response an ``x-mitel-correlation-id`` (the client's, echoed, or a new one),
   picks the family that owns the request (``scope["state"]["family"]``), and writes the request journal.
+* ``BodyLimit`` refuses a request body larger than the limit with 413 in the owning family's envelope, before
+  anything reads it and before authentication: at once when ``Content-Length`` says so, else as soon as the
+  bytes received pass the limit (a chunked body, or one that outgrows its header). A JSON body (or one that
+  may be parsed as JSON) is read first and refused with 400 ``InvalidJson`` when it nests deeper than
+  ``MAX_JSON_DEPTH``, instead of a parser's ``RecursionError`` (a 500 that dropped the connection).
 * ``FamilyEdges`` runs the owning family's own middleware (``Family.middleware``) on its requests only.
 * ``RateLimiting`` enforces the optional per-token rate limit on the families that are rate limited,
   answering in the family's envelope.
@@ -21,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from callyard.api.common import redaction
 from callyard.api.common.retry_after import retry_after
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
 from callyard.core import context
 from callyard.core.clock import Clock, iso
-from callyard.core.errors import TooManyRequests
+from callyard.core.errors import Invalid, TooManyRequests
 from callyard.faults.service import Faults
 
 if TYPE_CHECKING:
@@ -201,6 +208,127 @@ class RequestContext:
                 "accountId": principal.account_id if principal is not None else state.get("account_id"),
                 "tokenId": token_id,
             })
+
+
+MAX_JSON_DEPTH = 64
+_NOT_JSON = (b"multipart/", b"image/", b"audio/", b"video/", b"application/octet-stream",
+             b"application/x-www-form-urlencoded")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than ``limit`` (brackets in strings don't count)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:      # backslash
+                escaped = True
+            elif byte == 0x22:      # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` when a body outgrows its limit: an HTTP error, so whichever layer is reading
+    (a handler, a family's middleware) ends with the owning family's 413."""
+
+    def __init__(self, limit: int) -> None:
+        # connection: close — the rest of the body is not read, so the connection cannot carry another request
+        super().__init__(413, f"the request body is larger than {limit} bytes", headers={"connection": "close"})
+
+
+class BodyLimit:
+    """``limit`` bytes for any request body, ``json_limit`` for one that is read whole as JSON (every body but
+    uploads: images, audio, forms); ``larger`` gives bigger limits to a few (method, path) pairs (the control
+    plane's state import)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, json_limit: int | None = None,
+                 larger: dict[tuple[str, str], int] | None = None) -> None:
+        self.app = app
+        self.limit = limit
+        self.json_limit = json_limit if json_limit is not None else limit
+        self.larger = larger or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = (header(scope, b"content-type") or "").lower().encode("latin-1")
+        whole = scope["method"] in ("POST", "PUT", "PATCH") and not content_type.startswith(_NOT_JSON)
+        limit = self.larger.get((scope["method"], scope["path"]), self.json_limit if whole else self.limit)
+        family: Family = scope["state"]["family"]
+        declared = header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > limit
+            except ValueError:
+                too_large = False  # the server's HTTP parser refuses a malformed Content-Length itself
+            if too_large:
+                await _too_large(family, limit, send)
+                return
+        received = 0
+        started = False
+        if whole:
+            body, more = bytearray(), True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return   # the client left
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > limit:
+                    await _too_large(family, limit, send)
+                    return
+            if json_too_deep(bytes(body)):
+                exc = Invalid("InvalidJson", f"the JSON body nests arrays and objects deeper than {MAX_JSON_DEPTH} "
+                                             "levels")
+                await family.errors.core_error(exc).send(send)
+                return
+            replay: list[dict[str, Any]] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+
+            async def replaying_receive() -> Any:
+                return replay.pop() if replay else await receive()
+            await self.app(scope, replaying_receive, send)
+            return
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await _too_large(family, limit, send)
+
+
+async def _too_large(family: Family, limit: int, send: Send) -> None:
+    refusal = BodyTooLarge(limit)
+    problem = family.errors.http_error(413, refusal.detail, refusal.headers)
+    await Problem(problem.status, problem.body, {**(problem.headers or {}), "connection": "close"}).send(send)
 
 
 class FamilyEdges:

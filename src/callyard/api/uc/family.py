@@ -13,7 +13,8 @@ from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from callyard.api.family import Family, Mount
-from callyard.api.uc import tickets
+from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, line_state,
+                             queue_statistics, tickets, user_line)
 from callyard.api.uc.cti import control, publications, recording, state
 from callyard.api.uc.edge.auth import grant
 from callyard.api.uc.edge.errors import ERRORS
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 ROUTERS: list[APIRouter] = [
     tickets.router,
     control.router, recording.router, state.router,   # Call Control (CTI), Call Recording (CTI), Call State
+    # The user's devices, lines, calls, communication log and distribution groups (part 1b):
+    devices.router, user_line.router, calls.router, line_state.router, commlog.router, acd.router,
+    distribution_groups.router, queue_statistics.router, call_recording_control.router,
 ]
 
 
@@ -36,6 +40,11 @@ def _routers() -> Sequence[APIRouter]:
 def items(values: list[Any]) -> dict[str, Any]:
     """The family has no common collection shape (each operation names its list: ``calls``, ``groups``…)."""
     return {"items": values}
+
+
+def _projections(twin: "Twin") -> None:
+    publications.register(twin)             # CTI webhooks and streams
+    devices.register_publications(twin)     # device-set webhooks
 
 
 def _middleware(_twin: "Twin") -> Sequence[Middleware]:
@@ -51,5 +60,5 @@ FAMILY = Family(
     auth=grant,
     paging=items,
     middleware=_middleware,
-    projections=publications.register,
+    projections=_projections,
 )

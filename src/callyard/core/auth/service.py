@@ -273,6 +273,17 @@ class Auth:
         return self._issue(account, claims, {"type": "client", "id": client_id, "clientId": client_id,
                                              "claims": claims}, scope)
 
+    def real_principal(self, value: str, account_id: str) -> bool:
+        """Whether a client-chosen principal id would collide with a real principal: a user (by userId or
+        uniqueUserId) or an application of any account, or a principal that owns subscriptions or connections
+        in another account. Such an id is refused, so a chosen claim never impersonates anyone."""
+        if self.rt.state.get("user", value) is not None or self.apps.records_of(value):
+            return True
+        if any(u.get("uniqueUserId") == value for u in self.rt.state.all("user")):
+            return True
+        return any(doc["principalId"] == value and doc["accountId"] != account_id
+                   for kind in ("subscription", "connection") for doc in self.rt.state.all(kind))
+
     def _anonymous_token(self, account: dict[str, Any], registration: dict[str, Any], client_role: str,
                          fields: dict[str, Any], scope: str | None) -> IssuedToken:
         role = fields.get("role") or "USER"
@@ -283,9 +294,10 @@ class Auth:
                           f"an anonymous user cannot have a role above the client's ({client_role})")
         for key in ("principalId", "userId", "uniqueUserId"):
             value = fields.get(key)
-            if value and (self.rt.state.get("user", value) is not None or any(
-                    u.get("uniqueUserId") == value for u in self.rt.state.all("user"))):
-                raise Invalid("InvalidPrincipals", f"{key} must not identify a real user")
+            if value is not None and not isinstance(value, str):
+                raise Invalid("InvalidPrincipals", f"{key} must be a string")
+            if value and self.real_principal(value, account["accountId"]):
+                raise Invalid("InvalidPrincipals", f"{key} must not identify a real principal")
         if fields.get("email"):
             valid_email(fields["email"])
             if any((u.get("email") or "").lower() == str(fields["email"]).lower() for u in self.rt.state.all("user")):
@@ -416,7 +428,7 @@ class Auth:
                 guest_email = valid_email(guest_email)
             except Invalid:
                 raise Invalid("EmailInvalid", "guestEmail is not a valid e-mail address") from None
-        if principal_id and self.rt.state.get("user", principal_id) is not None:
+        if principal_id and self.real_principal(principal_id, account["accountId"]):
             raise Invalid("PrincipalMissing", "principalId must not be a real principal")
         principal_id = principal_id or self.rt.ids.uuid()
         claims = {"principalId": principal_id, "userId": principal_id, "uniqueUserId": principal_id,

@@ -193,6 +193,14 @@ class Directory:
         for key in ("extension", "mobile", "phone", "loginId", "name", "firstName", "lastName"):
             if key in out and out[key] is not None and not isinstance(out[key], str):
                 raise Invalid("ValidationError", f"{key} must be a string")
+        if "extension" in out:
+            out["extension"] = validation.extension(out["extension"])
+        for key in ("mobile", "phone"):
+            if key in out:
+                out[key] = validation.phone(out[key], key)
+        validation.text_lengths({k: v for k, v in out.items() if k != "password"})
+        if isinstance(out.get("password"), str) and len(out["password"]) > validation.NAME_MAX:
+            raise Invalid("ValidationError", f"password should NOT be longer than {validation.NAME_MAX} characters")
         return out
 
     def _build_user(self, actor: Principal, account: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
@@ -408,6 +416,9 @@ class Directory:
             raise Invalid("ValidationError", "visibility must be PUBLIC or PRIVATE")
         if "type" in fields and fields["type"] not in GROUP_TYPES:
             raise Invalid("ValidationError", f"type must be one of {', '.join(GROUP_TYPES)}")
+        if "extension" in fields:
+            fields = dict(fields, extension=validation.extension(fields["extension"]))
+        validation.text_lengths(fields)
         return fields
 
     async def create_group(self, actor: Principal, account_ref: str | None, fields: dict[str, Any]) -> dict[str, Any]:
@@ -492,6 +503,10 @@ class Directory:
             raise Invalid("ValidationError", "data should have required property 'name'")
         if fields.get("email") is not None:
             fields = dict(fields, email=validation.email(fields["email"]))
+        for key in ("mobile", "phone"):
+            if key in fields:
+                fields = dict(fields, **{key: validation.phone(fields[key], key)})
+        validation.text_lengths(fields)
         return fields
 
     async def create_contact(self, actor: Principal, account_ref: str | None, fields: dict[str, Any]) -> dict[str, Any]:

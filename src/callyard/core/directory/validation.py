@@ -8,6 +8,36 @@ from email_validator import EmailNotValidError, validate_email
 from callyard.core.errors import Invalid
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+EXTENSION = re.compile(r"^[0-9]{2,15}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ().\-/]{1,31}$")
+NAME_MAX = 256          # names, titles, departments, login ids
+TEXT_MAX = 2048         # descriptions and other free text
+
+
+def extension(value: object, field: str = "extension") -> object:
+    """An internal number: 2 to 15 digits (None or "" clear it and pass as they are)."""
+    if value is None or value == "":
+        return value
+    if not isinstance(value, str) or not EXTENSION.match(value):
+        raise Invalid("ValidationError", f'{field} should match pattern "{EXTENSION.pattern}" (2 to 15 digits)')
+    return value
+
+
+def phone(value: object, field: str) -> object:
+    """A telephone number: digits with an optional leading + and the usual separators."""
+    if value is None or value == "":
+        return value
+    if not isinstance(value, str) or not PHONE.match(value) or sum(ch.isdigit() for ch in value) < 3:
+        raise Invalid("ValidationError", f"{field} should be a telephone number such as +16135550100")
+    return value
+
+
+def text_lengths(fields: dict[str, object], long: tuple[str, ...] = ("description",)) -> None:
+    """Every string field at most ``NAME_MAX`` characters, the ``long`` ones at most ``TEXT_MAX``."""
+    for key, value in fields.items():
+        limit = TEXT_MAX if key in long else NAME_MAX
+        if isinstance(value, str) and len(value) > limit:
+            raise Invalid("ValidationError", f"{key} should NOT be longer than {limit} characters")
 
 
 def email(value: object, field: str = "email") -> str:

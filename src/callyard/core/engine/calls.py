@@ -88,8 +88,12 @@ def partners(leg: Leg) -> list[Leg]:
 
 
 def presented(leg: Leg) -> tuple[str, str, str | None]:
-    """How ``leg``'s endpoint is presented to the other side: number, name, principal."""
+    """How ``leg``'s endpoint is presented to the other side: number, name, principal. A call a user placed
+    shows the caller id of their active line (``origin["callerId"]``, set when the call is made)."""
     endpoint = leg.endpoint
+    shown = leg.origin.get("callerId")
+    if shown is not None:
+        return shown[0], shown[1], endpoint.principal_id
     return endpoint.number, endpoint.name, endpoint.principal_id
 
 

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from callyard.core.engine.model import EXTENSION, EXTERNAL, GROUP, VOICEMAIL, Endpoint
+from callyard.core.engine.terminals import user_terminals
 from callyard.core.state import State
 
 DEFAULT_VOICEMAIL = "6000"
@@ -91,6 +92,7 @@ class DialPlan:
             endpoint = _endpoint_for(account_id, number, kind, doc)
             if existing is not None:
                 endpoint.legs = existing.legs  # renumbered or reassigned: calls in progress stay put
+                endpoint.line_states = existing.line_states
             endpoints[(account_id, number)] = endpoint
             return endpoint
         if number == self.voicemail_pilot(account_id):
@@ -108,9 +110,5 @@ def _endpoint_for(account_id: str, number: str, kind: str, doc: dict[str, Any]) 
     if kind == GROUP:
         return Endpoint(account_id, number, GROUP, doc.get("name", ""), group_id=doc["groupId"])
     name = doc.get("name") or " ".join(p for p in (doc.get("firstName"), doc.get("lastName")) if p) or ""
-    terminals = [{"deviceId": f"{number}-desk", "type": "DESKPHONE", "name": f"Desk phone {number}"},
-                 {"deviceId": f"{number}-soft", "type": "SOFTPHONE", "name": "Softphone"}]
-    if doc.get("mobile"):
-        terminals.append({"deviceId": f"{number}-mobile", "type": "MOBILE", "name": "Mobile",
-                          "number": doc["mobile"]})
-    return Endpoint(account_id, number, EXTENSION, name, user_id=doc["userId"], terminals=terminals)
+    return Endpoint(account_id, number, EXTENSION, name, user_id=doc["userId"],
+                    terminals=user_terminals(number, doc))

@@ -17,6 +17,7 @@ from callyard.core.engine.calls import CallListener, CallTable, CallTransaction,
 from callyard.core.engine.dialplan import normalise
 from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import Routing
+from callyard.core.engine.terminals import find_terminal
 from callyard.core.errors import Conflict, Invalid, NotFound
 
 DTMF = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
@@ -42,8 +43,11 @@ class Features(CallListener):
     # ------------------------------------------------------------------ answer and end
     def answer(self, tx: CallTransaction, leg: Leg, terminal: str | None = None) -> None:
         require_state(leg, "ringing", action="answer")
-        if terminal is not None and terminal not in [t["deviceId"] for t in leg.endpoint.terminals]:
-            raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {leg.endpoint.number}")
+        if terminal is not None:
+            device = find_terminal(leg.endpoint.terminals, terminal)
+            if device is None:
+                raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {leg.endpoint.number}")
+            terminal = device["deviceId"]
         for other in leg.endpoint.legs:
             if other is not leg and other.state == "connected":
                 self.table.set_state(tx, other, state="held")  # answering a waiting call holds the current one
@@ -302,8 +306,10 @@ class Features(CallListener):
     def move(self, tx: CallTransaction, leg: Leg, terminal: str) -> None:
         """The established call continues on another device (terminal) of the same endpoint."""
         require_state(leg, "connected", "held", action="move")
-        if terminal not in [t["deviceId"] for t in leg.endpoint.terminals]:
+        device = find_terminal(leg.endpoint.terminals, terminal)
+        if device is None:
             raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {leg.endpoint.number}")
+        terminal = device["deviceId"]   # an alias (2880-soft) names the same device
         if terminal == leg.terminal:
             raise Conflict("InvalidCallState", f"call {leg.leg_id} is already on device {terminal}")
         leg.terminal = terminal
@@ -354,8 +360,11 @@ class Features(CallListener):
             raise NotFound("CallNotFound", f"call {target.leg_id} was not found")
         if target.endpoint is endpoint:
             raise Conflict("InvalidCallState", "a call ringing on this endpoint is answered, not picked up")
-        if terminal is not None and terminal not in [t["deviceId"] for t in endpoint.terminals]:
-            raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {endpoint.number}")
+        if terminal is not None:
+            device = find_terminal(endpoint.terminals, terminal)
+            if device is None:
+                raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {endpoint.number}")
+            terminal = device["deviceId"]
         parked = call.call_id in self.parked and target.state == "held"
         if not parked:
             if target.state != "ringing" or target.direction != "inbound":

@@ -44,6 +44,7 @@ class Endpoint:
     group_id: str | None = None
     terminals: list[dict[str, str]] = field(default_factory=list)
     legs: list["Leg"] = field(default_factory=list)
+    line_states: dict[str, "LineState"] = field(default_factory=dict)  # busy marks set by outside systems
 
     @property
     def key(self) -> tuple[str, str]:
@@ -54,8 +55,17 @@ class Endpoint:
         return self.user_id or self.group_id
 
     def in_call(self) -> bool:
-        """Busy for a new inbound call: talking, holding, or already ringing."""
-        return any(leg.state in ("connected", "held", "ringing") for leg in self.legs)
+        """Busy for a new inbound call: talking, holding, already ringing, or marked busy by an outside system
+        (a UC line state)."""
+        return bool(self.line_states) or any(leg.state in ("connected", "held", "ringing") for leg in self.legs)
+
+
+@dataclass(eq=False, slots=True)
+class LineState:
+    """An outside system's mark that a user is busy (the UC Line State API), until ``expires_on``."""
+    external_id: str
+    expires_on: datetime
+    timer: Timer | None = None
 
 
 @dataclass(eq=False, slots=True)

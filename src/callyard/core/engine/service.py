@@ -32,9 +32,12 @@ from callyard.core.engine.calls import CallTable, CallTransaction, state_token
 from callyard.core.engine.dialplan import DialPlan, is_external, normalise
 from callyard.core.engine.endpoints import EndpointSettings
 from callyard.core.engine.features import Features
+from callyard.core.engine.line_states import LineStates
+from callyard.core.engine.lines import Lines
 from callyard.core.engine.model import AVAILABILITY, EXTENSION, EXTERNAL, GROUP, Call, Endpoint, Leg
 from callyard.core.engine.recordings import Recordings
 from callyard.core.engine.routing import QueueRouter, Routing
+from callyard.core.engine.terminals import find_terminal
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
@@ -74,6 +77,8 @@ class Engine:
         self.routing = Routing(self.call_table, self.endpoint_settings, scheduler)
         self.recording = CallRecording(self.call_table, recordings)
         self.features = Features(self.call_table, self.routing, self.recording)
+        self.lines = Lines(runtime)
+        self.line_states = LineStates(self.call_table, scheduler)
         for listener in (self.routing, self.recording, self.features):
             self.call_table.add_listener(listener)
         runtime.projections.after_commit("dial plan follows the directory", self._on_directory_event,
@@ -156,13 +161,32 @@ class Engine:
             resolved = self.endpoint(account_id, number)
             assert resolved is not None
             endpoint = resolved
-        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
-            return endpoint
-        if endpoint.user_id is not None and endpoint.user_id == actor.user_id:
-            return endpoint
-        if endpoint.kind == GROUP and endpoint.group_id and self.is_group_member(endpoint, actor.user_id):
+        if self.may_control(actor, endpoint):
             return endpoint
         raise Forbidden("InsufficientPermissions", f"the caller may not control endpoint {number}")
+
+    def may_control(self, actor: Principal, endpoint: Endpoint) -> bool:
+        """Who may read and control an endpoint's calls (REST and notifications alike): an ACCOUNT_ADMIN, a
+        client application or the control plane; a user their own extension and the groups they belong to."""
+        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
+            return True
+        if endpoint.user_id is not None and endpoint.user_id == actor.user_id:
+            return True
+        return bool(endpoint.kind == GROUP and endpoint.group_id and self.is_group_member(endpoint, actor.user_id))
+
+    def may_read(self, actor: Principal, event: Event) -> bool:
+        """Whether ``actor`` may read the call an engine event (``call.*``) is about: ``may_control`` of its
+        endpoint, the rule of ``GET /endpoints/{id}/calls``; the publication of a leg on an endpoint that is gone
+        reaches the privileged and the leg's own user."""
+        if event.account_id != actor.account_id:
+            return False
+        data = event.data or {}
+        endpoint = self.endpoint(actor.account_id, str(data.get("endpointId", "")))
+        if endpoint is not None:
+            return self.may_control(actor, endpoint)
+        if actor.kind in ("client", "control") or actor.at_least("ACCOUNT_ADMIN"):
+            return True
+        return data.get("principalId") is not None and data.get("principalId") == actor.user_id
 
     def sim_endpoint(self, actor: Principal, number: str, account_ref: str | None = None) -> Endpoint:
         """What the simulator may act on: any endpoint of the account, external numbers included."""
@@ -297,10 +321,11 @@ class Engine:
                         from_name: str | None = None, timeout: float | None = None, record: bool = False,
                         associated_leg: str | None = None, bridge_on_answer: bool = False,
                         success_url: str | None = None, failure_url: str | None = None,
-                        route: str = "basic", terminal: str | None = None, then: Then | None = None
-                        ) -> dict[str, Any]:
+                        route: str = "basic", terminal: str | None = None, then: Then | None = None,
+                        line: tuple[object, object] | None = None) -> dict[str, Any]:
         """Make a call from ``number``: its phone goes off-hook (leg connected, cause newCall, outbound) and
-        dials ``to``."""
+        dials ``to``. The far end sees the user's active caller-id line, or ``line`` (type, groupId) for this
+        call only."""
         async with self.transaction() as tx:
             endpoint = self.controllable(actor, number)
             if endpoint.kind != EXTENSION:
@@ -323,6 +348,7 @@ class Engine:
                 raise Invalid("InvalidArgs", "executeOnAnswer=bridge needs associatedCallId")
             if associated is not None and associated.state == "connected":
                 self.call_table.set_state(tx, associated, state="held")
+            caller_id = self.lines.caller_id(endpoint.account_id, endpoint.user_id, line)
             call = self.call_table.new_call(endpoint.account_id)
             leg = self.call_table.add_leg(tx, call, endpoint, direction="outbound", state="connected",
                                           cause="newCall", from_number=endpoint.number,
@@ -330,10 +356,13 @@ class Engine:
                                           to_number=normalise(to), to_name=target.name,
                                           to_principal=target.principal_id)
             if terminal is not None:
-                if terminal not in [t["deviceId"] for t in endpoint.terminals]:
+                device = find_terminal(endpoint.terminals, terminal)
+                if device is None:
                     raise Invalid("InvalidDevice", f"{terminal} is not a device of endpoint {number}")
-                leg.terminal = terminal
+                leg.terminal = device["deviceId"]
             leg.origin = {"record": bool(record)}
+            if caller_id is not None and from_number is None:
+                leg.origin["callerId"] = caller_id   # the far end sees the active line (UC User Line)
             if success_url or failure_url:
                 leg.origin["callbacks"] = (success_url, failure_url or success_url)
             if associated is not None:

@@ -29,8 +29,10 @@ from typing import Any
 from callyard.core.directory.access import Access
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.core.quotas import check_quota
 from callyard.core.runtime import Runtime
 from callyard.core.state import UnitOfWork
+from callyard.events.event import Event
 
 VISIBILITIES = ("PUBLIC", "PRIVATE")
 STATUSES = ("ACCEPTED", "INVITED")
@@ -39,6 +41,11 @@ UPDATE_FIELDS = ("name", "languageCode", "thumbnailUrl", "visibility", "hidden",
 MESSAGE_FIELDS = ("body", "contentType", "fallbackText", "tag", "attachments")
 NAME_MAX = 256
 BODY_MAX = 32_000
+# Per-field limits (issue 13): a message's attachments, and its short text fields
+ATTACHMENTS_MAX = 10
+ATTACHMENT_BYTES_MAX = 1024 * 1024       # the decoded size of one attachment's inline (base64) content
+URL_MAX = 2048
+SHORT_MAX = 256                          # tag, contentType, an attachment's name and contentType
 _MIME = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$")
 _DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$", re.IGNORECASE)
 
@@ -47,7 +54,10 @@ def _instant(value: str, field: str) -> datetime:
     if not isinstance(value, str) or not _DATE_TIME.match(value):
         raise Invalid("ValidationError", f"{field} should match format \"date-time\"")
     text = value.upper().replace("Z", "+00:00")
-    moment = datetime.fromisoformat(text if "T" in text else text + "T00:00:00+00:00")
+    try:
+        moment = datetime.fromisoformat(text if "T" in text else text + "T00:00:00+00:00")
+    except ValueError as exc:   # the shape is right, the values are not (month 13, hour 99, …)
+        raise Invalid("ValidationError", f"{field} is not a valid date-time: {exc}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment
@@ -61,6 +71,7 @@ class Messaging:
         # scan every message of every conversation. Rebuilt when the state is replaced (start, reset,
         # import); ids of messages rolled back or deleted are skipped on read.
         self._index: dict[str, list[str]] = {}
+        self.quota = 0   # conversations per account (Core.set_quotas)
         self._indexed: Any = None
 
     # ------------------------------------------------------------------ look-ups and access
@@ -77,6 +88,23 @@ class Messaging:
     def _sees(self, actor: Principal, conversation: dict[str, Any]) -> bool:
         return (self._member(conversation, actor.principal_id) is not None or actor.at_least("ACCOUNT_ADMIN")
                 or (conversation["stream"] and conversation["visibility"] == "PUBLIC"))
+
+    def may_read(self, actor: Principal, event: Event) -> bool:
+        """Whether ``actor`` may read what a ``conversation.*`` or ``message.*`` event is about, by the REST
+        reads' rules: a conversation as ``GET /conversations/{id}`` (``_sees``), a message as ``GET …/messages``
+        (an accepted participant). A deleted conversation's rule is applied to its last state; its messages'
+        deletions reach those who could read them then (``audience``)."""
+        data = event.data or {}
+        if event.account_id != actor.account_id:
+            return False
+        if event.type.startswith("conversation."):
+            current = self.rt.state.get("conversation", str(data.get("conversationId", "")))
+            conversation = current if current is not None and event.type != "conversation.deleted" else data
+            return "participants" in conversation and self._sees(actor, conversation)
+        parent = self.rt.state.get("conversation", str(data.get("conversationId", "")))
+        if parent is None:
+            return actor.principal_id in data.get("audience", ())
+        return self._accepted(parent, actor)
 
     def _accepted(self, conversation: dict[str, Any], actor: Principal) -> bool:
         member = self._member(conversation, actor.principal_id)
@@ -148,6 +176,8 @@ class Messaging:
         if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
             raise Invalid("ValidationError", f"name should NOT be longer than {NAME_MAX} characters")
         async with self.rt.write() as uow:
+            check_quota(sum(1 for c in self.rt.state.all("conversation") if c["accountId"] == actor.account_id),
+                        self.quota, "conversations")
             now = self.rt.now_iso()
             conversation_id = self.rt.ids.uuid()
             conversation: dict[str, Any] = {
@@ -195,10 +225,11 @@ class Messaging:
                             "only the conversation's creator or an ACCOUNT_ADMIN may delete a stream")
         async with self.rt.write() as uow:
             now = self.rt.now_iso()
+            audience = [p["participantId"] for p in conversation["participants"] if p["status"] == "ACCEPTED"]
             for message in self._messages(conversation_id):
                 uow.delete("message", message["messageId"])
                 uow.emit("message.deleted", actor.account_id, _message_subject(message),
-                         _gone(message, actor, now), now, fresh=True)
+                         {**_gone(message, actor, now), "audience": audience}, now, fresh=True)
             uow.delete("conversation", conversation_id)
             uow.emit("conversation.deleted", actor.account_id, _subject(conversation),
                      _gone(conversation, actor, now), now, fresh=True)
@@ -390,6 +421,13 @@ class Messaging:
             body = out["body"]
             if not isinstance(body, (str, dict, list)) or len(json.dumps(body)) > BODY_MAX:
                 raise Invalid("ValidationError", f"body should be a string or object of at most {BODY_MAX} characters")
+        for key in ("tag", "contentType"):
+            if isinstance(out.get(key), str) and len(out[key]) > SHORT_MAX:
+                raise Invalid("ValidationError", f"{key} should NOT be longer than {SHORT_MAX} characters")
+        if isinstance(out.get("fallbackText"), str) and len(out["fallbackText"]) > BODY_MAX:
+            raise Invalid("ValidationError", f"fallbackText should NOT be longer than {BODY_MAX} characters")
+        if out.get("attachments") is not None:
+            _check_attachments(out["attachments"])
         content_type = out.get("contentType")
         if content_type is not None and (not isinstance(content_type, str) or not _MIME.match(content_type)):
             raise Invalid("ValidationError", "contentType should be a media type such as text/plain")
@@ -488,6 +526,24 @@ class Messaging:
                             for line in lines)
         return kind, (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
                       f"<body><h1>{html.escape(title)}</h1><ul>{html_rows}</ul></body></html>")
+
+
+def _check_attachments(attachments: Any) -> None:
+    if not isinstance(attachments, list):
+        raise Invalid("ValidationError", "attachments should be an array")
+    if len(attachments) > ATTACHMENTS_MAX:
+        raise Invalid("ValidationError", f"attachments should NOT have more than {ATTACHMENTS_MAX} items")
+    for index, item in enumerate(attachments):
+        if not isinstance(item, dict):
+            raise Invalid("ValidationError", f"attachments[{index}] should be an object")
+        for key, limit in (("name", SHORT_MAX), ("contentType", SHORT_MAX), ("url", URL_MAX)):
+            if isinstance(item.get(key), str) and len(item[key]) > limit:
+                raise Invalid("ValidationError", f"attachments[{index}].{key} should NOT be longer than {limit} "
+                                                 "characters")
+        content = item.get("content")
+        if isinstance(content, str) and len(content) * 3 // 4 > ATTACHMENT_BYTES_MAX:
+            raise Invalid("AttachmentTooLarge", f"attachments[{index}] is larger than {ATTACHMENT_BYTES_MAX} bytes; "
+                                                "link large files by url instead")
 
 
 def _gone(doc: dict[str, Any], actor: Principal, now: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from callyard.core.directory.access import Access
 from callyard.core.errors import Forbidden, Invalid
 from callyard.core.notifications.owned import OwnedExpiring
 from callyard.core.principal import Principal
+from callyard.core.quotas import check_quota
 from callyard.core.runtime import Runtime
 from callyard.events.event import Event
 
@@ -38,6 +39,7 @@ class Connections(OwnedExpiring):
     def __init__(self, runtime: Runtime, access: Access) -> None:
         self.rt = runtime
         self.access = access
+        self.quota = 0   # live connections per account (Core.set_quotas)
 
     # ------------------------------------------------------------------ rules
     def live(self, connection_id: str, now: str | None = None) -> dict[str, Any] | None:
@@ -46,10 +48,13 @@ class Connections(OwnedExpiring):
         doc = self.rt.state.get("connection", connection_id)
         return doc if doc is not None and self._live(doc, now) else None
 
-    def owned(self, connection_id: str, principal_id: str) -> dict[str, Any] | None:
-        """The live connection if ``principal_id`` owns it (a websocket subscription must name one)."""
+    def owned(self, connection_id: str, account_id: str, principal_id: str) -> dict[str, Any] | None:
+        """The live connection if the principal ``principal_id`` of account ``account_id`` owns it (a websocket
+        subscription must name one; the transports check it on connect). Both must match: a principal id alone
+        is not an identity across accounts."""
         doc = self.live(connection_id)
-        return doc if doc is not None and doc["principalId"] == principal_id else None
+        return (doc if doc is not None and doc["accountId"] == account_id and doc["principalId"] == principal_id
+                else None)
 
     def _validate(self, fields: dict[str, Any]) -> dict[str, Any]:
         unknown = set(fields) - FIELDS
@@ -69,6 +74,9 @@ class Connections(OwnedExpiring):
         doc.update(connectionId=self.rt.ids.uuid(), accountId=actor.account_id, principalId=actor.principal_id,
                    createdOn=now)
         async with self.rt.write() as uow:
+            live = sum(1 for c in self.rt.state.all("connection") if c["accountId"] == actor.account_id
+                       and self._live(c, now))
+            check_quota(live, self.quota, "live connections")
             uow.put("connection", doc["connectionId"], doc)
         return doc
 

@@ -761,8 +761,10 @@ def test_one_event_per_changed_resource(client, admin, alice, bob, events):
     assert _drain(events) == [("conference.updated", conference)]
     advance(client, admin, 3)
     ok(act(client, alice, cid, "end"), "POST", "/conferences/{conferenceId}")
-    assert sorted(t for t, _ in _drain(events)) == ["attendance.updated", "attendance.updated", "conference.updated",
-                                                    "participant.updated", "participant.updated", "recording.created"]
+    # …and the recording lands in both participants' UC communication logs (a RECORDING item each).
+    assert sorted(t for t, _ in _drain(events)) == ["attendance.updated", "attendance.updated", "commlog.created",
+                                                    "commlog.created", "conference.updated", "participant.updated",
+                                                    "participant.updated", "recording.created"]
     fails(act(client, alice, cid, "end"), "POST", "/conferences/{conferenceId}", 409)
     assert _drain(events) == []  # a rejected request announces nothing
     ok(client.delete(f"{B}/conferences/{cid}", headers=alice), "DELETE", "/conferences/{conferenceId}")

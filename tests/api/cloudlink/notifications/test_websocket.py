@@ -165,7 +165,7 @@ def test_qos1_and_a_persistent_session(client: httpx.Client, server, admin) -> N
     ring(client, admin, "2880")
     first = mq.message()
     assert first.qos == 1 and first.dup is False
-    session = next(s for key, s in sessions.items() if key[1] == "desk-1")
+    session = next(s for key, s in sessions.items() if key[-1] == "desk-1")
     assert list(session.inflight) == [first.mid]     # not acknowledged yet
     mq.close(clean=False)                            # the socket drops, no PUBACK, no DISCONNECT
     assert wait_until(lambda: session.link is None)

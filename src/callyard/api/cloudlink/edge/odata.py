@@ -25,7 +25,23 @@ MAX_TOP = 10000
 _ORDER_ITEM = re.compile(r"^\s*([A-Za-z_][\w/]*)\s*(asc|desc)?\s*$", re.IGNORECASE)
 
 
+MAX_FILTER_LENGTH = 4096
+MAX_FILTER_TERMS = 100   # and / or / not
+MAX_FILTER_DEPTH = 32    # nested parentheses
+_BOOLEAN_OPERATOR = re.compile(r"\b(and|or|not)\b", re.IGNORECASE)
+
+
 def parse_filter(expression: str) -> ast._Node:
+    if len(expression) > MAX_FILTER_LENGTH:
+        raise Invalid("InvalidFilter", f"$filter is at most {MAX_FILTER_LENGTH} characters")
+    if len(_BOOLEAN_OPERATOR.findall(expression)) > MAX_FILTER_TERMS:
+        raise Invalid("InvalidFilter", f"$filter has at most {MAX_FILTER_TERMS} and/or/not operators")
+    depth = deepest = 0
+    for ch in expression:
+        depth += 1 if ch == "(" else -1 if ch == ")" else 0
+        deepest = max(deepest, depth)
+    if deepest > MAX_FILTER_DEPTH:
+        raise Invalid("InvalidFilter", f"$filter nests parentheses at most {MAX_FILTER_DEPTH} deep")
     try:
         return ODataParser().parse(ODataLexer().tokenize(expression))
     except (odata_errors.ODataException, Exception) as exc:  # sly raises plain exceptions on some inputs

@@ -38,8 +38,9 @@ async def make_call(deviceId: str, body: MakeCall, ctx: CtiDep) -> dict[str, Any
         view = await engine.intrude(ctx.caller.principal, ctx.number, destination, _INTRUSIONS[body.type],
                                     terminal=terminal, then=register_inline(ctx, hook))
     else:
+        line = (body.userLine.type, body.userLine.groupId) if body.userLine is not None else None
         view = await engine.originate(ctx.caller.principal, ctx.number, destination, route=_ROUTES[body.type],
-                                      terminal=terminal, then=register_inline(ctx, hook))
+                                      terminal=terminal, then=register_inline(ctx, hook), line=line)
     return ctx.render(view)
 
 

@@ -1,13 +1,11 @@
 """The user's devices as the CTI groups name them.
 
-THE one mapping between the engine's terminals of a user's extension (desk phone, softphone, mobile) and the
-UC device ids (``0.+1613…`` mobile, ``2.<uuid>`` softphone, ``1.<uuid>`` desk phone). The User Device
-Information group may replace ``user_devices`` with its device model; everything else in the CTI groups goes
-through these functions.
+The engine's terminals of a user's extension carry the UC device ids themselves (``0.+1613…`` mobile,
+``2.<uuid>`` softphone, ``1.<uuid>`` desk phone; ``core/engine/terminals.py``), the same ids the User Device
+Information group lists (``core/devices``). Everything in the CTI groups goes through these functions.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,31 +13,19 @@ from callyard.api.uc.edge import not_found
 from callyard.core.engine.model import Endpoint
 from callyard.core.engine.service import Engine
 
-# A fixed namespace: the same terminal gets the same device id in every run.
-_NAMESPACE = uuid.UUID("5f0c6c2e-7d1e-4c1b-9a57-ca11ca11ca11")
-_PREFIX = {"MOBILE": "0", "DESKPHONE": "1", "SOFTPHONE": "2"}
-
 
 @dataclass(frozen=True)
 class UcDevice:
     device_id: str
-    terminal: str        # the engine's terminal id on the extension
+    terminal: str        # the engine's terminal id on the extension (the same id)
     type: str            # MOBILE | DESKPHONE | SOFTPHONE
     name: str
 
 
 def user_devices(endpoint: Endpoint) -> list[UcDevice]:
     """The devices of the extension ``endpoint`` with their UC ids."""
-    devices = []
-    for terminal in endpoint.terminals:
-        kind = terminal.get("type", "SOFTPHONE")
-        if kind == "MOBILE" and terminal.get("number"):
-            device_id = f"0.{terminal['number']}"
-        else:
-            stable = uuid.uuid5(_NAMESPACE, f"{endpoint.account_id}:{terminal['deviceId']}")
-            device_id = f"{_PREFIX.get(kind, '2')}.{stable}"
-        devices.append(UcDevice(device_id, terminal["deviceId"], kind, terminal.get("name", kind)))
-    return devices
+    return [UcDevice(t["deviceId"], t["deviceId"], t.get("type", "SOFTPHONE"), t.get("name", ""))
+            for t in endpoint.terminals]
 
 
 def device_ids(endpoint: Endpoint) -> dict[str, str]:
