@@ -122,6 +122,12 @@ async def peek_body(receive: Receive, limit: int = PEEK_LIMIT) -> tuple[bytes | 
     return (data if complete and size <= limit else None), replay
 
 
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length, or more than any limit when it declares none (or nonsense)."""
+    value = header(scope, b"content-length")
+    return int(value) if value is not None and value.strip().isdigit() else 1 << 62
+
+
 def sign_in_fields(raw: bytes, content_type: str | None, query: str) -> dict[str, Any]:
     """The fields of a sign-in request (form, JSON or query), for attribution only."""
     fields: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
@@ -133,7 +139,7 @@ def sign_in_fields(raw: bytes, content_type: str | None, query: str) -> dict[str
             parsed = json.loads(raw)
             if isinstance(parsed, dict):
                 fields.update(parsed)
-    except ValueError:
+    except (ValueError, RecursionError):   # not ours to judge: the body limit and the route answer it
         pass
     return fields
 
@@ -177,7 +183,8 @@ class RequestContext:
         state["token_id"] = token_id
         bearer = token_from_header(header(scope, b"authorization"))
         body: bytes | None = None
-        if bearer is None and scope["method"] == "POST" and scope["path"].endswith(SIGN_IN_SUFFIXES):
+        if bearer is None and scope["method"] == "POST" and scope["path"].endswith(SIGN_IN_SUFFIXES) \
+                and _declared_length(scope) <= PEEK_LIMIT:   # a larger (or undeclared) body: the body limit's
             body, receive = await peek_body(receive)
         state["account_id"] = self.attributed_account(scope, bearer, body)
         token = context.correlation_id.set(correlation)
