@@ -1,7 +1,9 @@
 """A live callyard server on a free port (uvicorn in a thread) and real httpx clients against it.
 
 The main server uses the in-memory store and a manual clock (expiry tests move it); every test starts from
-the tenant baseline through ``POST /_callyard/reset``.
+the tenant baseline through ``POST /_callyard/reset`` with the operator token (``OPERATOR``): every server
+``start_server`` starts has that operator token, so twin-wide control operations (reset, the clock, state)
+take ``OPERATOR_HEADERS`` (the ``operator`` fixture).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ BOB = "ac3e0000-0000-4000-8000-000000002881"
 ERIN = "610be000-0000-4000-8000-000000002880"
 APP_ID = "c1a0d0e0-5a5a-4e5e-9d9d-00000000a001"
 APP_SECRET = "callyard-demo-secret"
+OPERATOR = "callyard-test-operator-token"
+OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR}"}
 
 
 def free_port() -> int:
@@ -59,7 +63,7 @@ class LiveServer:
 
 
 def start_server(**overrides: Any) -> LiveServer:
-    settings = Settings(port=free_port(), **{"ephemeral": True, **overrides})
+    settings = Settings(port=free_port(), **{"ephemeral": True, "operator_token": OPERATOR, **overrides})
     return LiveServer(settings)
 
 
@@ -77,7 +81,7 @@ def base_url(server: LiveServer) -> str:
 @pytest.fixture
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=10) as c:
-        reset = c.post("/_callyard/reset", headers=auth(token(c, "admin@acme.example")))
+        reset = c.post("/_callyard/reset", headers=OPERATOR_HEADERS)
         assert reset.status_code == 200, reset.text
         yield c
 
@@ -91,6 +95,12 @@ def token(client: httpx.Client, username: str, password: str = PASSWORD, **extra
 
 def auth(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
+
+
+@pytest.fixture
+def operator() -> dict[str, str]:
+    """Headers with the test servers' operator token: twin-wide control operations (reset, clock, state)."""
+    return dict(OPERATOR_HEADERS)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from callyard import __version__
 from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
+from callyard.api.common.redaction import install_log_redaction
 from callyard.api.common.middleware import BodyLimit, FamilyEdges, FaultInjection, RateLimiting, RequestContext
 from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.cx.family import FAMILY as CX
@@ -29,6 +30,7 @@ FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES, UC, CX)
 
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:
     twin = build_twin(settings, families)
+    install_log_redaction()   # uvicorn's access log prints request targets (WebSocket ?token= included)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +68,7 @@ def _add_middleware(app: FastAPI, twin: Twin) -> None:
     app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
     app.add_middleware(BodyLimit, limit=twin.settings.max_body_bytes, json_limit=twin.settings.max_json_bytes,
                        larger={("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes})
-    app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families)
+    app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families, twin=twin)
     for family in reversed(twin.families.all):
         for layer in reversed(family.routing_middleware(twin)):
             app.add_middleware(layer.cls, *layer.args, **layer.kwargs)

@@ -15,6 +15,9 @@ class Settings:
     tenant_file: Path | None = None
     clock: str = "real"  # real | manual
     open_control: bool = False
+    # The control plane's operator credential (twin-wide reset, state, clock, global faults). None: a random
+    # one is generated at start and printed in the banner.
+    operator_token: str | None = None
     strict_app_header: bool = False
     rate_limit: float | None = None  # requests per second per token; None = off
     rate_burst: int = 20

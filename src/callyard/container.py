@@ -7,6 +7,7 @@ This is the only module that imports the store implementation (the core knows th
 """
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
@@ -79,6 +80,8 @@ class Twin:
 
 
 def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
+    if not settings.operator_token:
+        settings.operator_token = secrets.token_urlsafe(24)   # printed in the banner
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     store = open_store(settings.store_url())
     core = Core(store, clock, Ids(settings.id_seed), settings.tenant_file, refresh_claims=REFRESH_CLAIMS)

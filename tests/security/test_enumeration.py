@@ -4,8 +4,8 @@ The routes come from two places that must agree: the live ``GET /openapi.json`` 
 ``/2017-09-01``, the control plane at ``/_callyard``) and the application's route table, which also holds
 what the schema hides (the service-prefixed copies ``/{service}/2017-09-01/…``, the ``PATCH`` aliases, the
 API docs). Each route is classified in ``ROUTES`` below — ``public``, ``user`` (any authenticated principal
-of the account) or ``admin`` (ACCOUNT_ADMIN or above) — and a route missing from the table, or a table entry
-whose route is gone, fails the suite.
+of the account), ``admin`` (ACCOUNT_ADMIN or above) or ``operator`` (the control plane's operator token only:
+the whole twin) — and a route missing from the table, or a table entry whose route is gone, fails the suite.
 
 For every non-public route, with its path filled with real ids of objects Acme owns:
 
@@ -13,12 +13,14 @@ For every non-public route, with its path filled with real ids of objects Acme o
   → 401; a garbage token → 401; HTTP Basic credentials instead of a bearer token → 401;
 * a token of another customer account (Globex's ACCOUNT_ADMIN) → 403 or 404, and the Acme object is
   unchanged afterwards (read again as Acme);
-* ``admin`` routes: a USER token of Acme (alice) → 403, the object unchanged.
+* ``admin`` routes: a USER token of Acme (alice) → 403, the object unchanged;
+* ``operator`` routes: every platform token (Acme's and Globex's admins, alice) → 403 ``OperatorRequired``;
+  the operator token → accepted.
 
 Every error answer is the CloudLink ``{name, message}`` envelope. ``scope`` says what another account's
 token can reach: ``account`` routes name an Acme object (in the path, the query or the body) and must refuse
 it; ``own`` routes act in the caller's own account (Globex gets an answer about Globex, never Acme's data);
-``twin`` routes act on the whole twin (docs/compatibility.md, Control plane) and are not per account.
+``twin`` routes act on the whole twin (docs/compatibility.md, Control plane): only the operator reaches them.
 """
 from __future__ import annotations
 
@@ -37,14 +39,15 @@ from starlette.routing import WebSocketRoute
 
 from callyard.app import build_app
 from callyard.config import Settings
-from tests.conftest import ACME, ALICE, APP_ID, BOB, LiveServer, auth, png_bytes, start_server, token
+from tests.conftest import (ACME, ALICE, APP_ID, BOB, OPERATOR_HEADERS, LiveServer, auth, png_bytes, start_server,
+                            token)
 from tests.support.mqtt_client import Mqtt
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
 C = "/_callyard"
 SERVICES = ("authentication", "admin", "media", "chat", "notifications", "presence")
-PUBLIC, USER, ADMIN = "public", "user", "admin"
+PUBLIC, USER, ADMIN, OPERATOR_ONLY = "public", "user", "admin", "operator"
 ENDPOINT = "2881"  # bob's extension: a number only Acme has (2880 is alice's here and erin's at Globex)
 CALLER = "+16135550123"
 
@@ -69,6 +72,10 @@ def user(why: str, scope: str = "account", **extra: Any) -> Rule:
 
 def admin(why: str, scope: str = "account", **extra: Any) -> Rule:
     return Rule(ADMIN, why, scope, **extra)
+
+
+def operator(why: str) -> Rule:
+    return Rule(OPERATOR_ONLY, why, "twin")
 
 
 def unbuilt(kind: str, why: str, scope: str = "own") -> Rule:
@@ -98,11 +105,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{C}/media/recordings/{{recordingId}}"): public(
         "authorised by its HMAC signature and expiry, as a signed storage URL (recordings.py); without a valid "
         "signature 403 InvalidSignature (test_recording_media_needs_its_signature)"),
-    ("POST", f"{C}/reset"): admin("back to the tenant baseline", "twin"),
-    ("GET", f"{C}/state"): admin("export the whole twin", "twin"),
-    ("POST", f"{C}/state"): admin("replace the whole twin", "twin"),
-    ("GET", f"{C}/journal"): admin("the twin's request journal", "twin"),
-    ("POST", f"{C}/clock/advance"): admin("the one virtual clock of the twin", "twin"),
+    ("POST", f"{C}/reset"): admin("back to the tenant baseline: the operator's whole twin, an admin's own "
+                                  "accounts (Globex resets Globex)", "own"),
+    ("GET", f"{C}/state"): admin("export: the operator's whole twin, an admin's own accounts, secrets sealed", "own"),
+    ("POST", f"{C}/state"): admin("import: the operator's whole twin, an admin's own accounts, validated", "own"),
+    ("GET", f"{C}/journal"): admin("the request journal: an admin sees requests attributed to its accounts", "own"),
+    ("POST", f"{C}/clock/advance"): operator("the one virtual clock of the twin"),
     ("GET", f"{C}/mail"): admin("captured mail of the accounts the caller sees", "own"),
     ("GET", f"{C}/events"): admin("the event log of the accounts the caller sees", "own"),
     ("GET", f"{C}/sim/calls"): admin("live calls of ?account="),
@@ -117,14 +125,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{C}/deliveries"): admin("the caller's account's webhook delivery log", "own"),
     ("GET", f"{C}/deliveries/{{deliveryId}}"): admin("one delivery of the account"),
     ("POST", f"{C}/deliveries/{{deliveryId}}/replay"): admin("send a delivery again"),
-    ("GET", f"{C}/faults"): admin("the twin's injected faults", "twin"),
-    ("POST", f"{C}/faults"): admin("inject a fault into the twin", "twin"),
-    ("DELETE", f"{C}/faults"): admin("remove every fault", "twin"),
-    ("GET", f"{C}/faults/{{faultId}}"): admin("one injected fault", "twin"),
-    ("DELETE", f"{C}/faults/{{faultId}}"): admin("remove one fault", "twin"),
-    ("GET", f"{C}/audit"): admin("the best-practice report over every client the twin saw", "twin"),
-    ("GET", f"{C}/audit/rules"): admin("the rules the audit checks", "twin"),
-    ("DELETE", f"{C}/audit"): admin("forget every audit observation", "twin"),
+    ("GET", f"{C}/faults"): admin("injected faults: an admin's own (hitting only its accounts' traffic)", "own"),
+    ("POST", f"{C}/faults"): admin("inject a fault: an admin's hits only its accounts' traffic", "own"),
+    ("DELETE", f"{C}/faults"): admin("remove faults: an admin removes its own", "own"),
+    ("GET", f"{C}/faults/{{faultId}}"): admin("one injected fault (Acme's admin injected it)"),
+    ("DELETE", f"{C}/faults/{{faultId}}"): admin("remove one fault (Acme's admin injected it)"),
+    ("GET", f"{C}/audit"): admin("the best-practice report over the clients seen in the caller's accounts", "own"),
+    ("GET", f"{C}/audit/rules"): admin("the rules the audit checks; no tenant data", "own"),
+    ("DELETE", f"{C}/audit"): admin("forget the observations of applications seen only in the caller's accounts",
+                                    "own"),
     # ---------------------------------------------------------------- WebSocket delivery (checked by
     # test_websocket_routes: MQTT refuses the CONNECT, the JSON stream closes with 4401/4404)
     ("WS", f"{C}/mqtt/{{connectionId}}"): user("MQTT over WebSocket: the token is the CONNECT password"),
@@ -374,7 +383,7 @@ def world() -> Iterator[World]:
         stale = token(c, "admin@acme.example")
         exp = float(jwt.decode(stale, options={"verify_signature": False})["exp"])
         now = live.app.state.core.rt.clock.timestamp()
-        ok(c.post(f"{C}/clock/advance", json={"seconds": exp - now + 60}, headers=auth(stale)))
+        ok(c.post(f"{C}/clock/advance", json={"seconds": exp - now + 60}, headers=OPERATOR_HEADERS))
         admin, alice = auth(token(c, "admin@acme.example")), auth(token(c, "alice@acme.example"))
         globex = auth(token(c, "admin@globex.example"))
         assert c.get(f"{B}/users", headers=auth(stale)).json()["name"] == "TokenExpired"
@@ -422,7 +431,7 @@ def world() -> Iterator[World]:
             "name": "Security review", "participants": [{"participantId": ALICE}]}))["id"]
         made = ok(c.post(f"{B}/endpoints/2880/calls", headers=alice, json={"to": ENDPOINT, "record": True}))
         ok(c.post(f"{C}/sim/endpoints/{ENDPOINT}/answer", headers=admin))
-        ok(c.post(f"{C}/clock/advance", json={"seconds": 5}, headers=admin))
+        ok(c.post(f"{C}/clock/advance", json={"seconds": 5}, headers=OPERATOR_HEADERS))
         ok(c.put(f"{B}/endpoints/2880/calls/{made['callId']}", headers=alice, json={"action": "end"}))
         ids["recordCallId"] = json.loads(made["extraPbxData"])["callTrackingID"]
         [recording] = ok(c.get(f"{B}/recordings", headers=admin))["_embedded"]["items"]
@@ -675,6 +684,13 @@ def test_route_authorisation(world: World, method: str, path: str) -> None:
     if rule.kind == ADMIN:
         body = refused(send(w, method, path, root, w.alice), (403,), "alice (USER) on an admin route")
         assert body["name"] == "InsufficientPermissions", body
+
+    # (e) operator routes: no platform token is the operator, however high its role; the operator token is.
+    if rule.kind == OPERATOR_ONLY:
+        for who, headers in (("Acme's admin", w.admin), ("Globex's admin", w.globex), ("alice", w.alice)):
+            body = refused(send(w, method, path, root, headers), (403,), f"{who} on an operator route")
+            assert body["name"] in ("OperatorRequired", "InsufficientPermissions"), body
+        assert send(w, method, path, root, OPERATOR_HEADERS).status_code < 300
 
     if watched:
         assert read(w, watched) == before, f"{method} {path} changed {watched} although it was refused"

@@ -16,7 +16,7 @@ import pytest
 
 from callyard.cli.main import main
 from callyard.sim.scenario import (ScenarioError, load_scenario, parse_scenario, plan_calls, render)
-from tests.conftest import auth, start_server, token
+from tests.conftest import auth, start_server, token, OPERATOR, OPERATOR_HEADERS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 SUPPORT = "ac3e0000-0000-4000-8000-00000000500a"
@@ -52,7 +52,7 @@ def run(client: httpx.Client, base_url: str):
     """``run("call", "+1613…", "2881")`` → ``callyard call … --server <test server> --token <admin token>``
     (one sign-in per test: password hashing is the slow part of a command)."""
     access = token(client, "admin@acme.example")
-    return lambda *args: main([*args, "--server", base_url, "--token", access])
+    return lambda *args: main([*args, "--server", base_url, "--token", access, "--operator-token", OPERATOR])
 
 
 # ============================================================================ the file
@@ -172,11 +172,12 @@ def test_support_queue_runs_on_the_virtual_clock(client: httpx.Client, base_url:
     # (other tests move the shared server's virtual clock by hours).
     now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
     one_am = (now + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
-    assert client.post("/_callyard/clock/advance", headers=admin(client),
+    assert client.post("/_callyard/clock/advance", headers=OPERATOR_HEADERS,
                        json={"seconds": (one_am - now).total_seconds()}).status_code == 200
     code = main(["scenario", "run", str(EXAMPLES / "support-queue.yaml"), "--virtual", "--seed", "3",
                  "--duration", "120", "--report", str(report), "--quiet", "--server", base_url,
-                 "--token", token(client, "admin@acme.example")])   # a token of the new virtual time
+                 "--token", token(client, "admin@acme.example"),   # a token of the new virtual time
+                 "--operator-token", OPERATOR])                     # the virtual clock is the operator's
     out = capsys.readouterr().out
     assert code == 0, out
     summary = json.loads(report.read_text())
@@ -399,7 +400,7 @@ def test_outside_numbers_take_a_profile_before_they_dial(client: httpx.Client) -
     assert put.json()["kind"] == "external" and put.json()["profile"] == {"talkSeconds": 5}
     client.put("/_callyard/sim/endpoints/2881", json={"profile": {"mode": "autoAnswer"}}, headers=headers)
     assert client.post("/_callyard/sim/calls", json={"from": number, "to": "2881"}, headers=headers).status_code == 201
-    client.post("/_callyard/clock/advance", json={"seconds": 6}, headers=headers)
+    client.post("/_callyard/clock/advance", json={"seconds": 6}, headers=OPERATOR_HEADERS)
     assert client.get("/_callyard/sim/calls", headers=headers).json()["count"] == 0
     # a DID is no outside number: it would dial as the queue it reaches
     did = client.post("/_callyard/sim/calls", json={"from": "+16135550100", "to": "2881"}, headers=headers)

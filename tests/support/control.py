@@ -11,12 +11,15 @@ from typing import Any, Callable
 
 import httpx
 
+from tests.conftest import OPERATOR_HEADERS
+
 Headers = dict[str, str] | Callable[[], dict[str, str]] | None
 
 
 class Control:
     """``Control(http, headers)``: ``headers`` are fixed (an admin's bearer), computed per request (a
-    callable, e.g. a token fetched anew), or None (the client's own headers; a server with open control)."""
+    callable, e.g. a token fetched anew), or None (the client's own headers; a server with open control).
+    The twin-wide operations (``reset``, ``advance``) go with the test servers' operator token."""
 
     def __init__(self, http: httpx.Client, headers: Headers = None) -> None:
         self.http = http
@@ -26,8 +29,8 @@ class Control:
     def url(self) -> str:
         return str(self.http.base_url).rstrip("/")
 
-    def _request(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        headers = self.headers() if callable(self.headers) else self.headers
+    def _request(self, method: str, path: str, status: int = 200, operator: bool = False, **kwargs: Any) -> Any:
+        headers = OPERATOR_HEADERS if operator else self.headers() if callable(self.headers) else self.headers
         response = self.http.request(method, path, headers=headers, **kwargs)
         assert response.status_code == status, (
             f"{method} {path}: wanted {status}, got {response.status_code}: {response.text}")
@@ -36,11 +39,11 @@ class Control:
     # ------------------------------------------------------------------ the twin
     def reset(self) -> dict[str, Any]:
         """Back to the tenant baseline (faults, journal and audit cleared)."""
-        return self._request("POST", "/_callyard/reset")
+        return self._request("POST", "/_callyard/reset", operator=True)
 
     def advance(self, seconds: float) -> dict[str, Any]:
         """Move the virtual clock forward."""
-        return self._request("POST", "/_callyard/clock/advance", json={"seconds": seconds})
+        return self._request("POST", "/_callyard/clock/advance", json={"seconds": seconds}, operator=True)
 
     # ------------------------------------------------------------------ simulator
     def dial_in(self, frm: str, to: str, **body: Any) -> str:

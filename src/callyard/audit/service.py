@@ -21,6 +21,7 @@ from callyard.core.errors import NotFound
 from callyard.audit.rules import (MAX_RETRIES, MIN_RETRY_GAP, POLL_COUNT, POLL_WINDOW, REFRESH_LOOP,
                                   REFRESH_LOOP_WINDOW, RETRY_WINDOW, RETRYABLE, RULES, SERVER_FLAVORS, topic_for)
 
+ACCOUNT_KEY = "_account"   # the account an evidence item is attributed to: decides who sees it, never shown
 MAX_APPS = 1000
 MAX_EVIDENCE = 8
 MAX_SIGNATURES = 500
@@ -59,7 +60,7 @@ class Exchange:
     def evidence(self, note: str = "") -> dict[str, Any]:
         out = {"at": _iso(self.started), "method": self.method, "path": self.path + (f"?{self.query}" if self.query
                                                                                     else ""),
-               "status": self.status, "correlationId": self.correlation_id}
+               "status": self.status, "correlationId": self.correlation_id, ACCOUNT_KEY: self.account_id}
         if self.host:
             out["host"] = self.host
         if self.retry_after is not None:
@@ -89,9 +90,15 @@ class Finding:
         if len(self.evidence) > MAX_EVIDENCE:       # keep the first few and the latest
             self.evidence = self.evidence[:MAX_EVIDENCE // 2] + self.evidence[-MAX_EVIDENCE // 2:]
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, accounts: set[str] | None = None) -> dict[str, Any] | None:
+        """The finding as ``accounts`` may see it (None: everything): only a finding whose every request of
+        evidence is attributed to them (its target names what those requests did); else None."""
+        requests = [item for item in self.evidence if "method" in item]
+        if accounts is not None and (not requests or any(item.get(ACCOUNT_KEY) not in accounts for item in requests)):
+            return None
+        evidence = [{k: v for k, v in item.items() if k != ACCOUNT_KEY} for item in self.evidence]
         return {**RULES[self.rule].wire(), "target": self.target, "occurrences": self.count,
-                "firstAt": _iso(self.first_at), "lastAt": _iso(self.last_at), "evidence": self.evidence}
+                "firstAt": _iso(self.first_at), "lastAt": _iso(self.last_at), "evidence": evidence}
 
 
 @dataclass
@@ -103,6 +110,7 @@ class App:
     last_seen: float = 0.0
     requests: int = 0
     principals: set[str] = field(default_factory=set)
+    principal_accounts: dict[str, str] = field(default_factory=dict)
     accounts: set[str] = field(default_factory=set)
     principal_kinds: set[str] = field(default_factory=set)
     client_ids: set[str] = field(default_factory=set)
@@ -128,8 +136,14 @@ class App:
         finding = self.findings.setdefault((rule, target), Finding(rule, target))
         finding.add(at, list(evidence))
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, accounts: set[str] | None = None) -> dict[str, Any]:
+        """The application as ``accounts`` may see it (None: everything): only its principals, accounts and
+        evidence in those accounts."""
         header = self.header
+        principals = self.principals if accounts is None else {
+            p for p in self.principals if self.principal_accounts.get(p) in accounts}
+        findings = [w for w in (f.wire(accounts) for f in sorted(self.findings.values(),
+                                                                 key=lambda f: (f.first_at, f.rule))) if w]
         return {
             "app": {"key": self.key, "label": self.label, "kind": self.kind,
                     "header": header.raw if header else None,
@@ -137,11 +151,12 @@ class App:
                     "version": header.app_version if header else None, "os": header.os if header else None,
                     "osVersion": header.os_version if header else None,
                     "sessionId": header.session_id if header else None,
-                    "principals": sorted(self.principals), "accounts": sorted(self.accounts),
+                    "principals": sorted(principals),
+                    "accounts": sorted(self.accounts if accounts is None else self.accounts & accounts),
                     "clientIds": sorted(self.client_ids),
                     "requests": self.requests, "firstSeen": _iso(self.first_seen), "lastSeen": _iso(self.last_seen)},
-            "clean": not self.findings,
-            "findings": [f.wire() for f in sorted(self.findings.values(), key=lambda f: (f.first_at, f.rule))],
+            "clean": not findings,
+            "findings": findings,
         }
 
 
@@ -149,8 +164,13 @@ class Auditor:
     def __init__(self) -> None:
         self.apps: OrderedDict[str, App] = OrderedDict()
 
-    def clear(self) -> None:
-        self.apps.clear()
+    def clear(self, accounts: set[str] | None = None) -> None:
+        """Forget every application (``accounts`` None), or those seen acting only in ``accounts``."""
+        if accounts is None:
+            self.apps.clear()
+            return
+        for key in [k for k, app in self.apps.items() if app.accounts and app.accounts <= accounts]:
+            del self.apps[key]
 
     # ------------------------------------------------------------------ observation
     def observe(self, ex: Exchange) -> None:
@@ -159,6 +179,8 @@ class Auditor:
         app.last_seen = ex.ended
         if ex.principal_id:
             app.principals.add(ex.principal_id)
+            if ex.account_id:
+                app.principal_accounts[ex.principal_id] = ex.account_id
         if ex.account_id:
             app.accounts.add(ex.account_id)
         if ex.principal_kind:
@@ -285,19 +307,20 @@ class Auditor:
     # ------------------------------------------------------------------ report
     def report(self, session: str | None = None, name: str | None = None, only_findings: bool = False,
                accounts: set[str] | None = None) -> dict[str, Any]:
-        """``accounts``: only applications seen acting in one of these accounts (and those that never signed
-        in); ``None``: every application."""
+        """``accounts``: only applications seen acting in one of these accounts (a request is attributed to the
+        account of its token, or to the one a sign-in names); ``None``: every application, also those never
+        attributed to an account (the operator's view)."""
         apps = [a for a in reversed(self.apps.values())
-                if (accounts is None or not a.accounts or a.accounts & accounts)
+                if (accounts is None or a.accounts & accounts)
                 and (session is None or (a.header is not None and a.header.session_id == session))
                 and (name is None or (a.header is not None and a.header.app_name == name))
                 and (not only_findings or a.findings)]
         if session is not None and not apps and not any(
                 a.header is not None and a.header.session_id == session
-                and (accounts is None or not a.accounts or a.accounts & accounts) for a in self.apps.values()):
+                and (accounts is None or a.accounts & accounts) for a in self.apps.values()):
             raise NotFound("SessionNotFound", f"no application with X-Mitel-App session-id {session} was observed "
                                               "(or it acts in no account you can see)")
-        body = [a.wire() for a in apps]
+        body = [w for w in (a.wire(accounts) for a in apps) if not only_findings or w["findings"]]
         return {"generatedAt": _iso(datetime.now(timezone.utc).timestamp()), "count": len(body),
                 "findings": sum(len(a["findings"]) for a in body), "applications": body}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--tenant", type=Path, help="tenant fixture loaded on first start (default: the demo tenant)")
     serve.add_argument("--clock", choices=("real", "manual"), default="real")
     serve.add_argument("--open-control", action="store_true", help="/_callyard needs no token")
+    serve.add_argument("--operator-token", default=os.environ.get("CALLYARD_OPERATOR_TOKEN") or None,
+                       help="the control plane's operator credential (default: $CALLYARD_OPERATOR_TOKEN, else a "
+                            "random one printed in the banner)")
     serve.add_argument("--strict-app-header", action="store_true", help="reject malformed or missing X-Mitel-App")
     serve.add_argument("--rate-limit", type=float, help="requests per second per token (429 beyond)")
     serve.add_argument("--rate-burst", type=int, default=20)
@@ -78,7 +82,8 @@ def _cidr(value: str) -> str:
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
-                    open_control=args.open_control, strict_app_header=args.strict_app_header,
+                    open_control=args.open_control, operator_token=args.operator_token,
+                    strict_app_header=args.strict_app_header,
                     rate_limit=args.rate_limit, rate_burst=args.rate_burst, smtp=args.smtp, id_seed=args.seed,
                     retry_after_format=args.retry_after_format)
     for name in ("max_body_bytes", "max_json_bytes", "max_snapshot_bytes", "quota_subscriptions", "quota_connections",
@@ -98,7 +103,9 @@ def banner(settings: Settings, core: object) -> str:
              f"  CloudLink: root {BASE_PATH}/…, prefixes /{'|/'.join(sorted(SERVICES))}"
              f"{BASE_PATH}/…, or Host *.api.mitel.io",
              f"  UC User API: {base}/api/… (API tickets: POST /api/tickets/{{domain}}/{{user}}; docs {base}/api/docs)",
-             f"  API docs: {base}/docs    control plane: {base}/_callyard/health", "  tenant:"]
+             f"  API docs: {base}/docs    control plane: {base}/_callyard/health",
+             "  operator: open control (no token needed on /_callyard)" if settings.open_control else
+             f"  operator token (Authorization: Bearer … on /_callyard): {settings.operator_token}", "  tenant:"]
     password = core.tenant.get("password")
     accounts = sorted(core.rt.state.all("account"), key=lambda a: (a.get("parentAccountId") is not None, a["name"]))
     for account in accounts:

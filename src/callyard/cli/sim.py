@@ -33,6 +33,9 @@ def connection_options() -> argparse.ArgumentParser:
     group.add_argument("--token", default=os.environ.get("CALLYARD_TOKEN"),
                        help="a bearer token instead of --user/--password")
     group.add_argument("--account", help="the account (id or number); default: the token's")
+    group.add_argument("--operator-token", default=os.environ.get("CALLYARD_OPERATOR_TOKEN"),
+                       help="the server's operator token (its start banner): needed to move a virtual clock "
+                            "(scenario run --virtual) and to reset the whole twin")
     return parent
 
 
@@ -91,7 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _client(args: argparse.Namespace) -> SimClient:
     return SimClient(args.server, token=args.token, user=None if args.token else args.user,
-                     password=args.password, account=args.account)
+                     password=args.password, account=args.account, operator_token=args.operator_token)
 
 
 def _console(width_if_piped: int = 160) -> Any:

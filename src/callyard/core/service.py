@@ -2,7 +2,7 @@
 the runtime. ``callyard.app`` builds exactly one of these per process."""
 from __future__ import annotations
 
-import json
+import copy
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,13 +20,12 @@ from callyard.core.devices.calls import UserCalls
 from callyard.core.devices.recording_control import RecordingControl
 from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
-from callyard.core.directory.domains import upgrade_accounts
 from callyard.core.directory.service import Directory
 from callyard.core.directory.tenant import build_state, read_tenant
 from callyard.core.engine.recordings import Recordings
 from callyard.core.engine.history import CallHistory
 from callyard.core.engine.service import Engine
-from callyard.core.errors import Invalid
+from callyard.core.errors import Conflict, CoreError
 from callyard.core.ids import Ids
 from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
@@ -34,15 +33,16 @@ from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
 from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
+from callyard.core.principal import SYSTEM, Principal
 from callyard.core.scheduler import Scheduler
+from callyard.core import snapshots
+from callyard.core.snapshots import Sealer
+from callyard.core.state import State
 from callyard.events.event import TWIN_RESET, Event
 from callyard.events.outbox import Outbox
 from callyard.events.projections import Projections
 from callyard.core.ports import Store
 from callyard.core.quotas import Quotas
-
-SNAPSHOT_FORMAT = "callyard-state"
-SNAPSHOT_VERSION = 1
 
 
 class Core:
@@ -86,10 +86,13 @@ class Core:
         self.notifications.register_reader("message", self.messaging.may_read)
         # The retention sweep runs on the scheduler, which a reset clears: it is armed again after each one.
         self.notifications.keep_tidy(self.scheduler)
+        self.auth.keep_tidy(self.scheduler)
         self.cti_webhooks.keep_tidy(self.scheduler)
         self.tickets.keep_tidy(self.scheduler)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("token families sweep re-armed after a reset",
+                                      lambda _event: self.auth.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("CTI webhook sweep re-armed after a reset",
                                       lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("API ticket sweep re-armed after a reset",
@@ -157,66 +160,65 @@ class Core:
         key = await self.rt.store.get_meta("signing_key")
         return {"signing_key": key} if key else {}
 
-    def export_state(self) -> dict[str, Any]:
-        import base64
+    def sealer(self) -> Sealer:
+        """Seals a snapshot's secrets with a key only this twin has (derived from its signing key)."""
+        return Sealer(self.tokens.derive_key("callyard snapshot secrets"))
 
-        return {
-            "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "exportedAt": self.rt.now_iso(),
-            "documents": {kind: sorted(docs.values(), key=lambda d: json.dumps(d, sort_keys=True))
-                          for kind, docs in sorted(self.rt.state.docs.items()) if docs},
-            "blobs": {blob_id: {"contentType": ct, "data": base64.b64encode(data).decode()}
-                      for blob_id, (ct, data) in sorted(self.rt.state.blobs.items())},
-        }
+    def export_state(self, accounts: set[str] | None = None) -> dict[str, Any]:
+        """A snapshot of the whole twin (``accounts`` None) or of those accounts only; secrets sealed."""
+        return snapshots.export(self.rt.state, self.sealer(), self.rt.now_iso(), accounts)
 
-    async def import_state(self, snapshot: Any) -> dict[str, int]:
-        import base64
-        import binascii
-
-        from callyard.core.state import State
-
-        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
-            raise Invalid("InvalidSnapshot", f"a snapshot has format {SNAPSHOT_FORMAT}")
-        if snapshot.get("version") != SNAPSHOT_VERSION:
-            raise Invalid("InvalidSnapshot", f"unsupported snapshot version {snapshot.get('version')!r}; "
-                                             f"this server reads version {SNAPSHOT_VERSION}")
-        documents, blobs = snapshot.get("documents"), snapshot.get("blobs", {})
-        if not isinstance(documents, dict) or not isinstance(blobs, dict):
-            raise Invalid("InvalidSnapshot", "documents and blobs must be objects")
-        state = State()
-        for kind, docs in documents.items():
-            id_field = _ID_FIELDS.get(kind)
-            if id_field is None or not isinstance(docs, list):
-                raise Invalid("InvalidSnapshot", f"unknown document kind {kind!r}")
-            for doc in docs:
-                if not isinstance(doc, dict) or not isinstance(doc.get(id_field), str):
-                    raise Invalid("InvalidSnapshot", f"every {kind} document needs a string {id_field}")
-                state.load(kind, doc[id_field], doc)
-        for blob_id, blob in blobs.items():
-            try:
-                state.blobs[blob_id] = (blob["contentType"], base64.b64decode(blob["data"], validate=True))
-            except (KeyError, TypeError, binascii.Error):
-                raise Invalid("InvalidSnapshot", f"blob {blob_id} is malformed") from None
-        if not state.docs.get("account"):
-            raise Invalid("InvalidSnapshot", "a snapshot holds at least one account")
-        upgrade_accounts(list(state.docs["account"].values()))  # snapshots from before account domains
-        await self._replace_state(state, "snapshot")
+    async def import_state(self, snapshot: Any, actor: Principal = SYSTEM,
+                           accounts: set[str] | None = None) -> dict[str, int]:
+        """Replace the whole twin (``accounts`` None) or those accounts with a snapshot, all or nothing."""
+        state = snapshots.parse(snapshot, self.sealer())
+        if accounts is None:
+            await self._replace_state(state, "snapshot")
+        else:
+            snapshots.check_scoped(self.rt.state, state, accounts, actor)
+            await self._replace_accounts(accounts, state, "twin.accountImported")
         return {kind: len(docs) for kind, docs in state.docs.items()}
 
+    async def reset_accounts(self, accounts: set[str]) -> None:
+        """Back to the tenant baseline for ``accounts`` only; accounts created since the baseline are removed.
+        The other accounts do not notice."""
+        baseline = build_state(self.rt, self.tenant)
+        if not accounts & set(baseline.docs.get("account", {})):
+            raise Conflict("NotInBaseline", "the tenant baseline has none of these accounts: nothing to reset to")
+        await self._replace_accounts(accounts, baseline, "twin.accountReset")
 
-_ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "contact": "contactId",
-              "application": "recordId", "mail": "mailId", "auth_code": "code",
-              "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
-              "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
-              "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",
-              "connection": "connectionId", "conference": "id", "participant": "recordId", "attendance": "id",
-              "conversation": "conversationId", "message": "messageId", "uc_ticket": "ticketId",
-              "cti_webhook": "webhookId",
-              # the UC user-centred groups (devices, lines, communication log, group call log)
-              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
-              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
-              "group_call_counter": "accountId",
-              # the contact center's configuration and state (core/contact_center/config.py)
-              **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
-                                         "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
-                                         "cc_state", "cc_call_details", "cc_greetings")}}
+    async def _replace_accounts(self, accounts: set[str], source: State, event_type: str) -> None:
+        """Make the documents of ``accounts`` those ``source`` holds for them, in one write: live calls of
+        the accounts are hung up first (a PBX restart of theirs), the rest of the twin is untouched."""
+        await self._hang_up(accounts)
+        kept = [(kind, doc_id, doc) for kind, doc_id, doc in snapshots.in_scope(source, accounts)]
+        owned = set().union(*(snapshots.blob_refs(doc) for _k, _i, doc in kept))
+        async with self.rt.write() as uow:
+            for kind, doc_id, doc in list(snapshots.in_scope(self.rt.state, accounts)):
+                for blob_id in snapshots.blob_refs(doc):
+                    if blob_id in self.rt.state.blobs:
+                        uow.delete_blob(blob_id)
+                uow.delete(kind, doc_id)
+            for kind, doc_id, doc in kept:
+                uow.put(kind, doc_id, copy.deepcopy(doc))
+            for blob_id in sorted(owned & set(source.blobs)):
+                uow.put_blob(blob_id, *source.blobs[blob_id])
+            for account_id in sorted(accounts):
+                uow.emit(event_type, account_id, f"/accounts/{account_id}", None, self.rt.now_iso())
+        self.engine.forget_accounts(accounts)
+        self.presence.reset()
 
+    async def _hang_up(self, accounts: set[str]) -> None:
+        """End every live leg of ``accounts`` as the simulator's phones would."""
+        attempts = 0
+        while True:
+            legs = [(leg["endpointId"], leg["legId"], call["accountId"]) for call in self.engine.live_calls()
+                    if call["accountId"] in accounts for leg in call["legs"]]
+            if not legs or attempts > 4 * len(legs) + 20:
+                return
+            attempts += 1
+            number, leg_id, account_id = legs[0]
+            try:
+                await self.engine.end(SYSTEM, number, leg_id, sim=True, account_ref=account_id)
+            except CoreError:
+                continue

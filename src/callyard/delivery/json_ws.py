@@ -110,7 +110,8 @@ class JsonStream:
             await websocket.close(4404, reason[:120])
             return
         link = Link(websocket)
-        link.expire_at(float(actor.claims["exp"]), self.core.scheduler, self.rt.clock.timestamp())
+        link.expire_at(float(actor.claims["exp"]), self.core.scheduler, self.rt.clock.timestamp(),
+                       revoked=lambda: self.core.auth.refused(token))
         self.streams.setdefault(key, set()).add(link)
 
         async def reader() -> None:

@@ -108,6 +108,7 @@ class Link:
         self.closing = False
         self.close_reason = ""
         self.expires = float("inf")   # the token's exp (seconds since the epoch, twin clock)
+        self._revoked: Callable[[], bool] | None = None
         self._timer: Timer | None = None
 
     # ------------------------------------------------------------------ sending (never blocks)
@@ -129,9 +130,13 @@ class Link:
         self.queue.put_nowait(_Close(code, reason))
 
     # ------------------------------------------------------------------ token expiry
-    def expire_at(self, exp: float, scheduler: Scheduler, now: float) -> None:
-        """Close this link when the token expires (``exp`` on the twin's clock)."""
+    def expire_at(self, exp: float, scheduler: Scheduler, now: float,
+                  revoked: Callable[[], bool] | None = None) -> None:
+        """Close this link when the token expires (``exp`` on the twin's clock); ``revoked`` tells whether the
+        token no longer admits its holder (a new password, a deactivation, a revoked token family): the link
+        then counts as expired at the next check (each delivery, and the sweep every second)."""
         self.expires = exp
+        self._revoked = revoked
         self.cancel_timer()
 
         async def fire() -> None:
@@ -139,7 +144,7 @@ class Link:
         self._timer = scheduler.after(max(0.0, exp - now), fire, "websocket token expiry")
 
     def expired(self, now: float) -> bool:
-        return self.expires <= now
+        return self.expires <= now or (self._revoked is not None and self._revoked())
 
     def cancel_timer(self) -> None:
         if self._timer is not None:

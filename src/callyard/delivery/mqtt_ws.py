@@ -366,7 +366,8 @@ class MqttOverWebSocket:
             self.sessions[key] = session
         session.persistent = not clean
         session.link = link
-        link.expire_at(float(actor.claims["exp"]), self.core.scheduler, self.rt.clock.timestamp())
+        link.expire_at(float(actor.claims["exp"]), self.core.scheduler, self.rt.clock.timestamp(),
+                       revoked=lambda: self.core.auth.refused(token))
         link.send(ConnackPacket.build(1 if present else 0, ACCEPTED).to_bytes())
         if present:
             session.resume()

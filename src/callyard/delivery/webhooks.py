@@ -49,13 +49,14 @@ CONNECTION_FAILED = "connection failed"
 class WebhookSender:
     def __init__(self, runtime: Runtime, notifications: Notifications, scheduler: Scheduler,
                  schedule: tuple[float, ...] = DEFAULT_SCHEDULE, seed: int | None = None,
-                 fault_of: Callable[[str], str | None] | None = None, policy: TargetPolicy | None = None) -> None:
+                 fault_of: Callable[[str, str | None], str | None] | None = None,
+                 policy: TargetPolicy | None = None) -> None:
         self.rt = runtime
         self.notifications = notifications
         self.scheduler = scheduler
         self.schedule = schedule
         self.rng = random.Random(seed)
-        self.fault_of = fault_of   # subscriptionId → "drop" | "duplicate" | None
+        self.fault_of = fault_of   # (subscriptionId, accountId) → "drop" | "duplicate" | None
         self._busy: set[tuple[str, str]] = set()      # (subscription, orderKey) with a request in flight
         self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
         self._tasks: set[asyncio.Task[None]] = set()
@@ -151,7 +152,7 @@ class WebhookSender:
                    "webhook-timestamp": str(int(sent_at.timestamp())), "webhook-signature": signature,
                    "x-mitel-application-id": doc.get("applicationId") or "",
                    "user-agent": "callyard-notifications"}
-        fault = self.fault_of(doc["subscriptionId"]) if self.fault_of else None
+        fault = self.fault_of(doc["subscriptionId"], doc.get("accountId")) if self.fault_of else None
         if fault == "drop":
             await self._finish(doc, "dropped", None, "dropped by an injected fault (replay it to send it)")
             return

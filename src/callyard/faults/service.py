@@ -8,8 +8,10 @@
 * ``token.expire`` — every access token issued until now (of one principal, or all) counts as expired.
 
 ``ratio`` is the chance that a matching request or delivery is hit (seeded with ``--seed``), ``count`` the
-number of hits after which the fault retires. Faults are twin state outside the platform's model: they live
-in memory, survive nothing, and ``reset`` clears them.
+number of hits after which the fault retires. A fault injected by an account administrator has ``accounts``:
+it hits only the traffic of those accounts (requests attributed to them, their subscriptions' deliveries,
+their users' tokens); the operator's faults (``accounts`` None) hit the whole twin. Faults are twin state
+outside the platform's model: they live in memory, survive nothing, and ``reset`` clears them.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class Fault:
     body: dict[str, Any] | None = None
     subscription_id: str | None = None
     principal_id: str | None = None
+    accounts: frozenset[str] | None = None   # None: the whole twin (an operator's fault)
     hits: int = 0
     pattern: re.Pattern[str] | None = field(default=None, repr=False)
     expiry: object | None = field(default=None, repr=False)   # token.expire: the token service's handle
@@ -67,7 +70,8 @@ class Fault:
                "status": self.status, "retryAfter": self.retry_after,
                "retryAfterFormat": self.retry_after_format, "ratio": self.ratio, "count": self.count,
                "latency": self.latency, "body": self.body, "subscriptionId": self.subscription_id,
-               "principalId": self.principal_id, "hits": self.hits, "createdOn": self.created_on}
+               "principalId": self.principal_id, "hits": self.hits, "createdOn": self.created_on,
+               "accounts": sorted(self.accounts) if self.accounts is not None else None}
         return {k: v for k, v in out.items() if v is not None}
 
 
@@ -85,8 +89,9 @@ class Faults:
         self._faults: dict[str, Fault] = {}
 
     # ------------------------------------------------------------------ registry
-    def add(self, spec: dict[str, Any]) -> Fault:
-        """``spec`` is the validated request body (field names as on the wire)."""
+    def add(self, spec: dict[str, Any], accounts: frozenset[str] | None = None) -> Fault:
+        """``spec`` is the validated request body (field names as on the wire); ``accounts``: the only
+        accounts whose traffic it hits (None: all)."""
         kind = spec.get("kind") or "http"
         fault = Fault(fault_id=self.ids.uuid(), kind=kind, created_on=iso(self.clock.now()),
                       route=spec.get("route"), method=(spec.get("method") or "").upper() or None,
@@ -94,7 +99,7 @@ class Faults:
                       retry_after_format=spec.get("retryAfterFormat"),
                       ratio=spec.get("ratio", 1.0), count=spec.get("count"), latency=spec.get("latency"),
                       body=spec.get("body"), subscription_id=spec.get("subscriptionId"),
-                      principal_id=spec.get("principalId"))
+                      principal_id=spec.get("principalId"), accounts=accounts)
         if kind == "http":
             if fault.status is None and fault.latency is None:
                 raise Invalid("InvalidFault", "an http fault needs a status, a latency, or both")
@@ -102,40 +107,53 @@ class Faults:
         elif fault.route or fault.status or fault.latency:
             raise Invalid("InvalidFault", f"route, status and latency apply to http faults, not {kind}")
         if kind == "token.expire":
-            fault.expiry = self.tokens.force_expiry(fault.principal_id)
+            fault.expiry = self.tokens.force_expiry(fault.principal_id, accounts)
         self._faults[fault.fault_id] = fault
         return fault
 
-    def all(self) -> list[Fault]:
-        return list(self._faults.values())
+    def all(self, accounts: set[str] | None = None) -> list[Fault]:
+        """Every fault (``accounts`` None), or those scoped to some of ``accounts`` (an administrator's)."""
+        return [f for f in self._faults.values() if _within(f, accounts)]
 
-    def get(self, fault_id: str) -> Fault:
+    def get(self, fault_id: str, accounts: set[str] | None = None) -> Fault:
         fault = self._faults.get(fault_id)
-        if fault is None:
+        if fault is None or not _within(fault, accounts):
             raise NotFound("FaultNotFound", f"no fault {fault_id}")
         return fault
 
-    def remove(self, fault_id: str) -> Fault:
-        fault = self.get(fault_id)
+    def remove(self, fault_id: str, accounts: set[str] | None = None) -> Fault:
+        fault = self.get(fault_id, accounts)
         del self._faults[fault_id]
         if fault.expiry is not None:
             self.tokens.end_forced_expiry(fault.expiry)
         return fault
 
-    def clear(self) -> int:
-        count = len(self._faults)
-        self._faults.clear()
-        self.tokens.end_forced_expiry()
-        return count
+    def clear(self, accounts: set[str] | None = None) -> int:
+        if accounts is None:
+            count = len(self._faults)
+            self._faults.clear()
+            self.tokens.end_forced_expiry()
+            return count
+        mine = self.all(accounts)
+        for fault in mine:
+            self.remove(fault.fault_id)
+        return len(mine)
+
+    def has_scoped_http(self) -> bool:
+        """Whether an http fault needs to know the request's account."""
+        return any(f.kind == "http" and f.accounts is not None for f in self._faults.values())
 
     # ------------------------------------------------------------------ matching
-    def for_request(self, method: str, path: str) -> Fault | None:
-        """The http fault that hits this request, counted; ``None`` when the request goes through."""
+    def for_request(self, method: str, path: str, account: str | None = None) -> Fault | None:
+        """The http fault that hits this request (attributed to ``account``, if any), counted; ``None`` when
+        the request goes through."""
         if not self._faults or path.startswith("/_callyard"):
             return None
         bare = self.normalise(path)
         for fault in list(self._faults.values()):
             if fault.kind != "http" or (fault.method and fault.method != method):
+                continue
+            if fault.accounts is not None and account not in fault.accounts:
                 continue
             if fault.pattern is not None and not fault.pattern.match(bare):
                 continue
@@ -143,10 +161,12 @@ class Faults:
                 return fault
         return None
 
-    def for_webhook(self, subscription_id: str) -> str | None:
-        """``drop``, ``duplicate`` or ``None`` for one delivery attempt."""
+    def for_webhook(self, subscription_id: str, account_id: str | None = None) -> str | None:
+        """``drop``, ``duplicate`` or ``None`` for one delivery attempt (of a subscription of ``account_id``)."""
         for fault in list(self._faults.values()):
             if not fault.kind.startswith("webhook."):
+                continue
+            if fault.accounts is not None and account_id not in fault.accounts:
                 continue
             if fault.subscription_id and fault.subscription_id != subscription_id:
                 continue
@@ -190,3 +210,8 @@ class Faults:
         elif fault.retry_after is not None:
             headers["retry-after"] = fault.retry_after   # an HTTP-date given as such
         return fault.status, body, headers
+
+
+def _within(fault: Fault, accounts: set[str] | None) -> bool:
+    """Whether a caller who administers ``accounts`` (None: the operator) sees and removes ``fault``."""
+    return accounts is None or (fault.accounts is not None and fault.accounts <= accounts)

@@ -1,7 +1,8 @@
 """An HTTP client of a running callyard server for the simulator: the CLI's ``call``, ``phone``, ``calls``
 and the scenario runner use it.
 
-It signs in with a password grant (``--user``/``--password``) or takes a ready token (``--token``), learns
+It signs in with a password grant (``--user``/``--password``) or takes a ready token (``--token``); the
+virtual clock (the whole twin's) is moved with the operator token (``--operator-token``) when one is given. It learns
 the token's account from ``GET /2017-09-01/token`` and names that account (``?account=``) on every
 ``/_callyard/sim`` request, so the same commands work against a server started with ``--open-control``.
 Every request's latency and outcome is kept for the scenario summary.
@@ -59,9 +60,11 @@ class SimClient:
     """``async with SimClient(server, user=…, password=…) as sim: await sim.place_call(…)``."""
 
     def __init__(self, server: str = DEFAULT_SERVER, *, token: str | None = None, user: str | None = None,
-                 password: str | None = None, account: str | None = None, timeout: float = 30.0) -> None:
+                 password: str | None = None, account: str | None = None, timeout: float = 30.0,
+                 operator_token: str | None = None) -> None:
         self.server = server.rstrip("/")
         self.token = token
+        self.operator_token = operator_token
         self.user = user
         self.password = password
         self.account = account
@@ -84,15 +87,16 @@ class SimClient:
             await self.http.aclose()
 
     # ------------------------------------------------------------------ plumbing
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, operator: bool = False) -> dict[str, str]:
         headers = {"X-Mitel-App": APP_HEADER}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self.operator_token if operator and self.operator_token else self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
     async def request(self, method: str, path: str, *, json: Any = None, data: Any = None,
                       params: dict[str, str] | None = None, sim: bool = False, benign: tuple[Any, ...] = (),
-                      count: bool = True) -> Any:
+                      count: bool = True, operator: bool = False) -> Any:
         """One request; returns the decoded JSON body (None when empty). Raises ``ApiError`` on a transport
         error or a status ≥ 400; a failure named in ``benign`` (a status, or a ``(status, name)`` pair) raises
         too but is not counted as an error."""
@@ -103,7 +107,7 @@ class SimClient:
         started = time.perf_counter()
         try:
             response = await self.http.request(method, path, json=json, data=data, params=params or None,
-                                               headers=self._headers())
+                                               headers=self._headers(operator))
         except httpx.HTTPError as exc:
             if count:
                 self.stats.requests += 1
@@ -146,10 +150,12 @@ class SimClient:
         return await self.request("GET", "/_callyard/clock")
 
     async def advance(self, seconds: float) -> dict[str, Any]:
-        return await self.request("POST", "/_callyard/clock/advance", json={"seconds": round(seconds, 6)})
+        return await self.request("POST", "/_callyard/clock/advance", json={"seconds": round(seconds, 6)},
+                                  operator=True)
 
     async def reset(self) -> dict[str, Any]:
-        return await self.request("POST", "/_callyard/reset")
+        """The whole twin with the operator token; else the signed-in administrator's accounts."""
+        return await self.request("POST", "/_callyard/reset", operator=True)
 
     # ------------------------------------------------------------------ simulator
     async def place_call(self, from_number: str, to: str, *, from_name: str = "", priority: int = 0,

@@ -7,7 +7,7 @@ import hashlib
 import jwt
 import pytest
 
-from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, GLOBEX, PARTNER, auth, token
+from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, GLOBEX, PARTNER, auth, token, OPERATOR_HEADERS
 
 T = "/2017-09-01/token"
 
@@ -74,11 +74,12 @@ def test_get_token_claims_shape(client):
 def test_refresh_grant_and_deprecated_token_field(client):
     first = client.post(T, data={"grant_type": "password", "username": "bob@acme.example",
                                  "password": "callyard"}).json()
-    for body in ({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                 {"grant_type": "refresh_token", "token": first["refresh_token"]}):
-        r = client.post(T, json=body)
+    current = first["refresh_token"]
+    for field in ("refresh_token", "token"):   # each use rotates: the next use takes the new refresh token
+        r = client.post(T, json={"grant_type": "refresh_token", field: current})
         assert r.status_code == 201, r.text
         assert client.get(T, headers=auth(r.json()["access_token"])).json()["email"] == "bob@acme.example"
+        current = r.json()["refresh_token"]
     r = client.post(T, json={"grant_type": "refresh_token", "refresh_token": first["access_token"]})
     assert r.status_code == 401  # an access token is not a refresh token
 
@@ -94,10 +95,9 @@ def test_refresh_fails_for_deleted_user(client):
 
 
 def test_expired_access_token_is_401_on_the_server_clock(client):
-    admin = auth(token(client, "admin@acme.example"))
     access = token(client, "alice@acme.example")
     assert client.get("/2017-09-01/users", headers=auth(access)).status_code == 200
-    assert client.post("/_callyard/clock/advance", json={"seconds": 3601}, headers=admin).status_code == 200
+    assert client.post("/_callyard/clock/advance", json={"seconds": 3601}, headers=OPERATOR_HEADERS).status_code == 200
     r = client.get("/2017-09-01/users", headers=auth(access))
     assert r.status_code == 401 and r.json()["name"] == "TokenExpired"
 
@@ -182,8 +182,7 @@ def test_authorize_checks_redirect_uri_and_client(client):
 
 def test_authorization_codes_expire(client):
     code = _authorize(client).json()["code"]
-    admin = auth(token(client, "admin@acme.example"))
-    client.post("/_callyard/clock/advance", json={"seconds": 601}, headers=admin)
+    client.post("/_callyard/clock/advance", json={"seconds": 601}, headers=OPERATOR_HEADERS)
     r = client.post(T, data={"grant_type": "authorization_code", "client_id": APP_ID, "code": code,
                              "redirect_uri": "http://localhost:3000/callback"})
     assert r.status_code == 401

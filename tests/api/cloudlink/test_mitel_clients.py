@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import APP_ID, GLOBEX, auth, start_server, token
+from tests.conftest import OPERATOR_HEADERS, APP_ID, GLOBEX, auth, start_server, token
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
@@ -86,7 +86,7 @@ def test_a_media_publication_has_the_published_payloads_fields(client: httpx.Cli
         placed = client.post("/_callyard/sim/calls", json={"from": "+16135550123", "to": "2880"}, headers=admin)
         assert placed.status_code == 201, placed.text
         assert client.post("/_callyard/sim/endpoints/2880/answer", headers=admin).status_code == 200
-        assert client.post("/_callyard/clock/advance", json={"seconds": 4}, headers=admin).status_code == 200
+        assert client.post("/_callyard/clock/advance", json={"seconds": 4}, headers=OPERATOR_HEADERS).status_code == 200
         assert client.post("/_callyard/sim/endpoints/2880/hangup", headers=admin).status_code == 200
         publication, ended = receiver.wait_for(2)
     expected = WEBHOOK_EXAMPLE

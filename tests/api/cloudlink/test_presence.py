@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, BOB, ERIN, GLOBEX, LiveServer
+from tests.conftest import ACME, ALICE, APP_ID, APP_SECRET, BOB, ERIN, GLOBEX, LiveServer, OPERATOR_HEADERS
 
 B = "/2017-09-01"
 CALLER = "+16135550123"
@@ -73,7 +73,7 @@ def media_dnd(client: httpx.Client, headers: dict[str, str], enabled: bool, numb
 
 
 def advance(client: httpx.Client, admin: dict[str, str], seconds: float) -> None:
-    response = client.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=admin)
+    response = client.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=OPERATOR_HEADERS)
     assert response.status_code == 200, response.text
 
 

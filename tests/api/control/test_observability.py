@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from callyard.cli.main import main
-from tests.conftest import ALICE, auth, free_port, token
+from tests.conftest import OPERATOR, OPERATOR_HEADERS, ALICE, auth, free_port, token
 from tests.support.receiver import Receiver
 
 B = "/2017-09-01"
@@ -35,7 +35,7 @@ def test_calls_agents_and_deliveries_are_logged_one_line_each(client: httpx.Clie
         assert placed.status_code == 201
         call_id = placed.json()["callId"]
         assert client.post("/_callyard/sim/endpoints/2881/answer", headers=admin).status_code == 200
-        assert client.post("/_callyard/clock/advance", json={"seconds": 7}, headers=admin).status_code == 200
+        assert client.post("/_callyard/clock/advance", json={"seconds": 7}, headers=OPERATOR_HEADERS).status_code == 200
         assert client.post("/_callyard/sim/endpoints/2881/hangup", headers=admin).status_code == 200
         assert client.post(f"/_callyard/sim/agents/{ALICE}", json={"loggedIn": True}, headers=admin).status_code == 200
         receiver.wait_for(1)
@@ -116,7 +116,7 @@ def test_a_scenario_without_a_terminal_prints_progress_lines(client: httpx.Clien
     path.write_text("name: progress\nduration: 20\ntraffic:\n  - every: 5\n    from: \"+1613555{rand:4}\"\n"
                     "    to: \"2882\"\n")
     code = main(["scenario", "run", str(path), "--virtual", "--seed", "2", "--server", base_url,
-                 "--token", token(client, "admin@acme.example")])
+                 "--token", token(client, "admin@acme.example"), "--operator-token", OPERATOR])
     out = capsys.readouterr().out
     assert code == 0, out
     progress = [line for line in out.splitlines() if line.startswith("progress: ") and " s  placed " in line]

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from tests.api.uc.conftest import bearer, create_ticket
-from tests.conftest import PASSWORD, auth, token
+from tests.conftest import OPERATOR_HEADERS, PASSWORD, auth, token
 
 ALICE_STATE = "/api/cti/acme.example/alice/calls"
 
@@ -118,7 +118,7 @@ def test_revocation_by_name(client, openapi) -> None:
 def test_expiry_follows_the_twin_clock(client) -> None:
     made = create_ticket(client, "alice@acme.example", ("CALL_CONTROL",), expires=60)
     assert client.get(ALICE_STATE, headers=bearer(made)).status_code == 200
-    control = auth(token(client, "admin@acme.example"))
+    control = OPERATOR_HEADERS                              # the virtual clock is the operator's
     assert client.post("/_callyard/clock/advance", json={"seconds": 61}, headers=control).status_code == 200
     assert_refusal(client.get(ALICE_STATE, headers=bearer(made)), 401, "ticket.expired")
 
@@ -189,9 +189,9 @@ def test_a_ticket_in_the_query_is_not_journalled(client, ticket) -> None:
 
 def test_expired_tickets_are_swept_a_day_later(client) -> None:
     made = create_ticket(client, "alice@acme.example", ("CALL_CONTROL",), expires=60)
-    control = auth(token(client, "admin@acme.example"))
+    control = OPERATOR_HEADERS                              # the virtual clock is the operator's
     assert client.post("/_callyard/clock/advance", json={"seconds": 3600}, headers=control).status_code == 200
     assert_refusal(client.get(ALICE_STATE, headers=bearer(made)), 401, "ticket.expired")
-    control = auth(token(client, "admin@acme.example"))   # the first advance outlived the access token
+    control = OPERATOR_HEADERS                              # the virtual clock is the operator's
     assert client.post("/_callyard/clock/advance", json={"seconds": 24 * 3600}, headers=control).status_code == 200
     assert_refusal(client.get(ALICE_STATE, headers=bearer(made)), 401, "ticket.not.valid")

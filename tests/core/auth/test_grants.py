@@ -8,6 +8,12 @@ from callyard.core.service import Core
 from tests.core.conftest import ACME, ALICE, APP_ID, APP_SECRET, GLOBEX, PASSWORD, advance, token_for
 
 
+async def _afails(error: type[CoreError], name: str, coro) -> None:
+    with pytest.raises(error) as caught:
+        await coro
+    assert caught.value.name == name, caught.value.message
+
+
 def _fails(error: type[CoreError], name: str, call, *args, **kwargs) -> None:
     with pytest.raises(error) as caught:
         call(*args, **kwargs)
@@ -60,7 +66,7 @@ async def test_access_tokens_expire_on_the_twins_clock(core: Core) -> None:
     await advance(core, 1)
     _fails(Unauthorized, "TokenExpired", core.auth.principal, grant.access_token)
     # the refresh token lives on (336 h by default) and gives a fresh access token
-    fresh = core.auth.refresh_grant(grant.refresh_token)
+    fresh = await core.auth.refresh_grant(grant.refresh_token)
     assert core.auth.principal(fresh.access_token).user_id == ALICE
 
 
@@ -69,17 +75,17 @@ async def test_the_accounts_token_lifetime_applies(core: Core, admin) -> None:
     grant = token_for(core, "alice@acme.example")
     assert grant.expires_in == 7200
     await advance(core, 3 * 3600)
-    _fails(Unauthorized, "TokenExpired", core.auth.refresh_grant, grant.refresh_token)
+    await _afails(Unauthorized, "TokenExpired", core.auth.refresh_grant(grant.refresh_token))
 
 
 async def test_refresh_keeps_identity_and_tokens_are_not_interchangeable(core: Core) -> None:
     grant = token_for(core, "bob@acme.example")
-    refreshed = core.auth.refresh_grant(grant.refresh_token)
+    refreshed = await core.auth.refresh_grant(grant.refresh_token)
     assert refreshed.access_token != grant.access_token
     old, new = (core.auth.principal(g.access_token) for g in (grant, refreshed))
     assert new.principal_id == old.principal_id and new.role == old.role
     _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.refresh_token)
-    _fails(Unauthorized, "InvalidToken", core.auth.refresh_grant, grant.access_token)
+    await _afails(Unauthorized, "InvalidToken", core.auth.refresh_grant(grant.access_token))
     _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.access_token[:-4] + "AAAA")
     _fails(Unauthorized, "InvalidToken", core.auth.principal, "not-a-jwt")
 
@@ -88,7 +94,7 @@ async def test_a_deleted_user_loses_token_and_refresh(core: Core, admin) -> None
     grant = token_for(core, "alice@acme.example")
     await core.directory.delete_user(admin, ALICE)
     _fails(Unauthorized, "InvalidToken", core.auth.principal, grant.access_token)
-    _fails(Forbidden, "UserNotActive", core.auth.refresh_grant, grant.refresh_token)
+    await _afails(Forbidden, "UserNotActive", core.auth.refresh_grant(grant.refresh_token))
 
 
 async def test_refresh_cannot_keep_a_role_the_user_lost(core: Core, admin, login) -> None:
@@ -97,7 +103,7 @@ async def test_refresh_cannot_keep_a_role_the_user_lost(core: Core, admin, login
     grant = token_for(core, "alice@acme.example")
     assert core.auth.principal(grant.access_token).role == "ACCOUNT_ADMIN"
     await core.directory.update_user(partner, ALICE, {"role": "USER"}, ACME)
-    assert core.auth.principal(core.auth.refresh_grant(grant.refresh_token).access_token).role == "USER"
+    assert core.auth.principal((await core.auth.refresh_grant(grant.refresh_token)).access_token).role == "USER"
 
 
 async def test_client_credentials_with_the_demo_app(core: Core) -> None:
@@ -106,7 +112,7 @@ async def test_client_credentials_with_the_demo_app(core: Core) -> None:
     # registered by the partner, enabled on Acme only: the token acts in Acme with the registered role
     assert (principal.kind, principal.account_id, principal.role) == ("client", ACME, "ACCOUNT_ADMIN")
     assert principal.client_id == APP_ID and principal.user_id is None
-    refreshed = core.auth.principal(core.auth.refresh_grant(grant.refresh_token).access_token)
+    refreshed = core.auth.principal((await core.auth.refresh_grant(grant.refresh_token)).access_token)
     assert (refreshed.kind, refreshed.client_id, refreshed.account_id) == ("client", APP_ID, ACME)
 
 
@@ -139,3 +145,16 @@ async def test_assume_role_only_downwards(core: Core, admin, alice) -> None:
     _fails(Forbidden, "ImpersonationNotAllowed", core.auth.assume_role, admin, "USER", GLOBEX)
     lowered = core.auth.principal(core.auth.assume_role(admin, "USER", None).access_token)
     assert lowered.role == "USER" and lowered.user_id == admin.user_id
+
+
+async def test_a_family_is_kept_while_its_newest_refresh_token_lives(core: Core) -> None:
+    grant = token_for(core, "alice@acme.example")
+    assert not list(core.rt.state.all("token_family"))            # issuing writes nothing
+    fresh = await core.auth.refresh_grant(grant.refresh_token)
+    [family] = core.rt.state.all("token_family")
+    assert family["accountId"] == ACME and not family["revoked"]
+    await advance(core, 13 * 86400)                                 # 14 days from the refresh: still kept
+    assert await core.auth.purge_families() == 0 and len(list(core.rt.state.all("token_family"))) == 1
+    await advance(core, 2 * 86400)                                  # the hourly sweep runs on the way
+    assert not list(core.rt.state.all("token_family"))
+    await _afails(Unauthorized, "TokenExpired", core.auth.refresh_grant(fresh.refresh_token))

@@ -47,7 +47,7 @@ def claims_wire(principal: Principal) -> dict[str, Any]:
         "extension", "loginId", "profileHeaderUrl", "photoUrl", "sipAddress", "email", "mobile", "phone",
         "languageCode", "userId", "uniqueUserId", "domain", "name", "siteId", "partnerId")}
     for key, value in claims.items():
-        if key in ("token_use", "jti"):
+        if key in ("token_use", "jti", "fam", "tv"):   # the twin's own bookkeeping
             continue
         if isinstance(value, bool):
             value = "true" if value else "false"
@@ -103,7 +103,7 @@ async def create_token(request: Request, core: CoreDep) -> JSONResponse:
         if not refresh:
             raise Invalid("MissingParameters", "refresh_token is required for the refresh_token grant")
         try:
-            token = core.auth.refresh_grant(refresh)
+            token = await core.auth.refresh_grant(refresh)
         except Unauthorized as exc:  # a bad or expired refresh token: the spec's 401 name for bad credentials
             raise Unauthorized("InvalidLoginCredentials", exc.message) from None
     elif grant == "client_credentials":

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import uuid
 from collections import deque
+from urllib.parse import parse_qsl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from callyard.api.common import redaction
 from callyard.api.common.retry_after import retry_after
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -65,7 +68,9 @@ class RateLimit:
 
 
 class Journal:
-    """The most recent requests, newest last (``GET /_callyard/journal``)."""
+    """The most recent requests, newest last (``GET /_callyard/journal``). Each entry names the account it is
+    attributed to (``accountId``: the caller's, or the one an unauthenticated sign-in names; None: no
+    account), which decides who sees it."""
 
     def __init__(self, size: int = 2000) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=size)
@@ -73,13 +78,96 @@ class Journal:
     def add(self, entry: dict[str, Any]) -> None:
         self.entries.append(entry)
 
+    def visible(self, accounts: set[str] | None) -> list[dict[str, Any]]:
+        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``."""
+        return [e for e in self.entries if accounts is None or e.get("accountId") in accounts]
+
+    def clear(self, accounts: set[str] | None = None) -> None:
+        if accounts is None:
+            self.entries.clear()
+            return
+        kept = [e for e in self.entries if e.get("accountId") not in accounts]
+        self.entries.clear()
+        self.entries.extend(kept)
+
+
+# Unauthenticated requests that name an account in their body: the sign-in routes (any service prefix).
+SIGN_IN_SUFFIXES = ("/token", "/authorize")
+PEEK_LIMIT = 64 * 1024   # a sign-in body larger than this is not read ahead (nor attributed)
+
+
+async def peek_body(receive: Receive, limit: int = PEEK_LIMIT) -> tuple[bytes | None, Receive]:
+    """Read the request body ahead (up to ``limit`` bytes) and a ``receive`` that replays it. The body is None
+    when it is larger than ``limit`` (what was read is still replayed)."""
+    messages: list[dict[str, Any]] = []
+    size = 0
+    complete = False
+    while size <= limit:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            complete = True
+            break
+    pending = list(messages)
+
+    async def replay() -> dict[str, Any]:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+    return (data if complete and size <= limit else None), replay
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length, or more than any limit when it declares none (or nonsense)."""
+    value = header(scope, b"content-length")
+    return int(value) if value is not None and value.strip().isdigit() else 1 << 62
+
+
+def sign_in_fields(raw: bytes, content_type: str | None, query: str) -> dict[str, Any]:
+    """The fields of a sign-in request (form, JSON or query), for attribution only."""
+    fields: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    kind = (content_type or "").split(";")[0].strip().lower()
+    try:
+        if kind == "application/x-www-form-urlencoded":
+            fields.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        elif raw.strip():
+            parsed = json.loads(raw)
+            if isinstance(parsed, dict):
+                fields.update(parsed)
+    except (ValueError, RecursionError):   # not ours to judge: the body limit and the route answer it
+        pass
+    return fields
+
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, clock: Clock, journal: Journal, families: Families) -> None:
+    def __init__(self, app: ASGIApp, *, clock: Clock, journal: Journal, families: Families,
+                 twin: "Twin | None" = None) -> None:
         self.app = app
         self.clock = clock
         self.journal = journal
         self.families = families
+        self.twin = twin
+
+    def attributed_account(self, scope: Scope, token: str | None, body: bytes | None) -> str | None:
+        """The account a request is attributed to before anyone checks it: a valid token's, else the account
+        an unauthenticated sign-in names (``account_id``, or the username's domain); else none."""
+        if self.twin is None:
+            return None
+        if token is not None:
+            return self.twin.core.tokens.account_of(token)
+        if body is None:
+            return None
+        fields = sign_in_fields(body, header(scope, b"content-type"), scope.get("query_string", b"").decode("latin-1"))
+        refresh = fields.get("refresh_token") or fields.get("token")
+        if isinstance(refresh, str) and refresh:
+            return self.twin.core.tokens.account_of(refresh)
+        return self.twin.core.directory.account_named(fields.get("username"),
+                                                      fields.get("account_id") or fields.get("accountId"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +181,12 @@ class RequestContext:
         state["family"] = self.families.for_path(scope["path"])
         state["correlation_id"] = correlation
         state["token_id"] = token_id
+        bearer = token_from_header(header(scope, b"authorization"))
+        body: bytes | None = None
+        if bearer is None and scope["method"] == "POST" and scope["path"].endswith(SIGN_IN_SUFFIXES) \
+                and _declared_length(scope) <= PEEK_LIMIT:   # a larger (or undeclared) body: the body limit's
+            body, receive = await peek_body(receive)
+        state["account_id"] = self.attributed_account(scope, bearer, body)
         token = context.correlation_id.set(correlation)
 
         async def send_wrapper(message: dict[str, Any]) -> None:
@@ -111,13 +205,14 @@ class RequestContext:
             app_header = state.get("app_header")   # set by the families that read X-Mitel-App
             self.journal.add({
                 "at": iso(self.clock.now()), "method": scope["method"], "path": scope["path"],
-                "query": scope.get("query_string", b"").decode("latin-1"),
+                "query": redaction.query(scope.get("query_string", b"").decode("latin-1")),
                 "host": header(scope, b"host"), "status": status_holder["status"], "correlationId": correlation,
                 "durationMs": round((time.perf_counter() - started) * 1000, 2),
                 "appHeader": app_header.as_dict() if app_header else None,
                 "principal": None if principal is None else {
                     "principalId": principal.principal_id, "accountId": principal.account_id,
                     "role": principal.role, "clientId": principal.client_id},
+                "accountId": principal.account_id if principal is not None else state.get("account_id"),
                 "tokenId": token_id,
             })
 
@@ -298,7 +393,7 @@ class FaultInjection:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fault = None
         if scope["type"] == "http" and scope["state"]["family"].faultable:
-            fault = self.faults.for_request(scope["method"], scope["path"])
+            fault = self.faults.for_request(scope["method"], scope["path"], scope["state"].get("account_id"))
         if fault is None:
             await self.app(scope, receive, send)
             return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.edge import items_page
-from callyard.api.control.routes import controller, visible_accounts
+from callyard.api.control.routes import controller, scope, visible_accounts
 from callyard.api.deps import AuditDep
 from callyard.audit.rules import RULES
 from callyard.core.principal import Principal
@@ -31,7 +31,8 @@ async def audit_rules(_actor: Principal = Depends(controller)) -> dict[str, Any]
     return items_page(items)
 
 
-@router.delete("/audit", summary="Forget every observation")
-async def clear_audit(request: Request, audit: AuditDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    audit.clear()
+@router.delete("/audit", summary="Forget every observation (an administrator's: of applications seen only in "
+               "their accounts)")
+async def clear_audit(request: Request, audit: AuditDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    audit.clear(scope(request, actor))
     return {"status": "cleared"}

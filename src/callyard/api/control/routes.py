@@ -1,10 +1,15 @@
 """``/_callyard``: health, reset, state export/import, request journal, event log, mail outbox, clock, photos.
 
-Needs an ACCOUNT_ADMIN (or higher) token unless the server runs with ``--open-control``; health and the
-photo files (embedded in ``<img>`` by apps) need none.
+Two kinds of caller (``controller``): the *operator* — the operator token of the start banner
+(``--operator-token``, ``CALLYARD_OPERATOR_TOKEN``) as ``Authorization: Bearer``, or anyone with
+``--open-control`` — acts on the whole twin; an *administrator* (an ACCOUNT_ADMIN or higher token of the
+platform) acts on the accounts they administer only (``scope``): reset, export and import of those accounts,
+their journal, events, mail, faults and audit. The virtual clock is the whole twin's: the operator's alone.
+Health, the clock's reading and the photo files (embedded in ``<img>`` by apps) need no token.
 """
 from __future__ import annotations
 
+import hmac
 import re
 import time
 from typing import Any
@@ -14,10 +19,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from callyard.api.common.errors import ERROR_RESPONSES
-from callyard.api.common.security import principal
+from callyard.api.common.security import bearer_token, principal
 from callyard.api.control.edge import items_page, read_json
 from callyard.api.deps import AuditDep, CoreDep, FaultsDep, JournalDep, TwinDep, twin_of
-from callyard.core.errors import Invalid
+from callyard.core.errors import Forbidden, Invalid
 from callyard.core.principal import SYSTEM, Principal
 
 EVENT_TYPE = re.compile(r"^[a-z][a-zA-Z]*(\.[a-z][a-zA-Z]*)*(\.\*)?$")
@@ -25,11 +30,31 @@ router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPON
 
 
 async def controller(request: Request, twin: TwinDep) -> Principal:
+    """The operator (``SYSTEM``: the operator token, or open control) or an ACCOUNT_ADMIN-or-higher principal."""
     if twin.settings.open_control:
+        return SYSTEM
+    presented, expected = bearer_token(request), twin.settings.operator_token
+    if presented and expected and hmac.compare_digest(presented.encode(), expected.encode()):
         return SYSTEM
     actor = await principal(request)
     twin.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")
     return actor
+
+
+async def operator(actor: Principal = Depends(controller)) -> Principal:
+    """Twin-wide operations: the operator only."""
+    if actor is not SYSTEM:
+        raise Forbidden("OperatorRequired", "this acts on the whole twin: it needs the operator token (printed in "
+                                            "the start banner; --operator-token or CALLYARD_OPERATOR_TOKEN)")
+    return actor
+
+
+def scope(request: Request, actor: Principal) -> set[str] | None:
+    """The accounts a control operation acts on: None (the whole twin) for the operator, else exactly the
+    accounts the administrator administers (a partner's: its own and its customers')."""
+    if actor is SYSTEM:
+        return None
+    return {a["accountId"] for a in twin_of(request).core.directory.access.visible_accounts(actor)}
 
 
 def visible_accounts(request: Request, actor: Principal) -> set[str] | None:
@@ -48,25 +73,33 @@ async def health(twin: TwinDep) -> dict[str, Any]:
             "uptimeSeconds": round(time.monotonic() - twin.started, 3)}
 
 
-@router.post("/reset", summary="Back to the tenant baseline")
+@router.post("/reset", summary="Back to the tenant baseline: the whole twin (operator) or the caller's accounts")
 async def reset(request: Request, core: CoreDep, journal: JournalDep, faults: FaultsDep, audit: AuditDep,
-                _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    await core.reset()
-    journal.entries.clear()
-    faults.clear()
-    audit.clear()
-    return {"status": "reset", "tenant": core.tenant_name()}
+                actor: Principal = Depends(controller)) -> dict[str, Any]:
+    accounts = scope(request, actor)
+    if accounts is None:
+        await core.reset()
+    else:
+        await core.reset_accounts(accounts)
+    journal.clear(accounts)
+    faults.clear(accounts)
+    audit.clear(accounts)
+    out: dict[str, Any] = {"status": "reset", "tenant": core.tenant_name()}
+    if accounts is not None:
+        out["accounts"] = sorted(accounts)
+    return out
 
 
-@router.get("/state", summary="Export a versioned JSON snapshot of the whole twin")
-async def export_state(request: Request, core: CoreDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
-    return core.export_state()
+@router.get("/state", summary="Export a versioned JSON snapshot: the whole twin (operator) or the caller's "
+            "accounts; secrets sealed")
+async def export_state(request: Request, core: CoreDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    return core.export_state(scope(request, actor))
 
 
-@router.post("/state", summary="Replace the whole twin with a snapshot")
-async def import_state(request: Request, core: CoreDep, _actor: Principal = Depends(controller)) -> dict[str, Any]:
+@router.post("/state", summary="Replace the whole twin (operator) or the caller's accounts with a snapshot")
+async def import_state(request: Request, core: CoreDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
     snapshot = await read_json(request, "the snapshot")
-    counts = await core.import_state(snapshot)
+    counts = await core.import_state(snapshot, actor, scope(request, actor))
     return {"status": "imported", "documents": counts}
 
 
@@ -75,9 +108,7 @@ async def journal(request: Request, journal: JournalDep, limit: int = 200,
                   actor: Principal = Depends(controller)) -> dict[str, Any]:
     if limit < 1 or limit > 2000:
         raise Invalid("InvalidQueryParameter", "limit must be between 1 and 2000")
-    accounts = visible_accounts(request, actor)
-    entries = [e for e in journal.entries
-               if accounts is None or e["principal"] is None or e["principal"]["accountId"] in accounts][-limit:]
+    entries = journal.visible(visible_accounts(request, actor))[-limit:]
     return items_page(entries)
 
 
@@ -121,7 +152,7 @@ async def get_clock(request: Request, core: CoreDep) -> dict[str, Any]:
 
 @router.post("/clock/advance", summary="Move the virtual clock forward (server started with --clock manual)")
 async def advance_clock(body: Advance, request: Request, core: CoreDep,
-                        _actor: Principal = Depends(controller)) -> dict[str, Any]:
+                        _actor: Principal = Depends(operator)) -> dict[str, Any]:
     try:
         await core.scheduler.advance(body.seconds)
     except ValueError as exc:

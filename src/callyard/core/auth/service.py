@@ -3,6 +3,19 @@
 Grant names, error names and claim sets follow the real spec (cloudlink-auth.openapi.json) and the real
 token sample. A grant returns an ``IssuedToken`` (the signed tokens and their lifetime); the façade parses
 the wire request and renders the token response of its family.
+
+Token lifecycle (OAuth 2.0 Security BCP, RFC 9700 §4.14.2):
+
+* Every grant starts a *family* (claim ``fam``, on the access and the refresh token). Refresh tokens rotate:
+  each use answers a new refresh token and retires the one presented; presenting a retired one again is
+  taken as theft and revokes the whole family (its refresh and access tokens). The family's state is a
+  ``token_family`` document, written at its first refresh (issuing writes nothing).
+* A user's tokens carry the ``tokenVersion`` of the user they were issued under (claim ``tv``); a new
+  password or a deactivation raises it, which revokes every token issued before.
+* Each request is checked against the current directory: the user exists and is active, the account is
+  active, the family is not revoked, and the role acted with is at most the user's current role (a demoted
+  admin's old token acts as what the user is now). Checked principals are cached per token and the cache is
+  dropped for an account on every directory, account and token-family event of it (the event path).
 """
 from __future__ import annotations
 
@@ -20,9 +33,10 @@ from callyard.core.directory.access import Access
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.domains import sip_domain
 from callyard.core.directory.validation import email as valid_email
-from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from callyard.core.errors import Conflict, CoreError, Forbidden, Invalid, NotFound, Unauthorized
 from callyard.core.principal import ROLES, Principal, role_at_least
 from callyard.core.runtime import Runtime
+from callyard.events.event import TWIN_RESET, Event
 
 GRANTS = ("password", "client_credentials", "refresh_token", "authorization_code",
           "urn:ietf:params:oauth:grant-type:token-exchange")
@@ -31,6 +45,8 @@ ANONYMOUS_FIELDS = ("principalId", "uniqueUserId", "userId", "name", "role", "em
                     "profileHeaderUrl", "languageCode", "loginId", "siteId")
 CODE_TTL_SECONDS = 600
 SCOPE = "read write"
+FAMILY = "token_family"        # document kind of a refresh-token family's state
+PRINCIPAL_CACHE = 8192         # checked principals remembered (per token)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,18 @@ class Auth:
         self.tokens = tokens
         self.access = access
         self.apps = applications
+        # token → checked principal, per account; dropped for an account by its directory events.
+        self._principals: dict[str, dict[str, Principal]] = {}
+        self._cached = 0
+        runtime.projections.after_commit("checked principals follow the directory", self._forget_principals,
+                                         events=("user.*", "account.*", "tokenFamily.*", "twin.*", TWIN_RESET))
+
+    def _forget_principals(self, event: Event) -> None:
+        if event.account_id is None or event.type == TWIN_RESET:
+            self._principals.clear()
+            self._cached = 0
+        else:
+            self._cached -= len(self._principals.pop(event.account_id, {}))
 
     # ------------------------------------------------------------------ token issue
     def _lifetimes(self, account: dict[str, Any]) -> tuple[int, int]:
@@ -59,14 +87,18 @@ class Auth:
         return int(float(access_h) * 3600), int(float(refresh_h) * 3600)
 
     def _issue(self, account: dict[str, Any], claims: dict[str, Any], refresh: dict[str, Any],
-               scope: str | None = None) -> IssuedToken:
+               scope: str | None = None, family: str | None = None) -> IssuedToken:
+        """Sign an access and a refresh token; ``family``: the family they continue (a refresh), else a new
+        one named after this refresh token."""
         access_ttl, refresh_ttl = self._lifetimes(account)
         now = int(self.rt.clock.timestamp())
+        refresh_id = self.rt.ids.uuid()
+        family = family or refresh_id
         base = {"accountId": account["accountId"], "partnerId": account["partnerId"], "iss": self.tokens.issuer,
-                "iat": now, "jti": self.rt.ids.uuid()}
+                "iat": now, "jti": self.rt.ids.uuid(), "fam": family}
         access = {**claims, **base, "domain": sip_domain(account), "exp": now + access_ttl}
         refresh_claims = {**refresh, **base, **self.refresh_claims, "token_use": "refresh",
-                          "jti": self.rt.ids.uuid(), "exp": now + refresh_ttl}
+                          "jti": refresh_id, "exp": now + refresh_ttl}
         return IssuedToken(access_token=self.tokens.sign(access), refresh_token=self.tokens.sign(refresh_claims),
                            expires_in=access_ttl, scope=scope or SCOPE)
 
@@ -86,14 +118,15 @@ class Auth:
 
     def _user_token(self, user: dict[str, Any], account: dict[str, Any], *, role: str | None = None,
                     client_id: str | None = None, scope: str | None = None,
-                    original_account: str | None = None) -> IssuedToken:
+                    original_account: str | None = None, family: str | None = None) -> IssuedToken:
         claims = self._user_claims(user, role)
-        refresh = {"type": "user", "id": user["userId"], "assumedRole": role or user["role"]}
+        claims["tv"] = int(user.get("tokenVersion") or 0)
+        refresh = {"type": "user", "id": user["userId"], "assumedRole": role or user["role"], "tv": claims["tv"]}
         if client_id:
             claims["clientId"] = refresh["clientId"] = client_id
         if original_account:
             claims["originalAccountId"] = refresh["originalAccountId"] = original_account
-        return self._issue(account, claims, refresh, scope)
+        return self._issue(account, claims, refresh, scope, family)
 
     def _active_account(self, account_id: str) -> dict[str, Any]:
         account = self.access.find_account(account_id)
@@ -151,8 +184,41 @@ class Auth:
         return self._user_token(user, account, client_id=client_id, scope=scope)
 
     # ------------------------------------------------------------------ refresh
-    def refresh_grant(self, refresh_token: str) -> IssuedToken:
+    async def refresh_grant(self, refresh_token: str) -> IssuedToken:
+        """Rotate: a new access and refresh token of the same family, the presented one retired. A retired
+        refresh token presented again revokes the family (committed before the refusal is answered)."""
         claims = self.tokens.verify(refresh_token, "refresh")
+        family_id = str(claims.get("fam") or claims["jti"])   # tokens from before families: their own
+        stolen = False
+        async with self.rt.write() as uow:
+            family = self.rt.state.get(FAMILY, family_id)
+            if family is not None and family.get("revoked"):
+                raise Unauthorized("TokenRevoked", "the refresh token was revoked")
+            # A family without a document was never refreshed (or was forgotten by a reset or an import, or
+            # expired): the token presented starts its rotation.
+            current = family["current"] if family is not None else claims["jti"]
+            if claims["jti"] != current:
+                revoked = uow.update(FAMILY, family_id, revoked=True, revokedOn=self.rt.now_iso(),
+                                     reason="reuse")
+                uow.emit("tokenFamily.revoked", revoked["accountId"], f"/tokenFamilies/{family_id}",
+                         _family_event(revoked), self.rt.now_iso())
+                stolen = True
+            else:
+                issued = self._refreshed(claims, family_id)
+                fresh = _own_claims(issued.refresh_token)
+                doc = {"familyId": family_id, "accountId": claims["accountId"], "type": claims.get("type"),
+                       "principalId": claims.get("id"), "current": fresh["jti"],
+                       "revoked": False, "createdOn": family["createdOn"] if family else self.rt.now_iso(),
+                       "refreshedOn": self.rt.now_iso(), "expiresAt": fresh["exp"]}
+                uow.put(FAMILY, family_id, doc)
+                uow.emit("tokenFamily.rotated", doc["accountId"], f"/tokenFamilies/{family_id}", _family_event(doc),
+                         self.rt.now_iso())
+        if stolen:
+            raise Unauthorized("TokenRevoked", "this refresh token was already used: every token of its family "
+                                               "is revoked; sign in again")
+        return issued
+
+    def _refreshed(self, claims: dict[str, Any], family_id: str) -> IssuedToken:
         account = self.access.find_account(claims["accountId"])
         if account is None:
             raise Forbidden("AuthenticationFailure", "the token's account no longer exists")
@@ -165,11 +231,13 @@ class Auth:
                 raise Forbidden("UserNotActive", "the token's user no longer exists")
             if not user.get("active", True):
                 raise Forbidden("UserNotActive", "the user is not active")
+            if int(claims.get("tv") or 0) < int(user.get("tokenVersion") or 0):
+                raise Unauthorized("TokenRevoked", "the refresh token was revoked (the user's password changed)")
             role = claims.get("assumedRole") or user["role"]
             if not role_at_least(user["role"], role):
                 role = user["role"]
             return self._user_token(user, account, role=role, client_id=claims.get("clientId"),
-                                    original_account=claims.get("originalAccountId"))
+                                    original_account=claims.get("originalAccountId"), family=family_id)
         if kind in ("client", "anonymous", "guest"):
             if kind != "guest":
                 registration = self.apps.registration(claims.get("clientId", ""))
@@ -178,7 +246,7 @@ class Auth:
                 self.apps.active_record(registration["applicationId"], account["accountId"])
             access_claims = dict(claims.get("claims") or {})
             return self._issue(account, access_claims, {k: claims[k] for k in ("type", "id", "claims", "clientId")
-                                                        if k in claims})
+                                                        if k in claims}, family=family_id)
         raise Unauthorized("InvalidToken", "unknown refresh token type")
 
     # ------------------------------------------------------------------ client credentials
@@ -371,20 +439,88 @@ class Auth:
             claims["clientId"] = client_id
         return self._issue(account, claims, {"type": "guest", "id": principal_id, "claims": claims})
 
+    # ------------------------------------------------------------------ retention
+    def keep_tidy(self, scheduler: Any, every: float = 3600.0) -> None:
+        """Forget the families whose refresh tokens have all expired, every ``every`` seconds of the twin's
+        clock (call again after the scheduler was cleared)."""
+        async def sweep() -> None:
+            try:
+                await self.purge_families()
+            finally:
+                scheduler.after(every, sweep, "token families retention")
+        scheduler.after(every, sweep, "token families retention")
+
+    async def purge_families(self) -> int:
+        now = self.rt.clock.timestamp()
+        gone = [f["familyId"] for f in self.rt.state.all(FAMILY) if float(f.get("expiresAt") or 0) <= now]
+        if gone:
+            async with self.rt.write() as uow:
+                for family_id in gone:
+                    uow.delete(FAMILY, family_id)
+                    # no event: an expired family changes nothing anyone can observe
+        return len(gone)
+
     # ------------------------------------------------------------------ verification
     def principal(self, token: str) -> Principal:
-        claims = self.tokens.verify(token, "access")
+        """The caller a valid access token names, as the directory stands now (see the module docstring)."""
+        claims = self.tokens.verify(token, "access")   # signature (cached), use, expiry: every time
+        account_id = str(claims.get("accountId", ""))
+        cached = self._principals.get(account_id, {}).get(token)
+        if cached is not None:
+            return cached
+        found = self._check(claims)
+        if self._cached >= PRINCIPAL_CACHE:
+            self._principals.clear()
+            self._cached = 0
+        self._principals.setdefault(account_id, {})[token] = found
+        self._cached += 1
+        return found
+
+    def refused(self, token: str) -> bool:
+        """Whether ``token`` no longer admits its holder (expired, revoked, its user gone or inactive): what a
+        live session opened with it checks."""
+        try:
+            self.principal(token)
+        except CoreError:
+            return True
+        return False
+
+    def _check(self, claims: dict[str, Any]) -> Principal:
         account = self.access.find_account(claims.get("accountId", ""))
         if account is None:
             raise Unauthorized("InvalidToken", "the token's account no longer exists")
         if not account.get("active", True):
             raise Forbidden("InactiveAccount", "the token's account is not active")
+        family = self.rt.state.get(FAMILY, str(claims.get("fam") or ""))
+        if family is not None and family.get("revoked"):
+            raise Unauthorized("TokenRevoked", "the token was revoked")
         kind = claims.get("principalType", "user")
         user_id = claims.get("userId") if kind == "user" else None
-        if kind == "user" and self.rt.state.get("user", user_id or "") is None:
-            raise Unauthorized("InvalidToken", "the token's user no longer exists")
-        return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=claims["role"],
+        role = claims["role"]
+        if kind == "user":
+            user = self.rt.state.get("user", user_id or "")
+            if user is None:
+                raise Unauthorized("InvalidToken", "the token's user no longer exists")
+            if not user.get("active", True):
+                raise Unauthorized("TokenRevoked", "the token's user is not active")
+            if int(claims.get("tv") or 0) < int(user.get("tokenVersion") or 0):
+                raise Unauthorized("TokenRevoked", "the token was revoked (the user's password changed)")
+            if not role_at_least(user["role"], role):
+                role = user["role"]   # demoted since: the token acts as what the user is now
+        return Principal(principal_id=claims["principalId"], account_id=claims["accountId"], role=role,
                          user_id=user_id, client_id=claims.get("clientId"), kind=kind, claims=claims)
+
+
+def _own_claims(token: str) -> dict[str, Any]:
+    """The claims of a token this service has just signed (no need to check its signature again)."""
+    import jwt
+
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def _family_event(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc.get(k) for k in ("familyId", "type", "principalId", "revoked", "reason")}
 
 
 def _absolute_uri(uri: str) -> bool:

@@ -30,7 +30,7 @@ class TokenService:
         # Forced expiry (fault injection): access tokens issued at or before a cutoff count as expired.
         # Tokens signed in the cutoff's own second after it are remembered by jti, so a token refreshed at
         # once (or on a virtual clock that has not moved) is valid.
-        self._forced: list[tuple[float, str | None, set[str]]] = []
+        self._forced: list[tuple[float, str | None, set[str], frozenset[str] | None]] = []
 
     async def load_or_create_key(self) -> None:
         pem = await self.runtime.store.get_meta(KEY_META)
@@ -49,6 +49,15 @@ class TokenService:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
         self.kid = jwk_thumbprint(jwk)
 
+    def derive_key(self, purpose: str) -> bytes:
+        """A 256-bit key for ``purpose``, derived (HKDF-SHA256) from the signing key: as stable and as private
+        as the signing key, and a different key for each purpose."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        assert self._private_pem is not None, "signing key not loaded"
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(self._private_pem)
+
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
@@ -56,9 +65,21 @@ class TokenService:
 
     def sign(self, claims: dict[str, Any]) -> str:
         assert self._private_pem is not None, "signing key not loaded"
-        for _cutoff, _principal, issued_since in self._forced:
+        for _cutoff, _principal, issued_since, _accounts in self._forced:
             issued_since.add(claims.get("jti", ""))
         return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
+
+    def account_of(self, token: str) -> str | None:
+        """The account of a token this twin signed, expired or not (to attribute a request, never to admit
+        one); None for anything else."""
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = self.verify(token, "access")
+            except Unauthorized:
+                claims = self._verified.get(token)   # signed by us, refused for its use or expiry
+        account = claims.get("accountId") if claims else None
+        return account if isinstance(account, str) else None
 
     def verify(self, token: str, use: str) -> dict[str, Any]:
         """Check signature, token use and expiry. ``use`` is ``access`` or ``refresh``.
@@ -85,11 +106,12 @@ class TokenService:
             raise Unauthorized("TokenExpired", f"the {use} token has expired")
         return dict(claims)
 
-    def force_expiry(self, principal_id: str | None = None) -> object:
-        """Every access token issued until now (of ``principal_id``, or of everyone) counts as expired;
+    def force_expiry(self, principal_id: str | None = None, accounts: frozenset[str] | None = None) -> object:
+        """Every access token issued until now (of ``principal_id``, or of everyone; in ``accounts`` only, when
+        given) counts as expired;
         refresh tokens stay valid, so a client that refreshes recovers. Returns a handle for
         ``end_forced_expiry``."""
-        entry = (self.runtime.clock.timestamp(), principal_id, set[str]())
+        entry = (self.runtime.clock.timestamp(), principal_id, set[str](), accounts)
         self._forced.append(entry)
         return entry
 
@@ -100,8 +122,9 @@ class TokenService:
     def _forced_expired(self, claims: dict[str, Any]) -> bool:
         issued = float(claims.get("iat", 0))
         return any(issued <= cutoff and principal in (None, claims.get("principalId"))
+                   and (accounts is None or claims.get("accountId") in accounts)
                    and claims.get("jti") not in issued_since
-                   for cutoff, principal, issued_since in self._forced)
+                   for cutoff, principal, issued_since, accounts in self._forced)
 
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:

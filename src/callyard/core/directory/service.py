@@ -44,6 +44,17 @@ class Directory:
         case (an ambiguous local part names no one)."""
         return self.indexes.user_by_login(account_id, login)
 
+    def account_named(self, username: Any = None, account_ref: Any = None) -> str | None:
+        """The account a sign-in names, before anyone is authenticated: ``account_ref`` (id or number), else
+        the domain of an e-mail-like username; None when it names none (or several)."""
+        if isinstance(account_ref, str) and account_ref:
+            account = self.access.find_account(account_ref)
+            return account["accountId"] if account else None
+        if isinstance(username, str) and "@" in username:
+            account = self.indexes.account_by_domain(username.rsplit("@", 1)[1].strip().lower())
+            return account["accountId"] if account else None
+        return None
+
     def user_by_extension(self, account_id: str, extension: str) -> dict[str, Any] | None:
         return self.indexes.user_by_extension(account_id, extension)
 
@@ -265,6 +276,10 @@ class Directory:
             if password is not None:
                 changes["passwordHash"] = hash_password(str(password))
                 changes["userVerified"] = True
+            if password is not None or (changes.get("active") is False and user.get("active", True)):
+                # Every token issued to the user until now is revoked (core/auth: a token carries the
+                # version it was issued under): a new password or a deactivation ends every session.
+                changes["tokenVersion"] = int(user.get("tokenVersion") or 0) + 1
             updated = uow.update("user", user["userId"], **changes)
             self._stamp(updated, actor, created=False)
             self._emit(uow, "user.updated", updated["accountId"], f"/users/{updated['userId']}", updated)

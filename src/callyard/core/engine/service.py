@@ -97,6 +97,14 @@ class Engine:
         self.dialplan.invalidate()
         self.features.reset()
 
+    def forget_accounts(self, accounts: set[str]) -> None:
+        """After the documents of ``accounts`` were replaced (their live calls hung up first): their endpoints
+        and dial plans are built again from the new documents."""
+        for key in [k for k, endpoint in self.call_table.endpoints.items() if k[0] in accounts and not endpoint.legs]:
+            del self.call_table.endpoints[key]
+        for account_id in accounts:
+            self.dialplan.invalidate(account_id)
+
     def _on_directory_event(self, event: Event) -> None:
         if event.type.split(".")[0] in ("user", "group", "account"):
             self.dialplan.invalidate(event.account_id)

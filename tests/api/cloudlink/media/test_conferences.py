@@ -15,7 +15,7 @@ import httpx
 import pytest
 from jsonschema import Draft4Validator
 
-from tests.conftest import ACME, ALICE, BOB, ERIN
+from tests.conftest import ACME, ALICE, BOB, ERIN, OPERATOR_HEADERS
 from tests.support import swagger
 from tests.support.swagger import check
 
@@ -153,7 +153,7 @@ def documents(client: httpx.Client, admin: dict, kind: str) -> list[dict]:
 
 
 def advance(client: httpx.Client, admin: dict, seconds: float) -> str:
-    response = client.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=admin)
+    response = client.post("/_callyard/clock/advance", json={"seconds": seconds}, headers=OPERATOR_HEADERS)
     assert response.status_code == 200, response.text
     return response.json()["now"]
 

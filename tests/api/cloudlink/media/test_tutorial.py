@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.support.swagger import check
+from tests.conftest import OPERATOR_HEADERS
 
 B = "/2017-09-01"
 
@@ -73,7 +74,7 @@ def test_seed_000_tutorial(client: httpx.Client, as_user) -> None:
     assert sorted(leg["endpointId"] for leg in live[0]["legs"]) == ["+16135550123", "2882"]
 
     # 30 s of talk, the caller hangs up; the records show what happened.
-    client.post("/_callyard/clock/advance", json={"seconds": 30}, headers=admin)
+    client.post("/_callyard/clock/advance", json={"seconds": 30}, headers=OPERATOR_HEADERS)
     assert client.post("/_callyard/sim/endpoints/+16135550123/hangup", headers=admin).status_code == 200
     records = check(client.get(f"{B}/calls/records", headers=admin), "GET", "/calls/records")
     by_leg = {r["callId"]: r for r in records["_embedded"]["items"]}

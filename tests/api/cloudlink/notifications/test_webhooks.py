@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import auth, token
+from tests.conftest import auth, token, OPERATOR_HEADERS
 from tests.support.control import Control
 from tests.support.receiver import Receiver
 
@@ -112,13 +112,13 @@ def test_retries_on_5xx_with_the_same_id_then_delivers(client: httpx.Client, adm
         assert receiver.requests and receiver.requests[0]["status"] == 500
         for _ in range(3):  # the backoff runs on the virtual clock
             seen = len(receiver.requests)
-            client.post("/_callyard/clock/advance", json={"seconds": 5}, headers=admin)
+            client.post("/_callyard/clock/advance", json={"seconds": 5}, headers=OPERATOR_HEADERS)
             deadline = time.monotonic() + 3
             while len(receiver.requests) == seen and time.monotonic() < deadline:
                 time.sleep(0.02)
         assert len(receiver.requests) >= 2 and not receiver.accepted()
         receiver.status = 200
-        client.post("/_callyard/clock/advance", json={"seconds": 60}, headers=admin)
+        client.post("/_callyard/clock/advance", json={"seconds": 60}, headers=OPERATOR_HEADERS)
         receiver.wait_for(1)
         ids = {r["headers"]["webhook-id"] for r in receiver.requests}
         assert len(ids) == 1  # one delivery, one id, however many attempts

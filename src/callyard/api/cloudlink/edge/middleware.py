@@ -13,6 +13,7 @@ from typing import Any, Callable
 from callyard.api.cloudlink.edge import mitel_app
 from callyard.api.cloudlink.edge.errors import ERRORS
 from callyard.api.cloudlink.edge.hosts import HOST_PREFIX, arrived_path, strip_service
+from callyard.api.common import redaction
 from callyard.api.common.middleware import header
 from callyard.api.family import ASGIApp, Problem, Receive, Scope, Send
 from callyard.audit.service import Exchange
@@ -72,11 +73,11 @@ class CloudLinkEdge:
                 started=wall_started, ended=time.time(), method=scope["method"],
                 path=arrived_path(scope), resource=strip_service(scope["path"]),
                 host=header(scope, b"host") or "" if scope.get(HOST_PREFIX) else "",
-                query=scope.get("query_string", b"").decode("latin-1"),
+                query=redaction.query(scope.get("query_string", b"").decode("latin-1")),
                 body=bytes(body), status=answer["status"], retry_after=answer["retry_after"],
                 correlation_id=state["correlation_id"], app_header=app_header, token_id=state["token_id"],
                 principal_id=principal.principal_id if principal else None,
-                account_id=principal.account_id if principal else None,
+                account_id=principal.account_id if principal else state.get("account_id"),
                 principal_kind=principal.kind if principal else None,
                 client_id=principal.client_id if principal else None,
                 peer=(scope.get("client") or ("", 0))[0], user_agent=header(scope, b"user-agent") or ""))

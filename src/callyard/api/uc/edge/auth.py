@@ -63,6 +63,7 @@ async def grant(request: Request) -> Grant:
         raise Unauthorized("ticket.required", "an API ticket is required: Authorization: Bearer <token> or ?t=<token>")
     found = twin_of(request).core.tickets.verify(token)
     request.state.uc_grant = found
+    request.state.principal = found.principal   # the journal attributes the request to the ticket's account
     return found
 
 

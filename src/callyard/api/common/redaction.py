@@ -1,0 +1,63 @@
+"""Secrets never reach the request journal, the audit's evidence or the server log: the values of credential
+parameters in query strings (the request target) are replaced by ``REDACTED``. (The journal and the audit
+keep no request bodies and no headers besides ``Host``; the audit hashes a body only to recognise a retry.)
+
+``install_log_redaction`` puts a filter on uvicorn's loggers, whose access log (and WebSocket lines) print the
+full request target — ``/_callyard/stream?token=…`` included."""
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import parse_qsl, urlencode
+
+REDACTED = "REDACTED"
+# Parameter names whose value is a credential (compared case-insensitively, ``-`` and ``_`` alike).
+SECRET_NAMES = frozenset({"password", "token", "access_token", "refresh_token", "id_token", "client_secret",
+                          "code", "code_verifier", "t", "sessionid", "session_id", "authorization", "signature",
+                          "secret", "signingsecret", "apikey", "api_key", "cookie", "set_cookie"})
+# A query parameter inside any text (a log line): name=value up to the next separator.
+_IN_TEXT = re.compile(r"(?i)([?&;](?:" + "|".join(sorted((re.escape(n) for n in SECRET_NAMES), key=len,
+                                                             reverse=True)) + r")=)[^&\s\"';]*")
+
+
+def secret(name: str) -> bool:
+    return name.lower().replace("-", "_") in SECRET_NAMES
+
+
+def query(text: str) -> str:
+    """A query string with the values of secret parameters redacted (the rest kept as sent)."""
+    if not text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(secret(k) for k, _ in pairs):
+        return text
+    return urlencode([(k, REDACTED if secret(k) else v) for k, v in pairs], safe="*/:,{}$@ ")
+
+
+def text(line: str) -> str:
+    """Any text (a log line) with ``?name=value`` / ``&name=value`` of secret parameters redacted."""
+    return _IN_TEXT.sub(lambda m: m.group(1) + REDACTED, line)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts secret query parameters in a log record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: text(a) if isinstance(a, str) else a for k, a in record.args.items()}
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Filter the loggers that print request targets (idempotent)."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "websockets.server"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
