@@ -23,6 +23,7 @@ js-clients: $(JS_CLIENT)/node_modules/.package-lock.json
 
 # Options of `callyard serve` pass through ARGS: make run ARGS="--clock manual --open-control"
 ARGS ?=
+TEST_WORKERS ?= 2
 run: $(STAMP)
 	$(BIN)/callyard serve $(ARGS)
 
@@ -31,8 +32,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples sdk
 	$(BIN)/mypy
 
+# Test modules run in parallel, two workers, a module per worker at a time (each worker has its own live
+# servers). The schemathesis conformance runs go in a second, single-process run: their parametrised operations
+# are not distributed by pytest-xdist, and they compare the operations selected with those reached.
 test: lint js-clients
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance
+	$(BIN)/python -m pytest tests/conformance
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/core/engine/test_state_machine.py \
