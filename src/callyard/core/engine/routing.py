@@ -148,7 +148,7 @@ class Routing(CallListener):
                depth: int) -> Leg | None:
         """Send the call on from ``source`` to ``destination`` (a number, or ``voicemail``)."""
         if normalise(destination) in ("voicemail", self.table.dialplan.voicemail_pilot(source.account_id)):
-            return self.to_voicemail(tx, call, caller, source if source.kind == EXTENSION else None, cause)
+            return self.to_voicemail(tx, call, caller, source if source.kind in (EXTENSION, GROUP) else None, cause)
         target = self.table.endpoint(source.account_id, destination)
         if target is None:
             self.fail(tx, caller, "destNotObtainable")
