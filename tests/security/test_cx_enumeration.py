@@ -23,7 +23,7 @@ from callyard.api.cx.openapi import document
 from callyard.app import build_app
 from callyard.config import Settings
 from callyard.core.directory.tenant import DEMO_TENANT
-from tests.conftest import LiveServer, auth, start_server, token
+from tests.conftest import OPERATOR_HEADERS, LiveServer, auth, start_server, token
 from tests.security.test_enumeration import mounted
 
 PREFIXES = ("/miccsdk/api/v1", "/authorizationserver")
@@ -66,7 +66,7 @@ class World:
         assert self.http.post("/_callyard/reset", headers=admin).status_code == 200
         self.control = admin
         self.expired = auth(cx_token(self.http, "alice"))
-        advance = self.http.post("/_callyard/clock/advance", headers=admin, json={"seconds": 3700})
+        advance = self.http.post("/_callyard/clock/advance", headers=OPERATOR_HEADERS, json={"seconds": 3700})
         assert advance.status_code == 200, advance.text
         self.alice = auth(cx_token(self.http, "alice"))
         self.supervisor = auth(cx_token(self.http, "admin@acme.example"))

@@ -29,7 +29,7 @@ from callyard.core.state import State
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
-SECRET_FIELDS = ("passwordHash", "clientSecretHash", "signingSecret", "activationToken", "tokenHash")
+SECRET_FIELDS = ("passwordHash", "clientSecretHash", "secretHash", "signingSecret", "activationToken", "tokenHash")
 SEALED = "sealed:v1:"
 NOT_EXPORTED = ("auth_code",)   # single-use login codes: credentials, and gone in ten minutes anyway
 # An account keeps these through a scoped import: they are who the account is, in the twin and to others.

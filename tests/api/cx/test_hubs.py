@@ -18,7 +18,7 @@ from signalr_async.net.hub import SignalRHub
 
 from tests.api.cx.conftest import ALICE, ALICE_VOICE, API, CALLER, LOGIN, SUPPORT, WEB_CHAT, cx_token
 from tests.api.cx.test_cross_family import WRAP_UP, media_calls, wrap_server  # noqa: F401 - the live twin
-from tests.conftest import auth, token
+from tests.conftest import OPERATOR_HEADERS, auth, token
 from tests.delivery.signalr.test_python_clients import aiohttp_writer_send  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("aiohttp_writer_send")
@@ -131,7 +131,7 @@ async def test_a_support_call_as_the_hubs_push_it(wrap_server: Any, http: httpx.
         assert http.put(conversation, headers=auth(alice_cx), json={"conversationAction": "End"}).status_code == 200
         await alice.until(lambda: offered["conversationId"] in sum(alice.of("employeeConversationRemoved"), []))
         await alice.until(lambda: aggregate(alice.of("employeeStateChanged")[-1]) == ("Busy", "WorkTimer"))
-        http.post("/_callyard/clock/advance", headers=admin, json={"seconds": WRAP_UP + 1}).raise_for_status()
+        http.post("/_callyard/clock/advance", headers=OPERATOR_HEADERS, json={"seconds": WRAP_UP + 1}).raise_for_status()
         await alice.until(lambda: aggregate(alice.of("employeeStateChanged")[-1]) == ("Available", "Idle"))
         await asyncio.sleep(1.0)   # nothing more, nothing twice
 
