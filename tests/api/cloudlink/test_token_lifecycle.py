@@ -127,3 +127,26 @@ def test_a_live_stream_closes_when_its_token_is_revoked(client: httpx.Client, ad
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_new_password_revokes_the_other_families_credentials(client: httpx.Client) -> None:
+    """The UC family's API tickets and the CX family's tokens of a user stop with a password change too."""
+    from tests.api.cx.conftest import cx_token
+    from tests.api.uc.conftest import bearer, create_ticket
+
+    ticket = create_ticket(client, "alice@acme.example", ("USER",))
+    cx = cx_token(client, "alice")
+    devices = "/api/device/info/v1/list/acme.example/alice"
+    cx_me = "/miccsdk/api/v1/employees/me"
+    assert client.get(devices, headers=bearer(ticket)).status_code == 200
+    assert client.get(cx_me, headers=auth(cx)).status_code == 200
+    alice = sign_in(client, "alice@acme.example")
+    changed = client.put(f"{B}/users/{ALICE}", json={"password": "a-new-secret-1"}, headers=auth(alice["access_token"]))
+    assert changed.status_code == 200, changed.text
+    refused_uc = client.get(devices, headers=bearer(ticket))
+    assert refused_uc.status_code == 401, refused_uc.text
+    refused_cx = client.get(cx_me, headers=auth(cx))
+    assert refused_cx.status_code == 401, refused_cx.text
+    fresh = create_ticket(client, "alice@acme.example", ("USER",), password="a-new-secret-1")
+    assert client.get(devices, headers=bearer(fresh)).status_code == 200
+    assert client.get(cx_me, headers=auth(cx_token(client, "alice", "a-new-secret-1"))).status_code == 200

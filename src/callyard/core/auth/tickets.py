@@ -153,7 +153,7 @@ class Tickets:
                    "name": ticket_name, "allowedApis": wanted, "platform": platform, "ver": version,
                    "number": number, "deviceDisplayName": device_name, "createdBy": actor["userId"],
                    "createdOn": self.rt.now_iso(), "expiresAt": expires_on.timestamp(),
-                   "tokenHash": _digest(token)}
+                   "tokenHash": _digest(token), "tokenVersion": int(target.get("tokenVersion") or 0)}
             uow.put(KIND, ticket_id, doc)
             uow.emit("uc.ticket.created", target["accountId"], f"/uc/tickets/{ticket_id}", _public(doc),
                      self.rt.now_iso())
@@ -216,6 +216,8 @@ class Tickets:
         if user is None:
             raise Unauthorized("ticket.not.valid", "the ticket's user no longer exists")
         self._usable(user, status=Unauthorized)
+        if int(doc.get("tokenVersion") or 0) < int(user.get("tokenVersion") or 0):
+            raise Unauthorized("ticket.not.valid", "the API ticket was revoked (the user's password changed)")
         return Grant(ticket=doc, user=user, principal=principal_of(user, doc["ticketId"]))
 
     def authorize(self, grant: Grant, api: str, domain: str, user_ref: str, *,

@@ -62,7 +62,8 @@ class AuthorizationServer:
         user = self.rt.state.get("user", employee["userId"])
         if user is None or not user.get("active", True):
             raise Forbidden("UserNotActive", "the employee's user is not active")
-        claims = {"principalId": user["userId"], "userId": user["userId"], "uniqueUserId": user.get("uniqueUserId"),
+        claims = {"tv": int(user.get("tokenVersion") or 0), "principalId": user["userId"], "userId": user["userId"],
+                  "uniqueUserId": user.get("uniqueUserId"),
                   "email": user.get("email", ""), "name": user.get("name", ""), "role": user.get("role", "USER"),
                   "principalType": "user", "employeeId": employee["id"], "username": employee["username"],
                   "securityRole": employee["securityRole"], **(extra or {})}
@@ -106,6 +107,8 @@ class AuthorizationServer:
             user = self.rt.state.get("user", claims.get("userId", ""))
             if user is None or not user.get("active", True):
                 raise Unauthorized("InvalidToken", "the token's user no longer exists or is not active")
+            if int(claims.get("tv") or 0) < int(user.get("tokenVersion") or 0):
+                raise Unauthorized("TokenRevoked", "the token was revoked (the user's password changed)")
             if self.rt.state.get(EMPLOYEE, claims.get("employeeId", "")) is None:
                 raise Unauthorized("InvalidToken", "the token's employee no longer exists")
         elif not any(c["clientId"] == claims.get("clientId") for c in self.rt.state.all(CLIENT)):
