@@ -131,7 +131,8 @@ async def test_a_support_call_as_the_hubs_push_it(wrap_server: Any, http: httpx.
         assert http.put(conversation, headers=auth(alice_cx), json={"conversationAction": "End"}).status_code == 200
         await alice.until(lambda: offered["conversationId"] in sum(alice.of("employeeConversationRemoved"), []))
         await alice.until(lambda: aggregate(alice.of("employeeStateChanged")[-1]) == ("Busy", "WorkTimer"))
-        http.post("/_callyard/clock/advance", headers=OPERATOR_HEADERS, json={"seconds": WRAP_UP + 1}).raise_for_status()
+        http.post("/_callyard/clock/advance", headers=OPERATOR_HEADERS,
+                  json={"seconds": WRAP_UP + 1}).raise_for_status()
         await alice.until(lambda: aggregate(alice.of("employeeStateChanged")[-1]) == ("Available", "Idle"))
         await asyncio.sleep(1.0)   # nothing more, nothing twice
 
