@@ -143,3 +143,36 @@ def test_no_tenant_sees_another(wrap_server: Any) -> None:
             "grant_type": "client_credentials", "client_id": "GlobexBoard", "client_secret": "globex-secret"})
         queues = http.get(f"{API}/queues/state", headers=auth(board.json()["access_token"])).json()
         assert [q["name"] for q in queues["_embedded"]["items"]] == ["Globex Help"]
+
+
+def test_an_agent_logged_in_through_the_uc_api_is_the_cx_employee_state(wrap_server: Any) -> None:
+    """One agent state: alice logs in to Support through the UC Distribution Group API and the CX SDK shows her
+    Available in it; she goes Offline through the CX SDK and the UC API shows her logged out."""
+    from tests.api.uc.conftest import bearer, create_ticket
+
+    with httpx.Client(base_url=wrap_server.url, timeout=10) as http:
+        admin = auth(token(http, "admin@acme.example"))
+        Control(http, admin).reset()
+        uc = bearer(create_ticket(http, "alice@acme.example", ("USER",)))
+        alice_cx = auth(cx_token(http, "alice"))
+        groups = "/api/distributiongroup/acme.example/alice"
+
+        def uc_support() -> dict[str, Any]:
+            [support] = [g for g in http.get(groups, headers=uc).json()["group"] if g["id"] == 5000]
+            return support
+
+        def cx_state() -> str:
+            response = http.get(f"{API}/employees/me/state", headers=alice_cx)
+            assert response.status_code == 200, response.text
+            return json.dumps(response.json())
+
+        assert uc_support()["loggedIn"] is False and '"Offline"' in cx_state()
+        logged_in = http.put(f"{groups}/acme.example/5000/login", headers=uc)
+        assert logged_in.status_code == 200, logged_in.text
+        assert uc_support()["loggedIn"] is True
+        assert '"Available"' in cx_state()
+        support = http.get(f"{API}/queues/Support/state", headers=alice_cx).json()
+        assert (support["agentsLoggedIn"], support["agentsAvailable"]) == (1, 1)
+        offline = http.put(f"{API}/employees/me/state", headers=alice_cx, json={"state": "Offline"})
+        assert offline.status_code == 200, offline.text
+        assert uc_support()["loggedIn"] is False and '"Offline"' in cx_state()
