@@ -84,3 +84,17 @@ def test_the_openapi_document_signs_in_and_describes_the_writes(client: httpx.Cl
     control = client.get("/openapi/control.json").json()
     assert {p for p in control["paths"]} and all(p.startswith("/_callyard") for p in control["paths"])
     assert json.dumps(control).count("/2017-09-01/") <= 2     # the token URL of the security scheme only
+
+
+def test_the_families_with_their_own_document_are_linked_to_it(client: httpx.Client) -> None:
+    """UC and CX serve their own OpenAPI documents: the landing page, /docs/{family} and /openapi/{family}.json
+    lead there, and each is a document of that family's paths."""
+    html = client.get("/").text
+    for name, document, path in (("uc", "/api/openapi.json", "/api/tickets/"),
+                                 ("cx", "/miccsdk/api/v1/openapi.json", "/employees")):
+        assert f'href="{document}"' in html and f'href="/docs/{name}"' in html
+        assert document in client.get(f"/docs/{name}").text
+        moved = client.get(f"/openapi/{name}.json", follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == document
+        paths = client.get(f"/openapi/{name}.json", follow_redirects=True).json()["paths"]
+        assert any(path in p for p in paths), sorted(paths)[:5]

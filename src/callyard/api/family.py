@@ -113,6 +113,7 @@ class Family:
     exact: tuple[str, ...] = ()              # single paths it owns outright (the landing page owns "/")
     title: str = ""                          # how the landing page and the API docs name it
     description: str = ""                    # one line for the landing page
+    document: str | None = None              # the URL of the family's own OpenAPI document, when it serves one
     # Completes the family's part of the OpenAPI document (request bodies, response schemas, security) in
     # place: called with the generated document and the family's operations as {(METHOD, path): operation}.
     openapi: Callable[[dict[str, Any], dict[tuple[str, str], dict[str, Any]]], None] | None = None

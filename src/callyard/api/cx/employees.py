@@ -56,6 +56,16 @@ def conversation_update(body: dict[str, Any]) -> dict[str, Any]:
             "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None}
 
 
+async def conversation_updates(request: Request) -> list[dict[str, Any]]:
+    """A list of ConversationUpdates (the bulk PUTs of an inbox and of a queue), each naming its conversation."""
+    body = await json_body(request, kind=list)
+    updates = [conversation_update(item) if isinstance(item, dict) else {} for item in body]
+    for update in updates:
+        if not update or not isinstance(update.get("id"), str):
+            raise Invalid("InvalidRequest", "each ConversationUpdate names its conversation (id)")
+    return updates
+
+
 def _employee(core: Any, doc: dict[str, Any], desk: Any, request: Request, caller: Any) -> dict[str, Any]:
     embedded = {}
     if "state" in expansions(dict(request.query_params), ("state",)):
@@ -244,12 +254,7 @@ async def inbox(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
             summary="Update a list of conversations in an employees inbox",
             openapi_extra=schemas.body(schemas.CONVERSATION_UPDATES))
 async def inbox_update_many(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
-    body = await json_body(request, kind=list)
-    updates = [conversation_update(item) if isinstance(item, dict) else {} for item in body]
-    for update in updates:
-        if not update or not isinstance(update.get("id"), str):
-            raise Invalid("InvalidRequest", "each ConversationUpdate names its conversation (id)")
-    for update in updates:
+    for update in await conversation_updates(request):
         await desk.conversation_action(caller, id, update["id"], update)
     return "OK"
 

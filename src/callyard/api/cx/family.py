@@ -23,6 +23,10 @@ def _routing_middleware(_twin: "Twin") -> Sequence[Middleware]:
 
 FAMILY = Family(
     name="cx",
+    title="CX SDK",
+    description="The contact center's MiCCSDK of seed 004: employees, agents, queues, conversations, and the "
+                "SignalR 2 hubs.",
+    document="/miccsdk/api/v1/openapi.json",
     prefixes=PREFIXES,
     # Not in the app-wide /openapi.json (CloudLink's and the control plane's): the family serves its own.
     mounts=(Mount(auth.router, include_in_schema=False, priority=60),

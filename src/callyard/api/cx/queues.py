@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, page
 from callyard.api.cx.edge import field, json_body, offset_of
-from callyard.api.cx.employees import conversation_update
+from callyard.api.cx.employees import conversation_update, conversation_updates
 from callyard.core.errors import Invalid, NotFound
 
 router = APIRouter(tags=["Queue"], responses=schemas.ERRORS)
@@ -67,12 +67,7 @@ async def queue_conversations(id: str, request: Request, caller: Caller, desk: D
             summary="Update a list of conversations currently waiting in queue",
             openapi_extra=schemas.body(schemas.CONVERSATION_UPDATES))
 async def queue_update_many(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
-    body = await json_body(request, kind=list)
-    updates = [conversation_update(item) if isinstance(item, dict) else {} for item in body]
-    for update in updates:
-        if not update or not isinstance(update.get("id"), str):
-            raise Invalid("InvalidRequest", "each ConversationUpdate names its conversation (id)")
-    for update in updates:
+    for update in await conversation_updates(request):
         await desk.queue_action(caller, id, update["id"], update)
     return "OK"
 

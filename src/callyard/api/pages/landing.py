@@ -26,7 +26,8 @@ def _families(twin: Any) -> str:
         where = ", ".join(f"<code>{escape(p)}</code>" for p in family.prefixes if p != "/") or "<code>/</code>"
         rows.append(f"<tr><td><b>{escape(family.title or family.name)}</b><br><span class=muted>{where}</span></td>"
                     f"<td>{escape(family.description)}</td>"
-                    f'<td><a href="/docs/{name}">docs</a> · <a href="/openapi/{name}.json">OpenAPI</a></td></tr>')
+                    f'<td><a href="/docs/{name}">docs</a> · '
+                    f'<a href="{escape(family.document or f"/openapi/{name}.json")}">OpenAPI</a></td></tr>')
     return "<table><tr><th>API</th><th></th><th></th></tr>" + "".join(rows) + "</table>"
 
 

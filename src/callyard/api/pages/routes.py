@@ -8,7 +8,7 @@ from typing import Any
 import fastapi_offline
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from callyard.api.pages.landing import landing_page
 from callyard.core.errors import NotFound
@@ -71,7 +71,7 @@ async def docs_asset(asset: str) -> FileResponse:
 @router.get("/docs/{family}", include_in_schema=False)
 async def docs_family(family: str, request: Request) -> HTMLResponse:
     chosen = _family(request, family)
-    return _swagger(f"callyard — {chosen.title or chosen.name}", f"/openapi/{chosen.name}.json")
+    return _swagger(f"callyard — {chosen.title or chosen.name}", chosen.document or f"/openapi/{chosen.name}.json")
 
 
 @router.get("/redoc", include_in_schema=False)
@@ -82,5 +82,8 @@ async def redoc(request: Request) -> HTMLResponse:
 
 
 @router.get("/openapi/{family}.json", include_in_schema=False)
-async def openapi_family(family: str, request: Request) -> JSONResponse:
-    return JSONResponse(request.app.state.openapi_of(_family(request, family)))
+async def openapi_family(family: str, request: Request) -> Response:
+    chosen = _family(request, family)
+    if chosen.document:   # a family that serves its own document (UC, CX): that one
+        return RedirectResponse(chosen.document, status_code=307)
+    return JSONResponse(request.app.state.openapi_of(chosen))

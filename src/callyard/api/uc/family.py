@@ -53,6 +53,10 @@ def _middleware(_twin: "Twin") -> Sequence[Middleware]:
 
 FAMILY = Family(
     name="uc",
+    title="UC User API",
+    description="The end-user UC API of seed 003 (Dstny Core): API tickets, CTI call control, call state, devices, "
+                "communication log, groups.",
+    document="/api/openapi.json",
     prefixes=("/api",),
     mounts=(Mount(openapi_router(_routers), priority=25),
             *(Mount(router, include_in_schema=False, priority=25) for router in ROUTERS)),
