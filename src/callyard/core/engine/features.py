@@ -21,6 +21,7 @@ from callyard.core.engine.terminals import find_terminal
 from callyard.core.errors import Conflict, Invalid, NotFound
 
 DTMF = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
+DTMF_KEPT = 256   # the digits a leg remembers (its latest): a long call's digits do not grow without bound
 
 
 class Features(CallListener):
@@ -275,7 +276,7 @@ class Features(CallListener):
         require_state(leg, "connected", action="dtmf")
         if not isinstance(digits, str) or not DTMF.match(digits):
             raise Invalid("InvalidArgs", "dtmf args are 1 to 64 digits from 0-9, *, #, A-D")
-        leg.dtmf += digits.upper()
+        leg.dtmf = (leg.dtmf + digits.upper())[-DTMF_KEPT:]
         self.table.emit_dtmf(tx, leg, digits.upper())
 
     def park(self, tx: CallTransaction, leg: Leg, orbit: str | None = None) -> None:

@@ -304,6 +304,10 @@ def test_dtmf(pbx: Pbx, as_user) -> None:
     # The caller's keypad (simulator) lands on the caller's leg.
     pressed = pbx.c.post(f"/_callyard/sim/endpoints/{X}/dtmf", json={"digits": "9"}, headers=pbx.admin)
     assert pressed.status_code == 200 and pressed.json()["dtmf"] == "9"
+    # A leg remembers its latest 256 digits, however many are sent (the response does not grow without bound).
+    for _ in range(5):
+        sent = pbx.act("2881", ringing["callId"], "dtmf", bob, args="0123456789" * 6)
+    assert pbx_data(sent)["dtmf"] == ("12*#A" + "0123456789" * 30)[-256:]
 
 
 def test_recording_actions_on_the_call(pbx: Pbx, as_user) -> None:
