@@ -11,23 +11,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from callyard.api.deps import CoreDep
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES, invalid
-from callyard.api.uc.user_access import caller_any, flag
+from callyard.api.uc.user_access import caller_any, flag, whole_number
 from callyard.api.uc.user_schemas import GroupInboxList, HistoryCount, HistoryList
 
 router = APIRouter(prefix="/api/commlog/{domain}/{userId}", tags=["Communication Log"], responses=ERROR_RESPONSES)
 Caller = Annotated[UcCaller, Depends(caller_any("CALLS", "USER", user="userId"))]
 CALL_FIELDS = ("itemId", "startTime", "remoteParty", "itemType", "isSeen", "duration")
 MEDIA_FIELDS = ("isPlayed", "callItemId")
-
-
-def _number(name: str, value: str | None) -> int | None:
-    """The seed types ids and limits as strings; they must hold a whole number."""
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        invalid(name, f"{name}.not.valid", f"{name} is a whole number", value)
 
 
 def call_dto(item: dict[str, Any]) -> dict[str, Any]:
@@ -65,10 +55,10 @@ async def list_items(who: Caller, core: CoreDep, since: str | None = None, older
                      itemType: Annotated[list[str] | None, Query()] = None, contactId: str | None = None,
                      number: str | None = None, deleted: str | None = None, markAsDelete: str | None = None,
                      count: str | None = None) -> dict[str, Any]:
-    listed = core.commlog.list(who.principal, who.account_id, who.user["userId"], since=_number("since", since),
-                               older_than=_number("olderThan", olderThan), since_time=sinceTime,
-                               until_time=untilTime, limit=_number("limit", limit), item_types=itemType or (),
-                               contact_id=contactId, number=number, deleted=flag(deleted),
+    listed = core.commlog.list(who.principal, who.account_id, who.user["userId"],
+                               since=whole_number("since", since), older_than=whole_number("olderThan", olderThan),
+                               since_time=sinceTime, until_time=untilTime, limit=whole_number("limit", limit),
+                               item_types=itemType or (), contact_id=contactId, number=number, deleted=flag(deleted),
                                mark_as_delete=flag(markAsDelete))
     if flag(count):
         return {"count": listed["hintCount"]}
@@ -85,8 +75,9 @@ async def mark_items(who: Caller, core: CoreDep, itemId: Annotated[list[str] | N
                      isSeen: str | None = None, isPlayed: str | None = None,
                      updateCallItem: str | None = None) -> Response:
     missing = await core.commlog.mark_many(
-        who.principal, who.account_id, who.user["userId"], item_ids=[_number("itemId", i) or 0 for i in itemId or []],
-        until_item_id=_number("untilItemId", untilItemId), item_types=itemType or (),
+        who.principal, who.account_id, who.user["userId"],
+        item_ids=[whole_number("itemId", i) or 0 for i in itemId or []],
+        until_item_id=whole_number("untilItemId", untilItemId), item_types=itemType or (),
         seen=None if isSeen is None else flag(isSeen), played=None if isPlayed is None else flag(isPlayed),
         update_call_item=flag(updateCallItem))
     return _missing(missing)
@@ -103,8 +94,9 @@ async def delete_items(who: Caller, core: CoreDep, itemId: Annotated[list[str] |
     if not itemId and untilItemId is None and not itemType:
         invalid("itemId", "itemId.required", "name the items: itemId, untilItemId or itemType")
     missing = await core.commlog.delete_many(
-        who.principal, who.account_id, who.user["userId"], item_ids=[_number("itemId", i) or 0 for i in itemId or []],
-        until_item_id=_number("untilItemId", untilItemId), item_types=itemType or (),
+        who.principal, who.account_id, who.user["userId"],
+        item_ids=[whole_number("itemId", i) or 0 for i in itemId or []],
+        until_item_id=whole_number("untilItemId", untilItemId), item_types=itemType or (),
         update_call_item=flag(updateCallItem))
     return _missing(missing)
 

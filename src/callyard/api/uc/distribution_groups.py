@@ -16,9 +16,9 @@ from fastapi.responses import StreamingResponse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.acd import own_domain
 from callyard.api.uc.edge.auth import UcCaller
-from callyard.api.uc.edge.errors import ERROR_RESPONSES, invalid, not_found
+from callyard.api.uc.edge.errors import ERROR_RESPONSES, not_found
 from callyard.api.uc.queue_statistics import MEDIA_TYPE, queue_xml
-from callyard.api.uc.user_access import caller_any
+from callyard.api.uc.user_access import caller_any, whole_number
 from callyard.api.uc.user_schemas import Assignment, GroupCallLog, GroupCallLogItem, GroupSummaries
 from callyard.events.event import Event
 
@@ -26,15 +26,6 @@ router = APIRouter(prefix="/api/distributiongroup/{domain}/{user}", tags=["Distr
                    responses=ERROR_RESPONSES)
 Caller = Annotated[UcCaller, Depends(caller_any("USER"))]
 KEEP_ALIVE_SECONDS = 15.0
-
-
-def _number(name: str, value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        invalid(name, f"{name}.not.valid", f"{name} is a whole number", value)
 
 
 def _domain(core: Any, who: UcCaller, name: str, value: str | None) -> None:
@@ -54,8 +45,9 @@ def _log(core: Any, who: UcCaller, *, grpid: object = None, callerNumber: str | 
          limit: str | None = None, assigned: bool = False) -> dict[str, Any]:
     return core.user_groups.call_log(who.principal, who.account_id, who.user["userId"], group_number=grpid,
                                      caller_number=callerNumber, item_types=itemType or (),
-                                     since=_number("since", since), older_than=_number("olderThan", olderThan),
-                                     limit=_number("limit", limit), assigned=assigned)
+                                     since=whole_number("since", since),
+                                     older_than=whole_number("olderThan", olderThan),
+                                     limit=whole_number("limit", limit), assigned=assigned)
 
 
 @router.get("", response_model=GroupSummaries, operation_id="getDistributionGroups",

@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Depends, Path, Request
 
 from callyard.api.uc.edge.auth import BEARER, QUERY_TICKET, UcCaller, caller_for, grant
+from callyard.api.uc.edge.errors import invalid
 from callyard.core.auth.tickets import Grant
 
 DOMAIN_TEXT = "The organisation's domain (e.g. acme.example)"
@@ -53,3 +54,13 @@ def flag(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in ("true", "1", "yes")
+
+
+def whole_number(name: str, value: str | None) -> int | None:
+    """An id or limit the seed types as a string: absent or empty is None, else a whole number (400 otherwise)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        invalid(name, f"{name}.not.valid", f"{name} is a whole number", value)
