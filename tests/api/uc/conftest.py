@@ -72,3 +72,28 @@ def _matches(template: str, path: str) -> bool:
 def openapi(base_url: str) -> OpenApi:
     document = httpx.get(f"{base_url}/api/openapi.json", timeout=10).json()
     return OpenApi(document)
+
+
+# The CTI tests' drivers (test_cti.py, test_webhooks_and_streams.py).
+@pytest.fixture(name="control")
+def control_as_admin(client: httpx.Client) -> Any:
+    """The control plane as Acme's administrator."""
+    from tests.api.uc.helpers import control
+
+    return control(client)
+
+
+@pytest.fixture
+def cti(client: httpx.Client, openapi: OpenApi, ticket: Callable[..., dict[str, str]]) -> Callable[[str], Any]:
+    """``cti("alice")`` → a CTI driver with a fresh CALL_CONTROL ticket of that Acme user."""
+    from tests.api.uc.cti_support import Cti
+
+    return lambda user: Cti(client, openapi, ticket(f"{user}@acme.example", ("CALL_CONTROL",)), user)
+
+
+@pytest.fixture
+def devices(server: Any) -> Callable[..., str]:
+    """``devices("2880")`` → the id of that extension's softphone (or of ``kind``)."""
+    from tests.api.uc.cti_support import device_id
+
+    return lambda number, kind="SOFTPHONE": device_id(server, number, kind)

@@ -3,27 +3,7 @@ documented refusals, optimistic locking with stateToken, and the CallState of §
 against /api/openapi.json)."""
 from __future__ import annotations
 
-import pytest
-
-from tests.api.uc.cti_support import Cti, device_id
-from tests.support.control import Control
-from tests.conftest import auth, token
-
-
-@pytest.fixture
-def control(client) -> Control:
-    return Control(client, lambda: auth(token(client, "admin@acme.example")))
-
-
-@pytest.fixture
-def cti(client, openapi, ticket):
-    """``cti("alice")`` → a CTI driver with a fresh CALL_CONTROL ticket of that Acme user."""
-    return lambda user: Cti(client, openapi, ticket(f"{user}@acme.example", ("CALL_CONTROL",)), user)
-
-
-@pytest.fixture
-def devices(server):
-    return lambda number, kind="SOFTPHONE": device_id(server, number, kind)
+from tests.api.uc.cti_support import Cti
 
 
 def test_make_answer_hold_resume_hang_up(cti, devices) -> None:

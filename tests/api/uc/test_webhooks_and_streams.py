@@ -7,30 +7,11 @@ import xml.etree.ElementTree as ET
 from typing import Any, Iterator
 
 import httpx
-import pytest
 
 from callyard.api.uc.cti import streams
-from tests.api.uc.cti_support import Cti, device_id
-from tests.support.control import Control
 from tests.support.receiver import Receiver
-from tests.conftest import auth, token
 
 DIALOG = "{urn:ietf:params:xml:ns:dialog-info}"
-
-
-@pytest.fixture
-def control(client) -> Control:
-    return Control(client, lambda: auth(token(client, "admin@acme.example")))
-
-
-@pytest.fixture
-def cti(client, openapi, ticket):
-    return lambda user: Cti(client, openapi, ticket(f"{user}@acme.example", ("CALL_CONTROL",)), user)
-
-
-@pytest.fixture
-def devices(server):
-    return lambda number, kind="SOFTPHONE": device_id(server, number, kind)
 
 
 def test_per_call_webhook(cti, devices, control) -> None:
