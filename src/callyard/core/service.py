@@ -12,6 +12,7 @@ from callyard.core.auth.tokens import TokenService
 from callyard.core.clock import Clock
 from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
+from callyard.core.contacts import Contacts
 from callyard.core.contact_center.authorization import AuthorizationServer
 from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
@@ -72,6 +73,7 @@ class Core:
         self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
+        self.contacts = Contacts(self.rt, self.directory, self.engine)   # UC contact lists, fields, future presence
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks

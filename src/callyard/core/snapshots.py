@@ -46,6 +46,8 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
              "group_call_counter": "accountId",
+             # the UC contacts (core/contacts): contact lists, directory fields, scheduled presence
+             "contact_list": "userId", "contact_fields": "userId", "future_presence": "key",
              # the contact center's configuration and state (core/contact_center/config.py)
              **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
                                         "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",

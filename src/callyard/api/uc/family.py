@@ -15,6 +15,9 @@ from starlette.middleware import Middleware
 from callyard.api.family import Family, Mount
 from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, line_state,
                              queue_statistics, tickets, user_line)
+from callyard.api.uc.contacts import info as contact_info
+from callyard.api.uc.contacts import lists as contact_lists
+from callyard.api.uc.contacts import streams as contact_streams
 from callyard.api.uc.cti import control, publications, recording, state
 from callyard.api.uc.edge.auth import grant
 from callyard.api.uc.edge.errors import ERRORS
@@ -30,6 +33,8 @@ ROUTERS: list[APIRouter] = [
     # The user's devices, lines, calls, communication log and distribution groups (part 1b):
     devices.router, user_line.router, calls.router, line_state.router, commlog.router, acd.router,
     distribution_groups.router, queue_statistics.router, call_recording_control.router,
+    # Buddy List, Contacts, Contacts Information (legacy and V1) (part 2b):
+    contact_lists.buddies, contact_lists.contacts, *contact_info.ROUTERS,
 ]
 
 
@@ -45,6 +50,7 @@ def items(values: list[Any]) -> dict[str, Any]:
 def _projections(twin: "Twin") -> None:
     publications.register(twin)             # CTI webhooks and streams
     devices.register_publications(twin)     # device-set webhooks
+    contact_streams.register(twin)          # contacts' presence streams
 
 
 def _middleware(_twin: "Twin") -> Sequence[Middleware]:

@@ -18,7 +18,11 @@ from callyard.api.uc.edge.errors import body
 
 OVERRIDABLE = ("PUT", "DELETE")
 PRODUCED = ("application/json", "text/event-stream", "application/dialog-info+xml",
-            "application/telepo-queue-statistics+xml", "application/app-config-data", "text/html")
+            "application/telepo-queue-statistics+xml", "application/app-config-data", "text/html",
+            # the contact groups: PIDF presence, contact images
+            "application/pidf+xml", "image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
+# Request bodies besides JSON: PIDF presence documents (the contact groups' presence updates).
+CONSUMED = ("application/pidf+xml",)
 
 
 def accepts(accept: str | None) -> bool:
@@ -41,7 +45,7 @@ def accepts(accept: str | None) -> bool:
 
 def json_content(content_type: str | None) -> bool:
     media = (content_type or "").split(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media in ("application/json", *CONSUMED) or (media.startswith("application/") and media.endswith("+json"))
 
 
 class UcEdge:

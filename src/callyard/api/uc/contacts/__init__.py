@@ -1,0 +1,1 @@
+"""The contact groups of the UC User API (Buddy List, Contacts, Contacts Information legacy and V1)."""
