@@ -69,7 +69,8 @@ def _contact(who: ContactCaller, include_fields: bool = False) -> dict[str, Any]
     return contact_dto(who.core, who.principal, who.account, who.entry, None, include_fields=include_fields)
 
 
-@legacy.get("", response_model=ContactModel, response_model_exclude_none=True, operation_id="getContactLegacy", summary="A contact's information")
+@legacy.get("", response_model=ContactModel, response_model_exclude_none=True, operation_id="getContactLegacy",
+            summary="A contact's information")
 async def get_contact_legacy(who: Contact) -> dict[str, Any]:
     return _contact(who)
 

@@ -95,7 +95,8 @@ async def apply_templates(who: ListCaller, core: CoreDep,
     return await _templates(who, core, applyContactTemplates)
 
 
-@buddies.post("", response_model=ContactList, response_model_exclude_none=True, operation_id="applyFavouriteTemplatesPost",
+@buddies.post("", response_model=ContactList, response_model_exclude_none=True,
+              operation_id="applyFavouriteTemplatesPost",
               summary="Regenerate the favourites from the templates (POST)")
 async def apply_templates_post(who: ListCaller, core: CoreDep,
                                applyContactTemplates: Optional[str] = Query(None, description=TEMPLATE_TEXT)
