@@ -27,11 +27,10 @@ Rule = Annotated[RuleType, Path(description="The diversion rule type")]
 
 
 def _set(path: str, **kwargs: Any) -> Any:
-    """A documented PUT and an undocumented POST doing the same."""
+    """A PUT and a POST doing the same (the seed: "Both PUT and POST can be used")."""
     def wrap(handler: Any) -> Any:
         router.put(path, **kwargs)(handler)
-        router.post(path, include_in_schema=False, **{k: v for k, v in kwargs.items() if k != "operation_id"})(
-            handler)
+        router.post(path, **{**kwargs, "operation_id": f"{kwargs['operation_id']}ByPost"})(handler)
         return handler
     return wrap
 
@@ -137,8 +136,7 @@ async def set_number(request: Request, who: Caller, core: CoreDep,
 def _mset(path: str, **kwargs: Any) -> Any:
     def wrap(handler: Any) -> Any:
         mapping_router.put(path, **kwargs)(handler)
-        mapping_router.post(path, include_in_schema=False,
-                            **{k: v for k, v in kwargs.items() if k != "operation_id"})(handler)
+        mapping_router.post(path, **{**kwargs, "operation_id": f"{kwargs['operation_id']}ByPost"})(handler)
         return handler
     return wrap
 

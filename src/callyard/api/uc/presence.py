@@ -222,7 +222,10 @@ async def get_photo(who: Caller, core: CoreDep,
             openapi_extra={"requestBody": {"required": True, "content": {
                 "image/*": {"schema": {"type": "string", "format": "binary"}},
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-@router.post(f"{BASE}/photo", status_code=204, response_class=Response, include_in_schema=False)
+@router.post(f"{BASE}/photo", status_code=204, response_class=Response, operation_id="setUserPhotoByPost",
+             summary="Upload the user's photo (as PUT)", openapi_extra={"requestBody": {"required": True, "content": {
+                 "image/*": {"schema": {"type": "string", "format": "binary"}},
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def put_photo(request: Request, who: Caller, core: CoreDep) -> Response:
     core.devices.list(who.principal, who.account_id, who.user["userId"])  # acting for the user
     await core.directory.put_photo(who.principal, "user", who.user, await request.body())
@@ -238,7 +241,8 @@ async def list_shortcuts(who: Caller, core: CoreDep) -> dict[str, Any]:
 
 @shortcuts_router.put("", response_model=PresenceShortcuts, operation_id="setPresenceShortcuts",
                       summary="Replace all presence shortcuts")
-@shortcuts_router.post("", response_model=PresenceShortcuts, include_in_schema=False)
+@shortcuts_router.post("", response_model=PresenceShortcuts, operation_id="setPresenceShortcutsByPost",
+                       summary="Replace all presence shortcuts (as PUT)")
 async def replace_shortcuts(body: PresenceShortcuts, who: Caller, core: CoreDep) -> dict[str, Any]:
     items = [s.model_dump() for s in body.presenceShortcut]
     return {"presenceShortcut": await core.uc_presence.replace_shortcuts(who.principal, who.account_id,
@@ -253,7 +257,8 @@ async def get_shortcut(id: str, who: Caller, core: CoreDep) -> dict[str, Any]:
 
 @shortcuts_router.put("/{id}", response_model=PresenceShortcut, operation_id="setPresenceShortcut",
                       summary="Update (or create) one presence shortcut")
-@shortcuts_router.post("/{id}", response_model=PresenceShortcut, include_in_schema=False)
+@shortcuts_router.post("/{id}", response_model=PresenceShortcut, operation_id="setPresenceShortcutByPost",
+                       summary="Update (or create) one presence shortcut (as PUT)")
 async def put_shortcut(id: str, body: PresenceShortcut, who: Caller, core: CoreDep) -> dict[str, Any]:
     return await core.uc_presence.put_shortcut(who.principal, who.account_id, who.user["userId"], id,
                                                body.model_dump())
