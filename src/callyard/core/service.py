@@ -18,7 +18,9 @@ from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.devices import Devices
 from callyard.core.devices.calls import UserCalls
+from callyard.core.devices.diversion import Diversions
 from callyard.core.devices.recording_control import RecordingControl
+from callyard.core.devices.user_settings import UserSettings
 from callyard.core.devices.webhooks import DeviceWebhooks
 from callyard.core.directory.applications import Applications
 from callyard.core.directory.service import Directory
@@ -33,6 +35,7 @@ from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
 from callyard.core.presence.service import Presence
+from callyard.core.presence.uc import UcPresence
 from callyard.core.runtime import Runtime
 from callyard.core.principal import SYSTEM, Principal
 from callyard.core.scheduler import Scheduler
@@ -73,6 +76,10 @@ class Core:
         self.user_groups = UserGroups(self.contact_center)
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
+        # The UC User API's view of the same presence, its diversions and user settings (issue 16).
+        self.uc_presence = UcPresence(self.rt, self.presence, self.scheduler)
+        self.diversions = Diversions(self.engine, self.presence)
+        self.user_settings = UserSettings(self.engine)
         self.contacts = Contacts(self.rt, self.directory, self.engine)   # UC contact lists, fields, future presence
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)

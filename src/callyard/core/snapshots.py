@@ -46,6 +46,10 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
              "device": "deviceKey", "device_webhook": "webhookId", "user_line": "lineKey",
              "commlog_item": "itemKey", "commlog_counter": "accountId", "group_call_item": "itemKey",
              "group_call_counter": "accountId",
+             # the UC presence, diversion and user settings (core/presence/uc.py, core/devices/diversion.py,
+             # core/devices/user_settings.py)
+             "presence_shortcuts": "userId", "activity_diversion": "userId", "mobile_diversion": "userId",
+             "voicemail_settings": "userId", "mobile_subscriber": "subscriberKey",
              # the UC contacts (core/contacts): contact lists, directory fields, scheduled presence
              "contact_list": "userId", "contact_fields": "userId", "future_presence": "key",
              # the contact center's configuration and state (core/contact_center/config.py)

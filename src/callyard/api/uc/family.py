@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from callyard.api.family import Family, Mount
 from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, line_state,
                              queue_statistics, tickets, user_line)
+from callyard.api.uc import diversion, presence, userconfig
 from callyard.api.uc.contacts import info as contact_info
 from callyard.api.uc.contacts import lists as contact_lists
 from callyard.api.uc.contacts import streams as contact_streams
@@ -33,6 +34,9 @@ ROUTERS: list[APIRouter] = [
     # The user's devices, lines, calls, communication log and distribution groups (part 1b):
     devices.router, user_line.router, calls.router, line_state.router, commlog.router, acd.router,
     distribution_groups.router, queue_statistics.router, call_recording_control.router,
+    # The user's presence, diversions and settings (part 2a):
+    presence.router, presence.shortcuts_router, diversion.router, diversion.mapping_router, userconfig.router,
+    userconfig.voicemail_router, userconfig.mobile_router,
     # Buddy List, Contacts, Contacts Information (legacy and V1) (part 2b):
     contact_lists.buddies, contact_lists.contacts, *contact_info.ROUTERS,
 ]

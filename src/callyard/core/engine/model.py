@@ -31,6 +31,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "outOfService": False, "callWaiting": False, "voicemail": True,
     "forwardAlways": None, "forwardBusy": None, "forwardNoAnswer": None, "forwardDnd": None,
     "noAnswerSeconds": 15,
+    # The UC diversions beyond CloudLink's (docs/compatibility.md, UC): forward while in a call (even with call
+    # waiting), forward when out of service (unreachable), and the active diversion number (activity-driven).
+    "forwardBusyInCall": None, "forwardUnreachable": None, "forwardActivity": None, "forwardActivityScoped": False,
 }
 
 

@@ -1,7 +1,8 @@
 """Routing and diversion: presenting a call to an endpoint with that endpoint's rules.
 
-* An extension rings, unless it is out of service, forwards always, is on DND (forward, voicemail or
-  turned away), or is busy without call waiting (forward on busy, voicemail or busy).
+* An extension rings, unless it is out of service (forward when unreachable, else turned away), forwards
+  always (or to its active diversion number), is on DND (forward, voicemail or turned away), is in a call and
+  forwards when busy in a call, or is busy without call waiting (forward on busy, voicemail or busy).
 * A ringing extension that is not answered within ``noAnswerSeconds`` forwards on no answer or goes to
   voicemail; otherwise it rings on until the caller gives up.
 * A group number is handed to the queue router (the contact center), which queues the call for its agents.
@@ -99,12 +100,17 @@ class Routing(CallListener):
         if target.kind == EXTENSION:
             settings = self.settings.settings(target)
             if settings["outOfService"]:
+                if settings["forwardUnreachable"]:   # the UC CFWD_UNREACHABLE rules
+                    return self.divert(tx, call, caller, target, settings["forwardUnreachable"], "callForward",
+                                       depth)
                 self.fail(tx, caller, "destNotObtainable")
                 return None
             if route == "bypass":
                 pass   # diversion bypass: the extension rings whatever its forwarding and DND say
             elif settings["forwardAlways"]:
                 return self.divert(tx, call, caller, target, settings["forwardAlways"], "callForwardAlways", depth)
+            elif settings["forwardActivity"]:   # the UC active diversion number (set by hand or by the activity)
+                return self.divert(tx, call, caller, target, settings["forwardActivity"], "callForward", depth)
             if settings["dnd"]:
                 if settings["forwardDnd"]:
                     return self.divert(tx, call, caller, target, settings["forwardDnd"], "doNotDisturb", depth)
@@ -112,6 +118,9 @@ class Routing(CallListener):
                     return self.to_voicemail(tx, call, caller, target, "doNotDisturb")
                 self.fail(tx, caller, "doNotDisturb")
                 return None
+            if target.in_call() and settings["forwardBusyInCall"] and route not in ("camp_on", "bypass"):
+                # the UC CFWD_ON_BUSY_IN_CALL rules: in a call (even with call waiting) forwards
+                return self.divert(tx, call, caller, target, settings["forwardBusyInCall"], "callForwardBusy", depth)
             if target.in_call() and not settings["callWaiting"] and route not in ("camp_on", "bypass"):
                 return self.busy(tx, call, caller, target, depth)
         elif target.kind == EXTERNAL and target.in_call():

@@ -49,7 +49,10 @@ SETTING_TYPES: dict[str, Any] = {
     "dnd": bool, "messageWaiting": bool, "pstnRouting": bool, "outOfService": bool, "callWaiting": bool,
     "voicemail": bool, "userAvailability": str, "forwardAlways": (str, type(None)),
     "forwardBusy": (str, type(None)), "forwardNoAnswer": (str, type(None)), "forwardDnd": (str, type(None)),
-    "noAnswerSeconds": (int, float)}
+    "noAnswerSeconds": (int, float), "forwardBusyInCall": (str, type(None)),
+    "forwardUnreachable": (str, type(None)), "forwardActivity": (str, type(None)), "forwardActivityScoped": bool}
+FORWARDS = ("forwardAlways", "forwardBusy", "forwardNoAnswer", "forwardDnd", "forwardBusyInCall",
+            "forwardUnreachable", "forwardActivity")
 
 # What a phone's user means by a key press, and the leg states it looks for, in order of preference:
 # the ringing call to answer or reject (``busy``), the talking one to hang up or hold, the held one to
@@ -306,15 +309,29 @@ class Engine:
         async with self.transaction() as tx:
             endpoint = (self.sim_endpoint(actor, number, account_ref) if sim
                         else self.controllable(actor, number, account_ref))
-            for key in ("forwardAlways", "forwardBusy", "forwardNoAnswer", "forwardDnd"):
-                target = settings.get(key)
-                if (target and normalise(target) not in ("voicemail",)
-                        and self.endpoint(endpoint.account_id, target) is None):
-                    raise Invalid("InvalidDestination", f"{key} destination {target} is not a dialable number")
-                if target and normalise(target) == endpoint.number:
-                    raise Invalid("InvalidDestination", f"{key} cannot point an endpoint at itself")
+            self.check_forwards(endpoint, settings)
             self.endpoint_settings.save(tx.uow, endpoint, settings, profile)
             return self.endpoint_view(endpoint)
+
+    def check_forwards(self, endpoint: Endpoint, settings: Mapping[str, Any]) -> None:
+        """Every forwarding destination in ``settings`` is ``voicemail`` or a number this PBX reaches, and not
+        the endpoint itself (InvalidDestination otherwise)."""
+        for key in FORWARDS:
+            target = settings.get(key)
+            if (target and normalise(target) not in ("voicemail",)
+                    and self.endpoint(endpoint.account_id, target) is None):
+                raise Invalid("InvalidDestination", f"{key} destination {target} is not a dialable number")
+            if target and normalise(target) == endpoint.number:
+                raise Invalid("InvalidDestination", f"{key} cannot point an endpoint at itself")
+
+    def save_settings(self, uow: UnitOfWork, endpoint: Endpoint, changes: dict[str, Any]) -> None:
+        """Store settings ``changes`` of ``endpoint`` inside the caller's transaction (the UC diversions and
+        voicemail settings: the same settings the Media API and the simulator set)."""
+        unknown = set(changes) - set(SETTING_TYPES)
+        if unknown:
+            raise Invalid("InvalidSetting", f"unknown endpoint settings: {', '.join(sorted(unknown))}")
+        self.check_forwards(endpoint, changes)
+        self.endpoint_settings.save(uow, endpoint, changes)
 
     # ================================================================== placing calls
     async def originate(self, actor: Principal, number: str, to: str, *, from_number: str | None = None,

@@ -32,10 +32,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from collections.abc import Callable
+
 from callyard.core.directory.access import Access
 from callyard.core.engine.model import EXTENSION, Endpoint
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.presence import activities
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.state import UnitOfWork
@@ -51,6 +54,11 @@ BATCH_MAX = 100
 DEFAULT_STATUS = "available"
 TALKING = ("connected", "held")
 KIND = "presence"
+# The UC layer of the same document (core/presence/uc.py): the activity chosen through the UC API (None: derived
+# from status and reason), when it ends (ISO, None: never), its availability override, the role.
+UC_ACTIVITY_FIELDS = ("activity", "activityExpires", "activityAvailable")
+UC_FIELDS = (*UC_ACTIVITY_FIELDS, "role")
+ActivityListener = Callable[[UnitOfWork, dict[str, Any], str, str, dict[str, Any]], None]
 
 _Undo = dict[str, "dict[str, str] | None"]
 
@@ -62,6 +70,8 @@ class Presence:
         self.engine = engine
         self._aggregate: dict[str, dict[str, str]] = {}  # principalId → the aggregate last announced
         self._built_for: Any = None  # the state's document map the aggregate map was built from
+        # Called inside the transaction when a user's activity changes (the UC activity diversion).
+        self.activity_listeners: list[ActivityListener] = []
         # The aggregate follows the PBX and the directory inside the transaction that changed them (before
         # the notifications hook, which then publishes the presence change with the rest), so a call and the
         # presence it causes commit together: one transaction, one fsync.
@@ -233,31 +243,65 @@ class Presence:
     async def update(self, actor: Principal, ref: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Set some of status, reason, note and workMode (the others keep their values; ``None`` clears
         reason, note and workMode). A status also sets the extension's DND (on for ``dnd``, off otherwise).
-        Emits one ``presence.updated`` when anything the presentity shows changed, none otherwise."""
+        Emits one ``presence.updated`` when anything the presentity shows changed, none otherwise. A new status
+        or reason ends a UC activity (the activity shown is then derived from them)."""
         changes = self._validate(fields)
         self._ensure()
+        async with self.rt.write() as uow:
+            user = self._user(actor, ref)
+            self._may_set(actor, user)
+            layer = self._layer(user)
+            if any(key in changes and changes[key] != layer.get(key) for key in ("status", "reason")):
+                changes.update({key: None for key in UC_ACTIVITY_FIELDS})
+            return self.write(uow, actor.principal_id, user, changes)[1]
+
+    def write(self, uow: UnitOfWork, actor_id: str, user: dict[str, Any], changes: dict[str, Any],
+              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Inside ``uow``: merge validated ``changes`` (presentity fields and the UC fields ``activity``,
+        ``activityExpires``, ``activityAvailable``, ``role``) into the user's layer; a status sets the extension's
+        DND; when the activity shown changes, the activity listeners run (``options`` passed along: the UC
+        diversion's ``forcePremappedDiversion`` and a shortcut's diversion). Returns (the previous layer, the
+        presentity's view); one ``presence.updated`` when anything shown changed."""
+        self._ensure()
         undo: _Undo = {}
-        try:
-            async with self.rt.write() as uow:
-                user = self._user(actor, ref)
-                self._may_set(actor, user)
-                layer = self._layer(user)
-                new = {**layer, **changes}
-                now = self.rt.now_iso()
-                if new["status"] != layer["status"]:
-                    new["enteredOn"] = now
-                principal_changed = any(new.get(key) != layer.get(key) for key in FIELDS)
-                if principal_changed:
-                    new.update(modifiedOn=now, modifiedBy=actor.principal_id)
-                    uow.put(KIND, user["userId"], new)
-                if "status" in changes:
-                    endpoint = self._extension(user)
-                    if endpoint is not None:
-                        self.engine.set_dnd(uow, endpoint, new["status"] == "dnd")
-                return self._refresh(uow, user, principal_changed, undo)
-        except BaseException:
-            self._undo(undo)
-            raise
+        uow.on_rollback.append(lambda: self._undo(undo))
+        layer = self._layer(user)
+        new = {**layer, **changes}
+        now = self.rt.now_iso()
+        if new["status"] != layer["status"]:
+            new["enteredOn"] = now
+        principal_changed = any(new.get(key) != layer.get(key) for key in (*FIELDS, *UC_FIELDS))
+        if principal_changed:
+            new.update(modifiedOn=now, modifiedBy=actor_id)
+            uow.put(KIND, user["userId"], new)
+        if "status" in changes:
+            endpoint = self._extension(user)
+            if endpoint is not None:
+                self.engine.set_dnd(uow, endpoint, new["status"] == "dnd")
+        view = self._refresh(uow, user, principal_changed, undo)
+        before, after = self.activity_of(user, layer), self.activity_of(user, new)
+        if before != after or (options or {}).get("always"):
+            for listener in self.activity_listeners:
+                listener(uow, user, before, after, options or {})
+        return layer, view
+
+    def layer(self, user: dict[str, Any]) -> dict[str, Any]:
+        """The user's principal layer as stored (or the default one)."""
+        self._ensure()
+        return self._layer(user)
+
+    def aggregate(self, user: dict[str, Any]) -> str:
+        """The status the others see (``dnd``, ``busy`` in a call, else the principal status)."""
+        self._ensure()
+        return self._entry(user)["status"]
+
+    def activity_of(self, user: dict[str, Any], layer: dict[str, Any] | None = None) -> str:
+        """The UC activity ``layer`` (default: the stored one) shows: its own, or one derived from the status."""
+        layer = layer if layer is not None else self._layer(user)
+        if layer.get("activity"):
+            return str(layer["activity"])
+        account = self.rt.state.get("account", user["accountId"])
+        return activities.derive(account, str(layer["status"]), layer.get("reason"))
 
     def _refresh(self, uow: UnitOfWork, user: dict[str, Any], principal_changed: bool,
                  undo: _Undo) -> dict[str, Any]:

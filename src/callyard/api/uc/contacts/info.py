@@ -17,7 +17,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from callyard.api.deps import CoreDep, twin_of
-from callyard.api.uc.contacts import pidf
+from callyard.api.uc import pidf
+from callyard.api.uc.contacts.pidf import render_future
 from callyard.api.uc.contacts import presence as uc_presence
 from callyard.api.uc.contacts.common import Contact, ContactCaller, any_ticket, contact_dto, flag, not_a_user, vcard, \
     write_vcard
@@ -475,7 +476,7 @@ async def get_future_presence(
     if pidf.MEDIA_TYPE in request.headers.get("accept", "") and "application/json" not in request.headers.get(
             "accept", ""):
         occurrences = [(d, i) for d in docs for i in future.instances(d, start, end) if not i["deleted"]]
-        return Response(pidf.render_future(_entity(who), occurrences), media_type=pidf.MEDIA_TYPE)
+        return Response(render_future(_entity(who), occurrences), media_type=pidf.MEDIA_TYPE)
     expand = flag(expandRecurrence)
     return {"presence": [_future(who, d, future.instances(d, start, end) if expand else None) for d in docs],
             "calendar-sync-status": "calendar-sync-not-enabled"}
@@ -530,7 +531,7 @@ async def stream_presence(request: Request, who: Contact) -> StreamingResponse:
 
     def document() -> str:
         user = who.core.rt.state.get("user", who.user["userId"]) or who.user
-        return pidf.render(_entity(who), uc_presence.view(who.core, who.principal, user))
+        return pidf.render(uc_presence.view(who.core, who.principal, user), _entity(who))
 
     async def body() -> AsyncIterator[str]:
         with hub.subscribe(key) as queue:

@@ -7,36 +7,15 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callyard.api.uc.presence_schemas import ActivityBody, ExpiresBody, Presence, PresenceChange
+
 Access = Literal["NONE", "WRITE"]
+__all__ = ["ActivityBody", "ExpiresBody", "Presence"]
 ContactStatus = Literal["FAVORITE", "CONTACT", "VIP", "BLOCKED"]
 
 
-class Activity(BaseModel):
-    id: str
-    expiration: Optional[str] = Field(None, description="ISO 8601 UTC end of the activity, or NEVER")
-    available: Optional[bool] = None
-
-
-class Presence(BaseModel):
-    futurePresenceAccess: Access
-    activityAccess: Access
-    roleAccess: Access
-    noteAccess: Access
-    role: Optional[str] = None
-    note: Optional[str] = None
-    activity: Optional[Activity] = None
-    idle: Optional[bool] = None
-    available: Optional[bool] = None
-    capabilities: list[str]
-
-
-class PresenceIn(BaseModel):
-    """A presence change: any of role, note, activity (an activity id with its expiration and availability)."""
-    model_config = ConfigDict(extra="ignore")
-    role: Optional[str] = None
-    note: Optional[str] = None
-    activity: Optional[Activity] = None
-    available: Optional[bool] = None
+class PresenceIn(PresenceChange):
+    """A presence change (role, note, activity) as the legacy presence update takes it."""
 
 
 class PresenceResult(BaseModel):
@@ -282,12 +261,3 @@ class NoteBody(BaseModel):
 
 class RoleBody(BaseModel):
     role: str
-
-
-class ActivityBody(BaseModel):
-    activity: str
-    available: Optional[bool] = None
-
-
-class ExpiresBody(BaseModel):
-    expires: str

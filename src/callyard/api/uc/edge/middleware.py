@@ -1,7 +1,9 @@
 """``UcEdge``: the middleware of UC requests only.
 
 * ``X-HTTP-Method-Override: PUT|DELETE`` on a POST tunnels that method (for clients that cannot send it).
-* ``Content-Type``: a request with a body sends JSON (``application/json`` or a ``+json`` type); else 415.
+* ``Content-Type``: a request with a body sends JSON (``application/json`` or a ``+json`` type), a PIDF document
+  (``application/pidf+xml``, presence updates) or an image (``image/*``, ``application/octet-stream``: photo
+  uploads); else 415.
 * ``?t=<ticket>``: the request journal records the query with the ticket redacted, and the rate limit counts
   the ticket like a bearer token.
 * ``Accept``: the client must accept what the family answers (JSON; ``text/event-stream`` and the XML media
@@ -19,10 +21,8 @@ from callyard.api.uc.edge.errors import body
 OVERRIDABLE = ("PUT", "DELETE")
 PRODUCED = ("application/json", "text/event-stream", "application/dialog-info+xml",
             "application/telepo-queue-statistics+xml", "application/app-config-data", "text/html",
-            # the contact groups: PIDF presence, contact images
             "application/pidf+xml", "image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
-# Request bodies besides JSON: PIDF presence documents (the contact groups' presence updates).
-CONSUMED = ("application/pidf+xml",)
+OTHER_BODIES = ("application/pidf+xml", "application/octet-stream")   # besides JSON; and image/*
 
 
 def accepts(accept: str | None) -> bool:
@@ -45,7 +45,8 @@ def accepts(accept: str | None) -> bool:
 
 def json_content(content_type: str | None) -> bool:
     media = (content_type or "").split(";")[0].strip().lower()
-    return media in ("application/json", *CONSUMED) or (media.startswith("application/") and media.endswith("+json"))
+    return (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+            or media in OTHER_BODIES or media.startswith("image/"))
 
 
 class UcEdge:
