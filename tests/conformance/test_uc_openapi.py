@@ -26,12 +26,14 @@ UC_DOCUMENT: dict[str, Any] = build_document(ROUTERS)
 
 
 def _config() -> schemathesis.Config:
-    dictionaries = {"domains": ["acme.example"], "users": ["alice", "bob", "alice@acme.example"]}
+    dictionaries = {"domains": ["acme.example"], "users": ["alice", "bob", "alice@acme.example"],
+                    "cids": ["bob@acme.example", "alice@acme.example", "2881@acme.example", "5100@acme.example"]}
     return schemathesis.Config.from_dict({
         "dictionaries": {name: {"values": values} for name, values in dictionaries.items()},
         "parameters": {"path.domain": {"dictionary": "domains", "probability": 0.9},
                        "path.user": {"dictionary": "users", "probability": 0.9},
-                       "path.userId": {"dictionary": "users", "probability": 0.9}},
+                       "path.userId": {"dictionary": "users", "probability": 0.9},
+                       "path.cid": {"dictionary": "cids", "probability": 0.9}},
         "seed": SEED,
         "generation": {"max-examples": PROFILE.max_examples, "database": "none", "mode": "all"},
         "phases": {"examples": {"enabled": True}, "coverage": {"enabled": PROFILE.coverage},

@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc import pidf
+from callyard.api.uc.presence import PRESENCE_BODY, json_body, validated
 from callyard.api.uc.contacts.pidf import render_future
 from callyard.api.uc.contacts import presence as uc_presence
 from callyard.api.uc.contacts.common import Contact, ContactCaller, any_ticket, contact_dto, flag, not_a_user, vcard, \
@@ -48,9 +49,6 @@ SSE: Responses = {200: {"content": {"text/event-stream": {"schema": {"type": "st
                         "description": "A text/event-stream"}}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 PIDF_BODY = {"requestBody": {"required": True, "content": {
-    "application/pidf+xml": {"schema": {"type": "string"}}}}}
-PRESENCE_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/PresenceIn"}},
     "application/pidf+xml": {"schema": {"type": "string"}}}}}
 FUTURE_PIDF: Responses = {200: {"content": {"application/pidf+xml": {"schema": {"type": "string"}}},
                                 "description": "Scheduled presence (JSON, or PIDF when Accept asks for it)"}}
@@ -215,18 +213,10 @@ async def update_presence_legacy(request: Request, who: Contact, forcePremappedD
     if media == pidf.MEDIA_TYPE:
         await _apply(who, _from_pidf(data), flag(forcePremappedDiversion), silent=True)
         return Response(status_code=204)
-    body = _parse_json(data)
-    return await _apply(who, _changes(PresenceIn.model_validate(body)), flag(forcePremappedDiversion), silent=True)
-
-
-def _parse_json(data: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(data or b"null")
-    except ValueError:
-        invalid("body", "body.not.valid.json", "the body is not JSON")
+    body = await json_body(request)
     if not isinstance(body, dict):
-        invalid("body", "body.not.valid", "the body is a JSON object")
-    return body
+        invalid("body", "body.required", "the body is a presence object")
+    return await _apply(who, _changes(validated(PresenceIn, body)), flag(forcePremappedDiversion), silent=True)
 
 
 async def _result(who: ContactCaller, body: PresenceResultIn | PresenceIn, force: str | None) -> dict[str, Any]:
