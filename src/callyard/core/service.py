@@ -80,7 +80,8 @@ class Core:
         self.uc_presence = UcPresence(self.rt, self.presence, self.scheduler)
         self.diversions = Diversions(self.engine, self.presence)
         self.user_settings = UserSettings(self.engine)
-        self.contacts = Contacts(self.rt, self.directory, self.engine)   # UC contact lists, fields, future presence
+        # UC contact lists, directory fields, scheduled presence
+        self.contacts = Contacts(self.rt, self.directory, self.engine, self.scheduler, self.uc_presence)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
@@ -128,6 +129,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            self.contacts.future.rearm()   # scheduled presence waits for its next occurrence
             await self.notifications.disable_unmatchable()
             return False
         await self.reset()

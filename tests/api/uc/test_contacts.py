@@ -170,6 +170,13 @@ def test_globex_never_sees_acme(client, ticket) -> None:
     refused(client.put("/api/v1/contact/globex.example/alice@acme.example/note", params={"note": "x"},
                        headers=erin), 404, "contact.does.not.exist")
     refused(client.get("/api/contacts/acme.example/alice", headers=erin), 403, "access.denied")
+    refused(client.get(f"{V1}/alice@acme.example/presence/stream", headers=erin), 403, "access.denied")
+    refused(client.get("/api/v1/contact/globex.example/alice@acme.example/linestate/stream", headers=erin), 404,
+            "contact.does.not.exist")
+    refused(client.get("/api/v1/contact/globex.example/2880@acme.example/linestate", headers=erin), 404,
+            "contact.does.not.exist")
+    # erin's own organisation: her extension 2880 is erin, not alice
+    assert client.get("/api/v1/contact/globex.example/2880", headers=erin).json()["cid"] == "erin@globex.example"
 
 
 # ====================================================================== one contact
@@ -214,6 +221,9 @@ def test_presence_of_a_contact_and_access(client, openapi, alice_t, as_user) -> 
     assert own["forbidden"] == [] and own["presence"]["activityAccess"] == "WRITE"
     assert openapi.check(client.put(f"{V1}/bob@acme.example/activity", params={"activity": "lunch"},
                                     headers=bob_t)).status_code == 204
+    assert openapi.check(client.put(f"{V1}/bob@acme.example/note", params={"note": "soon"},
+                                    headers=bob_t)).status_code == 204
+    assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["note"] == "soon"
     assert openapi.check(client.put(f"{LEGACY}/bob@acme.example/note", json={"note": "back at 1"},
                                     headers=bob_t)).status_code == 204
     presentity = client.get(f"{B}/presentities/{BOB}", headers=as_user("alice@acme.example")).json()
@@ -528,3 +538,35 @@ def test_activity_role_and_expiration(client, openapi) -> None:
     refused(client.put(f"{V1}/bob@acme.example/activity/expires", headers=bob_t), 400, "expires.required")
     refused(client.put(f"{V1}/bob@acme.example/role", params={"role": "pirate"}, headers=bob_t), 400,
             "role.not.valid")
+
+
+def test_scheduled_presence_happens_on_the_clock(client, alice_t, as_user) -> None:
+    from datetime import datetime, timedelta
+
+    bob_t, clock = _t(client, "bob"), control(client)
+    now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+
+    def at(seconds: int) -> str:
+        return (now + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    url = f"{V1}/bob@acme.example/futurepresence"
+    assert client.post(url, headers=bob_t, json={"activity": "lunch", "note": "Lunch", "dt-start": at(60),
+                                                 "dt-end": at(1860)}).status_code == 200
+    # a higher-priority meeting inside the lunch wins while it lasts
+    assert client.post(url, headers=bob_t, json={"activity": "meeting", "priority": 5, "dt-start": at(600),
+                                                 "dt-end": at(900)}).status_code == 200
+    refused(client.post(url, headers=bob_t, json={"activity": "surfing", "dt-start": at(60), "dt-end": at(90)}),
+            400, "activity.not.valid")
+    alice = as_user("alice@acme.example")
+    assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "available"
+    clock.advance(61)
+    presence = client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]
+    assert presence["activity"] == {"id": "lunch", "expiration": at(1860), "available": False}
+    assert presence["note"] == "Lunch"
+    assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "away"
+    clock.advance(540)
+    assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]["id"] == "meeting"
+    clock.advance(300)   # the meeting ended: its expiration brings back the default activity
+    assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]["id"] == "available"
+    clock.advance(1000)
+    assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "available"

@@ -8,6 +8,12 @@ until}``. Occurrences are computed with ``dateutil.rrule`` (RFC 5545) in the eve
 range of a recurring one removes those occurrences (kept as exception dates); deleting without a range (or
 a range that covers every occurrence) deletes the whole thing. Only a user with WRITE ``futurePresenceAccess``
 creates, changes or deletes; anyone of the organisation reads.
+
+A scheduled presence *happens*: when an occurrence starts on the twin's clock, the user's activity (and its
+role and note, when it names them) is set on the ONE presence (core/presence/uc.py) with the occurrence's end
+as the activity's expiration, so CloudLink, the contacts' PIDF streams and the activity diversions follow.
+Of overlapping occurrences the highest priority wins. One timer per scheduled presence waits for its next
+occurrence; timers are armed again after a change, a reset, a snapshot import and a restart.
 """
 from __future__ import annotations
 
@@ -18,9 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
 
-from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.auth.tickets import principal_of
+from callyard.core.errors import CoreError, Forbidden, Invalid, NotFound
+from callyard.core.presence.uc import UcPresence
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
+from callyard.core.scheduler import Scheduler, Timer
+from callyard.events.event import TWIN_RESET
 
 KIND = "future_presence"
 FREQS: dict[str, Any] = {"DAILY": rrule.DAILY, "WEEKLY": rrule.WEEKLY, "MONTHLY": rrule.MONTHLY, "YEARLY": rrule.YEARLY}
@@ -65,12 +75,20 @@ def zone(tzid: Any) -> ZoneInfo:
         raise Invalid("tzid.not.valid", f"{tzid} is not a time zone id", field="tzid", value=tzid) from None
 
 
+LOOKAHEAD = timedelta(days=400)
+
+
 class FuturePresence:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, scheduler: Scheduler, presence: UcPresence) -> None:
         self.rt = runtime
+        self.scheduler = scheduler
+        self.presence = presence
+        self._timers: dict[str, Timer] = {}
+        runtime.projections.after_commit("scheduled presence timers after a reset", lambda _e: self.rearm(),
+                                         events=(TWIN_RESET,))
 
     # ------------------------------------------------------------------ validation
-    def _validated(self, body: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    def _validated(self, account_id: str, body: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
         doc: dict[str, Any] = dict(base or {"role": "business", "priority": 0, "source": "INTERNAL",
                                             "modifiable": True, "deleted": False, "private": False,
                                             "tzid": "UTC", "exdates": []})
@@ -86,6 +104,14 @@ class FuturePresence:
         if not doc.get("activity"):
             raise Invalid("activity.required", "activity is required (available, busy, lunch, meeting, …)",
                           field="activity")
+        known = [a["id"] for a in self.presence.activities(account_id)]
+        if doc["activity"] not in known:
+            raise Invalid("activity.not.valid", f"{doc['activity']} is not an activity of the organisation "
+                          f"({', '.join(known)})", field="activity", value=str(doc["activity"]))
+        roles = [r["id"] for r in self.presence.roles(account_id)]
+        if doc.get("role") not in roles:
+            raise Invalid("role.not.valid", f"{doc.get('role')} is not a role of the organisation "
+                          f"({', '.join(roles)})", field="role", value=str(doc.get("role")))
         if "priority" in body and body["priority"] is not None:
             if not isinstance(body["priority"], int) or isinstance(body["priority"], bool) or body["priority"] < 0:
                 raise Invalid("priority.not.valid", "priority is a whole number, 0 or more", field="priority",
@@ -237,7 +263,7 @@ class FuturePresence:
 
     async def create(self, actor: Principal, user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         self._may(actor, user)
-        doc = self._validated(body, None)
+        doc = self._validated(user["accountId"], body, None)
         numbers = [int(d["presenceId"]) for d in self.of_user(user)]
         presence_id = str(max(numbers, default=0) + 1)
         doc.update(presenceId=presence_id, userId=user["userId"], accountId=user["accountId"],
@@ -252,7 +278,7 @@ class FuturePresence:
         if not current.get("modifiable", True):
             raise Forbidden("futurepresence.not.modifiable", "a scheduled presence synchronized from a calendar "
                             "is not modifiable", field="presenceId", value=presence_id)
-        doc = self._validated(body, current)
+        doc = self._validated(user["accountId"], body, current)
         doc.update(modifiedOn=self.rt.now_iso(), modifiedBy=actor.principal_id)
         await self._put(doc, "future_presence.updated")
         return doc
@@ -292,12 +318,66 @@ class FuturePresence:
             uow.put(KIND, doc["key"], doc)
             uow.emit(event, doc["accountId"], f"/users/{doc['userId']}/futurepresence/{doc['presenceId']}",
                      public(doc), self.rt.now_iso())
+            uow.after_commit.append(lambda: self._arm(doc["key"]))
 
     async def _drop(self, doc: dict[str, Any]) -> None:
         async with self.rt.write() as uow:
             uow.delete(KIND, doc["key"])
             uow.emit("future_presence.deleted", doc["accountId"],
                      f"/users/{doc['userId']}/futurepresence/{doc['presenceId']}", public(doc), self.rt.now_iso())
+            uow.after_commit.append(lambda: self._arm(doc["key"]))
+
+    # ------------------------------------------------------------------ happening on the clock
+    def rearm(self) -> None:
+        """A timer for every stored scheduled presence (after a reset, an import or a restart)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for doc in list(self.rt.state.all(KIND)):
+            self._arm(doc["key"])
+
+    def _arm(self, key: str, after: datetime | None = None) -> None:
+        """Wait for the next occurrence of ``key`` that starts after ``after`` (default: one in progress now
+        counts, so a presence scheduled for now happens at once)."""
+        old = self._timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        doc = self.rt.state.get(KIND, key)
+        if doc is None or doc.get("deleted"):
+            return
+        now = self.rt.clock.now().astimezone(timezone.utc)
+        upcoming = [i for i in self.instances(doc, now, now + LOOKAHEAD)
+                    if not i["deleted"] and (after is None or parse_utc(i["dt-start"], "dt-start") > after)]
+        if not upcoming:
+            return
+        instance = upcoming[0]
+        start = parse_utc(instance["dt-start"], "dt-start")
+        self._timers[key] = self.scheduler.after((start - now).total_seconds(),
+                                                 lambda: self._begin(key, instance), f"scheduled presence {key}")
+
+    async def _begin(self, key: str, instance: dict[str, Any]) -> None:
+        """An occurrence starts: the user's activity becomes the scheduled one until the occurrence ends."""
+        self._timers.pop(key, None)
+        doc = self.rt.state.get(KIND, key)
+        user = self.rt.state.get("user", doc["userId"]) if doc is not None else None
+        if doc is None or user is None:
+            return
+        start = parse_utc(instance["dt-start"], "dt-start")
+        try:
+            winner = self.active(user, self.rt.clock.now().astimezone(timezone.utc))
+            live = any(i["instanceId"] == instance["instanceId"] and not i["deleted"]
+                       for i in self.instances(doc, start, start + timedelta(seconds=1)))
+            if live and winner is not None and winner["key"] == key:
+                changes: dict[str, Any] = {"activity": doc["activity"], "expiration": instance["dt-end"]}
+                if doc.get("note"):
+                    changes["note"] = doc["note"]
+                if doc.get("role"):
+                    changes["role"] = doc["role"]
+                await self.presence.update(principal_of(user), user["accountId"], user["userId"], **changes)
+        except CoreError:
+            pass   # the catalogue changed since (an activity removed): this occurrence changes nothing
+        finally:
+            self._arm(key, after=start)
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

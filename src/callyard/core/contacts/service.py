@@ -34,7 +34,9 @@ from callyard.core.engine.model import EXTENSION, Endpoint
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.core.presence.uc import UcPresence
 from callyard.core.runtime import Runtime
+from callyard.core.scheduler import Scheduler
 from callyard.core.state import UnitOfWork
 from callyard.events.event import Event
 
@@ -124,11 +126,12 @@ def display_names(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 class Contacts:
-    def __init__(self, runtime: Runtime, directory: Directory, engine: Engine) -> None:
+    def __init__(self, runtime: Runtime, directory: Directory, engine: Engine, scheduler: Scheduler,
+                 presence: UcPresence) -> None:
         self.rt = runtime
         self.directory = directory
         self.engine = engine
-        self.future = FuturePresence(runtime)
+        self.future = FuturePresence(runtime, scheduler, presence)
         runtime.projections.in_transaction("contacts forget deleted users and accounts", self._forget,
                                            events=("user.deleted", "account.deleted"))
 
