@@ -73,8 +73,10 @@ def answerplaces(who: UcCaller, core: Any, language: str) -> dict[str, Any]:
     devices = core.devices.list(who.principal, who.account_id, who.user["userId"])
     places = []
     for place, device_type in ANSWER_PLACES.items():
-        if any(d["deviceType"] == device_type for d in devices):
-            places.append({"id": place, "name": _name(language, place, PLACE_NAMES[place])})
+        device = next((d for d in devices if d["deviceType"] == device_type), None)
+        if device is not None:   # named as the user named the device, else the place's own name
+            places.append({"id": place, "name": device.get("deviceName") or _name(language, place,
+                                                                                  PLACE_NAMES[place])})
     return {"answerplace": places}
 
 

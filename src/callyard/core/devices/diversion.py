@@ -64,6 +64,23 @@ def rule_number(settings: dict[str, Any], rule_type: str) -> str | None:
     return None
 
 
+def decide(current: str | None, scoped: bool, mapped: str | None, options: dict[str, Any],
+           changed: bool) -> tuple[str | None, bool] | None:
+    """The active diversion number (and whether it is activity-scoped) after the activity became one whose
+    mapped number is ``mapped`` (``changed``: an activity change; else a new mapping of the current activity),
+    or None to leave it as it is. ``options``: ``diversion`` (a shortcut's number), ``force``
+    (forcePremappedDiversion)."""
+    if options.get("diversion"):
+        return str(options["diversion"]), True
+    if current and not scoped and not options.get("force"):
+        return None   # a number set by hand stays until cleared (forcePremappedDiversion overrides it)
+    if mapped:
+        return mapped, True
+    if (scoped and changed) or options.get("force"):
+        return None if current is None else (None, False)   # a scoped number ends with its activity
+    return None
+
+
 class Diversions:
     def __init__(self, engine: Engine, presence: Presence) -> None:
         self.engine = engine
@@ -331,19 +348,8 @@ class Diversions:
             return
         settings = self.engine.settings(endpoint)
         current, scoped = settings["forwardActivity"], bool(settings["forwardActivityScoped"])
-        if options.get("diversion"):
-            wanted: tuple[str | None, bool] = (str(options["diversion"]), True)
-        elif current and not scoped and not options.get("force"):
-            return   # a number set by hand stays until cleared (forcePremappedDiversion overrides it)
-        elif mapping.get(activity):
-            wanted = (mapping[activity], True)
-        elif scoped and changed:
-            wanted = (None, False)   # an activity-scoped number ends with the activity
-        elif options.get("force"):
-            wanted = (None, False)
-        else:
-            return
-        if (current, scoped) == wanted:
+        wanted = decide(current, scoped, mapping.get(activity), options, changed)
+        if wanted is None or (current, scoped) == wanted:
             return
         try:
             self.engine.save_settings(uow, endpoint, {"forwardActivity": wanted[0],

@@ -21,6 +21,12 @@ the extension elsewhere (Media ``PUT /endpoints/{id}``) ends a ``dnd`` principal
 ``available``). Turning DND on elsewhere leaves the principal layer as the user set it; the aggregate
 shows ``dnd``.
 
+The UC User API's presence (core/presence/uc.py) is the same document with a UC layer: ``activity`` (None:
+derived from status and reason), ``activityExpires``, ``activityAvailable`` and ``role``; setting a UC
+activity sets the status and reason, and a status or reason set here ends the UC activity. ``write()`` is the
+one path both take; ``activity_listeners`` (the UC activity diversion) run in its transaction when the
+activity shown changes.
+
 Access: anyone of the user's account reads a presentity; a USER sets only their own, an ACCOUNT_ADMIN (or
 an application acting as one) anyone's of the account; other accounts' users are simply not found (404).
 
