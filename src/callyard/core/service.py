@@ -29,6 +29,7 @@ from callyard.core.errors import Conflict, CoreError
 from callyard.core.ids import Ids
 from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
+from callyard.core.meetings.events import MeetingEvents
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
 from callyard.core.messaging.sms import SmsOutbox
@@ -62,6 +63,7 @@ class Core:
         self.tickets = Tickets(self.rt, self.directory)   # the UC User API's credential
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
+        self.meeting_events = MeetingEvents(self.rt, self.meetings)   # scheduled meetings over the conferences
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
