@@ -75,7 +75,7 @@ def rule_text(fields: dict[str, Any], start: datetime, tz: ZoneInfo) -> str | No
                       field="recurringType", value=str(kind))
     if kind == "NONE":
         return None
-    interval = fields.get("interval") or 1
+    interval = fields["interval"] if fields.get("interval") is not None else 1
     if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= INTERVAL_MAX:
         raise Invalid("interval.not.valid", f"interval is a whole number from 1 to {INTERVAL_MAX}", field="interval",
                       value=str(interval))
