@@ -32,8 +32,11 @@ from callyard.core.errors import Conflict, CoreError
 from callyard.core.ids import Ids
 from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
+from callyard.core.meetings.events import MeetingEvents
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
+from callyard.core.messaging.sms import SmsOutbox
+from callyard.core.personal_contacts import PersonalContacts
 from callyard.core.presence.service import Presence
 from callyard.core.presence.uc import UcPresence
 from callyard.core.runtime import Runtime
@@ -64,6 +67,7 @@ class Core:
         self.tickets = Tickets(self.rt, self.directory)   # the UC User API's credential
         self.recordings = Recordings(self.rt)
         self.meetings = Meetings(self.rt, self.directory.access, self.recordings)
+        self.meeting_events = MeetingEvents(self.rt, self.meetings)   # scheduled meetings over the conferences
         self.scheduler = Scheduler(clock)
         self.engine = Engine(self.rt, self.directory.access, self.recordings, self.scheduler)
         self.contact_center = ContactCenter(self.engine)
@@ -83,6 +87,9 @@ class Core:
         # UC contact lists, directory fields, scheduled presence
         self.contacts = Contacts(self.rt, self.directory, self.engine, self.scheduler, self.uc_presence)
         self.messaging = Messaging(self.rt, self.directory.access)
+        self.sms = SmsOutbox(self.rt, self.directory.access)   # every SMS any family sends (/_callyard/sms)
+        self.personal_contacts = PersonalContacts(self.rt)
+        self.engine.dialplan.personal = self.personal_contacts.dial   # speed dials and abbreviated numbers
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
         self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(

@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from callyard.api.family import Family, Mount
-from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, line_state,
-                             queue_statistics, tickets, user_line)
+from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, events,
+                             line_state, personal_contacts, queue_statistics, sms, tickets, user_line)
 from callyard.api.uc import diversion, presence, userconfig
 from callyard.api.uc.contacts import info as contact_info
 from callyard.api.uc.contacts import lists as contact_lists
@@ -39,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     userconfig.voicemail_router, userconfig.mobile_router,
     # Buddy List, Contacts, Contacts Information (legacy and V1) (part 2b):
     contact_lists.buddies, contact_lists.contacts, *contact_info.ROUTERS,
+    sms.router, personal_contacts.router, events.router,   # SMS, Personal Contacts, Event (part 2c)
 ]
 
 

@@ -3,11 +3,15 @@
 The plan is derived from the directory (a user's ``extension``, a group's ``extension``) and the account's
 ``pbx`` settings (``dids``: DID → internal number, ``voicemail``: pilot number). It is cached per account
 and dropped whenever a user, group or account of that account changes.
+
+A number a user dials that the plan does not know may be one of their personal dial codes (a speed dial or an
+abbreviated number of their personal contacts, core/personal_contacts): ``personal_number`` asks the
+``personal`` resolver the core registers and dials the number it stands for.
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from callyard.core.engine.model import EXTENSION, EXTERNAL, GROUP, VOICEMAIL, Endpoint
 from callyard.core.engine.terminals import user_terminals
@@ -35,6 +39,8 @@ class DialPlan:
     def __init__(self, state: State) -> None:
         self.state = state
         self._plans: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+        # (account, user, dialled) → the number a personal speed dial or abbreviated number stands for
+        self.personal: Callable[[str, str, str], str | None] | None = None
 
     def invalidate(self, account_id: str | None = None) -> None:
         if account_id is None:
@@ -64,6 +70,15 @@ class DialPlan:
 
     def internal(self, account_id: str, number: str) -> tuple[str, dict[str, Any]] | None:
         return self._plan(account_id).get(normalise(number))
+
+    def personal_number(self, account_id: str, user_id: str | None, dialled: str) -> str:
+        """What a user's dialled digits reach: a number of the PBX as it is, else the number of the user's
+        speed dial or abbreviated number, else the digits as dialled."""
+        number = normalise(dialled)
+        if (self.personal is None or user_id is None or self.internal(account_id, number) is not None
+                or number == self.voicemail_pilot(account_id) or number in (self.pbx(account_id).get("dids") or {})):
+            return dialled
+        return self.personal(account_id, user_id, number) or dialled
 
     def user_extension(self, account_id: str, user_id: str) -> str | None:
         for number, (kind, doc) in self._plan(account_id).items():

@@ -350,6 +350,7 @@ class Engine:
             if from_number is not None and normalise(from_number) not in (endpoint.number, *[
                     normalise(t.get("number", "")) for t in endpoint.terminals if t.get("number")]):
                 raise Invalid("InvalidFrom", f"from {from_number} is not a number registered to endpoint {number}")
+            to = self.dialplan.personal_number(endpoint.account_id, endpoint.user_id, to)   # speed dials
             target = self.routing.dial_target(endpoint.account_id, to)
             if target is endpoint:
                 raise Invalid("InvalidDestination", "an endpoint cannot call itself")
