@@ -84,12 +84,13 @@ class Core:
         self.uc_presence = UcPresence(self.rt, self.presence, self.scheduler)
         self.diversions = Diversions(self.engine, self.presence)
         self.user_settings = UserSettings(self.engine)
-        # UC contact lists, directory fields, scheduled presence
-        self.contacts = Contacts(self.rt, self.directory, self.engine, self.scheduler, self.uc_presence)
         self.messaging = Messaging(self.rt, self.directory.access)
         self.sms = SmsOutbox(self.rt, self.directory.access)   # every SMS any family sends (/_callyard/sms)
         self.personal_contacts = PersonalContacts(self.rt)
         self.engine.dialplan.personal = self.personal_contacts.dial   # speed dials and abbreviated numbers
+        # UC contact lists, directory fields, scheduled presence (with the personal contacts in the default list)
+        self.contacts = Contacts(self.rt, self.directory, self.engine, self.scheduler, self.uc_presence,
+                                 self.personal_contacts)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
         self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(

@@ -570,3 +570,41 @@ def test_scheduled_presence_happens_on_the_clock(client, alice_t, as_user) -> No
     assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]["id"] == "available"
     clock.advance(1000)
     assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "available"
+
+
+def test_personal_contacts_in_the_default_list_search_and_vcard(client, openapi, alice_t) -> None:
+    made = client.post("/api/personalcontacts/acme.example/user/alice", headers=alice_t, json={
+        "firstname": "Ivy", "lastname": "Initrode", "company": "Initrode", "showInDefaultContactList": True,
+        "phoneNumbers": [{"type": "MOBILE", "phoneNumber": "+46701234567", "preferredNumber": True}]})
+    assert made.status_code == 200, made.text
+    cid = made.json()["cid"]
+    hidden = client.post("/api/personalcontacts/acme.example/user/alice", headers=alice_t, json={
+        "firstname": "Hal", "lastname": "Hidden", "contactStatus": "BLOCKED"}).json()["cid"]
+    default = openapi.check(client.get(CONTACTS, headers=alice_t)).json()["contact"]
+    assert [(c["cid"], c["type"], c["inlist"]) for c in default] == [(cid, "SHORTCUT", True)]
+    assert default[0]["preferredNumber"] == "+46701234567" and default[0]["company"] == "Initrode"
+    assert cids(client.get(CONTACTS, params={"query": "initrode"}, headers=alice_t).json()) == [cid]
+    # a BLOCKED personal contact only with includeBlocked; another user does not see alice's own
+    assert cids(client.get(CONTACTS, params={"query": "hal"}, headers=alice_t).json()) == []
+    assert cids(client.get(CONTACTS, params={"query": "hal", "includeBlocked": "true"}, headers=alice_t).json()) \
+        == [hidden]
+    bob_t = _t(client, "bob")
+    assert cids(client.get("/api/contacts/acme.example/bob", params={"query": "initrode"}, headers=bob_t)
+                .json()) == []
+    refused(client.get(f"{V1}/{cid}", headers=bob_t), 404, "contact.does.not.exist")
+    # the contact information of a personal contact, its vCard, and a new vCard written back to it
+    one = openapi.check(client.get(f"{V1}/{cid}", headers=alice_t)).json()
+    assert one["type"] == "SHORTCUT" and one["firstname"] == "Ivy"
+    card = openapi.check(client.get(f"{V1}/{cid}/vcard", headers=alice_t)).json()["Description"]
+    assert card["FN"] == "Ivy Initrode" and card["TEL"][0]["value"] == "+46701234567"
+    assert openapi.check(client.put(f"{V1}/{cid}/vcard", headers=alice_t, json={"Description": {
+        "N": {"Family": "Ingram", "Given": "Ivy"}, "ORG": {"Orgname": "Initech"},
+        "TEL": [{"value": "+46709999999", "type": ["cell"]}]}})).status_code == 204
+    stored = client.get(f"/api/personalcontacts/acme.example/user/alice/{cid}", headers=alice_t).json()
+    assert (stored["lastname"], stored["company"]) == ("Ingram", "Initech")
+    assert stored["phoneNumbers"][0]["phoneNumber"] == "+46709999999" and stored["phoneNumbers"][0]["type"] == \
+        "MOBILE"
+    assert stored["showInDefaultContactList"] is True
+    # a favourite of the list
+    assert client.put(f"{BUDDY}/{cid}", headers=alice_t).status_code == 204
+    assert client.get(CONTACTS, headers=alice_t).json()["contact"][0]["contactStatus"] == "FAVORITE"

@@ -34,6 +34,7 @@ from callyard.core.engine.model import EXTENSION, Endpoint
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
+from callyard.core.personal_contacts import PersonalContacts
 from callyard.core.presence.uc import UcPresence
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
@@ -48,8 +49,9 @@ DEFAULT_MAX_RESULTS = 25
 MAX_RESULTS = 500
 MAX_LIST = 1000
 FIELD_MAX = 256
-USER, EXTERNAL, FUNCTION, NUMBER = "user", "contact", "group", "number"
-SOURCES = {USER: "directory", EXTERNAL: "external", FUNCTION: "function", NUMBER: "number"}
+USER, EXTERNAL, FUNCTION, NUMBER, PERSONAL = "user", "contact", "group", "number", "personal"
+SOURCES = {USER: "directory", EXTERNAL: "external", FUNCTION: "function", NUMBER: "number", PERSONAL: "personal"}
+PERSONAL_DOMAIN = "internal"   # a personal contact's cid is <digits>@internal (core/personal_contacts)
 ADDRESS_PARTS = ("Street", "Locality", "Pcode", "Country")
 
 
@@ -117,20 +119,21 @@ def local_part(user: dict[str, Any]) -> str:
 
 def display_names(doc: dict[str, Any]) -> tuple[str, str]:
     """(first, last) of a user or contact: its own fields, else its name split at the last space."""
-    first, last = doc.get("firstName"), doc.get("lastName")
+    first, last = doc.get("firstName") or doc.get("firstname"), doc.get("lastName") or doc.get("lastname")
     if first or last:
         return str(first or ""), str(last or "")
-    name = str(doc.get("name") or doc.get("displayName") or "").strip()
+    name = str(doc.get("name") or doc.get("displayName") or doc.get("shortname") or doc.get("company") or "").strip()
     head, _, tail = name.rpartition(" ")
     return (head, tail) if head else (name, "")
 
 
 class Contacts:
     def __init__(self, runtime: Runtime, directory: Directory, engine: Engine, scheduler: Scheduler,
-                 presence: UcPresence) -> None:
+                 presence: UcPresence, personal: PersonalContacts) -> None:
         self.rt = runtime
         self.directory = directory
         self.engine = engine
+        self.personal = personal
         self.future = FuturePresence(runtime, scheduler, presence)
         runtime.projections.in_transaction("contacts forget deleted users and accounts", self._forget,
                                            events=("user.deleted", "account.deleted"))
@@ -144,13 +147,20 @@ class Contacts:
                             value=domain)
         return account
 
-    def resolve(self, account: dict[str, Any], ref: str) -> Entry:
-        """The contact ``ref`` (a cid or a Contact Entry ID) names in ``account``; 404 otherwise."""
+    def resolve(self, account: dict[str, Any], ref: str, viewer: dict[str, Any] | None = None) -> Entry:
+        """The contact ``ref`` (a cid or a Contact Entry ID) names in ``account``; 404 otherwise. A personal
+        contact (``<digits>@internal``) is found when ``viewer`` sees it (their own, their groups', the
+        organisation's)."""
         raw = ref.strip()
         cid = _decode_entry_id(raw) or raw
         local, at, domain = cid.rpartition("@")
         if not at:
             local, domain = cid, str(account.get("domain", ""))
+        if domain.lower() == PERSONAL_DOMAIN and viewer is not None:
+            personal = next((p for p in self.personal.visible_to(account["accountId"], viewer["userId"])
+                             if p["cid"] == cid), None)
+            if personal is not None:
+                return Entry(PERSONAL, cid, account["accountId"], str(account.get("domain", "")), personal)
         if domain.lower() != str(account.get("domain", "")).lower() or not local:
             raise NotFound("contact.does.not.exist", f"there is no contact {ref} in this organisation", field="cid",
                            value=ref)
@@ -187,8 +197,10 @@ class Contacts:
                      user.get("extension") or user.get("mobile"))
 
     # ================================================================== search
-    def everyone(self, account: dict[str, Any], include_functions: bool = True) -> list[Entry]:
-        """Every contact of the organisation's directory: users, organisation contacts, function numbers."""
+    def everyone(self, account: dict[str, Any], include_functions: bool = True,
+                 viewer: dict[str, Any] | None = None) -> list[Entry]:
+        """Every contact of the organisation's directory: users, organisation contacts, function numbers, and
+        the personal contacts ``viewer`` sees."""
         account_id, domain = account["accountId"], str(account.get("domain", ""))
         found = [self.of_user(u, domain) for u in self.directory.users_of(account_id) if u.get("active", True)]
         found += [Entry(EXTERNAL, f"{c['contactId']}@{domain}", account_id, domain, c)
@@ -197,6 +209,9 @@ class Contacts:
             found += [Entry(FUNCTION, f"{g['extension']}@{domain}", account_id, domain, g, g["extension"])
                       for g in self.rt.state.all("group")
                       if g["accountId"] == account_id and g.get("extension")]
+        if viewer is not None:
+            found += [Entry(PERSONAL, p["cid"], account_id, domain, p)
+                      for p in self.personal.visible_to(account_id, viewer["userId"])]
         return found
 
     def search(self, viewer: dict[str, Any], account: dict[str, Any], query: str | None, *,
@@ -210,21 +225,27 @@ class Contacts:
                           value=str(limit))
         statuses = self.statuses(viewer)
         if query is None or not query.strip():
-            candidates = [self.resolve_quietly(account, cid) for cid in statuses]
-            entries = [e for e in candidates if e is not None
+            candidates = [self.resolve_quietly(account, cid, viewer) for cid in statuses]
+            shown = [Entry(PERSONAL, p["cid"], account["accountId"], str(account.get("domain", "")), p)
+                     for p in self.personal.default_list(account["accountId"], viewer["userId"])
+                     if p["cid"] not in statuses]
+            entries = [e for e in [*candidates, *shown] if e is not None
                        and (include_functions or e.kind != FUNCTION)]
         else:
             words = query.strip().lower().split()
-            entries = [e for e in self.everyone(account, include_functions)
+            entries = [e for e in self.everyone(account, include_functions, viewer)
                        if all(any(w.startswith(q) for w in _words(e)) for q in words)]
+        statuses = {**{e.cid: str((e.doc or {}).get("contactStatus") or "CONTACT") for e in entries
+                       if e.kind == PERSONAL}, **statuses}
         if not include_blocked:
             entries = [e for e in entries if statuses.get(e.cid) != "BLOCKED"]
         entries.sort(key=lambda e: " ".join(display_names(e.doc or {})).lower() or e.cid)
         return entries[:limit] if query else entries
 
-    def resolve_quietly(self, account: dict[str, Any], cid: str) -> Entry | None:
+    def resolve_quietly(self, account: dict[str, Any], cid: str,
+                        viewer: dict[str, Any] | None = None) -> Entry | None:
         try:
-            return self.resolve(account, cid)
+            return self.resolve(account, cid, viewer)
         except NotFound:
             return None
 
@@ -242,7 +263,7 @@ class Contacts:
 
     async def _write_list(self, user: dict[str, Any], entries: list[dict[str, Any]], actor: Principal) -> None:
         account = self.rt.state.get("account", user["accountId"]) or {}
-        live = [e for e in entries if self.resolve_quietly(account, e["cid"]) is not None]
+        live = [e for e in entries if self.resolve_quietly(account, e["cid"], user) is not None]
         if len(live) > MAX_LIST:
             raise Conflict("contact.list.full", f"a contact list holds at most {MAX_LIST} contacts", field="cid")
         doc = {"userId": user["userId"], "accountId": user["accountId"], "entries": live,
@@ -351,10 +372,12 @@ class Contacts:
         if endpoint is not None and (endpoint.line_states or any(
                 leg.state in ("connected", "held", "ringing") for leg in endpoint.legs)):
             return True
-        if entry.kind == NUMBER and entry.number:
-            return any(leg.endpoint.account_id == entry.account_id and leg.state in ("connected", "held")
-                       and entry.number in (leg.from_number, leg.to_number) for leg in self.engine.legs.values())
-        return False
+        numbers = {entry.number} if entry.kind == NUMBER and entry.number else set()
+        if entry.kind == PERSONAL and entry.doc is not None:
+            numbers = {str(p["phoneNumber"]) for p in entry.doc.get("phoneNumbers") or () if p.get("phoneNumber")}
+        return bool(numbers) and any(
+            leg.endpoint.account_id == entry.account_id and leg.state in ("connected", "held")
+            and ({leg.from_number, leg.to_number} & numbers) for leg in self.engine.legs.values())
 
     @staticmethod
     def is_extension(endpoint: Endpoint) -> bool:
@@ -453,7 +476,8 @@ def _words(entry: Entry) -> list[str]:
     first, last = display_names(doc)
     texts = [first, last, str(doc.get("name") or ""), str(doc.get("email") or ""), str(doc.get("company") or ""),
              str(doc.get("department") or ""), str(doc.get("title") or ""), str(doc.get("extension") or ""),
-             str(doc.get("mobile") or ""), str(doc.get("phone") or ""), entry.cid]
+             str(doc.get("mobile") or ""), str(doc.get("phone") or ""), str(doc.get("shortname") or ""), entry.cid,
+             *(str(p.get("phoneNumber") or "") for p in doc.get("phoneNumbers") or ())]
     return [w for text in texts for w in text.lower().replace("@", " ").replace(".", " ").split() if w] + [
         t.lower() for t in texts if t]
 

@@ -14,7 +14,8 @@ from callyard.api.uc.contacts import presence as uc_presence
 from callyard.api.uc.edge.auth import BEARER, QUERY_TICKET, UcCaller, grant
 from callyard.api.uc.user_access import DOMAIN_TEXT, caller_any
 from callyard.core.auth.tickets import Grant
-from callyard.core.contacts.service import EXTERNAL, FUNCTION, NUMBER, USER, Entry, display_names, local_part
+from callyard.core.contacts.service import (EXTERNAL, FUNCTION, NUMBER, PERSONAL, USER, Entry, display_names,
+                                           local_part)
 from callyard.core.errors import Forbidden, NotFound
 from callyard.core.principal import Principal
 from callyard.core.service import Core
@@ -23,7 +24,7 @@ from callyard.core.service import Core
 # Contact search"); a User ticket is accepted as well, as for the user's other groups.
 APIS = ("CONTACT_SEARCH", "USER")
 CID_TEXT = "The contact: userid@domain, number@domain, or a Contact Entry ID"
-TYPES = {USER: "DIRECTORY", EXTERNAL: "EXTERNAL", FUNCTION: "FUNCTION_NUMBER", NUMBER: "NUMBER"}
+TYPES = {USER: "DIRECTORY", EXTERNAL: "EXTERNAL", FUNCTION: "FUNCTION_NUMBER", NUMBER: "NUMBER", PERSONAL: "SHORTCUT"}
 
 ListCaller = Annotated[UcCaller, Depends(caller_any(*APIS))]
 
@@ -58,7 +59,7 @@ def contact_caller() -> Callable[..., Awaitable[ContactCaller]]:
         core = twin_of(request).core
         _allowed(core, ticket)
         account = core.contacts.domain_account(ticket.principal, domain)
-        return ContactCaller(ticket, account, core.contacts.resolve(account, cid), core)
+        return ContactCaller(ticket, account, core.contacts.resolve(account, cid, ticket.user), core)
 
     resolve.__name__ = "contact_caller"
     return resolve
@@ -102,6 +103,9 @@ def phone_numbers(account: dict[str, Any], entry: Entry) -> list[dict[str, str]]
     elif entry.kind == EXTERNAL:
         out += [{"number": str(doc[key]), "type": kind} for key, kind in (("phone", "work"), ("mobile", "mobile"))
                 if doc.get(key)]
+    elif entry.kind == PERSONAL:
+        phones = sorted(doc.get("phoneNumbers") or (), key=lambda p: not p.get("preferredNumber"))
+        out += [{"number": str(p["phoneNumber"]), "type": str(p.get("type") or "OTHER").lower()} for p in phones]
     elif entry.number:
         out.append({"number": entry.number, "type": "other"})
     return out
@@ -144,17 +148,64 @@ def vcard(core: Core, actor: Principal, account: dict[str, Any], entry: Entry) -
             desc["ADR"] = {"parseType": "Resource", **address}
     elif entry.kind == EXTERNAL and doc.get("company"):
         desc["ORG"] = {"parseType": "Resource", "Orgname": str(doc["company"])}
+    elif entry.kind == PERSONAL:
+        if doc.get("company") or doc.get("department"):
+            desc["ORG"] = {"parseType": "Resource", **({"Orgname": doc["company"]} if doc.get("company") else {}),
+                           **({"Orgunit": doc["department"]} if doc.get("department") else {})}
+        address = {part: doc[key] for part, key in PERSONAL_ADDRESS.items() if doc.get(key)}
+        if address:
+            desc["ADR"] = {"parseType": "Resource", **address}
     return {"Description": desc}
 
 
+PERSONAL_ADDRESS = {"Street": "street", "Locality": "city", "Pcode": "postalcode", "Country": "country"}
+PERSONAL_KEPT = ("firstname", "lastname", "company", "department", "shortname", "email", "street", "city",
+                 "postalcode", "country", "speeddial", "showInDefaultContactList", "contactStatus", "phoneNumbers")
+
+
+async def write_personal_vcard(core: Core, actor: Principal, entry: Entry, desc: dict[str, Any]) -> None:
+    """A personal contact's new vCard: N, ORG, EMAIL, ADR and TEL (each TEL a number of the type it names)
+    replace those fields; the rest of the contact (speed dial, status…) stays. The Personal Contacts rules
+    decide who may (the owner, a group member, an administrator)."""
+    doc = entry.doc or {}
+    fields = {k: doc[k] for k in PERSONAL_KEPT if k in doc}
+    name = desc.get("N") or {}
+    fields.update({k: v for k, v in (("firstname", name.get("Given")), ("lastname", name.get("Family")))
+                   if v is not None})
+    org = desc.get("ORG") or {}
+    fields.update({k: v for k, v in (("company", org.get("Orgname")), ("department", org.get("Orgunit")))
+                   if v is not None})
+    if (desc.get("EMAIL") or {}).get("value") is not None:
+        fields["email"] = desc["EMAIL"]["value"]
+    address = desc.get("ADR") or {}
+    fields.update({key: address[part] for part, key in PERSONAL_ADDRESS.items() if address.get(part) is not None})
+    if desc.get("TEL") is not None:
+        fields["phoneNumbers"] = [{"type": _phone_type(t.get("type")), "phoneNumber": t["value"],
+                                   "preferredNumber": index == 0} for index, t in enumerate(desc["TEL"])]
+    await core.personal_contacts.update(actor, entry.account_id, str(doc["ownerType"]), str(doc["ownerId"]),
+                                        entry.cid, fields)
+
+
+def _phone_type(types: Any) -> str:
+    names = {str(t).upper() for t in types or ()}
+    for wanted, found in (("MOBILE", {"CELL", "MOBILE"}), ("HOME", {"HOME"}), ("WORK_FAX", {"FAX"}),
+                          ("PAGER", {"PAGER"}), ("WORK", {"WORK"})):
+        if names & found:
+            return wanted
+    return "OTHER"
+
+
 async def write_vcard(core: Core, actor: Principal, entry: Entry, body: dict[str, Any]) -> None:
-    """A new vCard of a directory user: the name (N), title, department (ORG's unit) and mobile (a TEL of
-    type cell or mobile) go to the directory (the same user CloudLink's Admin API shows); the address to the
-    user's directory fields. The organisation's name, the e-mail (the login) and other numbers are the
-    organisation's to change: left as they are."""
+    """A new vCard of a personal contact (see ``write_personal_vcard``) or of a directory user: the name (N),
+    title, department (ORG's unit) and mobile (a TEL of type cell or mobile) go to the directory (the same
+    user CloudLink's Admin API shows); the address to the user's directory fields. The organisation's name,
+    the e-mail (the login) and other numbers are the organisation's to change: left as they are."""
+    desc = body.get("Description") or {}
+    if entry.kind == PERSONAL:
+        await write_personal_vcard(core, actor, entry, desc)
+        return
     user = entry.user
     core.contacts.require_write(actor, user, "vcard")
-    desc = body.get("Description") or {}
     changes: dict[str, Any] = {}
     name = desc.get("N") or {}
     if name.get("Given") is not None:
@@ -201,9 +252,11 @@ def contact_dto(core: Core, actor: Principal, account: dict[str, Any], entry: En
         caller = core.rt.state.get("user", actor.user_id or "")
         statuses = core.contacts.statuses(caller) if caller is not None else {}
     first, last = display_names(doc)
+    own_status = str(doc.get("contactStatus") or "CONTACT") if entry.kind == PERSONAL else "CONTACT"
     out: dict[str, Any] = {
         "firstname": first or None, "lastname": last or None, "type": TYPES[entry.kind],
-        "inlist": entry.cid in statuses, "contactStatus": statuses.get(entry.cid, "CONTACT"),
+        "inlist": entry.cid in statuses or bool(entry.kind == PERSONAL and doc.get("showInDefaultContactList")),
+        "contactStatus": statuses.get(entry.cid, own_status),
         "contactEntryId": entry.entry_id, "cid": entry.cid, "incall": core.contacts.in_call(entry),
         "preferredNumber": preferred_number(account, entry), "vcard": version(vcard(core, actor, account, entry))}
     numbers = [n for n in phone_numbers(account, entry)]
@@ -220,7 +273,7 @@ def contact_dto(core: Core, actor: Principal, account: dict[str, Any], entry: En
             out["fields"] = {"fields": [{"id": f["id"], "label": f["label"], "value": f["value"]}
                                         for f in core.contacts.visible_fields(actor, doc)
                                         if f["value"] is not None]}
-    elif entry.kind == EXTERNAL:
+    elif entry.kind in (EXTERNAL, PERSONAL):
         out.update(company=doc.get("company"), email=doc.get("email"), collaboration=False)
     elif entry.kind == FUNCTION:
         out.update(firstname=str(doc.get("name") or entry.number), lastname=None, collaboration=False)

@@ -37,7 +37,7 @@ def _listing(core: Core, who: Any, entries: list[Any], query: str | None,
 @buddies.get("/{cid}", **NO_CONTENT, operation_id="verifyFavourite",
              summary="Verify that a contact is in the user's favourites (204; 404 when not)")
 async def verify_favourite(who: ListCaller, core: CoreDep, cid: str = CID) -> Response:
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     status = core.contacts.status_of(who.user, entry)
     if status is None or status == "BLOCKED":
         raise_not_in_list(entry.cid)
@@ -49,7 +49,7 @@ def raise_not_in_list(cid: str) -> None:
 
 
 async def _favourite(who: Any, core: Core, cid: str) -> Response:
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     keep = core.contacts.status_of(who.user, entry) == "VIP"   # a VIP is a favourite already
     await core.contacts.add(who.principal, who.user, [entry], None if keep else "FAVORITE")
     return Response(status_code=204)
@@ -69,7 +69,7 @@ async def add_favourite_post(who: ListCaller, core: CoreDep, cid: str = CID) -> 
 @buddies.delete("/{cid}", **NO_CONTENT, operation_id="deleteFavourite",
                 summary="Delete a contact from the user's favourites")
 async def delete_favourite(who: ListCaller, core: CoreDep, cid: str = CID) -> Response:
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     await core.contacts.remove(who.principal, who.user, entry)
     return Response(status_code=204)
 
@@ -106,7 +106,7 @@ async def apply_templates_post(who: ListCaller, core: CoreDep,
 
 # ====================================================================== Contacts
 async def _add_one(who: Any, core: Core, cid: str) -> dict[str, Any]:
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     await core.contacts.add(who.principal, who.user, [entry])
     return _listing(core, who, [entry], None)
 
@@ -126,7 +126,7 @@ async def add_contact_post(who: ListCaller, core: CoreDep, cid: str = CID) -> di
 @contacts.delete("/{cid}", **NO_CONTENT, operation_id="removeContact",
                  summary="Remove a contact from the user's contact list")
 async def remove_contact(who: ListCaller, core: CoreDep, cid: str = CID) -> Response:
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     await core.contacts.remove(who.principal, who.user, entry)
     return Response(status_code=204)
 
@@ -155,7 +155,7 @@ async def add_contacts(who: ListCaller, core: CoreDep, body: ContactListIn) -> d
         cid = ref.cid or ref.contactEntryId
         if not cid:
             invalid(f"contact[{index}].cid", "cid.required", "each contact names its cid or contactEntryId")
-        entries.append(core.contacts.resolve(account, cid))
+        entries.append(core.contacts.resolve(account, cid, who.user))
     if not entries:
         invalid("contact", "contact.required", "name at least one contact")
     await core.contacts.add(who.principal, who.user, entries)
@@ -171,5 +171,5 @@ async def set_contact_status(who: ListCaller, core: CoreDep, cid: str = CID,
     status = body.contactStatus if body is not None else contactStatus
     if not status:
         invalid("contactStatus", "contactStatus.required", "contactStatus is FAVORITE, CONTACT, VIP or BLOCKED")
-    entry = core.contacts.resolve(_account(core, who), cid)
+    entry = core.contacts.resolve(_account(core, who), cid, who.user)
     return {"contactStatus": await core.contacts.set_status(who.principal, who.user, entry, status)}
