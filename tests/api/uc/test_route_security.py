@@ -27,7 +27,8 @@ FILL = {"domain": "acme.example", "userId": "alice", "user": "alice", "callId": 
 
 
 def url(path: str, **overrides: str) -> str:
-    values = {**FILL, **overrides}
+    contact = {"cid": "alice@acme.example", "presenceId": "1", "ver": "1"} if path.startswith(CONTACT_PREFIXES) else {}
+    values = {**FILL, **contact, **overrides}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -39,10 +40,14 @@ GROUPS = {"/api/cti/": ("CALL_CONTROL",), "/api/device/info/v1/": ("USER", "CALL
           "/api/distributiongroup/": ("USER",), "/api/queue/statistics/": ("QUEUE_STATISTICS",),
           "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS"),
           "/api/user/sms/": ("SMS",), "/api/personalcontacts/": ("USER", "CONTACT_SEARCH")}
+# The contact groups: a Contact search (or User) ticket; a contact is named by cid (alice's, so bob is a colleague).
+CONTACT_PREFIXES = ("/api/contact/", "/api/v1/contact/")
+GROUPS.update({prefix: ("CONTACT_SEARCH", "USER") for prefix in ("/api/buddylist/", "/api/contacts/",
+                                                                  *CONTACT_PREFIXES, "/api/v1/timezones")})
 # Routes naming no user: another user's ticket is refused by the organisation's rule (a Supervisor licence).
 ORGANISATION_ROUTES = ("/api/queue/statistics/{domain}", "/api/queuestatistics/{domain}")
 # Routes naming no domain nor user: they act on the ticket's own user (another's ticket acts on its own).
-OWN_USER_ROUTES = ("/api/user/sms/{to}",)
+OWN_USER_ROUTES = ("/api/user/sms/{to}", "/api/v1/timezones")
 # Routes any user of the organisation may read (bob's ticket is answered).
 ORGANISATION_WIDE = ("/api/personalcontacts/{domain}/phonelabels/{locale}",)
 
@@ -84,7 +89,10 @@ def test_route_authorisation(client, method: str, path: str) -> None:
     globex_admin = create_ticket(client, "admin@globex.example", (group,))
     refused(send(url(path), headers={"Authorization": f"Bearer {globex_admin['token']}"}), 403, "access.denied")
     bob = create_ticket(client, "bob@acme.example", (group,))
-    if path not in ORGANISATION_WIDE:
+    # a colleague reads a contact and sends the legacy (silent) presence updates; the other writes need WRITE
+    colleague_reads = path.startswith(CONTACT_PREFIXES) and (method == "GET" or path.endswith(
+        ("/api/contact/{domain}/{cid}/presence", "/presence/result")))
+    if path not in ORGANISATION_WIDE and not colleague_reads:
         refused(send(url(path), headers={"Authorization": f"Bearer {bob['token']}"}), 403,
                 None if path in ORGANISATION_ROUTES else "access.denied")
     if path.startswith("/api/cti/"):

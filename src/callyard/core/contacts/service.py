@@ -351,8 +351,9 @@ class Contacts:
 
     def require_write(self, actor: Principal, target: dict[str, Any], what: str) -> None:
         if not self.may_write(actor, target):
-            raise Forbidden("access.denied", f"the caller has no WRITE access to this contact's {what}",
-                            field=what, value=local_part(target))
+            raise Forbidden("access.denied", f"the caller has no WRITE access to this contact ({what}): only the "
+                            "user and an administrator of the organisation have", field=what,
+                            value=local_part(target))
 
     # ================================================================== in call
     def endpoint(self, entry: Entry) -> Endpoint | None:

@@ -52,20 +52,27 @@ def _allowed(core: Core, ticket: Grant) -> None:
         core.tickets.require_api(ticket, APIS[0])
 
 
-def contact_caller() -> Callable[..., Awaitable[ContactCaller]]:
+def contact_caller(write: bool = False) -> Callable[..., Awaitable[ContactCaller]]:
+    """The contact of ``{domain}/{cid}``. ``write``: the caller must have WRITE access to it (a directory
+    user: the user or an administrator, before the request's values are looked at; a personal contact: the
+    Personal Contacts rules decide when it is written)."""
     async def resolve(request: Request, domain: str = Path(description=DOMAIN_TEXT),
                       cid: str = Path(description=CID_TEXT), _bearer: Any = Depends(BEARER),
                       _query: Any = Depends(QUERY_TICKET), ticket: Grant = Depends(grant)) -> ContactCaller:
         core = twin_of(request).core
         _allowed(core, ticket)
         account = core.contacts.domain_account(ticket.principal, domain)
-        return ContactCaller(ticket, account, core.contacts.resolve(account, cid, ticket.user), core)
+        entry = core.contacts.resolve(account, cid, ticket.user)
+        if write and entry.kind != PERSONAL:
+            core.contacts.require_write(ticket.principal, entry.user, "cid")
+        return ContactCaller(ticket, account, entry, core)
 
-    resolve.__name__ = "contact_caller"
+    resolve.__name__ = "contact_writer" if write else "contact_caller"
     return resolve
 
 
 Contact = Annotated[ContactCaller, Depends(contact_caller())]
+WritableContact = Annotated[ContactCaller, Depends(contact_caller(write=True))]
 
 
 async def any_ticket(request: Request, _bearer: Any = Depends(BEARER), _query: Any = Depends(QUERY_TICKET),
@@ -286,5 +293,6 @@ def not_a_user(entry: Entry) -> None:
                        value=entry.cid)
 
 
-__all__ = ["APIS", "Contact", "ContactCaller", "ListCaller", "any_ticket", "contact_dto", "flag", "image_version",
+__all__ = ["APIS", "Contact", "ContactCaller", "WritableContact", "ListCaller", "any_ticket", "contact_dto", "flag",
+           "image_version",
            "local_part", "not_a_user", "vcard", "version", "write_vcard"]

@@ -21,8 +21,8 @@ from callyard.api.uc import pidf
 from callyard.api.uc.presence import PRESENCE_BODY, json_body, validated
 from callyard.api.uc.contacts.pidf import render_future
 from callyard.api.uc.contacts import presence as uc_presence
-from callyard.api.uc.contacts.common import Contact, ContactCaller, any_ticket, contact_dto, flag, not_a_user, vcard, \
-    write_vcard
+from callyard.api.uc.contacts.common import (Contact, ContactCaller, WritableContact, any_ticket, contact_dto, flag,
+                                             not_a_user, vcard, write_vcard)
 from callyard.api.uc.contacts.schemas import (ActivityBody, Contact as ContactModel, Desc, DirectoryFields,
                                               DirectoryFieldsIn, ExpiresBody, FuturePresence, FuturePresenceIn,
                                               FuturePresences, LegacyFields, LegacyFieldsIn, NoteBody, Presence,
@@ -246,7 +246,7 @@ async def put_presence_result(who: Contact, body: PresenceResultBody, forcePrema
 
 @v1.put("/presence", **NO_CONTENT, operation_id="updateContactPresence", openapi_extra=PIDF_BODY,
         summary="Update the contact's presence with a PIDF document (RFC 3863/4480)")
-async def update_presence(request: Request, who: Contact) -> Response:
+async def update_presence(request: Request, who: WritableContact) -> Response:
     media, data = await _body(request)
     if media != pidf.MEDIA_TYPE:
         invalid("Content-Type", "content.type.not.supported", "the body is application/pidf+xml", media)
@@ -308,27 +308,28 @@ ROLE_Q = Query(None, description="The role (or a JSON body {role})")
 
 
 @legacy.put("/note", **NO_CONTENT, operation_id="setContactNoteLegacy", summary="Set the contact's presence note")
-async def set_note_legacy(who: Contact, note: Optional[str] = NOTE_Q,
+async def set_note_legacy(who: WritableContact, note: Optional[str] = NOTE_Q,
                           body: Optional[NoteBody] = Body(None)) -> Response:
     return await _set_note(who, note, body)
 
 
 @v1.put("/note", **NO_CONTENT, operation_id="setContactNote", summary="Set the contact's presence note")
-async def set_note(who: Contact, note: Optional[str] = NOTE_Q,
+async def set_note(who: WritableContact, note: Optional[str] = NOTE_Q,
                    ver: Optional[str] = Query(None, description="Not used"),
                    body: Optional[NoteBody] = Body(None)) -> Response:
     return await _set_note(who, note, body)
 
 
 @legacy.put("/activity", **NO_CONTENT, operation_id="setContactActivityLegacy", summary="Set the contact's activity")
-async def set_activity_legacy(who: Contact, activity: Optional[str] = ACTIVITY_Q,
+async def set_activity_legacy(who: WritableContact, activity: Optional[str] = ACTIVITY_Q,
                               available: Optional[str] = AVAILABLE_Q,
                               body: Optional[ActivityBody] = Body(None)) -> Response:
     return await _set_activity(who, activity, available, body)
 
 
 @v1.put("/activity", **NO_CONTENT, operation_id="setContactActivity", summary="Set the contact's activity")
-async def set_activity(who: Contact, activity: Optional[str] = ACTIVITY_Q, available: Optional[str] = AVAILABLE_Q,
+async def set_activity(who: WritableContact, activity: Optional[str] = ACTIVITY_Q,
+                       available: Optional[str] = AVAILABLE_Q,
                        body: Optional[ActivityBody] = Body(None)) -> Response:
     return await _set_activity(who, activity, available, body)
 
@@ -341,26 +342,27 @@ async def get_activity_expires(who: Contact) -> str:
 
 @legacy.put("/activity/expires", **NO_CONTENT, operation_id="setContactActivityExpiresLegacy",
             summary="End the contact's activity at a time ('never' keeps it)")
-async def set_expires_legacy(who: Contact, expires: Optional[str] = EXPIRES_Q,
+async def set_expires_legacy(who: WritableContact, expires: Optional[str] = EXPIRES_Q,
                              body: Optional[ExpiresBody] = Body(None)) -> Response:
     return await _set_expires(who, expires, body)
 
 
 @v1.put("/activity/expires", **NO_CONTENT, operation_id="setContactActivityExpires",
         summary="End the contact's activity at a time ('never' keeps it)")
-async def set_expires(who: Contact, expires: Optional[str] = EXPIRES_Q,
+async def set_expires(who: WritableContact, expires: Optional[str] = EXPIRES_Q,
                       body: Optional[ExpiresBody] = Body(None)) -> Response:
     return await _set_expires(who, expires, body)
 
 
 @legacy.put("/role", **NO_CONTENT, operation_id="setContactRoleLegacy", summary="Set the contact's presence role")
-async def set_role_legacy(who: Contact, role: Optional[str] = ROLE_Q,
+async def set_role_legacy(who: WritableContact, role: Optional[str] = ROLE_Q,
                           body: Optional[RoleBody] = Body(None)) -> Response:
     return await _set_role(who, role, body)
 
 
 @v1.put("/role", **NO_CONTENT, operation_id="setContactRole", summary="Set the contact's presence role")
-async def set_role(who: Contact, role: Optional[str] = ROLE_Q, body: Optional[RoleBody] = Body(None)) -> Response:
+async def set_role(who: WritableContact, role: Optional[str] = ROLE_Q,
+                   body: Optional[RoleBody] = Body(None)) -> Response:
     return await _set_role(who, role, body)
 
 
@@ -387,14 +389,14 @@ def _vcard(who: ContactCaller) -> dict[str, Any]:
 
 @legacy.put("/vcard", **NO_CONTENT, operation_id="updateContactVcardLegacy",
             summary="Update the contact's vCard (name, title, department, mobile, address)")
-async def put_vcard_legacy(who: Contact, body: Desc) -> Response:
+async def put_vcard_legacy(who: WritableContact, body: Desc) -> Response:
     await write_vcard(who.core, who.principal, who.entry, body.model_dump(exclude_none=True))
     return Response(status_code=204)
 
 
 @v1.put("/vcard", **NO_CONTENT, operation_id="updateContactVcard",
         summary="Update a contact's vCard (name, title, department, mobile, address)")
-async def put_vcard(who: Contact, body: Desc) -> Response:
+async def put_vcard(who: WritableContact, body: Desc) -> Response:
     await write_vcard(who.core, who.principal, who.entry, body.model_dump(exclude_none=True))
     return Response(status_code=204)
 
@@ -411,7 +413,7 @@ async def get_fields_legacy(who: Contact) -> dict[str, Any]:
 @legacy.put("/fields", response_model=LegacyFields, response_model_exclude_none=True,
             operation_id="updateContactFieldsLegacy",
             summary="Set directory fields to their requestedValue (currentValue: the value read; a changed one is 409)")
-async def put_fields_legacy(who: Contact, body: LegacyFieldsIn) -> dict[str, Any]:
+async def put_fields_legacy(who: WritableContact, body: LegacyFieldsIn) -> dict[str, Any]:
     not_a_user(who.entry)
     changes = {f.id: f.requestedValue for f in body.field}
     expected = {f.id: f.currentValue for f in body.field if "currentValue" in f.model_fields_set}
@@ -429,7 +431,7 @@ async def get_fields(who: Contact) -> dict[str, Any]:
 
 @v1.put("/fields", **NO_CONTENT, operation_id="updateContactFields",
         summary="Write every field given to its requestedValue (omitted: the value is deleted)")
-async def put_fields(who: Contact, body: DirectoryFieldsIn) -> Response:
+async def put_fields(who: WritableContact, body: DirectoryFieldsIn) -> Response:
     not_a_user(who.entry)
     await who.core.contacts.write_fields(who.principal, who.user, {f.id: f.requestedValue for f in body.fields})
     return Response(status_code=204)
@@ -480,7 +482,7 @@ def _future_body(body: FuturePresenceIn) -> dict[str, Any]:
 
 @v1.post("/futurepresence", response_model=FuturePresence, response_model_exclude_none=True,
          operation_id="createContactFuturePresence", summary="Schedule a presence for the contact")
-async def create_future_presence(who: Contact, body: FuturePresenceIn) -> dict[str, Any]:
+async def create_future_presence(who: WritableContact, body: FuturePresenceIn) -> dict[str, Any]:
     not_a_user(who.entry)
     return _future(who, await who.core.contacts.future.create(who.principal, who.user, _future_body(body)))
 
@@ -494,7 +496,7 @@ async def get_future_presence_by_id(presenceId: str, who: Contact) -> dict[str, 
 
 @v1.put("/futurepresence/{presenceId}", response_model=FuturePresence, response_model_exclude_none=True,
         operation_id="updateContactFuturePresence", summary="Change a scheduled presence of the contact")
-async def update_future_presence(presenceId: str, who: Contact, body: FuturePresenceIn) -> dict[str, Any]:
+async def update_future_presence(presenceId: str, who: WritableContact, body: FuturePresenceIn) -> dict[str, Any]:
     not_a_user(who.entry)
     return _future(who, await who.core.contacts.future.update(who.principal, who.user, presenceId,
                                                               _future_body(body)))
@@ -502,7 +504,7 @@ async def update_future_presence(presenceId: str, who: Contact, body: FuturePres
 
 @v1.delete("/futurepresence/{presenceId}", **NO_CONTENT, operation_id="deleteContactFuturePresence",
            summary="Delete a scheduled presence, or its occurrences from startDate to untilDate")
-async def delete_future_presence(presenceId: str, who: Contact,
+async def delete_future_presence(presenceId: str, who: WritableContact,
                                  startDate: Optional[str] = Query(None, description="UTC start of the range"),
                                  untilDate: Optional[str] = Query(None, description="UTC end of the range")
                                  ) -> Response:
