@@ -608,3 +608,33 @@ def test_personal_contacts_in_the_default_list_search_and_vcard(client, openapi,
     # a favourite of the list
     assert client.put(f"{BUDDY}/{cid}", headers=alice_t).status_code == 204
     assert client.get(CONTACTS, headers=alice_t).json()["contact"][0]["contactStatus"] == "FAVORITE"
+
+
+def test_contact_state_survives_a_restart(tmp_path) -> None:
+    """The list, the fields and a scheduled presence are durable; the presence's timer is armed again."""
+    from datetime import datetime, timedelta
+
+    from tests.api.uc.conftest import bearer, create_ticket
+    from tests.conftest import OPERATOR_HEADERS, start_server
+
+    settings = {"ephemeral": False, "data_dir": tmp_path / "data", "clock": "manual"}
+    with start_server(**settings) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        bob = bearer(create_ticket(client, "bob@acme.example", ("CONTACT_SEARCH",)))
+        now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+        start, end = (now + timedelta(seconds=s) for s in (120, 1800))
+        assert client.post(f"{V1}/bob@acme.example/futurepresence", headers=bob, json={
+            "activity": "meeting", "dt-start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dt-end": end.strftime("%Y-%m-%dT%H:%M:%SZ")}).status_code == 200
+        assert client.put("/api/buddylist/acme.example/bob/alice", headers=bob).status_code == 204
+        assert client.put(f"{V1}/bob@acme.example/fields", headers=bob,
+                          json={"fields": [{"id": "field3", "requestedValue": "A57"}]}).status_code == 204
+    with start_server(**settings) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        bob = bearer(create_ticket(client, "bob@acme.example", ("CONTACT_SEARCH",)))
+        assert cids(client.get("/api/contacts/acme.example/bob", headers=bob).json()) == ["alice@acme.example"]
+        assert {"id": "field3", "label": "Work office", "value": "A57", "editable": True} in \
+            client.get(f"{V1}/bob@acme.example/fields", headers=bob).json()["fields"]
+        now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+        wait = max(1.0, (start - now).total_seconds() + 1)
+        assert client.post("/_callyard/clock/advance", json={"seconds": wait},
+                           headers=OPERATOR_HEADERS).status_code == 200
+        assert client.get(f"{V1}/bob@acme.example", headers=bob).json()["presence"]["activity"]["id"] == "meeting"
