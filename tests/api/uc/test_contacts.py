@@ -298,6 +298,9 @@ def test_fields(client, openapi, alice_t) -> None:
     with_fields = client.get(f"{V1}/bob@acme.example", params={"includeFields": "true"}, headers=alice_t).json()
     assert with_fields["fields"]["fields"] == [{"id": "field1", "label": "Manager", "value": "Ada"},
                                                {"id": "field4", "label": "ICE contact", "value": "+4681234499"}]
+    searched = client.get(CONTACTS, params={"query": "bob", "includeFields": "true"}, headers=alice_t).json()
+    assert searched["contact"][0]["fields"] == with_fields["fields"]
+    assert "fields" not in client.get(CONTACTS, params={"query": "bob"}, headers=alice_t).json()["contact"][0]
     refused(openapi.check(client.put(f"{V1}/bob@acme.example/fields", headers=bob_t, json={"fields": [
         {"id": "field1", "requestedValue": "Me"}]})), 403, "field.not.editable")
     refused(client.put(f"{V1}/bob@acme.example/fields", headers=alice_t, json={"fields": [
@@ -491,6 +494,8 @@ def test_presence_stream_follows_cloudlink(base_url, client, alice_t, as_user, m
         assert busy.findtext(f"{PIDF}tuple/{PIDF}status/{PIDF}basic") == "closed"
         assert busy.find(f"{DM}person/{RPID}activities/{RPID}busy") is not None
         assert busy.findtext(f"{DM}person/{DM}note") == "deep work"
+        seen = client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]
+        assert seen["activity"]["id"] == "busy" and seen["note"] == "deep work" and seen["available"] is False
     refused(client.get(f"{V1}/5100@acme.example/presence/stream", headers=alice_t), 404,
             "contact.not.directory.user")
 
