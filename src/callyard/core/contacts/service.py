@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -134,6 +135,9 @@ class Contacts:
         self.directory = directory
         self.engine = engine
         self.personal = personal
+        # (kind, cid) → (the document the words were read from, its sorted search words): documents are
+        # copy-on-write, so a document that is still the same object has the same words
+        self._words: dict[tuple[str, str], tuple[dict[str, Any] | None, list[str]]] = {}
         self.future = FuturePresence(runtime, scheduler, presence)
         runtime.projections.in_transaction("contacts forget deleted users and accounts", self._forget,
                                            events=("user.deleted", "account.deleted"))
@@ -234,13 +238,25 @@ class Contacts:
         else:
             words = query.strip().lower().split()
             entries = [e for e in self.everyone(account, include_functions, viewer)
-                       if all(any(w.startswith(q) for w in _words(e)) for q in words)]
+                       if all(_has_prefix(self.words(e), q) for q in words)]
+            if len(self._words) > 2 * len(entries) + 4 * MAX_LIST + len(self.rt.state.docs.get("user", {})):
+                self._words.clear()
         statuses = {**{e.cid: str((e.doc or {}).get("contactStatus") or "CONTACT") for e in entries
                        if e.kind == PERSONAL}, **statuses}
         if not include_blocked:
             entries = [e for e in entries if statuses.get(e.cid) != "BLOCKED"]
         entries.sort(key=lambda e: " ".join(display_names(e.doc or {})).lower() or e.cid)
         return entries[:limit] if query else entries
+
+    def words(self, entry: Entry) -> list[str]:
+        """The sorted words a search matches ``entry`` on (cached per document)."""
+        key = (entry.kind, entry.cid)
+        cached = self._words.get(key)
+        if cached is not None and cached[0] is entry.doc:
+            return cached[1]
+        found = sorted(set(_words(entry)))
+        self._words[key] = (entry.doc, found)
+        return found
 
     def resolve_quietly(self, account: dict[str, Any], cid: str,
                         viewer: dict[str, Any] | None = None) -> Entry | None:
@@ -465,6 +481,12 @@ class Contacts:
                 for doc in list(self.rt.state.all(kind)):
                     if (doc.get("userId") == user_id if user_id else doc.get("accountId") == event.account_id):
                         uow.delete(kind, doc[id_field])
+
+
+def _has_prefix(words: list[str], prefix: str) -> bool:
+    """Some word of the sorted ``words`` starts with ``prefix``."""
+    index = bisect_left(words, prefix)
+    return index < len(words) and words[index].startswith(prefix)
 
 
 def _is_number(text: str) -> bool:
