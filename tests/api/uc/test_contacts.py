@@ -571,9 +571,11 @@ def test_scheduled_presence_happens_on_the_clock(client, alice_t, as_user) -> No
     assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "away"
     clock.advance(540)
     assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]["id"] == "meeting"
-    clock.advance(300)   # the meeting ended: its expiration brings back the default activity
+    clock.advance(300)   # the meeting ended: the lunch it overrode is still on, and takes over again
+    resumed = client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]
+    assert resumed == {"id": "lunch", "expiration": at(1860), "available": False}
+    clock.advance(1000)   # the lunch ended: the default activity
     assert client.get(f"{V1}/bob@acme.example", headers=alice_t).json()["presence"]["activity"]["id"] == "available"
-    clock.advance(1000)
     assert client.get(f"{B}/presentities/{BOB}", headers=alice).json()["status"] == "available"
 
 

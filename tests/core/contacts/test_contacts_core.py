@@ -57,7 +57,7 @@ async def test_weekly_occurrences_keep_their_local_time(core, days, hour, offset
     local = [datetime.fromisoformat(i["dt-start"].replace("Z", "+00:00")).astimezone(tz) for i in instances]
     assert all((moment.hour, moment.minute) == (hour, 30) for moment in local)
     assert all(WEEKDAYS[moment.weekday()] in days for moment in local)
-    expected = [first_day + timedelta(days=n) for n in range(60)
+    expected = [first_day + timedelta(days=n) for n in range(62)
                 if WEEKDAYS[(first_day + timedelta(days=n)).weekday()] in days]
     expected = [d for d in (datetime(e.year, e.month, e.day, hour, 30, tzinfo=tz) for e in expected)
                 if d.astimezone(timezone.utc) < window_end]

@@ -12,8 +12,9 @@ creates, changes or deletes; anyone of the organisation reads.
 A scheduled presence *happens*: when an occurrence starts on the twin's clock, the user's activity (and its
 role and note, when it names them) is set on the ONE presence (core/presence/uc.py) with the occurrence's end
 as the activity's expiration, so CloudLink, the contacts' PIDF streams and the activity diversions follow.
-Of overlapping occurrences the highest priority wins. One timer per scheduled presence waits for its next
-occurrence; timers are armed again after a change, a reset, a snapshot import and a restart.
+Of overlapping occurrences the highest priority wins; when it ends, one it overrode that is still in progress
+takes over again. One timer per scheduled presence waits for its next occurrence; timers are armed again
+after a change, a reset, a snapshot import and a restart.
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ class FuturePresence:
         self.rt = runtime
         self.scheduler = scheduler
         self.presence = presence
-        self._timers: dict[str, Timer] = {}
+        self._timers: dict[str, Timer] = {}     # scheduled presence key → its next occurrence's start
+        self._resumes: dict[str, Timer] = {}    # userId → the end of the occurrence in force
         runtime.projections.after_commit("scheduled presence timers after a reset", lambda _e: self.rearm(),
                                          events=(TWIN_RESET,))
 
@@ -214,20 +216,20 @@ class FuturePresence:
                         "instanceId": instance_id})
         return out
 
-    def active(self, user: dict[str, Any], at: datetime) -> dict[str, Any] | None:
-        """The scheduled presence in force for ``user`` at ``at``: of the occurrences covering it, the highest
-        priority (then the latest start). None when nothing is scheduled then."""
-        best: tuple[int, str, dict[str, Any]] | None = None
+    def active(self, user: dict[str, Any], at: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The scheduled presence in force for ``user`` at ``at`` and its occurrence: of the occurrences
+        covering it, the highest priority (then the latest start). None when nothing is scheduled then."""
+        best: tuple[int, str, dict[str, Any], dict[str, Any]] | None = None
         for doc in self.of_user(user):
             if doc.get("deleted"):
                 continue
             for instance in self.instances(doc, at, at + timedelta(seconds=1)):
                 if instance["deleted"]:
                     continue
-                key = (int(doc.get("priority") or 0), instance["dt-start"], doc)
+                key = (int(doc.get("priority") or 0), instance["dt-start"], doc, instance)
                 if best is None or key[:2] > best[:2]:
                     best = key
-        return None if best is None else best[2]
+        return None if best is None else (best[2], best[3])
 
     # ------------------------------------------------------------------ reads
     def of_user(self, user: dict[str, Any]) -> list[dict[str, Any]]:
@@ -330,9 +332,10 @@ class FuturePresence:
     # ------------------------------------------------------------------ happening on the clock
     def rearm(self) -> None:
         """A timer for every stored scheduled presence (after a reset, an import or a restart)."""
-        for timer in self._timers.values():
+        for timer in [*self._timers.values(), *self._resumes.values()]:
             timer.cancel()
         self._timers.clear()
+        self._resumes.clear()
         for doc in list(self.rt.state.all(KIND)):
             self._arm(doc["key"])
 
@@ -365,19 +368,37 @@ class FuturePresence:
         start = parse_utc(instance["dt-start"], "dt-start")
         try:
             winner = self.active(user, self.rt.clock.now().astimezone(timezone.utc))
-            live = any(i["instanceId"] == instance["instanceId"] and not i["deleted"]
-                       for i in self.instances(doc, start, start + timedelta(seconds=1)))
-            if live and winner is not None and winner["key"] == key:
-                changes: dict[str, Any] = {"activity": doc["activity"], "expiration": instance["dt-end"]}
-                if doc.get("note"):
-                    changes["note"] = doc["note"]
-                if doc.get("role"):
-                    changes["role"] = doc["role"]
-                await self.presence.update(principal_of(user), user["accountId"], user["userId"], **changes)
-        except CoreError:
-            pass   # the catalogue changed since (an activity removed): this occurrence changes nothing
+            if winner is not None and winner[0]["key"] == key and winner[1]["instanceId"] == instance["instanceId"]:
+                await self._apply(user, doc, instance)
         finally:
             self._arm(key, after=start)
+
+    async def _apply(self, user: dict[str, Any], doc: dict[str, Any], instance: dict[str, Any]) -> None:
+        changes: dict[str, Any] = {"activity": doc["activity"], "expiration": instance["dt-end"]}
+        if doc.get("note"):
+            changes["note"] = doc["note"]
+        if doc.get("role"):
+            changes["role"] = doc["role"]
+        try:
+            await self.presence.update(principal_of(user), user["accountId"], user["userId"], **changes)
+        except CoreError:
+            return   # the catalogue changed since (an activity removed): this occurrence changes nothing
+        # when it ends, an occurrence it overrode (still in progress) takes over again
+        end = parse_utc(instance["dt-end"], "dt-end")
+        seconds = (end - self.rt.clock.now()).total_seconds() + 0.001
+        user_id = user["userId"]
+        old = self._resumes.pop(user_id, None)
+        if old is not None:
+            old.cancel()
+        self._resumes[user_id] = self.scheduler.after(seconds, lambda: self._resume(user_id),
+                                                      f"scheduled presence resumes {user_id}")
+
+    async def _resume(self, user_id: str) -> None:
+        self._resumes.pop(user_id, None)
+        user = self.rt.state.get("user", user_id)
+        winner = self.active(user, self.rt.clock.now().astimezone(timezone.utc)) if user is not None else None
+        if user is not None and winner is not None:
+            await self._apply(user, *winner)
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
