@@ -138,6 +138,14 @@ def test_contact_list_and_status(client, openapi, alice_t) -> None:
     assert any(d["userId"] == ALICE for d in state["documents"]["contact_list"])
 
 
+def _later(client: httpx.Client, seconds: int) -> str:
+    """The twin's clock ``seconds`` from now, as ISO 8601 UTC."""
+    from datetime import datetime, timedelta
+
+    now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+    return (now + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _t(client: httpx.Client, user: str, apis: tuple[str, ...] = ("CONTACT_SEARCH",)) -> dict[str, str]:
     from tests.api.uc.conftest import bearer, create_ticket
 
@@ -192,6 +200,15 @@ def test_contact_information(client, openapi, alice_t) -> None:
     assert openapi.check(client.get(f"{LEGACY}/bob@acme.example/available", headers=alice_t)).json() is True
     assert openapi.check(client.get(f"{LEGACY}/bob@acme.example/incall", headers=alice_t)).json() is False
     assert openapi.check(client.get(f"{V1}/bob@acme.example/linestate", headers=alice_t)).json() is False
+    # an outside system's line state (the Line State API) puts bob in a call for his colleagues
+    until = _later(client, 3600)
+    bob_calls = _t(client, "bob", ("CALLS",))
+    assert client.put("/api/linestate/acme.example/bob/crm-1", json={"expiresOn": until},
+                      headers=bob_calls).status_code in (200, 201)
+    assert client.get(f"{V1}/bob@acme.example/linestate", headers=alice_t).json() is True
+    assert client.get(f"{LEGACY}/bob@acme.example/incall", headers=alice_t).json() is True
+    assert client.delete("/api/linestate/acme.example/bob/crm-1", headers=bob_calls).status_code == 204
+    assert client.get(f"{V1}/bob@acme.example/linestate", headers=alice_t).json() is False
     # a mobile subscriber by number@domain: alice's mobile is alice
     assert client.get(f"{V1}/+16135550101@acme.example", headers=alice_t).json()["cid"] == "alice@acme.example"
     assert client.get(f"{V1}/+15550000000@acme.example/linestate", headers=alice_t).json() is False
@@ -532,8 +549,7 @@ def test_activity_role_and_expiration(client, openapi) -> None:
                                     headers=bob_t)).status_code == 204
     assert client.put(f"{LEGACY}/bob@acme.example/activity", params={"activity": "lunch"},
                       headers=bob_t).status_code == 204
-    now = client.get("/_callyard/clock").json()["now"]
-    until = now[:4] + "-12-31T23:00:00Z" if now < now[:4] + "-12-31" else "2099-01-01T00:00:00Z"
+    until = _later(client, 7200)
     assert openapi.check(client.put(f"{V1}/bob@acme.example/activity/expires", params={"expires": until},
                                     headers=bob_t)).status_code == 204
     assert openapi.check(client.get(f"{LEGACY}/bob@acme.example/activity/expires", headers=bob_t)).json() == until
