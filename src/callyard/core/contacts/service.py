@@ -31,7 +31,7 @@ from typing import Any, Iterable
 from callyard.core.contacts.future import KIND as FUTURE_KIND
 from callyard.core.contacts.future import FuturePresence
 from callyard.core.directory.service import Directory
-from callyard.core.engine.model import EXTENSION, Endpoint
+from callyard.core.engine.model import Endpoint
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
@@ -395,10 +395,6 @@ class Contacts:
         return bool(numbers) and any(
             leg.endpoint.account_id == entry.account_id and leg.state in ("connected", "held")
             and ({leg.from_number, leg.to_number} & numbers) for leg in self.engine.legs.values())
-
-    @staticmethod
-    def is_extension(endpoint: Endpoint) -> bool:
-        return endpoint.kind == EXTENSION
 
     # ================================================================== directory fields
     def _fields_doc(self, user: dict[str, Any]) -> dict[str, Any]:

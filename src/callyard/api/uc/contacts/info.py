@@ -8,7 +8,6 @@ Both groups translate onto the same core: the legacy one is the V1 one with its 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Optional
 from zoneinfo import ZoneInfo, available_timezones
@@ -53,10 +52,6 @@ PIDF_BODY = {"requestBody": {"required": True, "content": {
 FUTURE_PIDF: Responses = {200: {"content": {"application/pidf+xml": {"schema": {"type": "string"}}},
                                 "description": "Scheduled presence (JSON, or PIDF when Accept asks for it)"}}
 _ACCESS_OF = {"role": "roleAccess", "activity": "activityAccess", "note": "noteAccess"}
-
-
-def _json(value: Any) -> Response:
-    return Response(json.dumps(value), media_type="application/json")
 
 
 def _entity(who: ContactCaller) -> str:
