@@ -126,6 +126,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            self.uc_presence.rearm()   # the stored UC activity expirations run on the clock again
             await self.notifications.disable_unmatchable()
             return False
         await self.reset()

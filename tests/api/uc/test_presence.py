@@ -284,3 +284,38 @@ def test_presence_shortcuts(client, openapi, ticket, control) -> None:
             "id.not.unique")
     erin = ticket("erin@globex.example", ("USER",))
     refused(client.get(SHORTCUTS, headers=erin), 403, "access.denied")
+
+
+def test_an_expiration_survives_a_restart(tmp_data) -> None:
+    """The expiration is stored with the presentity: a restarted twin (SQLite) ends the activity on time."""
+    from tests.api.uc.conftest import bearer, create_ticket
+    from tests.conftest import OPERATOR_HEADERS, start_server
+
+    def run(check: Any) -> Any:
+        with start_server(clock="manual", ephemeral=False, data_dir=tmp_data) as live, \
+                httpx.Client(base_url=live.url, timeout=10) as http:
+            return check(http)
+
+    def first(http: httpx.Client) -> str:
+        alice = bearer(create_ticket(http, "alice@acme.example", ("USER",)))
+        now = http.get("/_callyard/clock").json()["now"]
+        from datetime import datetime, timedelta
+        end = (datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(minutes=10)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        assert http.put(f"{ALICE_INFO}/presence", json={"activity": {"id": "lunch", "expiration": end}},
+                        headers=alice).status_code == 200
+        return alice["Authorization"]
+
+    authorization = run(first)
+
+    def second(http: httpx.Client) -> None:
+        alice = {"Authorization": authorization}
+        assert http.get(f"{CL}/presentities/{ALICE}", headers=auth(token(http, "bob@acme.example"))).json()[
+            "reason"] == "Lunch"
+        advance = http.post("/_callyard/clock/advance", json={"seconds": 11 * 60}, headers=OPERATOR_HEADERS)
+        assert advance.status_code == 200, advance.text
+        shown = http.get(f"{CL}/presentities/{ALICE}", headers=auth(token(http, "bob@acme.example"))).json()
+        assert (shown["status"], shown["reason"]) == ("available", None)
+        assert http.get(f"{ALICE_INFO}/activity/expires", headers=alice).json() == "never"
+
+    run(second)
