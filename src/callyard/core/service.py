@@ -137,6 +137,7 @@ class Core:
         self.scheduler.start()
         if await self.rt.store.load(self.rt.state):
             self.presence.reset()  # the aggregate view of the persisted state, before the first change
+            self.uc_presence.rearm()   # the stored UC activity expirations run on the clock again
             self.contacts.future.rearm()   # scheduled presence waits for its next occurrence
             await self.notifications.disable_unmatchable()
             return False

@@ -10,6 +10,7 @@ import httpx
 
 from tests.api.uc.helpers import refused
 from tests.conftest import auth, token
+from tests.support.mqtt_client import Mqtt
 
 RULES = "/api/diversion/acme.example/alice/rules"
 NUMBER = "/api/diversion/acme.example/alice/number"
@@ -54,10 +55,23 @@ def test_cfwd_all_set_through_uc_rings_2882_and_clearing_restores_direct_deliver
         "lineOrderType": "PRIMARY", "phoneNumber": "2882", "diversionRoutingRulesType": "CFWD_ALL"}
     assert settings(control)["forwardAlways"] == "2882"   # the same setting the Media API shows
 
-    call = control.ring("+16135550128")   # the DID of 2880
-    assert control.legs(call) == {"+16135550123": "connected", "2882": "ringing"}
-    [ringing] = media_calls(client, "2882")
-    assert (ringing["state"], ringing["cause"]) == ("ringing", "callForwardAlways")
+    admin = auth(token(client, "admin@acme.example"))
+    conn = client.post(f"{CL}/connections", headers=admin, json={"transport": "websocket"}).json()
+    sub = client.post(f"{CL}/subscriptions", headers=admin, json={
+        "transport": "websocket", "connectionId": conn["connectionId"], "topic": "platform-api-media",
+        "publicationFilter": "$.publications[?(@.content.state == 'ringing')]"}).json()
+    with Mqtt(conn["url"], admin["Authorization"].split(" ", 1)[1]) as mq:
+        assert not mq.wait_connack()[0].is_failure
+        mq.subscribe(sub["subscriptionId"], qos=0)
+        call = control.ring("+16135550128")   # the DID of 2880
+        assert control.legs(call) == {"+16135550123": "connected", "2882": "ringing"}
+        [ringing] = media_calls(client, "2882")
+        assert (ringing["state"], ringing["cause"]) == ("ringing", "callForwardAlways")
+        # CloudLink's publication of the diverted leg carries the cause too
+        published = mq.payload()["content"]
+        assert (published["endpointId"], published["state"], published["cause"]) == (
+            "2882", "ringing", "callForwardAlways")
+        assert mq.quiet(0.3)   # 2880 never rang
     control.phone("2882", "busy")
 
     assert client.delete(f"{RULES}/PRIMARY/CFWD_ALL", headers=alice).status_code == 200

@@ -5,7 +5,6 @@ Every response is validated against the family's OpenAPI document."""
 from __future__ import annotations
 
 import io
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -230,7 +229,12 @@ def test_photo_shared_with_the_admin_api(client, openapi, ticket) -> None:
     # The Admin API shows the same photo
     admin = auth(token(client, "admin@acme.example"))
     user = client.get(f"{CL}/users/{ALICE}", headers=admin).json()
-    assert user.get("photo") or user.get("_links", {}).get("photo") or "photo" in json.dumps(user)
+    assert httpx.get(user["photoUrl"], timeout=10).content == original.content
+    # and a photo the Admin API uploads is the one this API serves
+    replaced = client.put(f"{CL}/users/{ALICE}/photo", content=png_bytes((200, 100), "green"),
+                          headers={**admin, "Content-Type": "image/png"})
+    assert replaced.status_code == 200, replaced.text
+    assert Image.open(io.BytesIO(client.get(f"{ALICE_INFO}/photo", headers=alice).content)).size == (200, 100)
     refused(client.put(f"{ALICE_INFO}/photo", content=b"not an image",
                        headers={**alice, "Content-Type": "image/png"}), 400, "invalid.image")
     bob = ticket("bob@acme.example", ("USER",))
@@ -284,3 +288,38 @@ def test_presence_shortcuts(client, openapi, ticket, control) -> None:
             "id.not.unique")
     erin = ticket("erin@globex.example", ("USER",))
     refused(client.get(SHORTCUTS, headers=erin), 403, "access.denied")
+
+
+def test_an_expiration_survives_a_restart(tmp_data) -> None:
+    """The expiration is stored with the presentity: a restarted twin (SQLite) ends the activity on time."""
+    from tests.api.uc.conftest import bearer, create_ticket
+    from tests.conftest import OPERATOR_HEADERS, start_server
+
+    def run(check: Any) -> Any:
+        with start_server(clock="manual", ephemeral=False, data_dir=tmp_data) as live, \
+                httpx.Client(base_url=live.url, timeout=10) as http:
+            return check(http)
+
+    def first(http: httpx.Client) -> str:
+        alice = bearer(create_ticket(http, "alice@acme.example", ("USER",)))
+        now = http.get("/_callyard/clock").json()["now"]
+        from datetime import datetime, timedelta
+        end = (datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(minutes=10)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        assert http.put(f"{ALICE_INFO}/presence", json={"activity": {"id": "lunch", "expiration": end}},
+                        headers=alice).status_code == 200
+        return alice["Authorization"]
+
+    authorization = run(first)
+
+    def second(http: httpx.Client) -> None:
+        alice = {"Authorization": authorization}
+        assert http.get(f"{CL}/presentities/{ALICE}", headers=auth(token(http, "bob@acme.example"))).json()[
+            "reason"] == "Lunch"
+        advance = http.post("/_callyard/clock/advance", json={"seconds": 11 * 60}, headers=OPERATOR_HEADERS)
+        assert advance.status_code == 200, advance.text
+        shown = http.get(f"{CL}/presentities/{ALICE}", headers=auth(token(http, "bob@acme.example"))).json()
+        assert (shown["status"], shown["reason"]) == ("available", None)
+        assert http.get(f"{ALICE_INFO}/activity/expires", headers=alice).json() == "never"
+
+    run(second)

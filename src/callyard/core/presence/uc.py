@@ -81,7 +81,7 @@ class UcPresence:
         self.scheduler = scheduler
         self._timers: dict[str, Timer] = {}
         self._armed_for: Any = None
-        runtime.projections.after_commit("UC activity expirations after a reset", lambda _e: self._rearm(),
+        runtime.projections.after_commit("UC activity expirations after a reset", lambda _e: self.rearm(),
                                          events=(TWIN_RESET,))
 
     # ================================================================== the catalogue
@@ -226,9 +226,9 @@ class UcPresence:
 
     def _ensure_timers(self) -> None:
         if self._armed_for is not self.rt.state.docs:
-            self._rearm()
+            self.rearm()
 
-    def _rearm(self) -> None:
+    def rearm(self) -> None:
         """Arm a timer for every stored expiration (after a reset, a snapshot import or a restart)."""
         self._armed_for = self.rt.state.docs
         for timer in self._timers.values():
