@@ -190,3 +190,22 @@ def test_another_organisation_is_never_reached(client, ticket, openapi) -> None:
     # Globex may use the same pincode: access codes are unique per organisation.
     mine = client.post("/api/event/globex.example/erin", json={**DAILY, "participants": []}, headers=erin)
     assert mine.status_code == 200 and mine.json()["pincode"] == "151512"
+
+
+def test_events_survive_an_account_export_and_import(client, ticket, admin, alice) -> None:
+    headers = ticket("alice@acme.example", ("USER",))
+    event = client.post(EVENTS, json=DAILY, headers=headers).json()
+    client.delete(f"{EVENTS}/{event['id']}/2026-03-24", headers=headers).raise_for_status()
+    client.post("/api/event/globex.example/erin", json={**DAILY, "participants": []},
+                headers=ticket("erin@globex.example", ("USER",))).raise_for_status()
+    snapshot = client.get("/_callyard/state", headers=admin).json()
+    assert [e["id"] for e in snapshot["documents"]["meeting_event"]] == [str(event["id"])]
+    assert client.post("/_callyard/reset", headers=admin).status_code == 200
+    headers = ticket("alice@acme.example", ("USER",))
+    assert client.get(EVENTS, headers=headers).json() == {"events": []}
+    imported = client.post("/_callyard/state", json=snapshot, headers=admin)
+    assert imported.status_code == 200, imported.text
+    headers = ticket("alice@acme.example", ("USER",))
+    again = client.get(f"{EVENTS}/{event['id']}", headers=headers).json()
+    assert again["pincode"] == "151512" and [e["isCancelled"] for e in again["exceptions"]] == [True]
+    assert client.post(f"{EVENTS}/{event['id']}/join", headers=headers).status_code == 200

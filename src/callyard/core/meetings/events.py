@@ -3,7 +3,8 @@ over one of the core's conferences (``core/meetings/service.py``), so the event'
 conference's access code and joining a meeting is joining that conference: CloudLink's Media API lists the
 same conference, participants and attendances.
 
-Document ``meeting_event`` (id field ``id``, an int64 as the seed shows, unique in the twin): ``{id, accountId,
+Document ``meeting_event`` (id field ``id``, an int64 as the seed shows — ten digits —, unique in the
+twin): ``{id, accountId,
 organizerId, conferenceId, name, note, dateTimeStart, dateTimeEnd, timeZone, recurringType, interval,
 recurrenceRangeType, endDate?, numberOfOccurrences?, daysOfWeek, dayOfMonth?, monthOfYear?, weekPosition,
 rRule?, participants: [{firstName, lastName, businessPhone, mobilePhone, email?, userId?}],
@@ -188,7 +189,7 @@ class MeetingEvents:
             async with self.rt.write() as uow:
                 if pincode is not None:
                     self._take_code(uow, account_id, conference, pincode)
-                event_id = 1 + max((int(e["id"]) for e in self.rt.state.all(KIND)), default=0)
+                event_id = self._new_id()
                 now = self.rt.now_iso()
                 event = {"id": str(event_id), "accountId": account_id, "organizerId": organizer_id,
                          "conferenceId": conference["id"], **values, "exceptions": [], "nextExceptionId": 1,
@@ -295,6 +296,13 @@ class MeetingEvents:
             uow.emit("meetingEvent.updated", updated["accountId"], f"/events/{updated['id']}",
                      _public_event(updated), self.rt.now_iso())
         return self.render_exception(updated, exception)
+
+    def _new_id(self) -> str:
+        """A fresh int64 id (ten digits: never mistaken for another document's short id in a snapshot)."""
+        while True:
+            event_id = self.rt.ids.digits(10)
+            if self.rt.state.get(KIND, event_id) is None:
+                return event_id
 
     # ------------------------------------------------------------------ joining
     async def join(self, account_id: str, user_id: str, event_id: Any) -> dict[str, Any]:
