@@ -209,3 +209,32 @@ def test_events_survive_an_account_export_and_import(client, ticket, admin, alic
     again = client.get(f"{EVENTS}/{event['id']}", headers=headers).json()
     assert again["pincode"] == "151512" and [e["isCancelled"] for e in again["exceptions"]] == [True]
     assert client.post(f"{EVENTS}/{event['id']}/join", headers=headers).status_code == 200
+
+
+def test_sms_reminders_reach_the_outbox_on_the_twins_clock(client, ticket, operator) -> None:
+    from datetime import datetime, timedelta
+
+    def advance(minutes: float) -> None:
+        assert client.post("/_callyard/clock/advance", json={"seconds": minutes * 60},
+                           headers=operator).status_code == 200
+
+    def reminders() -> list[dict]:
+        return [m for m in client.get("/_callyard/sms", headers=operator).json()["_embedded"]["items"]
+                if m.get("reason") == "meetingReminder"]   # the operator: tokens expire as the clock moves
+
+    now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+    start = (now + timedelta(minutes=30)).replace(microsecond=0)
+    headers = ticket("alice@acme.example", ("USER",))
+    event = client.post(EVENTS, headers=headers, json={
+        **DAILY, "dateTimeStart": start.isoformat(), "dateTimeEnd": (start + timedelta(hours=1)).isoformat(),
+        "numberOfOccurrences": 2, "minutesBeforeMeetingSMS": 10}).json()
+    advance(19)
+    assert reminders() == []
+    advance(2)
+    sent = reminders()
+    assert [(m["to"], m["from"], m["eventId"]) for m in sent] == [("+46767676194", "+16135550101", event["id"])]
+    assert "pincode 151512" in sent[0]["text"] and sent[0]["occurrence"] == event["dateTimeStart"]
+    advance(24 * 60)
+    assert len(reminders()) == 2   # the second (and last) occurrence's
+    advance(24 * 60)
+    assert len(reminders()) == 2

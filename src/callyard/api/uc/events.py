@@ -160,7 +160,8 @@ def _event(core: Any, event: dict[str, Any], occurrences: list[dict[str, Any]] |
     events = core.meeting_events
     conference = events.conference(event)
     out = {k: v for k, v in event.items() if k not in ("accountId", "organizerId", "createdOn", "createdBy",
-                                                        "modifiedOn", "modifiedBy", "nextExceptionId")}
+                                                        "modifiedOn", "modifiedBy", "nextExceptionId",
+                                                        "remindedUntil")}
     out.update(id=int(event["id"]), organizer=events.organizer(event),
                participants=[{k: v for k, v in p.items() if k != "userId"} for p in event["participants"]],
                pincode=conference["accessCode"] if conference else "",

@@ -49,10 +49,66 @@ PARTICIPANT_FIELDS = ("firstName", "lastName", "businessPhone", "mobilePhone", "
 DEFAULT_ZONE = "UTC"
 
 
+REMINDER_SWEEP_SECONDS = 60.0
+REMINDER_LOOKBACK = timedelta(days=2)   # reminders due longer ago than this (the twin was down) are not sent
+
+
 class MeetingEvents:
     def __init__(self, runtime: Runtime, meetings: Meetings) -> None:
         self.rt = runtime
         self.meetings = meetings
+
+    # ------------------------------------------------------------------ SMS reminders
+    def keep_reminding(self, scheduler: Any, sms: Any) -> None:
+        """Every minute of the twin's clock, send the SMS reminders that fell due (``minutesBeforeMeetingSMS``
+        before an occurrence, to each participant with a mobile number) into the SMS outbox. Call again after
+        the scheduler was cleared (a reset)."""
+        async def sweep() -> None:
+            try:
+                await self.send_reminders(sms)
+            finally:
+                scheduler.after(REMINDER_SWEEP_SECONDS, sweep, "meeting SMS reminders")
+        scheduler.after(REMINDER_SWEEP_SECONDS, sweep, "meeting SMS reminders")
+
+    async def send_reminders(self, sms: Any) -> int:
+        """Send the reminders due since each event's watermark (``remindedUntil``); returns how many."""
+        now = self.rt.clock.now()
+        sent = 0
+        for event in builtins.list(self.rt.state.all(KIND)):
+            minutes = event.get("minutesBeforeMeetingSMS") or 0
+            if minutes <= 0 or self.rt.state.get(KIND, event["id"]) is None:
+                continue
+            lead = timedelta(minutes=minutes)
+            since = max(rec.parse_instant(event.get("remindedUntil") or event["createdOn"], "remindedUntil"),
+                        now - REMINDER_LOOKBACK)
+            if now <= since:
+                continue
+            due = [o for o in self.occurrences(event, since + lead, now + lead)
+                   if since < rec.parse_instant(o["dateTimeStart"], "dateTimeStart") - lead <= now]
+            if not due:
+                continue
+            organizer = self.rt.state.get("user", event["organizerId"]) or {}
+            conference = self.conference(event)
+            for occurrence in due:
+                for person in occurrence["participants"]:
+                    number = person.get("mobilePhone")
+                    if not number:
+                        continue
+                    text = (f"Reminder: {occurrence['name'] or 'meeting'} starts at {occurrence['dateTimeStart']}"
+                            + (f", pincode {conference['accessCode']}" if conference else "")
+                            + (f", dial in {event['dialInNumbers']}" if event.get("dialInNumbers") else ""))
+                    try:
+                        await sms.send(event["accountId"], sender=sms.sender_number(organizer) if organizer else "",
+                                       to=number, text=text, source="uc", user_id=event["organizerId"],
+                                       extra={"reason": "meetingReminder", "eventId": int(event["id"]),
+                                              "occurrence": occurrence["dateTimeStart"]})
+                        sent += 1
+                    except Invalid:
+                        continue   # a participant's number that is not one: nothing to send to
+            async with self.rt.write() as uow:
+                if self.rt.state.get(KIND, event["id"]) is not None:
+                    uow.update(KIND, event["id"], remindedUntil=rec.iso_z(now))
+        return sent
 
     # ------------------------------------------------------------------ look-ups
     def _user(self, account_id: str, user_id: str) -> dict[str, Any]:
@@ -217,8 +273,10 @@ class MeetingEvents:
             conference = self.conference(current)
             if pincode is not None and conference is not None and pincode != conference["accessCode"]:
                 self._take_code(uow, account_id, conference, pincode)
-            event = {**{k: current[k] for k in ("id", "accountId", "organizerId", "conferenceId", "createdOn",
-                                                "createdBy", "nextExceptionId")}, **values}
+            kept = ("id", "accountId", "organizerId", "conferenceId", "createdOn", "createdBy", "nextExceptionId",
+                    "remindedUntil")
+            event: dict[str, Any] = {k: current[k] for k in kept if k in current}
+            event.update(values)
             event["exceptions"] = self._kept_exceptions(event, current.get("exceptions", []))
             event.update(modifiedOn=self.rt.now_iso(), modifiedBy=actor.principal_id)
             uow.put(KIND, event["id"], event)
