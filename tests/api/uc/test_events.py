@@ -145,6 +145,11 @@ def test_join_leave_webmeet_and_stream(client, ticket, openapi, alice) -> None:
     assert sorted(e["id"] for e in stream["events"]) == sorted([event["id"], plain["id"]])
     assert client.get("/api/event/stream/binder-1/+16135550101", headers=headers).json()["events"]  # alice, mobile
     assert client.get("/api/event/stream/binder-2/gina@example.org", headers=headers).json() == {"events": []}
+    # carol attends none of them: the stream shows her nothing; an administrator sees the organisation's.
+    carol = ticket("carol@acme.example", ("USER",))
+    assert client.get("/api/event/stream/binder-1/gina@example.org", headers=carol).json() == {"events": []}
+    admin = ticket("admin@acme.example", ("USER",))
+    assert len(client.get("/api/event/stream/binder-1/gina@example.org", headers=admin).json()["events"]) == 2
 
 
 def test_refusals_change_nothing(client, ticket, openapi) -> None:

@@ -182,7 +182,8 @@ async def stream(who: OwnCaller, core: CoreDep,
                  binder_id: Annotated[str, Path(max_length=256, description="The stream's id (moxtraBinderId)")],
                  unique_id: Annotated[str, Path(max_length=256, description="An e-mail or mobile number")],
                  ) -> dict[str, Any]:
-    found = core.meeting_events.in_stream(who.account_id, binder_id, unique_id)
+    viewer = None if who.grant.is_admin else str(who.caller["userId"])
+    found = core.meeting_events.in_stream(who.account_id, binder_id, unique_id, viewer)
     return {"events": [_event(core, e) for e in found]}
 
 

@@ -139,12 +139,16 @@ class MeetingEvents:
         found = [e for e in self.rt.state.all(KIND) if e["accountId"] == account_id and self._attends(e, user_id)]
         return sorted(found, key=lambda e: (e["dateTimeStart"], int(e["id"])))
 
-    def in_stream(self, account_id: str, binder_id: str, unique_id: str) -> builtins.list[dict[str, Any]]:
-        """The events of a (Moxtra) stream that the person ``unique_id`` (e-mail or mobile number) attends."""
+    def in_stream(self, account_id: str, binder_id: str, unique_id: str,
+                  viewer_id: str | None) -> builtins.list[dict[str, Any]]:
+        """The events of a (Moxtra) stream that the person ``unique_id`` (e-mail or mobile number) attends, among
+        those the viewer (a user id; None: an administrator, every event of the account) organizes or attends."""
         wanted = unique_id.strip().lower()
         found = []
         for event in self.rt.state.all(KIND):
             if event["accountId"] != account_id or event.get("moxtraBinderId") != binder_id:
+                continue
+            if viewer_id is not None and not self._attends(event, viewer_id):
                 continue
             people = [self.organizer(event), *event["participants"]]
             if any(wanted in (str(p.get("email") or "").lower(), str(p.get("mobilePhone") or "").lower())
