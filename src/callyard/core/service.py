@@ -107,12 +107,16 @@ class Core:
         self.auth.keep_tidy(self.scheduler)
         self.cti_webhooks.keep_tidy(self.scheduler)
         self.tickets.keep_tidy(self.scheduler)
+        self.meeting_events.keep_reminding(self.scheduler, self.sms)
         self.projections.after_commit("retention sweep re-armed after a reset",
                                       lambda _event: self.notifications.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("token families sweep re-armed after a reset",
                                       lambda _event: self.auth.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         self.projections.after_commit("CTI webhook sweep re-armed after a reset",
                                       lambda _event: self.cti_webhooks.keep_tidy(self.scheduler), events=(TWIN_RESET,))
+        self.projections.after_commit("meeting SMS reminders re-armed after a reset",
+                                      lambda _event: self.meeting_events.keep_reminding(self.scheduler, self.sms),
+                                      events=(TWIN_RESET,))
         self.projections.after_commit("API ticket sweep re-armed after a reset",
                                       lambda _event: self.tickets.keep_tidy(self.scheduler), events=(TWIN_RESET,))
         # Subscriptions whose stored filters do not compile (older rules, an import) are disabled with a reason.

@@ -145,6 +145,11 @@ def test_join_leave_webmeet_and_stream(client, ticket, openapi, alice) -> None:
     assert sorted(e["id"] for e in stream["events"]) == sorted([event["id"], plain["id"]])
     assert client.get("/api/event/stream/binder-1/+16135550101", headers=headers).json()["events"]  # alice, mobile
     assert client.get("/api/event/stream/binder-2/gina@example.org", headers=headers).json() == {"events": []}
+    # carol attends none of them: the stream shows her nothing; an administrator sees the organisation's.
+    carol = ticket("carol@acme.example", ("USER",))
+    assert client.get("/api/event/stream/binder-1/gina@example.org", headers=carol).json() == {"events": []}
+    admin = ticket("admin@acme.example", ("USER",))
+    assert len(client.get("/api/event/stream/binder-1/gina@example.org", headers=admin).json()["events"]) == 2
 
 
 def test_refusals_change_nothing(client, ticket, openapi) -> None:
@@ -190,3 +195,51 @@ def test_another_organisation_is_never_reached(client, ticket, openapi) -> None:
     # Globex may use the same pincode: access codes are unique per organisation.
     mine = client.post("/api/event/globex.example/erin", json={**DAILY, "participants": []}, headers=erin)
     assert mine.status_code == 200 and mine.json()["pincode"] == "151512"
+
+
+def test_events_survive_an_account_export_and_import(client, ticket, admin, alice) -> None:
+    headers = ticket("alice@acme.example", ("USER",))
+    event = client.post(EVENTS, json=DAILY, headers=headers).json()
+    client.delete(f"{EVENTS}/{event['id']}/2026-03-24", headers=headers).raise_for_status()
+    client.post("/api/event/globex.example/erin", json={**DAILY, "participants": []},
+                headers=ticket("erin@globex.example", ("USER",))).raise_for_status()
+    snapshot = client.get("/_callyard/state", headers=admin).json()
+    assert [e["id"] for e in snapshot["documents"]["meeting_event"]] == [str(event["id"])]
+    assert client.post("/_callyard/reset", headers=admin).status_code == 200
+    headers = ticket("alice@acme.example", ("USER",))
+    assert client.get(EVENTS, headers=headers).json() == {"events": []}
+    imported = client.post("/_callyard/state", json=snapshot, headers=admin)
+    assert imported.status_code == 200, imported.text
+    headers = ticket("alice@acme.example", ("USER",))
+    again = client.get(f"{EVENTS}/{event['id']}", headers=headers).json()
+    assert again["pincode"] == "151512" and [e["isCancelled"] for e in again["exceptions"]] == [True]
+    assert client.post(f"{EVENTS}/{event['id']}/join", headers=headers).status_code == 200
+
+
+def test_sms_reminders_reach_the_outbox_on_the_twins_clock(client, ticket, operator) -> None:
+    from datetime import datetime, timedelta
+
+    def advance(minutes: float) -> None:
+        assert client.post("/_callyard/clock/advance", json={"seconds": minutes * 60},
+                           headers=operator).status_code == 200
+
+    def reminders() -> list[dict]:
+        return [m for m in client.get("/_callyard/sms", headers=operator).json()["_embedded"]["items"]
+                if m.get("reason") == "meetingReminder"]   # the operator: tokens expire as the clock moves
+
+    now = datetime.fromisoformat(client.get("/_callyard/clock").json()["now"].replace("Z", "+00:00"))
+    start = (now + timedelta(minutes=30)).replace(microsecond=0)
+    headers = ticket("alice@acme.example", ("USER",))
+    event = client.post(EVENTS, headers=headers, json={
+        **DAILY, "dateTimeStart": start.isoformat(), "dateTimeEnd": (start + timedelta(hours=1)).isoformat(),
+        "numberOfOccurrences": 2, "minutesBeforeMeetingSMS": 10}).json()
+    advance(19)
+    assert reminders() == []
+    advance(2)
+    sent = reminders()
+    assert [(m["to"], m["from"], m["eventId"]) for m in sent] == [("+46767676194", "+16135550101", event["id"])]
+    assert "pincode 151512" in sent[0]["text"] and sent[0]["occurrence"] == event["dateTimeStart"]
+    advance(24 * 60)
+    assert len(reminders()) == 2   # the second (and last) occurrence's
+    advance(24 * 60)
+    assert len(reminders()) == 2

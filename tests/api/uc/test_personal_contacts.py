@@ -174,3 +174,15 @@ def test_speed_dial_through_cti_rings_the_right_extension(client, ticket, cti, d
     driver.request("DELETE", f"/calls/{driver.only_call()['callId']}", 204)
     refused(client.post(f"/api/cti/acme.example/alice/devices/{soft}/calls", json={"destination": "9"},
                         headers=ticket("alice@acme.example", ("CALL_CONTROL",))), 400, "destination.not.obtainable")
+
+
+def test_contacts_go_with_their_user_and_are_in_the_account_export(client, ticket, admin) -> None:
+    bob = ticket("bob@acme.example", ("USER",))
+    own = client.post("/api/personalcontacts/acme.example/user/bob", json=JOHN, headers=bob).json()["cid"]
+    shared = client.post(GROUP, json=JOHN, headers=bob).json()["cid"]
+    exported = client.get("/_callyard/state", headers=admin).json()["documents"]["personal_contact"]
+    assert sorted(c["cid"] for c in exported) == sorted([own, shared])
+    assert client.delete("/2017-09-01/users/ac3e0000-0000-4000-8000-000000002881", headers=admin).status_code in (
+        200, 204)
+    left = client.get("/_callyard/state", headers=admin).json()["documents"]["personal_contact"]
+    assert [c["cid"] for c in left] == [shared]   # the Sales group's contact stays

@@ -23,7 +23,8 @@ FILL = {"domain": "acme.example", "userId": "alice", "user": "alice", "callId": 
         "transferId": "1", "externalId": "crm-1", "itemId": "1", "itemid": "1", "grpid": "5000",
         "grpid_domain": "acme.example", "group": "5000", "group_domain": "acme.example", "agent": "alice",
         "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678", "to": "2881",
-        "groupId": "Support", "locale": "en"}
+        "groupId": "Support", "locale": "en", "eventId": "12345678", "confId": "12345678",
+        "eventDate": "2026-03-24", "binder_id": "binder-1", "unique_id": "alice@acme.example"}
 
 
 def url(path: str, **overrides: str) -> str:
@@ -39,7 +40,8 @@ GROUPS = {"/api/cti/": ("CALL_CONTROL",), "/api/device/info/v1/": ("USER", "CALL
           "/api/commlog/": ("CALLS", "USER"), "/api/acd/": ("USER",), "/api/v2/acd/": ("USER",),
           "/api/distributiongroup/": ("USER",), "/api/queue/statistics/": ("QUEUE_STATISTICS",),
           "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS"),
-          "/api/user/sms/": ("SMS",), "/api/personalcontacts/": ("USER", "CONTACT_SEARCH")}
+          "/api/user/sms/": ("SMS",), "/api/personalcontacts/": ("USER", "CONTACT_SEARCH"),
+          "/api/event/": ("USER",)}
 # The contact groups: a Contact search (or User) ticket; a contact is named by cid (alice's, so bob is a colleague).
 CONTACT_PREFIXES = ("/api/contact/", "/api/v1/contact/")
 GROUPS.update({prefix: ("CONTACT_SEARCH", "USER") for prefix in ("/api/buddylist/", "/api/contacts/",
@@ -47,7 +49,7 @@ GROUPS.update({prefix: ("CONTACT_SEARCH", "USER") for prefix in ("/api/buddylist
 # Routes naming no user: another user's ticket is refused by the organisation's rule (a Supervisor licence).
 ORGANISATION_ROUTES = ("/api/queue/statistics/{domain}", "/api/queuestatistics/{domain}")
 # Routes naming no domain nor user: they act on the ticket's own user (another's ticket acts on its own).
-OWN_USER_ROUTES = ("/api/user/sms/{to}", "/api/v1/timezones")
+OWN_USER_ROUTES = ("/api/user/sms/{to}", "/api/event/stream/{binder_id}/{unique_id}", "/api/v1/timezones")
 # Routes any user of the organisation may read (bob's ticket is answered).
 ORGANISATION_WIDE = ("/api/personalcontacts/{domain}/phonelabels/{locale}",)
 

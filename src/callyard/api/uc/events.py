@@ -160,7 +160,8 @@ def _event(core: Any, event: dict[str, Any], occurrences: list[dict[str, Any]] |
     events = core.meeting_events
     conference = events.conference(event)
     out = {k: v for k, v in event.items() if k not in ("accountId", "organizerId", "createdOn", "createdBy",
-                                                        "modifiedOn", "modifiedBy", "nextExceptionId")}
+                                                        "modifiedOn", "modifiedBy", "nextExceptionId",
+                                                        "remindedUntil")}
     out.update(id=int(event["id"]), organizer=events.organizer(event),
                participants=[{k: v for k, v in p.items() if k != "userId"} for p in event["participants"]],
                pincode=conference["accessCode"] if conference else "",
@@ -181,7 +182,8 @@ async def stream(who: OwnCaller, core: CoreDep,
                  binder_id: Annotated[str, Path(max_length=256, description="The stream's id (moxtraBinderId)")],
                  unique_id: Annotated[str, Path(max_length=256, description="An e-mail or mobile number")],
                  ) -> dict[str, Any]:
-    found = core.meeting_events.in_stream(who.account_id, binder_id, unique_id)
+    viewer = None if who.grant.is_admin else str(who.caller["userId"])
+    found = core.meeting_events.in_stream(who.account_id, binder_id, unique_id, viewer)
     return {"events": [_event(core, e) for e in found]}
 
 

@@ -3,7 +3,8 @@ over one of the core's conferences (``core/meetings/service.py``), so the event'
 conference's access code and joining a meeting is joining that conference: CloudLink's Media API lists the
 same conference, participants and attendances.
 
-Document ``meeting_event`` (id field ``id``, an int64 as the seed shows, unique in the twin): ``{id, accountId,
+Document ``meeting_event`` (id field ``id``, an int64 as the seed shows — ten digits —, unique in the
+twin): ``{id, accountId,
 organizerId, conferenceId, name, note, dateTimeStart, dateTimeEnd, timeZone, recurringType, interval,
 recurrenceRangeType, endDate?, numberOfOccurrences?, daysOfWeek, dayOfMonth?, monthOfYear?, weekPosition,
 rRule?, participants: [{firstName, lastName, businessPhone, mobilePhone, email?, userId?}],
@@ -48,10 +49,66 @@ PARTICIPANT_FIELDS = ("firstName", "lastName", "businessPhone", "mobilePhone", "
 DEFAULT_ZONE = "UTC"
 
 
+REMINDER_SWEEP_SECONDS = 60.0
+REMINDER_LOOKBACK = timedelta(days=2)   # reminders due longer ago than this (the twin was down) are not sent
+
+
 class MeetingEvents:
     def __init__(self, runtime: Runtime, meetings: Meetings) -> None:
         self.rt = runtime
         self.meetings = meetings
+
+    # ------------------------------------------------------------------ SMS reminders
+    def keep_reminding(self, scheduler: Any, sms: Any) -> None:
+        """Every minute of the twin's clock, send the SMS reminders that fell due (``minutesBeforeMeetingSMS``
+        before an occurrence, to each participant with a mobile number) into the SMS outbox. Call again after
+        the scheduler was cleared (a reset)."""
+        async def sweep() -> None:
+            try:
+                await self.send_reminders(sms)
+            finally:
+                scheduler.after(REMINDER_SWEEP_SECONDS, sweep, "meeting SMS reminders")
+        scheduler.after(REMINDER_SWEEP_SECONDS, sweep, "meeting SMS reminders")
+
+    async def send_reminders(self, sms: Any) -> int:
+        """Send the reminders due since each event's watermark (``remindedUntil``); returns how many."""
+        now = self.rt.clock.now()
+        sent = 0
+        for event in builtins.list(self.rt.state.all(KIND)):
+            minutes = event.get("minutesBeforeMeetingSMS") or 0
+            if minutes <= 0 or self.rt.state.get(KIND, event["id"]) is None:
+                continue
+            lead = timedelta(minutes=minutes)
+            since = max(rec.parse_instant(event.get("remindedUntil") or event["createdOn"], "remindedUntil"),
+                        now - REMINDER_LOOKBACK)
+            if now <= since:
+                continue
+            due = [o for o in self.occurrences(event, since + lead, now + lead)
+                   if since < rec.parse_instant(o["dateTimeStart"], "dateTimeStart") - lead <= now]
+            if not due:
+                continue
+            organizer = self.rt.state.get("user", event["organizerId"]) or {}
+            conference = self.conference(event)
+            for occurrence in due:
+                for person in occurrence["participants"]:
+                    number = person.get("mobilePhone")
+                    if not number:
+                        continue
+                    text = (f"Reminder: {occurrence['name'] or 'meeting'} starts at {occurrence['dateTimeStart']}"
+                            + (f", pincode {conference['accessCode']}" if conference else "")
+                            + (f", dial in {event['dialInNumbers']}" if event.get("dialInNumbers") else ""))
+                    try:
+                        await sms.send(event["accountId"], sender=sms.sender_number(organizer) if organizer else "",
+                                       to=number, text=text, source="uc", user_id=event["organizerId"],
+                                       extra={"reason": "meetingReminder", "eventId": int(event["id"]),
+                                              "occurrence": occurrence["dateTimeStart"]})
+                        sent += 1
+                    except Invalid:
+                        continue   # a participant's number that is not one: nothing to send to
+            async with self.rt.write() as uow:
+                if self.rt.state.get(KIND, event["id"]) is not None:
+                    uow.update(KIND, event["id"], remindedUntil=rec.iso_z(now))
+        return sent
 
     # ------------------------------------------------------------------ look-ups
     def _user(self, account_id: str, user_id: str) -> dict[str, Any]:
@@ -82,12 +139,16 @@ class MeetingEvents:
         found = [e for e in self.rt.state.all(KIND) if e["accountId"] == account_id and self._attends(e, user_id)]
         return sorted(found, key=lambda e: (e["dateTimeStart"], int(e["id"])))
 
-    def in_stream(self, account_id: str, binder_id: str, unique_id: str) -> builtins.list[dict[str, Any]]:
-        """The events of a (Moxtra) stream that the person ``unique_id`` (e-mail or mobile number) attends."""
+    def in_stream(self, account_id: str, binder_id: str, unique_id: str,
+                  viewer_id: str | None) -> builtins.list[dict[str, Any]]:
+        """The events of a (Moxtra) stream that the person ``unique_id`` (e-mail or mobile number) attends, among
+        those the viewer (a user id; None: an administrator, every event of the account) organizes or attends."""
         wanted = unique_id.strip().lower()
         found = []
         for event in self.rt.state.all(KIND):
             if event["accountId"] != account_id or event.get("moxtraBinderId") != binder_id:
+                continue
+            if viewer_id is not None and not self._attends(event, viewer_id):
                 continue
             people = [self.organizer(event), *event["participants"]]
             if any(wanted in (str(p.get("email") or "").lower(), str(p.get("mobilePhone") or "").lower())
@@ -188,7 +249,7 @@ class MeetingEvents:
             async with self.rt.write() as uow:
                 if pincode is not None:
                     self._take_code(uow, account_id, conference, pincode)
-                event_id = 1 + max((int(e["id"]) for e in self.rt.state.all(KIND)), default=0)
+                event_id = self._new_id()
                 now = self.rt.now_iso()
                 event = {"id": str(event_id), "accountId": account_id, "organizerId": organizer_id,
                          "conferenceId": conference["id"], **values, "exceptions": [], "nextExceptionId": 1,
@@ -216,8 +277,10 @@ class MeetingEvents:
             conference = self.conference(current)
             if pincode is not None and conference is not None and pincode != conference["accessCode"]:
                 self._take_code(uow, account_id, conference, pincode)
-            event = {**{k: current[k] for k in ("id", "accountId", "organizerId", "conferenceId", "createdOn",
-                                                "createdBy", "nextExceptionId")}, **values}
+            kept = ("id", "accountId", "organizerId", "conferenceId", "createdOn", "createdBy", "nextExceptionId",
+                    "remindedUntil")
+            event: dict[str, Any] = {k: current[k] for k in kept if k in current}
+            event.update(values)
             event["exceptions"] = self._kept_exceptions(event, current.get("exceptions", []))
             event.update(modifiedOn=self.rt.now_iso(), modifiedBy=actor.principal_id)
             uow.put(KIND, event["id"], event)
@@ -295,6 +358,13 @@ class MeetingEvents:
             uow.emit("meetingEvent.updated", updated["accountId"], f"/events/{updated['id']}",
                      _public_event(updated), self.rt.now_iso())
         return self.render_exception(updated, exception)
+
+    def _new_id(self) -> str:
+        """A fresh int64 id (ten digits: never mistaken for another document's short id in a snapshot)."""
+        while True:
+            event_id = self.rt.ids.digits(10)
+            if self.rt.state.get(KIND, event_id) is None:
+                return event_id
 
     # ------------------------------------------------------------------ joining
     async def join(self, account_id: str, user_id: str, event_id: Any) -> dict[str, Any]:

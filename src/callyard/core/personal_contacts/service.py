@@ -28,6 +28,8 @@ from typing import Any, Iterator
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
+from callyard.core.state import UnitOfWork
+from callyard.events.event import Event
 
 KIND = "personal_contact"
 OWNER_TYPES = ("USER", "GROUP", "ORG")
@@ -64,6 +66,20 @@ def _number(value: str) -> str:
 class PersonalContacts:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # A user's or a group's contacts go with them, in the same transaction.
+        runtime.projections.in_transaction("personal contacts of a deleted user or group", self._forget_owner,
+                                           events=("user.deleted", "group.deleted"))
+
+    def _forget_owner(self, uow: UnitOfWork, events: builtins.list[Event]) -> None:
+        for event in events:
+            owner_type = "USER" if event.type == "user.deleted" else "GROUP"
+            owner_id = event.subject.rsplit("/", 1)[-1]
+            for contact in self.rt.state.all(KIND):
+                if contact["ownerType"] == owner_type and contact["ownerId"] == owner_id \
+                        and contact["accountId"] == event.account_id:
+                    uow.delete(KIND, contact["cid"])
+                    uow.emit("personalContact.deleted", contact["accountId"], f"/personal-contacts/{contact['cid']}",
+                             None, self.rt.now_iso())
 
     # ------------------------------------------------------------------ owners and access
     def group_named(self, account_id: str, ref: str) -> dict[str, Any]:
