@@ -661,3 +661,22 @@ def test_contact_state_survives_a_restart(tmp_path) -> None:
         assert client.post("/_callyard/clock/advance", json={"seconds": wait},
                            headers=OPERATOR_HEADERS).status_code == 200
         assert client.get(f"{V1}/bob@acme.example", headers=bob).json()["presence"]["activity"]["id"] == "meeting"
+
+
+def test_an_account_reset_takes_the_contact_state_back(client, alice_t, as_user, ticket) -> None:
+    """Acme's administrator resets Acme: alice's list, fields and scheduled presence are gone; Globex's stay."""
+    erin = ticket("erin@globex.example", ("CONTACT_SEARCH",))
+    assert client.put("/api/buddylist/globex.example/erin/admin", headers=erin).status_code == 204
+    assert client.put(f"{BUDDY}/bob@acme.example", headers=alice_t).status_code == 204
+    assert client.put(f"{V1}/alice@acme.example/fields", headers=alice_t,
+                      json={"fields": [{"id": "field3", "requestedValue": "A57"}]}).status_code == 204
+    assert client.post(f"{V1}/alice@acme.example/futurepresence", headers=alice_t, json={
+        "activity": "lunch", "dt-start": _later(client, 3600), "dt-end": _later(client, 7200)}).status_code == 200
+    reset = client.post("/_callyard/reset", headers=as_user("admin@acme.example"))
+    assert reset.status_code == 200 and reset.json()["accounts"] == [ACME], reset.text
+    alice = _t(client, "alice")
+    assert client.get(CONTACTS, headers=alice).json()["contact"] == []
+    assert all("value" not in f or f["value"] is None
+               for f in client.get(f"{V1}/alice@acme.example/fields", headers=alice).json()["fields"])
+    assert client.get(f"{V1}/alice@acme.example/futurepresence", headers=alice).json()["presence"] == []
+    assert cids(client.get("/api/contacts/globex.example/erin", headers=erin).json()) == ["admin@globex.example"]

@@ -86,8 +86,10 @@ class FuturePresence:
         self.presence = presence
         self._timers: dict[str, Timer] = {}     # scheduled presence key → its next occurrence's start
         self._resumes: dict[str, Timer] = {}    # userId → the end of the occurrence in force
-        runtime.projections.after_commit("scheduled presence timers after a reset", lambda _e: self.rearm(),
-                                         events=(TWIN_RESET,))
+        # a reset or import of the whole twin, or of some accounts (their scheduled presence replaced)
+        runtime.projections.after_commit("scheduled presence timers after a reset or an import",
+                                         lambda _e: self.rearm(),
+                                         events=(TWIN_RESET, "twin.accountReset", "twin.accountImported"))
 
     # ------------------------------------------------------------------ validation
     def _validated(self, account_id: str, body: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
