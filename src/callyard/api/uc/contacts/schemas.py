@@ -28,7 +28,7 @@ class PresenceResultIn(BaseModel):
     presence: PresenceIn
 
 
-class PhoneNumber(BaseModel):
+class ContactPhoneNumber(BaseModel):
     number: str
     type: str
 
@@ -61,7 +61,7 @@ class Contact(BaseModel):
     email: Optional[str] = None
     contactEntryId: str
     cid: str = Field(description="The contact id (userid@domain, number@domain)")
-    phonenumbers: Optional[list[PhoneNumber]] = None
+    phonenumbers: Optional[list[ContactPhoneNumber]] = None
     faxNumber: Optional[str] = None
     fields: Optional[FieldValues] = None
 
