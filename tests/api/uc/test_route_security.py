@@ -22,7 +22,9 @@ FILL = {"domain": "acme.example", "userId": "alice", "user": "alice", "callId": 
         "deviceId": "2.00000000-0000-0000-0000-000000000000", "participantId": "87654321", "targetId": "t1",
         "transferId": "1", "externalId": "crm-1", "itemId": "1", "itemid": "1", "grpid": "5000",
         "grpid_domain": "acme.example", "group": "5000", "group_domain": "acme.example", "agent": "alice",
-        "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678"}
+        "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678",
+        # presence, diversion and user settings
+        "activityId": "lunch", "lineOrderType": "PRIMARY", "diversionRuleType": "CFWD_ALL", "number": "+16135550101"}
 
 
 def url(path: str, **overrides: str) -> str:
@@ -36,7 +38,10 @@ GROUPS = {"/api/cti/": ("CALL_CONTROL",), "/api/device/info/v1/": ("USER", "CALL
           "/api/userline/": ("USER", "CALL_CONTROL"), "/api/calls/": ("CALLS",), "/api/linestate/": ("CALLS", "USER"),
           "/api/commlog/": ("CALLS", "USER"), "/api/acd/": ("USER",), "/api/v2/acd/": ("USER",),
           "/api/distributiongroup/": ("USER",), "/api/queue/statistics/": ("QUEUE_STATISTICS",),
-          "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS")}
+          "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS"),
+          **{prefix: ("USER",) for prefix in ("/api/userinfo/", "/api/presenceshortcuts/", "/api/diversion/",
+                                              "/api/activitydiversion/", "/api/userconfig/", "/api/voicemail/",
+                                              "/api/mobilesubscriber/")}}
 # Routes naming no user: another user's ticket is refused by the organisation's rule (a Supervisor licence).
 ORGANISATION_ROUTES = ("/api/queue/statistics/{domain}", "/api/queuestatistics/{domain}")
 
