@@ -24,7 +24,9 @@ FILL = {"domain": "acme.example", "userId": "alice", "user": "alice", "callId": 
         "grpid_domain": "acme.example", "group": "5000", "group_domain": "acme.example", "agent": "alice",
         "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678", "to": "2881",
         "groupId": "Support", "locale": "en", "eventId": "12345678", "confId": "12345678",
-        "eventDate": "2026-03-24", "binder_id": "binder-1", "unique_id": "alice@acme.example"}
+        "eventDate": "2026-03-24", "binder_id": "binder-1", "unique_id": "alice@acme.example",
+        # presence, diversion and user settings
+        "activityId": "lunch", "lineOrderType": "PRIMARY", "diversionRuleType": "CFWD_ALL", "number": "+16135550101"}
 
 
 def url(path: str, **overrides: str) -> str:
@@ -41,7 +43,10 @@ GROUPS = {"/api/cti/": ("CALL_CONTROL",), "/api/device/info/v1/": ("USER", "CALL
           "/api/distributiongroup/": ("USER",), "/api/queue/statistics/": ("QUEUE_STATISTICS",),
           "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS"),
           "/api/user/sms/": ("SMS",), "/api/personalcontacts/": ("USER", "CONTACT_SEARCH"),
-          "/api/event/": ("USER",)}
+          "/api/event/": ("USER",),
+          **{prefix: ("USER",) for prefix in ("/api/userinfo/", "/api/presenceshortcuts/", "/api/diversion/",
+                                              "/api/activitydiversion/", "/api/userconfig/", "/api/voicemail/",
+                                              "/api/mobilesubscriber/")}}
 # The contact groups: a Contact search (or User) ticket; a contact is named by cid (alice's, so bob is a colleague).
 CONTACT_PREFIXES = ("/api/contact/", "/api/v1/contact/")
 GROUPS.update({prefix: ("CONTACT_SEARCH", "USER") for prefix in ("/api/buddylist/", "/api/contacts/",

@@ -169,7 +169,7 @@ def test_mobile_subscriber_settings(client, openapi, ticket) -> None:
     refused(openapi.check(client.put(f"{MOBILE}/fullcallerid", params={"enable": "false"}, headers=bob)), 403,
             "access.denied")
     erin = ticket("erin@globex.example", ("USER",))
-    refused(openapi.check(client.get(f"{MOBILE}/fullcallerid", headers=erin)), 404, "domain.does.not.exist")
+    refused(openapi.check(client.get(f"{MOBILE}/fullcallerid", headers=erin)), 403, "access.denied")
     refused(openapi.check(client.get("/api/mobilesubscriber/globex.example/%2B16135550101/fullcallerid",
                                      headers=erin)), 404, "mobile.subscriber.does.not.exist")
     assert ok(openapi, client.get(f"{MOBILE}/fullcallerid", headers=alice)) is True   # unchanged

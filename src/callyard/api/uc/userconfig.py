@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.cti.streams import KEEP_ALIVE, sse
 from callyard.api.uc.edge.auth import UcCaller
-from callyard.api.uc.edge.errors import ERROR_RESPONSES, invalid, not_found
+from callyard.api.uc.edge.errors import ERROR_RESPONSES, forbidden, invalid
 from callyard.api.uc.presence_schemas import (Activities, AnswerPlaces, Roles, UserConfig, VoicemailSettings,
                                               VoicemailSettingsChange, WebClient)
 from callyard.api.uc.user_access import caller_any
@@ -209,12 +209,19 @@ def _enable(value: str | None) -> bool:
     return value.strip().lower() == "true"
 
 
+def _subscriber(who: UcCaller, core: Any, request: Request, number: str) -> str:
+    """The caller's account, once the caller may reach ``number``'s settings (before the input is read)."""
+    account_id = _account(who, core, request)
+    core.user_settings.mobile(who.principal, account_id, number)
+    return account_id
+
+
 def _account(who: UcCaller, core: Any, request: Request) -> str:
-    """The caller's account, when the path's domain is its domain (else 404)."""
+    """The caller's account, when the path's domain is its domain (else 403, as every other route)."""
     domain = str(request.path_params["domain"])
     account = core.rt.state.get("account", who.account_id) or {}
     if str(account.get("domain", "")).lower() != domain.lower():
-        not_found("domain", "domain.does.not.exist", "the ticket does not give access to that domain", domain)
+        forbidden("domain", "access.denied", "the ticket does not give access to that domain", domain)
     return who.account_id
 
 
@@ -228,8 +235,8 @@ async def full_caller_id(request: Request, number: Number, who: OrgCaller, core:
                    summary="Update the full-caller-id setting")
 async def set_full_caller_id(request: Request, number: Number, who: OrgCaller, core: CoreDep,
                              enable: Annotated[str | None, Query(description="true or false")] = None) -> Response:
-    await core.user_settings.set_mobile(who.principal, _account(who, core, request), number, "fullCallerId",
-                                        _enable(enable))
+    account_id = _subscriber(who, core, request, number)
+    await core.user_settings.set_mobile(who.principal, account_id, number, "fullCallerId", _enable(enable))
     return Response(status_code=204)
 
 
@@ -242,12 +249,14 @@ async def number_presentation(request: Request, number: Number, who: OrgCaller, 
 @mobile_router.put("/numberpresentation", status_code=204, response_class=Response,
                    operation_id="setMobileNumberPresentation", summary="Update the number presentation")
 async def set_number_presentation(request: Request, number: Number, who: OrgCaller, core: CoreDep,
-                                  value: Annotated[int | None, Query(description="0, 1, 2 or 3")] = None
-                                  ) -> Response:
+                                  value: Annotated[str | None, Query(max_length=8, description="0, 1, 2 or 3")
+                                                   ] = None) -> Response:
+    account_id = _subscriber(who, core, request, number)
     if value is None:
         invalid("value", "value.required", "value is 0, 1, 2 or 3")
-    await core.user_settings.set_mobile(who.principal, _account(who, core, request), number, "numberPresentation",
-                                        value)
+    if not value.strip().isdigit():
+        invalid("value", "value.not.valid", "value is 0, 1, 2 or 3", value)
+    await core.user_settings.set_mobile(who.principal, account_id, number, "numberPresentation", int(value))
     return Response(status_code=204)
 
 
@@ -255,8 +264,8 @@ async def set_number_presentation(request: Request, number: Number, who: OrgCall
                    operation_id="setMobilePbxIntegration", summary="Update the PBX integration of the subscriber")
 async def set_pbx_integration(request: Request, number: Number, who: OrgCaller, core: CoreDep,
                               enable: Annotated[str | None, Query(description="true or false")] = None) -> Response:
-    await core.user_settings.set_mobile(who.principal, _account(who, core, request), number, "pbxIntegration",
-                                        _enable(enable))
+    account_id = _subscriber(who, core, request, number)
+    await core.user_settings.set_mobile(who.principal, account_id, number, "pbxIntegration", _enable(enable))
     return Response(status_code=204)
 
 
@@ -264,6 +273,6 @@ async def set_pbx_integration(request: Request, number: Number, who: OrgCaller, 
                    summary="Update the route-to-PBX setting of the subscriber")
 async def set_route_to_pbx(request: Request, number: Number, who: OrgCaller, core: CoreDep,
                            enable: Annotated[str | None, Query(description="true or false")] = None) -> Response:
-    await core.user_settings.set_mobile(who.principal, _account(who, core, request), number, "routeToPbx",
-                                        _enable(enable))
+    account_id = _subscriber(who, core, request, number)
+    await core.user_settings.set_mobile(who.principal, account_id, number, "routeToPbx", _enable(enable))
     return Response(status_code=204)
