@@ -173,3 +173,24 @@ def test_mobile_subscriber_settings(client, openapi, ticket) -> None:
     refused(openapi.check(client.get("/api/mobilesubscriber/globex.example/%2B16135550101/fullcallerid",
                                      headers=erin)), 404, "mobile.subscriber.does.not.exist")
     assert ok(openapi, client.get(f"{MOBILE}/fullcallerid", headers=alice)) is True   # unchanged
+
+
+def test_a_deleted_user_takes_their_settings_along(client, openapi, ticket, server) -> None:
+    import time
+
+    from tests.conftest import ALICE, auth, token
+
+    alice = ticket("alice@acme.example", ("USER",))
+    ok(openapi, client.put(VOICEMAIL, json={"emailNotification": True}, headers=alice))
+    ok(openapi, client.put(f"{MOBILE}/routetopbx", params={"enable": "true"}, headers=alice), 204)
+    ok(openapi, client.put("/api/activitydiversion/acme.example/alice/lunch", json={"phoneNumber": "2882"},
+                           headers=alice))
+    state = server.app.state.core.rt.state
+    kinds = ("voicemail_settings", "mobile_subscriber", "activity_diversion")
+    assert all(any(d.get("userId") == ALICE for d in state.all(kind)) for kind in kinds)
+    deleted = client.delete(f"/2017-09-01/users/{ALICE}", headers=auth(token(client, "admin@acme.example")))
+    assert deleted.status_code in (200, 204), deleted.text
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and any(d.get("userId") == ALICE for k in kinds for d in state.all(k)):
+        time.sleep(0.02)
+    assert not any(d.get("userId") == ALICE for k in kinds for d in state.all(k))

@@ -32,10 +32,12 @@ from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler, Timer
 from callyard.core.state import UnitOfWork
-from callyard.events.event import TWIN_RESET
+from callyard.events.event import TWIN_RESET, Event
 
 NEVER = "never"
 SHORTCUTS = "presence_shortcuts"
+# Every document kind of a user's UC settings (core/devices/diversion.py, core/devices/user_settings.py).
+USER_KINDS = (SHORTCUTS, "activity_diversion", "mobile_diversion", "voicemail_settings", "mobile_subscriber")
 DURATION_TYPES = ("NO_END_TIME", "UNTIL_NEXT_WORKING_DAY", "MINUTES")
 IMAGE_IDS = ("ic_shortcut_big_green", "ic_shortcut_big_red", "ic_shortcut_car", "ic_shortcut_coffee",
              "ic_shortcut_home", "ic_shortcut_office", "ic_shortcut_pizza", "ic_shortcut_plane", "ic_shortcut_watch")
@@ -83,6 +85,8 @@ class UcPresence:
         self._armed_for: Any = None
         runtime.projections.after_commit("UC activity expirations after a reset", lambda _e: self.rearm(),
                                          events=(TWIN_RESET,))
+        runtime.projections.after_commit("UC user settings leave with their user", self._forget,
+                                         events=("user.deleted", "account.deleted"))
 
     # ================================================================== the catalogue
     def account(self, account_id: str) -> dict[str, Any] | None:
@@ -237,6 +241,20 @@ class UcPresence:
         for doc in self.rt.state.all("presence"):
             if doc.get("activityExpires"):
                 self._arm(doc["principalId"], doc["activityExpires"])
+
+    async def _forget(self, event: Event) -> None:
+        """A deleted user (or account) takes their shortcuts, diversion mappings, mobile-line rules, voicemail
+        and mobile subscriber settings along (the extension's own settings stay with the extension)."""
+        user_id = event.subject.rstrip("/").rsplit("/", 1)[-1] if event.type == "user.deleted" else None
+        gone = [(kind, doc) for kind in USER_KINDS for doc in self.rt.state.all(kind)
+                if (doc.get("userId") == user_id if user_id else doc.get("accountId") == event.account_id)]
+        if not gone:
+            return
+        async with self.rt.write() as uow:
+            for kind, doc in gone:
+                key = doc.get("subscriberKey") or doc["userId"]
+                if self.rt.state.get(kind, key) is not None:
+                    uow.delete(kind, key)
 
     # ================================================================== presence shortcuts
     def shortcuts(self, actor: Principal, account_id: str, user_id: str) -> list[dict[str, Any]]:
