@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callyard.cli import audit
+from callyard.cli import audit, email
 from callyard.sim.client import DEFAULT_SERVER, ApiError, SimClient
 
 PHONE_ACTIONS = ("answer", "hangup", "hold", "retrieve", "busy", "dtmf")
@@ -79,11 +79,12 @@ def add_commands(sub: Any) -> None:
     calls.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
     calls.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes with --watch")
     audit.add_command(sub, conn)
+    email.add_command(sub)
 
 
 def run_command(args: argparse.Namespace) -> int:
     handler = {"scenario": _scenario, "call": _call, "phone": _phone, "calls": _calls,
-               "audit": lambda a: audit.run(a, _console())}[args.command]
+               "audit": lambda a: audit.run(a, _console()), "email": email.run}[args.command]
     try:
         return handler(args)
     except ApiError as exc:

@@ -294,3 +294,46 @@ TOKEN_FORM: dict[str, Any] = {"type": "object", "required": ["grant_type"], "pro
 def body(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
     """``openapi_extra`` of a route reading ``schema`` as its request body."""
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
+
+
+# ---------------------------------------------------------------------- e-mail
+class EmailAttachment(_Model):
+    id: str
+    fileName: str
+    contentType: str
+    size: int
+    isInline: bool
+    href: str
+
+
+class EmailModel(Resource):
+    """One e-mail of a conversation: ConversationModel's e-mail fields, and the message's own."""
+    id: str
+    conversationId: str
+    emailType: str
+    direction: str
+    messageId: Text = None
+    fromAddress: str
+    toAddress: str
+    cc: str
+    bcc: str
+    subject: str
+    body: str
+    attachments: list[EmailAttachment]
+    originalMessageIdReplyingTo: Text = None
+    originalMessageIdForwardingFrom: Text = None
+    monthYearCreated: str
+
+
+class QueueEmailModel(Resource):
+    id: str
+    queueId: str
+    name: str
+    emailAddress: str
+    isDefault: bool
+
+
+def binary(*media: str, description: str = "The file") -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering the bytes of a file."""
+    return {200: {"description": description, "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                                          for m in media}}}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import quote
 
 from callyard.api.cx.edge import BASE
 from callyard.events.event import Event
@@ -316,3 +317,42 @@ def hub_audience(event: Event) -> dict[str, str | None]:
     data = event.data or {}
     return {"accountId": event.account_id, "employeeId": data.get("employeeId"), "agentId": data.get("agentId"),
             "queueId": data.get("queueId")}
+
+
+# ---------------------------------------------------------------------- e-mail
+def email(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """One e-mail of a conversation (a received message, a draft or a sent one): the ConversationModel's e-mail
+    fields (Body, Cc, Bcc, Attachments, OriginalMessageIdReplyingTo/ForwardingFrom, MonthYearCreated) and the
+    message's own (emailType, messageId, htmlBody, …)."""
+    cid = doc["conversationId"]
+    return {
+        "_links": links(f"/email/{cid}/{_EMAIL_TYPE.get(doc['type'], doc['type'])}/{doc['monthYearCreated']}",
+                        conversation=f"/conversations/{cid}"), "_embedded": {},
+        "id": doc["id"], "conversationId": cid, "caseId": doc.get("caseId"), "mediaType": "Email", "type": "Email",
+        "emailType": doc["type"], "direction": doc["direction"], "messageId": doc.get("messageId"),
+        "inReplyTo": doc.get("inReplyTo"), "references": list(doc.get("references") or []),
+        "fromAddress": doc["fromAddress"], "fromName": doc.get("fromName") or None,
+        "toAddress": ", ".join(doc["to"]), "to": list(doc["to"]), "cc": ", ".join(doc["cc"]),
+        "bcc": ", ".join(doc["bcc"]), "subject": doc["subject"], "body": doc["body"], "htmlBody": doc.get("htmlBody"),
+        "attachments": [{"id": a["id"], "fileName": a["fileName"], "contentType": a["contentType"],
+                         "size": a["size"], "isInline": bool(a.get("inline")), "contentId": a.get("contentId"),
+                         "href": f"{BASE}/email/{cid}/images/{a['id']}" if a.get("inline")
+                         else f"{BASE}/email/{cid}/attachments?fileName={quote(a['fileName'])}"}
+                        for a in doc.get("attachments") or []],
+        "originalMessageIdReplyingTo": doc.get("originalMessageIdReplyingTo"),
+        "originalMessageIdForwardingFrom": doc.get("originalMessageIdForwardingFrom"),
+        "queueId": doc.get("queueId"), "ownerId": doc.get("employeeId"),
+        "monthYearCreated": doc["monthYearCreated"], "createdOn": when(doc["createdOn"], offset),
+        "sentOn": when(doc.get("sentOn"), offset), "modifiedOn": when(doc.get("modifiedOn"), offset),
+        "bounced": bool(doc.get("bounced")), "failureReason": doc.get("failureReason") or doc.get("bounceReason"),
+        "likes": doc.get("likes", 0), "reuses": doc.get("reuses", 0), "suggestable": doc.get("suggestable", True)}
+
+
+# The GetEmailType that reads each kind of e-mail document.
+_EMAIL_TYPE = {"Received": "Preview", "Sent": "Preview"}
+
+
+def queue_email(item: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/queues/{item['queueId']}"), "_embedded": {}, "id": item["id"],
+            "queueId": item["queueId"], "name": item["name"], "reporting": item.get("reporting"),
+            "emailAddress": item["emailAddress"], "isDefault": item["isDefault"]}

@@ -15,6 +15,7 @@ from callyard.core.contact_center.config import Config
 from callyard.core.contact_center.desk import Desk
 from callyard.core.contact_center.employees import EmployeeStates
 from callyard.core.contact_center.interactions import Interactions
+from callyard.core.contact_center.mailroom import Mailroom
 from callyard.events.projections import DERIVE
 from callyard.core.contact_center.distribution import choose, eligible
 from callyard.core.contact_center.queues import QueueEntry, Queues, queue_settings
@@ -38,6 +39,7 @@ class ContactCenter(QueueRouter):
         self.states = EmployeeStates(engine, self.agents, self.config)
         self.interactions = Interactions(engine, self.queues, self.config)
         self.desk = Desk(self)
+        self.mailroom = Mailroom(self)   # e-mail: inbound messages, threads, drafts, outgoing mail
         engine.attach_queue_router(self)
         self.projection = Announcements(self)
         engine.rt.projections.in_transaction("contact center: employee, agent, queue and conversation state",
