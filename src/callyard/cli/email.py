@@ -16,6 +16,7 @@ import os
 import smtplib
 import sys
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 client.rset()
                 print("callyard: every recipient was refused:\n  " + "\n  ".join(refused), file=sys.stderr)
                 return 1
-            code, reply = client.data(message.as_bytes())
+            code, reply = client.data(message.as_bytes(policy=SMTP_POLICY))
     except (OSError, ValueError) as exc:
         print(f"callyard: cannot reach the SMTP listener at {args.smtp_server} ({exc}); start the server with "
               "--smtp-listen HOST:PORT", file=sys.stderr)
