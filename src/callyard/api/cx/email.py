@@ -14,11 +14,39 @@ from fastapi import APIRouter, Request, Response
 
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, page
-from callyard.api.cx.edge import offset_of
-from callyard.core.contact_center.mailroom import GET_EMAIL_TYPES
+from callyard.api.cx.edge import enum_name, field, offset_of
+from callyard.core.contact_center.mailroom import ACCEPT_TYPES, DRAFT_FIELDS, DRAFTS, GET_EMAIL_TYPES
 from callyard.core.errors import Invalid
 
 router = APIRouter(tags=["Email"], responses=schemas.ERRORS)
+
+
+def tags_of(body: dict[str, Any]) -> dict[str, Any]:
+    """A ConversationUpdate's ``tags`` (KeyValuePairOfStringAndString: ``[{key, value}]``) as a dict."""
+    raw = field(body, "tags")
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, list) or not all(isinstance(t, dict) and isinstance(field(t, "key"), str) for t in raw):
+        raise Invalid("InvalidRequest", "tags is a list of {key, value}")
+    return {str(field(t, "key")): field(t, "value") for t in raw}
+
+
+def email_update(body: dict[str, Any]) -> dict[str, Any]:
+    """The e-mail parts of a ConversationUpdate (read in any property case, top-level or as tags): the reply
+    mode of an Accept (``emailAcceptType``), the draft a Send/Delete means (``draftType``) and the draft's
+    fields (to, cc, bcc, subject, body, htmlBody, attachments, removeAttachments)."""
+    tags = tags_of(body)
+
+    def given(name: str) -> Any:
+        value = field(body, name)
+        return value if value is not None else next((v for k, v in tags.items() if k.lower() == name.lower()), None)
+
+    out: dict[str, Any] = {"draft": {k: given(k) for k in DRAFT_FIELDS if given(k) is not None}}
+    for name, names in (("emailAcceptType", ACCEPT_TYPES), ("draftType", DRAFTS)):
+        value = given(name)
+        if value not in (None, ""):
+            out[name] = enum_name(value, names, name)
+    return out
 
 
 def _file(doc: dict[str, Any], content_type: str, data: bytes, disposition: str) -> Response:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, expanded, page
+from callyard.api.cx.email import email_update
 from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
 from callyard.core.contact_center.model import AVAILABLE_REASONS, PRESENCE
@@ -53,7 +54,8 @@ def conversation_update(body: dict[str, Any]) -> dict[str, Any]:
             "transferDestinationType": enum_name(field(body, "transferDestinationType"), TRANSFER_DESTINATIONS,
                                                  "transferDestinationType", required=False),
             "transferDestination": str(target) if isinstance(target, (str, int)) and target != "" else None,
-            "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None}
+            "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None,
+            **email_update(body)}   # an e-mail's reply mode, draft and its fields (api/cx/email.py)
 
 
 async def conversation_updates(request: Request) -> list[dict[str, Any]]:

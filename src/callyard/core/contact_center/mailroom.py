@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from callyard.core.contact_center import mime
 from callyard.core.contact_center.config import QUEUE
+from callyard.core.contact_center.media import ACTIVE, AT_AGENT
+from callyard.core.contact_center.model import ACD, HELD
 from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.core.state import UnitOfWork
@@ -168,36 +170,40 @@ class Mailroom:
 
     async def _deliver(self, parsed: mime.ParsedMail, queue: dict[str, Any]) -> str:
         account_id = queue["accountId"]
-        now = self.rt.now_iso()
         if parsed.bounced_message_id:
             bounced = self._by_message_id(account_id, [parsed.bounced_message_id])
             if bounced is not None and bounced["direction"] == "Outbound":
                 return await self._bounce(bounced, parsed)
-        threads = [*parsed.references, *([parsed.in_reply_to] if parsed.in_reply_to else [])]
-        earlier = self._by_message_id(account_id, threads)
-        routing = self.center.routing
-        active = earlier is not None and routing.is_active(earlier["conversationId"])
-        email: dict[str, Any] = {
-            "id": self.rt.ids.uuid(), "accountId": account_id, "type": "Received", "direction": "Inbound",
-            "messageId": parsed.message_id or f"<{self.rt.ids.uuid()}@{queue_domain(queue)}>",
-            "inReplyTo": parsed.in_reply_to, "references": parsed.references,
-            "fromAddress": parsed.from_address, "fromName": parsed.from_name, "to": parsed.to, "cc": parsed.cc,
-            "bcc": [], "subject": parsed.subject, "body": parsed.text, "htmlBody": parsed.html,
-            "queueId": queue["id"], "createdOn": now, "receivedOn": now, "sentDate": parsed.date,
-            "monthYearCreated": month_year(now)}
-        async with self.rt.write() as uow:
-            if active and earlier is not None:
-                conversation_id = earlier["conversationId"]
-                email.update(conversationId=conversation_id, caseId=earlier.get("caseId"),
-                             monthYearCreated=earlier["monthYearCreated"])
-                routing.customer_replied(uow, conversation_id, email)
+        media = self.center.media
+        async with self.center.engine.transaction() as tx:
+            uow = tx.uow
+            now = self.rt.now_iso()
+            threads = [*parsed.references, *([parsed.in_reply_to] if parsed.in_reply_to else [])]
+            earlier = self._by_message_id(account_id, threads)
+            ongoing = media.find(earlier["conversationId"]) if earlier is not None else None
+            email: dict[str, Any] = {
+                "id": self.rt.ids.uuid(), "accountId": account_id, "type": "Received", "direction": "Inbound",
+                "messageId": parsed.message_id or f"<{self.rt.ids.uuid()}@{queue_domain(queue)}>",
+                "inReplyTo": parsed.in_reply_to, "references": parsed.references,
+                "fromAddress": parsed.from_address, "fromName": parsed.from_name, "to": parsed.to, "cc": parsed.cc,
+                "bcc": [], "subject": parsed.subject, "body": parsed.text, "htmlBody": parsed.html,
+                "queueId": queue["id"], "createdOn": now, "receivedOn": now, "sentDate": parsed.date,
+                "monthYearCreated": month_year(now)}
+            if ongoing is not None and ongoing["conversationState"] in ACTIVE:
+                # the customer wrote again while the conversation is still open: the thread grows
+                email.update(conversationId=ongoing["id"], caseId=ongoing.get("caseId"),
+                             monthYearCreated=ongoing["monthYearCreated"])
+                media.customer_replied(uow, ongoing)
             else:
-                interaction = routing.create_email(
-                    uow, queue, from_address=parsed.from_address, from_name=parsed.from_name,
-                    to_address=next(iter(self.queue_addresses(queue)), ""), subject=parsed.subject,
-                    case_id=earlier.get("caseId") if earlier else None,
-                    related_to=earlier["conversationId"] if earlier else None)
-                email.update(conversationId=interaction["id"], caseId=interaction.get("caseId"))
+                interaction = media.create_in(
+                    uow, account_id, "Email", queue["id"],
+                    customer={"name": parsed.from_name, "email": parsed.from_address}, subject=parsed.subject,
+                    to_address=self.queue_addresses(queue)[0],
+                    payload={"messageId": email["messageId"], "relatedTo": earlier["conversationId"]
+                             if earlier else None},
+                    case_id=earlier.get("caseId") if earlier else None)
+                email.update(conversationId=interaction["conversationId"], caseId=interaction.get("caseId"),
+                             monthYearCreated=interaction.get("monthYearCreated") or email["monthYearCreated"])
             email["attachments"] = self._store_files(uow, email, parsed.parts)
             self._put(uow, email, "cc.email.received")
         return str(email["conversationId"])
@@ -223,7 +229,7 @@ class Mailroom:
             return emails
         mine = (caller.employee or {}).get("id")
         queues = {q["id"] for q in self.center.desk._visible_queues(caller)}
-        owner = self.center.routing.employee_of(conversation_id)
+        owner = (self.center.media.find(conversation_id) or {}).get("employeeId")
         if owner == mine or any(e.get("employeeId") == mine for e in emails) or emails[0].get("queueId") in queues:
             return emails
         raise Forbidden("InsufficientPermissions", f"conversation {conversation_id} is not one of the caller's")
@@ -245,7 +251,7 @@ class Mailroom:
         if get_type == "Worktimer":
             return [e for e in emails if e["type"] == "Sent"][-1:]
         if get_type == "PreviewQueueDraft":
-            in_queue = self.center.routing.in_queue(conversation_id)
+            in_queue = bool((self.center.media.find(conversation_id) or {}).get("waiting"))
             return [e for e in emails if e["type"] in DRAFTS] if in_queue else []
         return [e for e in emails if e["type"] == get_type]
 
@@ -291,6 +297,59 @@ class Mailroom:
         return [e for e in sorted(self.rt.state.all(EMAIL), key=lambda d: d["createdOn"], reverse=True)
                 if e["accountId"] == caller.account_id and e["type"] == "Sent" and e.get("suggestable", True)
                 and address.lower() in (a.lower() for a in e["to"] + e["cc"]) and e.get("queueId") in queues]
+
+    # ================================================================== what the agent does
+    async def act(self, employee: dict[str, Any], conversation_id: str, update: dict[str, Any]) -> None:
+        """A ConversationAction on an e-mail in ``employee``'s inbox (the caller's right to act for the employee
+        is checked before). ``Accept`` with the tag ``emailAcceptType`` (Reply, ReplyAll, Forward) also starts
+        that draft; ``Save`` changes the draft (``update["draft"]``: to, cc, bcc, subject, body, htmlBody,
+        attachments, removeAttachments); ``Forward`` makes (or changes) the forward draft, addressed to
+        ``transferDestination`` or the draft's ``to``; ``Delete`` discards a draft; ``Send`` sends the draft
+        (``draftType`` chooses among several; changes in ``update["draft"]`` are saved first) and ends the
+        conversation (the agent's work timer runs). Every other action is the multimedia core's."""
+        action = update.get("action")
+        media = self.center.media
+        draft_type = update.get("draftType")
+        if draft_type is not None and draft_type not in DRAFTS:
+            raise Invalid("InvalidDraftType", f"draftType is one of {', '.join(DRAFTS)}")
+        if action in ("Accept", "AutoAnswer"):
+            mode = update.get("emailAcceptType") or "None"
+            if mode not in ACCEPT_TYPES:
+                raise Invalid("InvalidEmailAcceptType", f"emailAcceptType is one of {', '.join(ACCEPT_TYPES)}")
+            await media.act(employee, conversation_id, update)
+            if mode != "None":
+                async with self.center.engine.transaction() as tx:
+                    self.start_draft(tx.uow, conversation_id, employee, mode)
+            return
+        if action not in ("Save", "Send", "Forward", "Delete"):
+            await media.act(employee, conversation_id, update)
+            return
+        change = self.check_draft_change(update.get("draft") or {})
+        if action == "Forward" and update.get("transferDestination"):
+            change["to"] = _address_list(update["transferDestination"], "transferDestination")
+        async with self.center.engine.transaction() as tx:
+            uow = tx.uow
+            doc = media.find(conversation_id)
+            if doc is None or doc.get("employeeId") != employee["id"] or doc["conversationState"] not in AT_AGENT:
+                raise NotFound("ConversationNotFound", f"conversation {conversation_id} is not in the employee's "
+                                                       "inbox")
+            if doc["conversationState"] not in (ACD, HELD):
+                raise Conflict("InvalidConversationState", f"accept the e-mail before you {str(action).lower()}")
+            if action == "Delete":
+                self.delete_draft(uow, conversation_id, draft_type)
+                return
+            if action == "Forward":
+                self.save_draft(uow, conversation_id, employee, change, "ForwardDraft", "Forward")
+                return
+            if action == "Save" or change:
+                self.save_draft(uow, conversation_id, employee, change, draft_type,
+                                update.get("emailAcceptType") or "Reply")
+            if action == "Send":
+                mail = self.send(uow, conversation_id, employee, draft_type)
+                media.agent_replied(uow, doc, employee, {"body": mail["body"], "emailId": mail["emailId"],
+                                                         "mailId": mail["mailId"]})
+        if action == "Send":
+            await media.act(employee, conversation_id, {"action": "End"})
 
     # ================================================================== drafts (the agent's side)
     def _latest_received(self, conversation_id: str) -> dict[str, Any] | None:
