@@ -13,18 +13,13 @@ from callyard.api.cx.common import Caller, DeskDep, expanded, page
 from callyard.api.cx.email import email_update
 from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
-from callyard.core.contact_center.model import AVAILABLE_REASONS, PRESENCE
+from callyard.core.contact_center.model import AVAILABLE_REASONS, CONVERSATION_ACTIONS, PRESENCE
 from callyard.core.errors import Invalid, NotImplementedRoute
 
 router = APIRouter(tags=["Employee"], responses=schemas.ERRORS)
 
 # ConversationActionType as the seed numbers it.
-ACTIONS = ("Unknown", "Accept", "AutoAnswer", "Decline", "Junk", "NoReply", "Hold", "RemoveHold", "Transfer", "Pick",
-           "End", "EnterAccountCode", "EnterClassificationCode", "Tag", "Invite", "ConferenceAction", "Delete", "Save",
-           "Send", "Dtmf", "Cancel", "ConsultationCall", "Forward", "JunkFailed", "Retry", "Reroute", "ChangeCase",
-           "EnhancedTransfer", "CompleteTransfer", "SwapHold", "Preview", "CancelRequestHelp", "Like", "UndoLike",
-           "Reuse", "Dislike", "Warn", "RemoveWarning", "LinkToTemplate", "UnlinkTemplate", "StartRecord",
-           "StopRecord")
+ACTIONS = CONVERSATION_ACTIONS
 TRANSFER_DESTINATIONS = ("Queue", "Employee", "External", "VoiceMail", "EndPoint")
 REQUEST_TYPES = ("Chat", "Email", "Sms", "OpenMedia", "Voice", "VoiceNone", "VoiceSilent", "VoiceWhisper",
                  "VoiceBarge", "RequestHelp")

@@ -434,8 +434,7 @@ class Desk:
         if queue.get("groupId"):
             out = [self.center.interactions.voice(e.call)
                    for e in self.center.queues.waiting(queue["accountId"], queue["groupId"])]
-        out += [i for i in self.center.interactions.non_voice(queue["accountId"])
-                if i.get("queueId") == queue["id"] and i.get("conversationState") == "InQueue"]
+        out += [self.center.media.view(d) for d in self.center.media.waiting(queue)]
         return out
 
     def queue_conversation(self, actor: Principal, ref: str, conversation_id: str) -> dict[str, Any]:
@@ -449,6 +448,12 @@ class Desk:
         caller = self.caller(actor)
         self.queue_conversation(actor, ref, conversation_id)
         action = update.get("action")
+        if self.center.media.find(conversation_id) is not None:
+            if caller.third_party:
+                raise Forbidden("ThirdPartyDenied", "a client may not act on a queue; impersonate an employee")
+            employee = self._employee(caller, "me") if action == "Pick" else caller.employee
+            await self.center.media.queue_act(employee, self.queue(actor, ref), conversation_id, str(action))
+            return
         if action != "Pick":
             raise Invalid("UnsupportedAction", f"{action} is not supported for a Voice conversation in a queue; "
                                                "use Pick")
@@ -478,7 +483,7 @@ class Desk:
                 if who is not None and who["id"] in employees:
                     out.append(self.center.interactions.voice(call, leg))
                     break
-        out += [i for i in self.center.interactions.non_voice(caller.account_id)
+        out += [i for i in self.center.media.active(caller.account_id)
                 if i.get("queueId") in queues or i.get("employeeId") in employees]
         return out
 
@@ -520,12 +525,25 @@ class Desk:
             raise Forbidden("InsufficientPermissions", "another employee's inbox needs the supervisor role")
         return employee
 
-    def employee_conversations(self, actor: Principal, ref: str) -> list[dict[str, Any]]:
-        employee = self._inbox_employee(self.caller(actor), ref)
-        return [view for _leg, view in self._inbox(employee)]
+    def employee_conversations(self, actor: Principal, ref: str, folder: str = "active") -> list[dict[str, Any]]:
+        """The employee's inbox: ``active`` (calls and the other media's interactions at them), ``failed``
+        (failed interactions of the queues they answer, to reroute) or ``drafts`` (none here)."""
+        caller = self.caller(actor)
+        employee = self._inbox_employee(caller, ref)
+        if folder == "failed":
+            queues = {q["id"] for q in self.config.queues_of(employee)}
+            return [d for d in self.center.media.history(employee["accountId"])
+                    if d["conversationState"] == "Failed" and d.get("queueId") in queues]
+        if folder == "drafts":
+            return []
+        return [view for _leg, view in self._inbox(employee)] + [
+            self.center.media.view(d) for d in self.center.media.of_employee(employee)]
 
     def employee_conversation(self, actor: Principal, ref: str, conversation_id: str) -> dict[str, Any]:
         employee = self._inbox_employee(self.caller(actor), ref)
+        found = [c for c in self.employee_conversations(actor, ref) if c["conversationId"] == conversation_id]
+        if found:
+            return found[0]
         return self._inbox_item(employee, conversation_id)[1]
 
     def _inbox_item(self, employee: dict[str, Any], conversation_id: str) -> tuple[Leg, dict[str, Any]]:
@@ -549,8 +567,11 @@ class Desk:
         action = update.get("action")
         if action == "Transfer" and caller.supervisor:
             pass  # supervisors may transfer any conversation
-        elif employee["id"] != (caller.employee or {}).get("id"):
+        elif employee["id"] != (caller.employee or {}).get("id") and not (action == "Reroute" and caller.supervisor):
             raise Forbidden("InsufficientPermissions", "only the employee acts on their conversations")
+        if self.center.media.find(conversation_id) is not None or action == "Reroute":
+            await self.center.media.act(employee, conversation_id, update)
+            return
         leg, _view = self._inbox_item(employee, conversation_id)
         if action not in VOICE_ACTIONS or action == "Pick":
             raise Invalid("UnsupportedAction", f"{action} is not supported for a Voice conversation; supported: "

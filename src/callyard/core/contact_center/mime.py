@@ -142,9 +142,9 @@ def parse(raw: bytes) -> ParsedMail:
         name = part.get_filename() or (content_id or f"part-{len(parts) + 1}")
         parts.append(Part(file_name=_safe_name(name), content_type=kind, data=data, inline=inline,
                           content_id=content_id))
-    for part, maybe in zip(parts, referenced, strict=True):
-        if maybe and html and f"cid:{part.content_id}" in html:
-            part.inline = True
+    for found, maybe in zip(parts, referenced, strict=True):
+        if maybe and html and f"cid:{found.content_id}" in html:
+            found.inline = True
     from_name, from_address = parseaddr(str(message.get("From", "")))
 
     def first_id(header: str) -> str | None:
