@@ -569,7 +569,11 @@ class Desk:
             pass  # supervisors may transfer any conversation
         elif employee["id"] != (caller.employee or {}).get("id") and not (action == "Reroute" and caller.supervisor):
             raise Forbidden("InsufficientPermissions", "only the employee acts on their conversations")
-        if self.center.media.find(conversation_id) is not None or action == "Reroute":
+        interaction = self.center.media.find(conversation_id)
+        if interaction is not None and interaction["mediaType"] == "Email" and action != "Reroute":
+            await self.center.mailroom.act(employee, conversation_id, update)   # drafts, replies, forwards
+            return
+        if interaction is not None or action == "Reroute":
             await self.center.media.act(employee, conversation_id, update)
             return
         leg, _view = self._inbox_item(employee, conversation_id)

@@ -110,7 +110,7 @@ class Mailroom:
     # ================================================================== documents
     def emails_of(self, conversation_id: str) -> list[dict[str, Any]]:
         return sorted((d for d in self.rt.state.all(EMAIL) if d["conversationId"] == conversation_id),
-                      key=lambda d: (d["createdOn"], d["id"]))
+                      key=lambda d: (d["createdOn"], d.get("seq", 0)))
 
     def _by_message_id(self, account_id: str, message_ids: list[str]) -> dict[str, Any] | None:
         wanted = set(message_ids)
@@ -138,6 +138,10 @@ class Mailroom:
 
     def _put(self, uow: UnitOfWork, email: dict[str, Any], event: str) -> dict[str, Any]:
         email = {**email, "modifiedOn": self.rt.now_iso()}
+        stored = self.rt.state.get(EMAIL, email["id"])
+        if stored is None:   # the order of the thread, also within one instant of a virtual clock
+            email["seq"] = 1 + max((d.get("seq", 0) for d in self.rt.state.all(EMAIL)
+                                    if d["conversationId"] == email["conversationId"]), default=0)
         uow.put(EMAIL, email["id"], email)
         uow.emit(event, email["accountId"], f"/conversations/{email['conversationId']}/emails/{email['id']}",
                  {k: v for k, v in email.items() if k not in ("body", "htmlBody")}, self.rt.now_iso())
