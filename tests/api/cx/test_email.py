@@ -12,6 +12,7 @@ import json
 import smtplib
 import subprocess
 import sys
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -332,7 +333,7 @@ def test_reply_all_forward_save_delete_and_their_errors(twin: Any, http: httpx.C
     # a relay that refuses the recipient: the outbox says so and a FailedSendDraft comes back
     act(http, carol, conversation, conversationAction="Send", to="refuse@customer.example", cc="")
     [sent] = outbox(http)
-    assert asyncio.run(wait_for_sync(lambda: outbox(http)[0]["delivery"].startswith("smtp-failed")))
+    poll(lambda: outbox(http)[0]["delivery"].startswith("smtp-failed"))
     [failed] = emails(http, carol, conversation, "FailedSendDraft", month)
     assert failed["to"] == ["refuse@customer.example"] and "550" in failed["failureReason"]
     assert sent["cc"] == "" and sent["to"] == "refuse@customer.example"
@@ -346,8 +347,12 @@ def test_reply_all_forward_save_delete_and_their_errors(twin: Any, http: httpx.C
     assert reusable["messageId"] == sent["messageId"]
 
 
-async def wait_for_sync(check: Any) -> Any:
-    return await wait_for(check)
+def poll(check: Any, seconds: float = 5.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return found
 
 
 def test_a_bounce_marks_the_sent_email_and_leaves_a_draft(twin: Any, http: httpx.Client) -> None:
@@ -357,23 +362,17 @@ def test_a_bounce_marks_the_sent_email_and_leaves_a_draft(twin: Any, http: httpx
     act(http, carol, conversation, conversationAction="Accept", tags=[{"key": "emailAcceptType", "value": "Reply"}])
     act(http, carol, conversation, conversationAction="Send", body="Answer")
     [sent] = outbox(http)
-    report = EmailMessage()
-    report["From"] = "MAILER-DAEMON@customer.example"
-    report["To"] = SUPPORT_ADDRESS
-    report["Subject"] = "Undelivered Mail Returned to Sender"
-    report.set_content("This is the mail system. The message could not be delivered.")
-    status = EmailMessage()
-    status.set_content(b"Reporting-MTA: dns; mx.customer.example\n\nFinal-Recipient: rfc822; pat@customer.example\n"
-                       b"Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\n",
-                       maintype="message", subtype="delivery-status")
-    original = EmailMessage()
-    original.set_content(f"Message-ID: {sent['messageId']}\nSubject: RE: Bounce me\n".encode(), maintype="text",
-                         subtype="rfc822-headers")
-    report.make_mixed()
-    report.attach(status)
-    report.attach(original)
-    report.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"; boundary="'
-                          + report.get_boundary() + '"')
+    report = message_from_bytes((
+        "From: MAILER-DAEMON@customer.example\r\nTo: support@acme.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nThe message could not be delivered.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n"
+        "\r\nFinal-Recipient: rfc822; pat@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {sent['messageId']}\r\n"
+        "Subject: RE: Bounce me\r\n\r\n--b1--\r\n").encode(), policy=policy.default)
+    assert isinstance(report, EmailMessage)
     code, reply = send(twin, report)
     assert code == 250, reply
     month = sent["createdOn"][5:7] + sent["createdOn"][:4]

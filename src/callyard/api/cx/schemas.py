@@ -261,7 +261,22 @@ CONVERSATION_UPDATE: dict[str, Any] = {"type": "object", "required": ["conversat
     "id": _TEXT, "conversationAction": {**_ENUM, "description": "ConversationActionType (1 Accept, 3 Decline, "
                                                                 "6 Hold, 7 RemoveHold, 8 Transfer, 9 Pick, 10 End, …)"},
     "transferDestinationType": _ENUM, "transferDestination": _TEXT, "dtmfDigit": _TEXT,
-    "tags": {"type": "array", "items": {"type": "object"}}}}
+    "tags": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {}}},
+             "description": "e.g. {key: emailAcceptType, value: Reply | ReplyAll | Forward}; the e-mail fields "
+                           "below are also read as tags"},
+    # an e-mail's draft (Save, Send, Forward, Delete): the twin's; see docs/compatibility.md
+    "emailAcceptType": {"type": "string", "enum": ["Reply", "ReplyAll", "Forward", "None"]},
+    "draftType": {"type": "string", "enum": ["ReplyDraft", "ForwardDraft", "NewDraft", "FailedSendDraft",
+                                             "BounceDetectedDraft"]},
+    "to": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "cc": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "bcc": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "subject": _TEXT, "body": _TEXT, "htmlBody": _TEXT,
+    "attachments": {"type": "array", "items": {"type": "object", "required": ["fileName", "content"], "properties": {
+        "fileName": {"type": "string"}, "contentType": {"type": "string"},
+        "content": {"type": "string", "description": "base64"}, "inline": {"type": "boolean"},
+        "contentId": {"type": "string"}}}},
+    "removeAttachments": {"type": "array", "items": {"type": "string"}}}}
 CONVERSATION_UPDATES: dict[str, Any] = {"type": "array", "items": {
     **CONVERSATION_UPDATE, "required": ["id", "conversationAction"]}}
 CONVERSATION_REQUEST: dict[str, Any] = {"type": "object", "required": ["type"], "properties": {
