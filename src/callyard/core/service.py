@@ -31,6 +31,7 @@ from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
+from callyard.core.messaging.sms import SmsOutbox
 from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.principal import SYSTEM, Principal
@@ -73,6 +74,7 @@ class Core:
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
+        self.sms = SmsOutbox(self.rt, self.directory.access)   # every SMS any family sends (/_callyard/sms)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
         self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(
