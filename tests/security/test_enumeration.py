@@ -112,6 +112,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{C}/journal"): admin("the request journal: an admin sees requests attributed to its accounts", "own"),
     ("POST", f"{C}/clock/advance"): operator("the one virtual clock of the twin"),
     ("GET", f"{C}/mail"): admin("captured mail of the accounts the caller sees", "own"),
+    ("GET", f"{C}/sms"): admin("captured SMS of the accounts the caller sees", "own"),
     ("GET", f"{C}/events"): admin("the event log of the accounts the caller sees", "own"),
     ("GET", f"{C}/sim/calls"): admin("live calls of ?account="),
     ("POST", f"{C}/sim/calls"): admin("an outside caller dials a number of ?account="),

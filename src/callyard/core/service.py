@@ -13,6 +13,9 @@ from callyard.core.clock import Clock
 from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contact_center.authorization import AuthorizationServer
+from callyard.core.contact_center.chat import WebChat
+from callyard.core.contact_center.media_desk import MediaDesk
+from callyard.core.contact_center.sms import SmsChannel
 from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.devices import Devices
@@ -31,6 +34,7 @@ from callyard.core.notifications.connections import Connections
 from callyard.core.notifications.service import Notifications
 from callyard.core.meetings.service import Meetings
 from callyard.core.messaging.service import Messaging
+from callyard.core.messaging.sms import SmsOutbox
 from callyard.core.presence.service import Presence
 from callyard.core.runtime import Runtime
 from callyard.core.principal import SYSTEM, Principal
@@ -73,6 +77,11 @@ class Core:
         self.commlog = CommLog(self.rt)
         self.presence = Presence(self.rt, self.directory.access, self.engine)
         self.messaging = Messaging(self.rt, self.directory.access)
+        self.sms = SmsOutbox(self.rt, self.directory.access)   # every SMS any family sends (/_callyard/sms)
+        # the contact center's web chats (CloudLink conversations) and SMS (the outbox), and the CX view of them
+        self.cc_chat = WebChat(self.contact_center, self.messaging)
+        self.cc_sms = SmsChannel(self.contact_center, self.sms)
+        self.cc_media = MediaDesk(self.contact_center, self.cc_chat, self.cc_sms)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
         self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(

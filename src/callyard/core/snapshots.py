@@ -35,7 +35,7 @@ NOT_EXPORTED = ("auth_code",)   # single-use login codes: credentials, and gone 
 # An account keeps these through a scoped import: they are who the account is, in the twin and to others.
 ACCOUNT_IDENTITY = ("accountId", "accountNumber", "type", "parentAccountId", "partnerId", "domain", "sipDomain")
 ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "contact": "contactId",
-             "application": "recordId", "mail": "mailId", "auth_code": "code",
+             "application": "recordId", "mail": "mailId", "auth_code": "code", "sms": "smsId",
              "recording": "recordingId", "endpoint": "endpointKey", "call_record": "recordId",
              "voicemail": "voicemailId", "agent": "agentKey", "queue_call": "recordId",
              "subscription": "subscriptionId", "delivery": "deliveryId", "presence": "principalId",

@@ -255,6 +255,13 @@ async def test_an_email_over_smtp_reaches_carol_and_her_reply_goes_out(
     assert again != conversation
     [follow_up] = [c for c in inbox(http, carol) if c["conversationId"] == again]
     assert follow_up["caseId"] == case_id
+    # the case shows both: carol's answered e-mail (with her reply) and the customer's answer to it
+    case = http.get(f"{API}/cases/{case_id}/{thread[0]['monthYearCreated']}", headers=carol)
+    assert case.status_code == 200, case.text
+    shown = case.json()
+    assert shown["conversations"] == [conversation, again] and shown["subject"] == "Order 1234"
+    assert shown["timeOfLastAgentResponse"] and shown["timeOfLastCustomerResponse"], json.dumps(shown)
+    assert "Email" in shown["mediaTypes"] and shown["lastAgentName"]
 
 
 async def test_the_callyard_email_command(twin: Any, http: httpx.Client) -> None:

@@ -22,7 +22,7 @@ FILL = {"domain": "acme.example", "userId": "alice", "user": "alice", "callId": 
         "deviceId": "2.00000000-0000-0000-0000-000000000000", "participantId": "87654321", "targetId": "t1",
         "transferId": "1", "externalId": "crm-1", "itemId": "1", "itemid": "1", "grpid": "5000",
         "grpid_domain": "acme.example", "group": "5000", "group_domain": "acme.example", "agent": "alice",
-        "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678"}
+        "aptype": "mobile", "cid": "2881", "queueId": "5000", "id": "12345678", "to": "2881"}
 
 
 def url(path: str, **overrides: str) -> str:
@@ -36,9 +36,12 @@ GROUPS = {"/api/cti/": ("CALL_CONTROL",), "/api/device/info/v1/": ("USER", "CALL
           "/api/userline/": ("USER", "CALL_CONTROL"), "/api/calls/": ("CALLS",), "/api/linestate/": ("CALLS", "USER"),
           "/api/commlog/": ("CALLS", "USER"), "/api/acd/": ("USER",), "/api/v2/acd/": ("USER",),
           "/api/distributiongroup/": ("USER",), "/api/queue/statistics/": ("QUEUE_STATISTICS",),
-          "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS")}
+          "/api/queuestatistics/": ("QUEUE_STATISTICS",), "/api/callrecording/": ("CALL_CONTROL", "CALLS"),
+          "/api/user/sms/": ("SMS",)}
 # Routes naming no user: another user's ticket is refused by the organisation's rule (a Supervisor licence).
 ORGANISATION_ROUTES = ("/api/queue/statistics/{domain}", "/api/queuestatistics/{domain}")
+# Routes naming no domain nor user: they act on the ticket's own user (another's ticket acts on its own).
+OWN_USER_ROUTES = ("/api/user/sms/{to}",)
 
 
 def groups_of(path: str) -> tuple[str, ...]:
@@ -67,6 +70,12 @@ def test_route_authorisation(client, method: str, path: str) -> None:
                     if g not in groups]
     narrow = create_ticket(client, "alice@acme.example", other_groups)
     refused(send(url(path), headers={"Authorization": f"Bearer {narrow['token']}"}), 403, "api.not.allowed")
+    if path in OWN_USER_ROUTES:
+        revoked = create_ticket(client, "alice@acme.example", (group,), name="soon-gone")
+        assert client.delete("/api/tickets/acme.example/alice/soon-gone",
+                             auth=("alice@acme.example", PASSWORD)).status_code == 200
+        refused(send(url(path), headers={"Authorization": f"Bearer {revoked['token']}"}), 401, "ticket.not.valid")
+        return
     erin = create_ticket(client, "erin@globex.example", (group,))
     refused(send(url(path), headers={"Authorization": f"Bearer {erin['token']}"}), 403, "access.denied")
     globex_admin = create_ticket(client, "admin@globex.example", (group,))

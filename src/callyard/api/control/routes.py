@@ -1,4 +1,5 @@
-"""``/_callyard``: health, reset, state export/import, request journal, event log, mail outbox, clock, photos.
+"""``/_callyard``: health, reset, state export/import, request journal, event log, mail and SMS
+outboxes, clock, photos.
 
 Two kinds of caller (``controller``): the *operator* — the operator token of the start banner
 (``--operator-token``, ``CALLYARD_OPERATOR_TOKEN``) as ``Authorization: Bearer``, or anyone with
@@ -137,6 +138,13 @@ async def mail(request: Request, core: CoreDep, actor: Principal = Depends(contr
     items = core.directory.list_mail(actor)
     items = [{k: v for k, v in m.items()} for m in items]
     return items_page(items)
+
+
+@router.get("/sms", summary="The captured SMS outbox: every text message any family sent, oldest first")
+async def sms(request: Request, core: CoreDep, actor: Principal = Depends(controller)) -> dict[str, Any]:
+    """An account admin sees its accounts' messages; the operator all. ``to`` is the number after the sending
+    account's number-plan expansion, ``dialled`` as given; ``source`` the family that sent it (uc, cx…)."""
+    return items_page(core.sms.list(actor))
 
 
 class Advance(BaseModel):

@@ -21,25 +21,16 @@ from callyard.core.errors import Invalid
 router = APIRouter(tags=["Email"], responses=schemas.ERRORS)
 
 
-def tags_of(body: dict[str, Any]) -> dict[str, Any]:
-    """A ConversationUpdate's ``tags`` (KeyValuePairOfStringAndString: ``[{key, value}]``) as a dict."""
-    raw = field(body, "tags")
-    if raw in (None, ""):
-        return {}
-    if not isinstance(raw, list) or not all(isinstance(t, dict) and isinstance(field(t, "key"), str) for t in raw):
-        raise Invalid("InvalidRequest", "tags is a list of {key, value}")
-    return {str(field(t, "key")): field(t, "value") for t in raw}
-
-
-def email_update(body: dict[str, Any]) -> dict[str, Any]:
-    """The e-mail parts of a ConversationUpdate (read in any property case, top-level or as tags): the reply
-    mode of an Accept (``emailAcceptType``), the draft a Send/Delete means (``draftType``) and the draft's
-    fields (to, cc, bcc, subject, body, htmlBody, attachments, removeAttachments)."""
-    tags = tags_of(body)
+def email_update(body: dict[str, Any], tags: list[dict[str, Any]]) -> dict[str, Any]:
+    """The e-mail parts of a ConversationUpdate (read in any property case, top-level or as ``tags``, the
+    update's ``[{key, value}]``): the reply mode of an Accept (``emailAcceptType``), the draft a Send/Delete
+    means (``draftType``) and the draft's fields (to, cc, bcc, subject, body, htmlBody, attachments,
+    removeAttachments)."""
 
     def given(name: str) -> Any:
         value = field(body, name)
-        return value if value is not None else next((v for k, v in tags.items() if k.lower() == name.lower()), None)
+        return value if value is not None else next(
+            (t["value"] for t in tags if str(t["key"]).lower() == name.lower()), None)
 
     out: dict[str, Any] = {"draft": {k: given(k) for k in DRAFT_FIELDS if given(k) is not None}}
     for name, names in (("emailAcceptType", ACCEPT_TYPES), ("draftType", DRAFTS)):

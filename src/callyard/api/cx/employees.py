@@ -20,6 +20,7 @@ router = APIRouter(tags=["Employee"], responses=schemas.ERRORS)
 
 # ConversationActionType as the seed numbers it.
 ACTIONS = CONVERSATION_ACTIONS
+REPLY_KEYS = ("body", "message", "text")   # the tag of a Send that carries the reply's text
 TRANSFER_DESTINATIONS = ("Queue", "Employee", "External", "VoiceMail", "EndPoint")
 REQUEST_TYPES = ("Chat", "Email", "Sms", "OpenMedia", "Voice", "VoiceNone", "VoiceSilent", "VoiceWhisper",
                  "VoiceBarge", "RequestHelp")
@@ -44,13 +45,18 @@ def conversation_update(body: dict[str, Any]) -> dict[str, Any]:
     """A ConversationUpdate → the core's action (``conversationAction`` must be given at a minimum)."""
     digits = field(body, "dtmfDigit")
     target = field(body, "transferDestination")
-    return {"id": field(body, "id"),
+    tags = field(body, "tags")
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags)):
+        raise Invalid("InvalidRequest", "tags is a list of {key, value}")
+    tags = [{"key": field(t, "key"), "value": field(t, "value")} for t in tags or []]
+    body_tag = next((t["value"] for t in tags if str(t["key"]).lower() in REPLY_KEYS), None)
+    return {"id": field(body, "id"), "tags": tags, "reply": {"body": body_tag} if body_tag is not None else None,
             "action": enum_name(field(body, "conversationAction"), ACTIONS, "conversationAction"),
             "transferDestinationType": enum_name(field(body, "transferDestinationType"), TRANSFER_DESTINATIONS,
                                                  "transferDestinationType", required=False),
             "transferDestination": str(target) if isinstance(target, (str, int)) and target != "" else None,
             "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None,
-            **email_update(body)}   # an e-mail's reply mode, draft and its fields (api/cx/email.py)
+            **email_update(body, tags)}   # an e-mail's reply mode, draft and its fields (api/cx/email.py)
 
 
 async def conversation_updates(request: Request) -> list[dict[str, Any]]:
@@ -242,7 +248,7 @@ async def inbox(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
     refresh = request.query_params.get("refreshMonitors", "false").lower()
     if refresh not in ("true", "false"):
         raise Invalid("InvalidRequest", "refreshMonitors is true or false")
-    items = desk.employee_conversations(caller, id) if kind.lower() in ("", "active") else []
+    items = desk.employee_conversations(caller, id, kind.lower() or "active")
     offset = offset_of(request)
     return page(request, [wire.conversation(c, offset) for c in items])
 

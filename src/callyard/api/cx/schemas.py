@@ -148,6 +148,40 @@ class ConversationModel(Resource):
     agentId: Text = None
 
 
+class OpenMediaConversation(Resource):
+    id: str
+    conversationState: str
+    positionInQueue: int
+    queueId: Text = None
+    queueName: Text = None
+    agentId: Text = None
+    timeOfferedToSystem: Text = None
+
+
+class CaseModel(Resource):
+    id: str
+    state: str
+    subject: str
+    lastMediaType: Text = None
+    monthYearCreated: str
+    createdOn: str
+    mediaTypes: list[str]
+    queues: list[str]
+    agents: list[str]
+
+
+class OpenMediaQueue(Resource):
+    id: str
+    name: str
+    reporting: str
+    mediaType: str
+    conversations: list[dict[str, Any]]
+
+
+class TranscriptModel(_Model):
+    body: str
+
+
 class ReasonCodeModel(Resource):
     id: str
     name: str
@@ -282,6 +316,15 @@ CONVERSATION_UPDATES: dict[str, Any] = {"type": "array", "items": {
 CONVERSATION_REQUEST: dict[str, Any] = {"type": "object", "required": ["type"], "properties": {
     "type": {**_ENUM, "description": "ConversationRequestType (4 Voice, …)"}, "to": _TEXT, "from": _TEXT,
     "fromName": _TEXT, "subject": _TEXT, "relatedConversationId": _TEXT}}
+OPEN_MEDIA_REQUEST: dict[str, Any] = {"type": "object", "properties": {
+    "targetUri": _TEXT, "targetUriEmbedded": {"type": "boolean"}, "previewUrl": _TEXT, "id": _TEXT, "historyUrl": _TEXT,
+    "tenant": _TEXT, "queue": {**_TEXT, "description": "the open-media queue: id, name or reporting number"},
+    "from": _TEXT, "to": _TEXT, "subject": _TEXT,
+    "variableData": {"type": "object", "description": "routing variables; Name, Email, Phone and MobilePhone "
+                                                       "identify (or create) the contact"}}}
+OPEN_MEDIA_UPDATE: dict[str, Any] = {"type": "object", "required": ["action"], "properties": {
+    "action": {**_ENUM, "description": "0 Complete, 1 Reroute"},
+    "queue": {**_TEXT, "description": "Reroute: another open-media queue (default: the item's own)"}}}
 DIRECTORY_ENTRY: dict[str, Any] = {"type": "object", "properties": {
     "name": _TEXT, "email": _TEXT, "phone": _TEXT, "mobilePhone": _TEXT, "extension": _TEXT,
     "custom": {"type": "object"}}}

@@ -238,6 +238,58 @@ def conversation(view: dict[str, Any], offset: int | None = None) -> dict[str, A
         "ani": view.get("fromAddress") if voice else None, "dnis": view.get("toAddress") if voice else None,
         "isRecording": bool(view.get("isRecording")), "supportsRecording": voice, "canRecord": voice,
         "modifiedOn": when(view.get("modifiedOn"), offset),
+        # the other media's interactions (core/contact_center/media.py)
+        "mediaFolder": view.get("mediaFolder"), "monthYearCreated": view.get("monthYearCreated"),
+        "timeOfLastCustomerResponse": when(view.get("timeOfLastCustomerResponse"), offset),
+        "transferCount": view.get("transferCount", 0), "priority": view.get("priority", 0),
+        "lastAgentAction": view.get("lastAgentAction"),
+        "lastAgentActionDate": when(view.get("lastAgentActionDate"), offset),
+        "failedRouteReason": view.get("failedRouteReason"), "variables": dict(view.get("variables") or {}),
+        "contacts": [view["contactId"]] if view.get("contactId") else [],
+        "tags": [dict(t) for t in view.get("tags") or []],
+    }
+
+
+def open_media(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """OpenMediaConversation: the item as the third party that posted it follows it."""
+    payload = view.get("payload") or {}
+    agent_name = " ".join(p for p in (view.get("agentFirstName"), view.get("agentLastName")) if p) or None
+    return {
+        "_links": links(f"/openmedia/{view['conversationId']}"), "_embedded": {},
+        "id": view["conversationId"], "conversationState": view["conversationState"],
+        "positionInQueue": view.get("positionInQueue", 0), "queueId": view.get("queueId"),
+        "queueName": view.get("queueName"), "queueReporting": view.get("queueReporting"), "agentName": agent_name,
+        "agentId": view.get("agentId"), "agentReporting": view.get("agentReporting"),
+        "timeOfferedToAgent": when(view.get("timeOfferedToAgent"), offset),
+        "timeOfferedToQueue": when(view.get("timeOfferedToQueue"), offset),
+        "timeOfferedToSystem": when(view.get("timeOfferedToSystem"), offset),
+        "subject": view.get("subject"), "from": view.get("fromAddress"), "to": view.get("toAddress"),
+        "targetUri": payload.get("targetUri"), "previewUrl": payload.get("previewUrl"),
+        "historyUrl": payload.get("historyUrl"), "externalId": payload.get("externalId"),
+        "caseId": view.get("caseId"), "variableData": dict(view.get("variables") or {}),
+    }
+
+
+def case(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """CaseModel."""
+    return {
+        "_links": links(f"/cases/{doc['id']}/{doc['monthYearCreated']}"), "_embedded": {},
+        "id": doc["id"], "siteId": None, "state": doc["state"],
+        "stateModifiedOn": when(doc.get("stateModifiedOn"), offset), "subject": doc.get("subject") or "",
+        "lastMediaType": doc.get("lastMediaType"), "lastQueueName": doc.get("lastQueueName"),
+        "lastQueueId": doc.get("lastQueueId"), "lastQueueReporting": doc.get("lastQueueReporting"),
+        "lastQueueDialable": None, "lastAgentName": doc.get("lastAgentName"), "lastAgentId": doc.get("lastAgentId"),
+        "lastAgentReporting": doc.get("lastAgentReporting"),
+        "timeOfferedToLastQueue": when(doc.get("timeOfferedToLastQueue"), offset),
+        "timeOfferedToLastAgent": when(doc.get("timeOfferedToLastAgent"), offset),
+        "timeOfLastAgentResponse": when(doc.get("timeOfLastAgentResponse"), offset),
+        "timeOfLastCustomerResponse": when(doc.get("timeOfLastCustomerResponse"), offset),
+        "createdOn": when(doc["createdOn"], offset), "modifiedOn": when(doc.get("modifiedOn"), offset),
+        "closedOn": when(doc.get("closedOn"), offset), "wasReopened": bool(doc.get("wasReopened")),
+        "monthYearCreated": doc["monthYearCreated"], "likes": 0, "reuses": 0, "suggestable": False,
+        "notes": list(doc.get("notes") or []), "userNotes": list(doc.get("userNotes") or []),
+        "contacts": list(doc.get("contacts") or []), "directory": [], "mediaTypes": list(doc["mediaTypes"]),
+        "queues": list(doc["queues"]), "agents": list(doc["agents"]), "conversations": list(doc["conversations"]),
     }
 
 

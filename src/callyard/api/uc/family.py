@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 
 from callyard.api.family import Family, Mount
 from callyard.api.uc import (acd, call_recording_control, calls, commlog, devices, distribution_groups, line_state,
-                             queue_statistics, tickets, user_line)
+                             queue_statistics, sms, tickets, user_line)
 from callyard.api.uc.cti import control, publications, recording, state
 from callyard.api.uc.edge.auth import grant
 from callyard.api.uc.edge.errors import ERRORS
@@ -30,6 +30,7 @@ ROUTERS: list[APIRouter] = [
     # The user's devices, lines, calls, communication log and distribution groups (part 1b):
     devices.router, user_line.router, calls.router, line_state.router, commlog.router, acd.router,
     distribution_groups.router, queue_statistics.router, call_recording_control.router,
+    sms.router,   # SMS (part 2c)
 ]
 
 

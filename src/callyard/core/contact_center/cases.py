@@ -119,7 +119,9 @@ def follow(rt: Runtime, uow: UnitOfWork, case: dict[str, Any], interaction: dict
         case.update(lastAgentId=interaction["agentId"], lastAgentName=name or None,
                     lastAgentReporting=interaction.get("agentReporting"),
                     timeOfferedToLastAgent=interaction.get("timeOfferedToAgent"),
-                    timeOfLastAgentResponse=interaction.get("timeOfLastAgentResponse"))
+                    # a new interaction not answered yet keeps the case's last answer
+                    timeOfLastAgentResponse=interaction.get("timeOfLastAgentResponse")
+                    or case.get("timeOfLastAgentResponse"))
     if interaction.get("timeOfLastCustomerResponse"):
         case["timeOfLastCustomerResponse"] = interaction["timeOfLastCustomerResponse"]
     case["modifiedOn"] = rt.now_iso()

@@ -34,7 +34,8 @@ The API other media build on (:class:`Multimedia`, ``ContactCenter.media``):
 * ``await act(actor, employee, conversation_id, update)`` — the ConversationAction of an employee's inbox
   (``Accept``/``AutoAnswer``, ``Decline``, ``Hold``, ``RemoveHold``, ``Transfer`` with
   ``transferDestinationType`` Queue/Employee and ``transferDestination``, ``Junk``, ``NoReply``, ``End``,
-  ``Send`` with a ``tags`` entry ``body`` (an agent's reply), ``Reroute``); ``await queue_act(employee, queue,
+  ``Send`` with a ``tags`` entry ``body`` (an agent's reply), ``Tag`` (``tags`` kept on the interaction),
+  ``Reroute``); ``await queue_act(employee, queue,
   conversation_id, action)`` — ``Pick``, ``Junk``, ``NoReply`` on a waiting one.
 * ``await complete(account_id, conversation_id)`` and ``await reroute(account_id, conversation_id, queue_ref)`` —
   what a third party does (OpenMedia ``{"action": "Complete" | "Reroute"}``).
@@ -68,7 +69,7 @@ ACTIVE = (IN_QUEUE, OFFERED, ACD, HELD)
 AT_AGENT = (OFFERED, ACD, HELD)
 FOLDERS = {"End": "Handled", "Junk": "Junk", "NoReply": "No Reply"}
 INBOX_ACTIONS = ("Accept", "AutoAnswer", "Decline", "Hold", "RemoveHold", "Transfer", "Junk", "NoReply", "End",
-                 "Send", "Reroute")
+                 "Send", "Tag", "Reroute")
 QUEUE_ACTIONS = ("Pick", "Junk", "NoReply")
 DEFAULT_RING_SECONDS = 60.0
 UPDATED = "cc.interaction.updated"
@@ -156,8 +157,9 @@ class Multimedia:
     def create_in(self, uow: UnitOfWork, account_id: str, media: str, queue_ref: str, *,
                   customer: dict[str, Any] | None = None, subject: str | None = None,
                   payload: dict[str, Any] | None = None, to_address: str | None = None,
-                  variables: dict[str, Any] | None = None, case_id: str | None = None, priority: int = 0,
-                  direction: str = "Inbound", conversation_id: str | None = None) -> dict[str, Any]:
+                  from_address: str | None = None, variables: dict[str, Any] | None = None,
+                  case_id: str | None = None, priority: int = 0, direction: str = "Inbound",
+                  conversation_id: str | None = None) -> dict[str, Any]:
         """A new interaction of ``media`` from ``customer`` in the queue ``queue_ref`` (id, name or reporting
         number; a queue of that media), routed at once."""
         if media not in NON_VOICE:
@@ -171,7 +173,7 @@ class Multimedia:
             raise Conflict("ConversationExists", f"conversation {conversation_id} exists")
         now = self.rt.now_iso()
         contact = cases.identify_contact(self.rt, uow, account_id, customer)
-        address = customer.get("email") or customer.get("phone") or customer.get("mobilePhone")
+        address = customer.get("email") or customer.get("phone") or customer.get("mobilePhone") or from_address
         doc: dict[str, Any] = {
             "id": conversation_id, "conversationId": conversation_id, "accountId": account_id, "mediaType": media,
             "conversationState": IN_QUEUE, "mediaFolder": "InQueue", "direction": direction,
@@ -319,7 +321,10 @@ class Multimedia:
         media = doc["mediaType"]
         agent = employee["agents"][media]
         now = self.rt.now_iso()
+        involved = [*(doc.get("agentsInvolved") or []), *([agent["id"]] if agent["id"] not in (
+            doc.get("agentsInvolved") or []) else [])]
         offered = {**doc, "conversationState": OFFERED, "employeeId": employee["id"], "agentId": agent["id"],
+                   "agentsInvolved": involved,
                    "agentReporting": agent["reporting"], "agentFirstName": employee["firstName"],
                    "agentLastName": employee["lastName"], "timeOfferedToAgent": now}
         offered = self._save(uow, offered, doc)
@@ -470,6 +475,14 @@ class Multimedia:
                 if state != HELD:
                     raise Conflict("InvalidConversationState", "the conversation is not on hold")
                 return self._save(uow, self._acted({**doc, "conversationState": ACD}, "RemoveHold"), doc)
+            if action == "Tag":
+                tags = update.get("tags")
+                if not isinstance(tags, list) or not tags or not all(
+                        isinstance(t, dict) and isinstance(t.get("key"), str) and t["key"] for t in tags):
+                    raise Invalid("InvalidTags", "Tag needs tags: a list of {key, value}")
+                kept = [t for t in doc.get("tags") or [] if t["key"] not in {n["key"] for n in tags}]
+                return self._save(uow, self._acted({**doc, "tags": kept + [
+                    {"key": t["key"], "value": t.get("value")} for t in tags]}, "Tag"), doc)
             if action == "Send":
                 if state not in (ACD, HELD):
                     raise Conflict("InvalidConversationState", "accept the conversation before replying")

@@ -129,7 +129,7 @@ class Directory:
         if account["accountId"] == actor.account_id:
             raise Forbidden("InsufficientPermissions", "an account cannot delete itself")
         async with self.rt.write() as uow:
-            for kind in ("user", "group", "contact", "application", "mail"):
+            for kind in ("user", "group", "contact", "application", "mail", "sms"):
                 for doc in self.rt.state.all(kind):
                     if doc.get("accountId") == account["accountId"]:
                         self._drop_photo(uow, doc)
@@ -585,7 +585,7 @@ def _self_join(actor: Principal, group: dict[str, Any], members: Any) -> bool:
 
 
 _ID_FIELD = {"user": "userId", "group": "groupId", "contact": "contactId", "account": "accountId",
-             "application": "recordId", "mail": "mailId"}
+             "application": "recordId", "mail": "mailId", "sms": "smsId"}
 
 
 def _doc_id(kind: str, doc: dict[str, Any]) -> str:
