@@ -422,3 +422,22 @@ def offered_to_queue(http: httpx.Client, headers: dict[str, str], twin: Any, mes
     code, reply = send(twin, message)
     assert code == 250, reply
     return reply.decode().rsplit(" ", 1)[-1]
+
+
+def test_a_draft_travels_with_its_email_back_to_the_queue(twin: Any, http: httpx.Client) -> None:
+    """PreviewQueueDraft: carol starts a reply, then transfers the e-mail to its queue (logged out now, nobody
+    takes it): the queue's viewers preview the draft with it; once an agent has it again, nothing is in the
+    queue to preview."""
+    carol, supervisor = auth(cx_token(http, "carol")), auth(cx_token(http, "admin@acme.example"))
+    http.put(f"{API}/employees/me/state", headers=carol, json=LOGIN)
+    conversation = offered_to(http, carol, twin, customer_mail(subject="Pass it on"))
+    act(http, carol, conversation, conversationAction="Accept", emailAcceptType="Reply")
+    act(http, carol, conversation, conversationAction="Save", tags=[{"key": "body", "value": "Half an answer"}])
+    assert emails(http, carol, conversation, "PreviewQueueDraft") == []   # at carol, not in a queue
+    act(http, carol, conversation, conversationAction="Transfer", transferDestinationType="Queue",
+        transferDestination="Email")
+    assert http.put(f"{API}/employees/me/state", headers=carol, json={"state": "Offline"}).status_code == 200
+    [waiting] = http.get(f"{API}/queues/Email/conversations", headers=supervisor).json()["_embedded"]["items"]
+    assert waiting["conversationId"] == conversation
+    [draft] = emails(http, supervisor, conversation, "PreviewQueueDraft")
+    assert (draft["emailType"], draft["body"]) == ("ReplyDraft", "Half an answer")
