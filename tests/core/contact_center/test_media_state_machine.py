@@ -35,8 +35,9 @@ from callyard.store.database import MemoryStore
 ACME = "ac3e0000-0000-4000-8000-00000000ac3e"
 CAROL = "ac3e0000-0000-4000-8000-0000cc00e003"
 QUEUES = {"Chat": "Web Chat", "Sms": "SMS", "OpenMedia": "Open Media"}
-STATES = [{"state": "Available", "availableReason": "Login"}, {"state": "Available"}, {"state": "Busy", "reason": "Lunch"},
-          {"state": "Offline"}, {"state": "Available", "availableReason": "ClearWorkTimer"}]
+STATES = [{"state": "Available", "availableReason": "Login"}, {"state": "Available"},
+          {"state": "Busy", "reason": "Lunch"}, {"state": "Offline"},
+          {"state": "Available", "availableReason": "ClearWorkTimer"}]
 ACTIONS = ["Accept", "Decline", "Hold", "RemoveHold", "End", "Junk", "NoReply", "Transfer"]
 STATE_NAMES = {"InQueue", "Offered", "Acd", "Held", "Handled", "Abandoned", "Failed"}
 
