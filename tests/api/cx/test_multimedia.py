@@ -14,6 +14,7 @@ from tests.support.control import Control
 
 OPEN_MEDIA = "ac3e0000-0000-4000-8000-0000cc00c704"
 SMS_QUEUE = "ac3e0000-0000-4000-8000-0000cc00c703"
+MULTIMEDIA_AGENTS = "ac3e0000-0000-4000-8000-0000cc00b700"
 ITEM = {"queue": "Open Media", "subject": "Refund request #42", "targetUri": "https://crm.example/tickets/42",
         "from": "crm", "variableData": {"Name": "Zed Zero", "Email": "zed@example.com", "Ticket": "42"}}
 
@@ -192,8 +193,13 @@ def test_queue_side_pick_junk_and_transfer(client: httpx.Client, cx_carol: dict,
     assert offered["conversationId"] == second["id"]
     assert act(client, cx_carol, second["id"], "Decline").status_code == 200
     assert client.get(f"{API}/employees/me/state", headers=cx_carol).json()["presence"]["openMedia"]["state"] == "Busy"
-    assert client.put(f"{API}/queues/{OPEN_MEDIA}/conversations/{second['id']}", headers=cx_carol,
-                      json={"conversationAction": "Pick"}).status_code == 200
+    pick = f"{API}/queues/{OPEN_MEDIA}/conversations/{second['id']}"
+    assert client.put(pick, headers=cx_carol, json={"conversationAction": "Pick"}).status_code == 409   # busy
+    away = [{"id": MULTIMEDIA_AGENTS, "statuses": [{"type": "OpenMedia", "status": "NotPresent"}]}]
+    assert client.put(f"{API}/employees/me/agentgrouppresence", headers=cx_carol, json=away).status_code == 200
+    assert client.put(f"{API}/employees/me/state", headers=cx_carol, json={"state": "Available"}).status_code == 200
+    assert items(client.get(f"{API}/employees/me/conversations", headers=cx_carol)) == []   # not present: no offer
+    assert client.put(pick, headers=cx_carol, json={"conversationAction": "Pick"}).status_code == 200
     assert act(client, cx_carol, second["id"], "Accept").status_code == 200
     assert act(client, cx_carol, second["id"], "Transfer", transferDestinationType="Employee",
                transferDestination="alice").status_code == 400                     # alice has no OpenMedia agent

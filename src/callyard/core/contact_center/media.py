@@ -557,8 +557,14 @@ class Multimedia:
                     raise Conflict("NoAgent", f"the employee has no {media} agent to take the conversation")
                 if doc["conversationState"] == OFFERED:
                     raise Conflict("ConversationOffered", "the conversation is being offered to an agent")
-                if not self.agents.agent(employee["accountId"], employee["userId"], media)["loggedIn"]:
+                agent = self.agents.agent(employee["accountId"], employee["userId"], media)
+                if not agent["loggedIn"]:
                     raise Conflict("EmployeeLoggedOut", f"log in for {media} first")
+                if not agent["ready"]:
+                    raise Conflict("EmployeeNotReady", f"the employee's {media} agent is not ready (busy or DND)")
+                limit = int(employee["agents"][media].get("workload") or 1)
+                if len(self.of_employee(employee, media)) >= limit:
+                    raise Conflict("AgentBusy", f"the employee's {media} agent has as many conversations as it takes")
                 return self._offer(tx.uow, doc, employee, queue)
             outcome = "junk" if action == "Junk" else "noReply"
             return self._finish(tx.uow, doc, HANDLED, FOLDERS[action], outcome, employee, action)
