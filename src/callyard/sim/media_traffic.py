@@ -1,11 +1,13 @@
 """The ``media`` section of a scenario file: contact-center traffic on the other media (web chat, SMS, open
-media) beside the calls, and the agents who answer it, so a load scenario mixes voice and these media.
+media, e-mail) beside the calls, and the agents who answer it, so a load scenario mixes voice and these media.
 
 Format::
 
     media:
       openMediaClient: {clientId: AcmeWallboard, secret: acme-wallboard-secret}   # who posts open media
                                         # (default: the first agent's own token)
+      smtp: 127.0.0.1:2525              # the twin's SMTP listener, for e-mail streams (default: $CALLYARD_SMTP
+                                        # or 127.0.0.1:2525; the server runs with --smtp-listen)
       agents:                           # employees the runner plays through the CX SDK (their own token)
         - user: carol                   # CX user name (username, e-mail)
           password: callyard            # default: the runner's --password
@@ -14,18 +16,20 @@ Format::
           reply: "Thanks {name}, done." # {name}: the customer, {n}: the item's number
       streams:
         - name: web chat                # label in the summary
-          media: chat                   # chat | sms | openMedia
+          media: chat                   # chat | sms | openMedia | email
           every: 30                     # or rate:, arrival: poisson, jitter:, start:, stop:, count: (as traffic)
           from: "Customer {n}"          # chat: the customer's name; sms: their number ({rand:N} digits);
-                                        # openMedia: the posting system's name
-          to: Web Chat                  # the queue (id, name, reporting; sms: the queue's number); default the
-                                        # account's only queue of that media
-          text: "Question {n}"          # the first message (chat, sms) or the subject (openMedia)
+                                        # openMedia: the posting system's name; email: the sender's address
+          to: Web Chat                  # the queue (id, name, reporting; sms: the queue's number; email: the
+                                        # queue's address); default the account's only queue of that media
+          text: "Question {n}"          # the first message (chat, sms, the e-mail's body) or the subject
+                                        # (openMedia, email: the subject is "{text}" and the body too)
           abandonAfter: [60, 120]       # still waiting then: the customer leaves (chat) / the third party
                                         # completes it (openMedia); an SMS waits on
 
 The runner logs each agent in (``PUT /employees/me/state``), looks at their inbox at every sample and plays
-them; the summary counts per media the items placed, accepted, handled, abandoned and waiting at the end, and
+them (an e-mail is accepted with ``emailAcceptType`` Reply and answered with Send); the summary counts per
+media the items placed, accepted, handled, abandoned and waiting at the end, and
 the media queues' numbers (``GET /queues/state``).
 """
 from __future__ import annotations
@@ -44,7 +48,8 @@ if TYPE_CHECKING:
     from callyard.sim.scenario import Runner
 
 CX = "/miccsdk/api/v1"
-MEDIA = ("chat", "sms", "openMedia")
+MEDIA = ("chat", "sms", "openMedia", "email")
+DEFAULT_SMTP = "127.0.0.1:2525"
 MAX_SECONDS = 7 * 86400
 
 
@@ -77,7 +82,7 @@ class OpenMediaClient(_Model):
 
 class MediaStream(_Model):
     name: str | None = None
-    media: Literal["chat", "sms", "openMedia"]
+    media: Literal["chat", "sms", "openMedia", "email"]
     every: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
     rate: float | None = Field(default=None, gt=0, le=1000)
     arrival: Literal["fixed", "poisson"] = "fixed"
@@ -107,6 +112,8 @@ class MediaStream(_Model):
             raise ValueError("give exactly one of every (seconds between items) or rate (items per second)")
         if self.stop is not None and self.stop <= self.start:
             raise ValueError("stop must be after start")
+        if self.media == "email" and ("@" not in (self.to or "") or "@" not in self.from_):
+            raise ValueError("an email stream sends from an address (from) to the Email queue's address (to)")
         return self
 
     @property
@@ -122,6 +129,7 @@ class MediaSection(_Model):
     agents: list[MediaAgent] = []
     streams: list[MediaStream] = Field(default=[], min_length=0)
     openMediaClient: OpenMediaClient | None = None
+    smtp: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
 
 
 class Item:
@@ -239,6 +247,8 @@ class MediaRunner:
         elif stream.media == "sms":
             body = {"from": item.sender, "text": item.text, **({"to": stream.to} if stream.to else {})}
             answer = await self.client.request("POST", "/_callyard/sim/sms", json=body, sim=True)
+        elif stream.media == "email":
+            answer = {"conversationId": await self._mail(item, stream)}
         else:
             body = {"from": item.sender, "subject": item.text, **({"queue": stream.to} if stream.to else {})}
             answer = await self._cx("POST", f"{CX}/openmedia", self.poster, json=body)
@@ -246,6 +256,43 @@ class MediaRunner:
         item.conversation_id = answer["conversationId"]
         if item.patience is not None:
             self.runner._push(item.at + item.patience, "media-abandon", item)
+
+    async def _mail(self, item: Item, stream: MediaStream) -> str:
+        """A customer's e-mail over SMTP to the queue's address; the conversation id from the server's 250."""
+        import asyncio
+        import os
+        import smtplib
+        from email.message import EmailMessage
+        from email.policy import SMTP as SMTP_POLICY
+
+        address = self.section.smtp or os.environ.get("CALLYARD_SMTP") or DEFAULT_SMTP
+        host, _, port = address.rpartition(":")
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = item.sender, stream.to or "", item.text
+        message.set_content(item.text)
+
+        def send() -> tuple[int, bytes]:
+            with smtplib.SMTP(host, int(port), timeout=30) as smtp:
+                smtp.ehlo()
+                smtp.mail(item.sender)
+                code, reply = smtp.rcpt(stream.to or "")
+                if code >= 400:
+                    smtp.rset()
+                    return code, reply
+                return smtp.data(message.as_bytes(policy=SMTP_POLICY))
+
+        self.client.stats.requests += 1
+        started = time.perf_counter()
+        try:
+            code, reply = await asyncio.to_thread(send)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.client.stats.errors.append(f"SMTP {address}: {exc}")
+            raise ApiError("SMTP", address, 0, exc.__class__.__name__, str(exc)) from None
+        self.client.stats.latencies.append(time.perf_counter() - started)
+        if code >= 400:
+            self.client.stats.errors.append(f"SMTP {address} → {code} {reply.decode(errors='replace')}")
+            raise ApiError("SMTP", address, code, str(code), reply.decode(errors="replace"))
+        return reply.decode().rsplit(" ", 1)[-1]
 
     async def _abandon(self, item: Item) -> None:
         if item.conversation_id is None or item.conversation_id in self.accepted:
@@ -293,8 +340,11 @@ class MediaRunner:
     async def _accept(self, agent: MediaAgent, conversation: dict[str, Any]) -> None:
         cid = conversation["conversationId"]
         try:
+            accept: dict[str, Any] = {"conversationAction": "Accept"}
+            if conversation["mediaType"] == "Email":   # accepted to reply (a ReplyDraft is started)
+                accept["tags"] = [{"key": "emailAcceptType", "value": "Reply"}]
             await self._cx("PUT", f"{CX}/employees/me/conversations/{cid}", self.tokens[agent.user],
-                           json={"conversationAction": "Accept"}, benign=(404, 409))
+                           json=accept, benign=(404, 409))
         except ApiError:
             self.scheduled.discard(cid)   # withdrawn or completed meanwhile: it may be offered again
             return
@@ -305,12 +355,13 @@ class MediaRunner:
     async def _finish(self, agent: MediaAgent, conversation: dict[str, Any]) -> None:
         cid, token = conversation["conversationId"], self.tokens[agent.user]
         path = f"{CX}/employees/me/conversations/{cid}"
-        if conversation["mediaType"] in ("Chat", "Sms"):
+        if conversation["mediaType"] in ("Chat", "Sms", "Email"):   # an e-mail's Send also ends it
             reply = agent.reply.replace("{name}", str(conversation.get("fromName") or "")).replace(
                 "{n}", str(len(self.handled) + 1))
             await self._cx("PUT", path, token, json={"conversationAction": "Send", "tags": [
                 {"key": "body", "value": reply}]}, benign=(404, 409))
-        await self._cx("PUT", path, token, json={"conversationAction": "End"}, benign=(404, 409))
+        if conversation["mediaType"] != "Email":   # sending an e-mail ends it
+            await self._cx("PUT", path, token, json={"conversationAction": "End"}, benign=(404, 409))
         self.handled.add(cid)
 
     # ------------------------------------------------------------------ summing up
