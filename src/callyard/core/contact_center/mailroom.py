@@ -480,7 +480,7 @@ class Mailroom:
                 content_id = item.get("contentId")
                 if content_id is not None and (not isinstance(content_id, str) or not content_id.strip()):
                     raise Invalid("InvalidAttachment", f"{item['fileName']}: contentId is a string")
-                decoded.append(mime.Part(file_name=mime._safe_name(item["fileName"]), content_type=kind.lower(),
+                decoded.append(mime.Part(file_name=mime.safe_name(item["fileName"]), content_type=kind.lower(),
                                          data=data, inline=bool(item.get("inline")) and bool(content_id),
                                          content_id=content_id.strip("<> ") if content_id else None))
             out["attachments"] = decoded

@@ -140,7 +140,7 @@ def parse(raw: bytes) -> ParsedMail:
         inline = bool(content_id) and kind.startswith("image/") and disposition != "attachment"
         referenced.append(not inline and bool(content_id) and kind.startswith("image/"))
         name = part.get_filename() or (content_id or f"part-{len(parts) + 1}")
-        parts.append(Part(file_name=_safe_name(name), content_type=kind, data=data, inline=inline,
+        parts.append(Part(file_name=safe_name(name), content_type=kind, data=data, inline=inline,
                           content_id=content_id))
     for found, maybe in zip(parts, referenced, strict=True):
         if maybe and html and f"cid:{found.content_id}" in html:
@@ -162,7 +162,7 @@ def parse(raw: bytes) -> ParsedMail:
         date=str(date) if date else None, bounced_message_id=bounced, bounce_reason=reason)
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A file name without directories or control characters (it names a download, never a path)."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
