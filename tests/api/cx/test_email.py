@@ -441,3 +441,24 @@ def test_a_draft_travels_with_its_email_back_to_the_queue(twin: Any, http: httpx
     assert waiting["conversationId"] == conversation
     [draft] = emails(http, supervisor, conversation, "PreviewQueueDraft")
     assert (draft["emailType"], draft["body"]) == ("ReplyDraft", "Half an answer")
+
+
+def test_an_emails_files_are_in_the_snapshot_and_go_with_a_reset(twin: Any, http: httpx.Client) -> None:
+    message = customer_mail(subject="With a file")
+    message.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="page.html")
+    code, reply = send(twin, message)
+    assert code == 250, reply
+    conversation = reply.decode().rsplit(" ", 1)[-1]
+    supervisor = auth(cx_token(http, "admin@acme.example"))
+    served = http.get(f"{API}/email/{conversation}/attachments", params={"fileName": "page.html"},
+                      headers=supervisor)
+    assert served.status_code == 200 and served.headers["content-type"].startswith("text/html")
+    assert "sandbox" in served.headers["content-security-policy"]   # never a page of the twin's origin
+    snapshot = http.get("/_callyard/state", headers=OPERATOR_HEADERS).json()
+    [file_doc] = snapshot["documents"]["cc_email_file"]
+    assert base64.b64decode(snapshot["blobs"][file_doc["blobId"]]["data"]) == b"<script>alert(1)</script>"
+    assert http.post("/_callyard/reset", headers=OPERATOR_HEADERS).status_code == 200
+    assert http.get(f"{API}/email/{conversation}/attachments", params={"fileName": "page.html"},
+                    headers=supervisor).status_code == 404
+    assert not [b for b in http.get("/_callyard/state", headers=OPERATOR_HEADERS).json()["blobs"]
+                if b.startswith("email:")]

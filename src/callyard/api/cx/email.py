@@ -44,7 +44,8 @@ def _file(doc: dict[str, Any], content_type: str, data: bytes, disposition: str)
     name = doc["fileName"]
     return Response(content=data, media_type=content_type, headers={
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
-        "X-Content-Type-Options": "nosniff"})
+        # a customer's file, served from the twin's origin: never run as a page (an HTML or SVG attachment)
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 @router.get("/email/reusable", responses=schemas.ok(schemas.collection(schemas.EmailModel)),
