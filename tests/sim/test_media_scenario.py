@@ -72,3 +72,32 @@ def test_voice_chat_sms_and_open_media_on_the_virtual_clock(client: httpx.Client
             state["acdOpenMediaConversationsToday"]) == (8, 5, 4)
     sms = client.get("/_callyard/sms", headers=auth(token(client, "admin@acme.example"))).json()
     assert sum(1 for m in sms["_embedded"]["items"] if m["source"] == "cx") == 5   # carol's replies
+
+
+def test_chat_and_sms_from_the_cli(client: httpx.Client, base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    access = token(client, "admin@acme.example")
+
+    def run(*args: str) -> int:
+        return main([*args, "--server", base_url, "--token", access])
+
+    assert run("chat", "start", "Zed Zero", "Hello there", "--email", "zed@example.com") == 0
+    chat_id = capsys.readouterr().out.split()[0]
+    assert run("chat", "say", chat_id, "Anyone?") == 0
+    shown = capsys.readouterr().out
+    assert "InQueue (position 1 in Web Chat)" in shown and "Zed Zero: Anyone?" in shown
+    carol = auth(cx_token(client, "carol"))
+    client.put(f"{API}/employees/me/state", headers=carol, json={"state": "Available", "availableReason": "Login"})
+    client.put(f"{API}/employees/me/conversations/{chat_id}", headers=carol, json={"conversationAction": "Accept"})
+    client.put(f"{API}/employees/me/conversations/{chat_id}", headers=carol,
+               json={"conversationAction": "Send", "tags": [{"key": "body", "value": "Hi Zed"}]})
+    assert run("chat", "show", chat_id) == 0
+    assert "Acd with Carol Chen" in capsys.readouterr().out
+    assert run("chat", "end", chat_id) == 0
+    assert f"{chat_id} Handled" in capsys.readouterr().out
+    assert run("sms", "+16135550142", "Where is my parcel?") == 0
+    sms_id = capsys.readouterr().out.split()[0]
+    assert run("sms", "--show", sms_id) == 0
+    assert "→ Where is my parcel?" in capsys.readouterr().out
+    assert run("sms", "+16135550142") == 2
+    assert run("chat", "show", "nope") == 1
+    assert "404" in capsys.readouterr().err
