@@ -225,3 +225,30 @@ def test_another_tenants_simulator_sees_nothing(client: httpx.Client, wallboard:
                        json={"from": "+16135550142", "text": "hi"}).status_code == 400   # Globex has no Sms queue
     # (the CX SDK's own cross-tenant checks run on a server where Globex has a contact center:
     # test_multimedia_hubs.py)
+
+
+def test_an_employee_starts_an_sms_conversation(client: httpx.Client, cx_carol: dict, cx_alice: dict,
+                                                admin: dict) -> None:
+    start = f"{API}/employees/me/conversations"
+    assert client.post(start, headers=cx_carol, json={"type": "Sms", "to": "+16135550188"}).status_code == 409
+    client.put(f"{API}/employees/me/state", headers=cx_carol, json=LOGIN)
+    for body, status in (({"type": "Sms"}, 400), ({"type": "Sms", "to": "nobody"}, 400),
+                         ({"type": "Sms", "to": "+16135550188", "from": "Web Chat"}, 400),
+                         ({"type": "Chat", "to": "x"}, 400), ({"type": 3, "to": "x"}, 400)):
+        assert client.post(start, headers=cx_carol, json=body).status_code == status, body
+    assert client.post(start, headers=cx_alice, json={"type": "Sms", "to": "+16135550188"}).status_code == 400
+    started = client.post(start, headers=cx_carol, json={"type": 2, "to": "+16135550188", "from": "SMS",
+                                                         "subject": "Your delivery"})
+    assert started.status_code == 200, started.text
+    sid = started.json()
+    [mine] = items(client.get(f"{API}/employees/me/conversations", headers=cx_carol))
+    assert (mine["conversationId"], mine["conversationState"], mine["direction"]) == (sid, "Acd", "Outbound")
+    assert act(client, cx_carol, sid, "Send", tags=[{"key": "text", "value": "Your parcel arrives at 3 pm."}]
+               ).status_code == 200
+    [sent] = items(client.get("/_callyard/sms", headers=admin))
+    assert (sent["from"], sent["to"], sent["source"]) == ("+16135550170", "+16135550188", "cx")
+    answer = client.post("/_callyard/sim/sms", headers=admin, json={"from": "+16135550188", "text": "Thanks"})
+    assert answer.json()["conversationId"] == sid                  # the customer's answer joins it
+    assert act(client, cx_carol, sid, "End").status_code == 200
+    figures = client.get(f"{API}/queues/{SMS_QUEUE}/state", headers=cx_carol).json()
+    assert figures["offeredConversationsToday"] == 0                # an outbound conversation never queued

@@ -641,9 +641,14 @@ class Desk:
         if employee["id"] != (caller.employee or {}).get("id"):
             raise Forbidden("InsufficientPermissions", "an employee starts conversations only for themselves")
         kind = request.get("type")
+        if kind == "Sms":
+            return await self._start_sms(employee, request)
+        if kind in ("Chat", "OpenMedia"):
+            raise Invalid("NotStartable", f"a {kind} conversation is started by the customer (a web chat) or "
+                                          "its third-party system (POST /openmedia), not by an employee")
         if kind != "Voice":
             raise NotImplementedRoute("MediaNotAvailable", f"starting a {kind} conversation is not available yet; "
-                                                           "Voice is")
+                                                           "Voice and Sms are")
         to = request.get("to")
         if not isinstance(to, str) or not to.strip():
             raise Invalid("InvalidTo", "to is the number to call")
@@ -655,6 +660,25 @@ class Desk:
             raise Invalid("InvalidFrom", f"from must be the employee's device ({phone.number})")
         snapshot = await self.engine.originate(self._desk_actor(employee), phone.number, to.strip())
         return str(snapshot["callId"])
+
+    async def _start_sms(self, employee: dict[str, Any], request: dict[str, Any]) -> str:
+        """An SMS conversation the employee starts with ``to``, from one of their Sms queues (``from``: its id,
+        name, reporting or phone number; default their only one): accepted at once, it waits for their text
+        (ConversationAction Send)."""
+        to = request.get("to")
+        if not isinstance(to, str) or not to.strip().lstrip("+").isdigit():
+            raise Invalid("InvalidTo", "to is the customer's phone number")
+        queues = [q for q in self.config.queues_of(employee) if q["mediaType"] == "Sms"]
+        source = request.get("from")
+        if source not in (None, ""):
+            wanted = str(source).strip().lower()
+            queues = [q for q in queues if wanted in (q["id"], q["name"].lower(), q["reporting"],
+                                                       str(q.get("phoneNumber") or "").lower())]
+        if len(queues) != 1:
+            raise Invalid("InvalidFrom", "from names one of the employee's Sms queues")
+        doc = await self.center.media.start_outbound(employee, "Sms", queues[0], to.strip(),
+                                                     subject=request.get("subject"))
+        return str(doc["conversationId"])
 
     # ================================================================== the rest
     def reason_codes(self, actor: Principal) -> list[dict[str, Any]]:

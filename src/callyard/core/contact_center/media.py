@@ -159,7 +159,7 @@ class Multimedia:
                   payload: dict[str, Any] | None = None, to_address: str | None = None,
                   from_address: str | None = None, variables: dict[str, Any] | None = None,
                   case_id: str | None = None, priority: int = 0, direction: str = "Inbound",
-                  conversation_id: str | None = None) -> dict[str, Any]:
+                  conversation_id: str | None = None, routed: bool = True) -> dict[str, Any]:
         """A new interaction of ``media`` from ``customer`` in the queue ``queue_ref`` (id, name or reporting
         number; a queue of that media), routed at once."""
         if media not in NON_VOICE:
@@ -190,8 +190,35 @@ class Multimedia:
             "payload": dict(payload or {}), "isRecording": False, "createdOn": now, "modifiedOn": now}
         case = cases.join_case(self.rt, uow, doc, case_id)
         doc["caseId"] = case["id"]
+        if not routed:   # the caller places it (an outbound interaction)
+            uow.put(INTERACTION, doc["id"], doc)
+            return doc
         self._enqueue(uow, doc, queue, None)
         return self.view(self._doc(doc["conversationId"]))
+
+    async def start_outbound(self, employee: dict[str, Any], media: str, queue: dict[str, Any], to: str, *,
+                             subject: Any = None) -> dict[str, Any]:
+        """An interaction the employee starts with a customer at ``to`` on behalf of ``queue`` (an outbound SMS):
+        at the employee at once (Acd), never waiting in the queue."""
+        if media not in employee["agents"]:
+            raise Conflict("NoAgent", f"the employee has no {media} agent")
+        if not self.agents.agent(employee["accountId"], employee["userId"], media)["loggedIn"]:
+            raise Conflict("EmployeeLoggedOut", f"log in for {media} first")
+        if subject is not None and not isinstance(subject, str):
+            raise Invalid("InvalidSubject", "subject is text")
+        async with self.center.engine.transaction() as tx:
+            doc = self.create_in(tx.uow, employee["accountId"], media, queue["id"], customer={"phone": to},
+                                 subject=subject, direction="Outbound", payload={"customerAddress": to},
+                                 routed=False)
+            agent = employee["agents"][media]
+            now = self.rt.now_iso()
+            started = {**self._doc(doc["id"]), "conversationState": ACD, "mediaFolder": "Sent",
+                       "fromAddress": queue.get("phoneNumber") or queue["reporting"], "toAddress": to,
+                       "queueId": queue["id"], "queueName": queue["name"], "queueReporting": queue["reporting"],
+                       "employeeId": employee["id"], "agentId": agent["id"], "agentReporting": agent["reporting"],
+                       "agentFirstName": employee["firstName"], "agentLastName": employee["lastName"],
+                       "agentsInvolved": [agent["id"]], "timeOfferedToAgent": now, "acceptedOn": now}
+            return self.view(self._save(tx.uow, started, self._doc(doc["id"])))
 
     # ================================================================== routing
     def _doc(self, conversation_id: str) -> dict[str, Any]:

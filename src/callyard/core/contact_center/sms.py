@@ -64,8 +64,8 @@ class SmsChannel:
         message = {"direction": "in", "text": text, "at": self.rt.now_iso()}
         async with self.center.engine.transaction() as tx:
             current = next((d for d in self.media.history(account_id) if d["mediaType"] == "Sms"
-                            and d["conversationState"] in ACTIVE and d.get("fromAddress") == number
-                            and d["payload"].get("smsQueueId") == queue["id"]), None)
+                            and d["conversationState"] in ACTIVE and d.get("queueId") == queue["id"]
+                            and (d["payload"].get("customerAddress") or d.get("fromAddress")) == number), None)
             if current is not None:
                 doc = self.media.get(account_id, current["conversationId"])
                 payload = {**doc["payload"], "messages": [*doc["payload"]["messages"], message]}
@@ -73,13 +73,15 @@ class SmsChannel:
                 return self.media.view(self.media.get(account_id, doc["conversationId"]))
             return self.media.create_in(tx.uow, account_id, "Sms", queue["id"], customer={"phone": number},
                                         subject=text[:80], to_address=self.sender(queue),
-                                        payload={"smsQueueId": queue["id"], "messages": [message]})
+                                        payload={"smsQueueId": queue["id"], "customerAddress": number,
+                                                 "messages": [message]})
 
     def _deliver(self, uow: UnitOfWork, doc: dict[str, Any], employee: dict[str, Any], reply: dict[str, Any]) -> None:
         """An agent's reply: an SMS from the queue's number to the customer, in the outbox."""
-        queue = self.rt.state.get("cc_queue", doc["payload"].get("smsQueueId") or doc.get("queueId") or "") or {}
+        queue = self.rt.state.get("cc_queue", doc.get("queueId") or doc["payload"].get("smsQueueId") or "") or {}
+        customer = doc["payload"].get("customerAddress") or doc.get("fromAddress") or ""
         sms = self.outbox.capture(uow, doc["accountId"], sender=self.sender(queue) if queue else "", to=str(
-            doc.get("fromAddress") or ""), text=reply.get("body"), source="cx", user_id=employee["userId"],
+            customer), text=reply.get("body"), source="cx", user_id=employee["userId"],
             extra={"conversationId": doc["conversationId"], "queueId": queue.get("id")})
         message = {"direction": "out", "text": sms["text"], "at": sms["createdOn"], "smsId": sms["smsId"],
                    "employeeId": employee["id"]}
