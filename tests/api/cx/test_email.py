@@ -462,3 +462,27 @@ def test_an_emails_files_are_in_the_snapshot_and_go_with_a_reset(twin: Any, http
                     headers=supervisor).status_code == 404
     assert not [b for b in http.get("/_callyard/state", headers=OPERATOR_HEADERS).json()["blobs"]
                 if b.startswith("email:")]
+
+
+def test_carol_writes_a_new_email(twin: Any, http: httpx.Client, relay: tuple[Relay, int]) -> None:
+    carol = auth(cx_token(http, "carol"))
+    start = {"type": "Email", "to": "lead@prospect.example", "subject": "Your quote"}
+    refused = http.post(f"{API}/employees/me/conversations", headers=carol, json=start)
+    assert refused.status_code == 409, refused.text   # logged out for Email
+    http.put(f"{API}/employees/me/state", headers=carol, json=LOGIN)
+    for bad in ({**start, "to": "nobody"}, {**start, "from": "Web Chat"}, {**start, "to": None}):
+        response = http.post(f"{API}/employees/me/conversations", headers=carol, json=bad)
+        assert response.status_code == 400, (bad, response.text)
+    started = http.post(f"{API}/employees/me/conversations", headers=carol, json={**start, "type": 1})
+    assert started.status_code == 200, started.text
+    conversation = started.json()
+    [mine] = [c for c in inbox(http, carol) if c["conversationId"] == conversation]
+    assert (mine["mediaType"], mine["conversationState"], mine["direction"]) == ("Email", "Acd", "Outbound")
+    [draft] = emails(http, carol, conversation, "NewDraft")
+    assert (draft["to"], draft["subject"], draft["fromAddress"]) == (["lead@prospect.example"], "Your quote",
+                                                                     SUPPORT_ADDRESS)
+    act(http, carol, conversation, conversationAction="Send", body="Here it is.")
+    [sent] = outbox(http)
+    assert (sent["to"], sent["subject"], sent["inReplyTo"], sent["references"]) == (
+        "lead@prospect.example", "Your quote", None, [])
+    assert not [c for c in inbox(http, carol) if c["conversationId"] == conversation]

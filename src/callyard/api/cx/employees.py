@@ -272,7 +272,7 @@ async def start(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
     to, source = field(body, "to"), field(body, "from")
     return await desk.start_conversation(caller, id, {
         "type": request_type, "to": str(to) if isinstance(to, (str, int)) else None,
-        "from": str(source) if isinstance(source, (str, int)) else None})
+        "from": str(source) if isinstance(source, (str, int)) else None, "subject": field(body, "subject")})
 
 
 @router.get("/employees/{id}/conversations/{conversationId}", responses=schemas.ok(schemas.ConversationModel),

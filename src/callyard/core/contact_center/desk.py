@@ -643,12 +643,14 @@ class Desk:
         kind = request.get("type")
         if kind == "Sms":
             return await self._start_sms(employee, request)
+        if kind == "Email":   # a new e-mail from one of the employee's Email queues, its NewDraft to write
+            return await self.center.mailroom.start_new(employee, request)
         if kind in ("Chat", "OpenMedia"):
             raise Invalid("NotStartable", f"a {kind} conversation is started by the customer (a web chat) or "
                                           "its third-party system (POST /openmedia), not by an employee")
         if kind != "Voice":
             raise NotImplementedRoute("MediaNotAvailable", f"starting a {kind} conversation is not available yet; "
-                                                           "Voice and Sms are")
+                                                           "Voice, Sms and Email are")
         to = request.get("to")
         if not isinstance(to, str) or not to.strip():
             raise Invalid("InvalidTo", "to is the number to call")

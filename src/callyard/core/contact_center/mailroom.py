@@ -303,6 +303,32 @@ class Mailroom:
                 and address.lower() in (a.lower() for a in e["to"] + e["cc"]) and e.get("queueId") in queues]
 
     # ================================================================== what the agent does
+    async def start_new(self, employee: dict[str, Any], request: dict[str, Any]) -> str:
+        """A new e-mail the employee writes (ConversationRequest type Email): ``to`` (addresses), ``subject``,
+        ``from`` (one of their Email queues: id, name, reporting or address; default the first with an address).
+        The conversation is at the employee at once with an empty ``NewDraft``; Save and Send as a reply."""
+        to = _address_list(request.get("to"), "to")
+        if not to:
+            raise Invalid("InvalidTo", "to is the customer's e-mail address")
+        subject = request.get("subject") or ""
+        if not isinstance(subject, str):
+            raise Invalid("InvalidSubject", "subject is text")
+        mine = [q for q in self.config.queues_of(employee) if q["mediaType"] == "Email" and self.queue_addresses(q)]
+        wanted = request.get("from")
+        if wanted not in (None, ""):
+            key = str(wanted).strip().lower()
+            mine = [q for q in mine if key in (q["id"], q["name"].lower(), str(q.get("reporting")).lower(),
+                                               *(a.lower() for a in self.queue_addresses(q)))]
+        if not mine:
+            raise Invalid("InvalidFrom", "from is one of the employee's Email queues that has an address")
+        queue = mine[0]
+        view = await self.center.media.start_outbound(
+            employee, "Email", queue, to[0], subject=subject, customer={"email": to[0]},
+            from_address=self.queue_addresses(queue)[0])
+        async with self.center.engine.transaction() as tx:
+            self.new_draft(tx.uow, view["conversationId"], employee, queue, to, subject, view.get("caseId"))
+        return str(view["conversationId"])
+
     async def act(self, employee: dict[str, Any], conversation_id: str, update: dict[str, Any]) -> None:
         """A ConversationAction on an e-mail in ``employee``'s inbox (the caller's right to act for the employee
         is checked before). ``Accept`` with the tag ``emailAcceptType`` (Reply, ReplyAll, Forward) also starts

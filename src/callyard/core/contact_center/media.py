@@ -197,9 +197,11 @@ class Multimedia:
         return self.view(self._doc(doc["conversationId"]))
 
     async def start_outbound(self, employee: dict[str, Any], media: str, queue: dict[str, Any], to: str, *,
-                             subject: Any = None) -> dict[str, Any]:
-        """An interaction the employee starts with a customer at ``to`` on behalf of ``queue`` (an outbound SMS):
-        at the employee at once (Acd), never waiting in the queue."""
+                             subject: Any = None, customer: dict[str, Any] | None = None,
+                             from_address: str | None = None) -> dict[str, Any]:
+        """An interaction the employee starts with a customer at ``to`` on behalf of ``queue`` (an outbound SMS,
+        an e-mail: ``customer`` identifies them, default their phone ``to``; ``from_address`` is the queue's,
+        default its number): at the employee at once (Acd), never waiting in the queue."""
         if media not in employee["agents"]:
             raise Conflict("NoAgent", f"the employee has no {media} agent")
         if not self.agents.agent(employee["accountId"], employee["userId"], media)["loggedIn"]:
@@ -207,13 +209,13 @@ class Multimedia:
         if subject is not None and not isinstance(subject, str):
             raise Invalid("InvalidSubject", "subject is text")
         async with self.center.engine.transaction() as tx:
-            doc = self.create_in(tx.uow, employee["accountId"], media, queue["id"], customer={"phone": to},
+            doc = self.create_in(tx.uow, employee["accountId"], media, queue["id"], customer=customer or {"phone": to},
                                  subject=subject, direction="Outbound", payload={"customerAddress": to},
                                  routed=False)
             agent = employee["agents"][media]
             now = self.rt.now_iso()
             started = {**self._doc(doc["id"]), "conversationState": ACD, "mediaFolder": "Sent",
-                       "fromAddress": queue.get("phoneNumber") or queue["reporting"], "toAddress": to,
+                       "fromAddress": from_address or queue.get("phoneNumber") or queue["reporting"], "toAddress": to,
                        "queueId": queue["id"], "queueName": queue["name"], "queueReporting": queue["reporting"],
                        "employeeId": employee["id"], "agentId": agent["id"], "agentReporting": agent["reporting"],
                        "agentFirstName": employee["firstName"], "agentLastName": employee["lastName"],
