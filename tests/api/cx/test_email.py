@@ -486,3 +486,23 @@ def test_carol_writes_a_new_email(twin: Any, http: httpx.Client, relay: tuple[Re
     assert (sent["to"], sent["subject"], sent["inReplyTo"], sent["references"]) == (
         "lead@prospect.example", "Your quote", None, [])
     assert not [c for c in inbox(http, carol) if c["conversationId"] == conversation]
+
+
+def test_a_customers_second_message_joins_the_open_conversation(twin: Any, http: httpx.Client) -> None:
+    carol = auth(cx_token(http, "carol"))
+    http.put(f"{API}/employees/me/state", headers=carol, json=LOGIN)
+    first = customer_mail(subject="Broken lamp", Message_ID="<lamp-1@customer.example>")
+    conversation = offered_to(http, carol, twin, first)
+    act(http, carol, conversation, conversationAction="Accept")
+    again = customer_mail(subject="RE: Broken lamp", body="Here is a photo.", Message_ID="<lamp-2@customer.example>",
+                          In_Reply_To="<lamp-1@customer.example>", References="<lamp-1@customer.example>")
+    code, reply = send(twin, again)
+    assert code == 250 and reply.decode().endswith(conversation)   # the same conversation, still at carol
+    thread = emails(http, carol, conversation, "Preview")
+    assert [e["messageId"] for e in thread] == ["<lamp-1@customer.example>", "<lamp-2@customer.example>"]
+    assert [c["conversationId"] for c in inbox(http, carol)] == [conversation]
+    # the reply answers the latest message and references the whole thread
+    act(http, carol, conversation, conversationAction="Save", emailAcceptType="Reply", body="A new one is on its way")
+    [draft] = emails(http, carol, conversation, "ReplyDraft")
+    assert draft["inReplyTo"] == "<lamp-2@customer.example>"
+    assert draft["references"] == ["<lamp-1@customer.example>", "<lamp-2@customer.example>"]
