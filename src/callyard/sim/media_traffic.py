@@ -58,8 +58,8 @@ class _Model(BaseModel):
 
 
 def _seconds(value: Any) -> float | tuple[float, float]:
-    from callyard.sim.scenario import _duration
-    return _duration(value)
+    from callyard.sim.scenario import seconds_or_range
+    return seconds_or_range(value)
 
 
 class MediaAgent(_Model):

@@ -127,6 +127,9 @@ def _duration(value: Any) -> float | tuple[float, float]:
     return seconds
 
 
+seconds_or_range = _duration   # the same reading for the media section (sim/media_traffic.py)
+
+
 def _text(value: Any) -> str:
     """A number written without quotes in YAML (``to: 5000``) is the same number as text."""
     if isinstance(value, bool) or value is None:

@@ -67,6 +67,7 @@ class EmployeeStates:
         self.config = config
         # The acdState of an employee's non-voice interactions of a media (the contact center's Multimedia)
         self.media_activity: Callable[[dict[str, Any], str], str] | None = None
+        self._today: tuple[Any, dict[str, dict[str, int]]] | None = None   # answered today per user and media
 
     def phone(self, employee: dict[str, Any]) -> Endpoint | None:
         """The extension the employee's Voice agent works at: the hot-desk extension, else their own."""
@@ -156,12 +157,17 @@ class EmployeeStates:
         """ACD conversations the employee answered today, per media (from the queue records)."""
         now = self.engine.now()
         midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
-        counts = {media: 0 for media in MEDIA}
-        for r in self.engine.rt.state.all("queue_call"):
-            if r.get("agentUserId") == employee["userId"] and r["outcome"] == "answered" and r["queuedOn"] >= midnight:
-                media = r.get("mediaType") or "Voice"   # a call's record names no media
-                counts[media] = counts.get(media, 0) + 1
-        return counts
+        state = self.engine.rt.state
+        key = (state.generation("queue_call"), midnight)
+        if self._today is None or self._today[0] != key:   # one pass over the records per change, for everyone
+            by_user: dict[str, dict[str, int]] = {}
+            for r in state.all("queue_call"):
+                if r["outcome"] == "answered" and r["queuedOn"] >= midnight and r.get("agentUserId"):
+                    counts = by_user.setdefault(r["agentUserId"], {m: 0 for m in MEDIA})
+                    media = r.get("mediaType") or "Voice"   # a call's record names no media
+                    counts[media] = counts.get(media, 0) + 1
+            self._today = (key, by_user)
+        return dict(self._today[1].get(employee["userId"]) or {media: 0 for media in MEDIA})
 
     def view(self, employee: dict[str, Any], entered: str | None = None) -> dict[str, Any]:
         """The employee's state: identity, presence per media and aggregate, today's counters."""

@@ -95,6 +95,10 @@ class Multimedia:
         self._seq = itertools.count(1)
         self._reply_hooks: dict[str, list[ReplyHook]] = {}
         self._end_hooks: dict[str, list[EndHook]] = {}
+        # The ids of the interactions that may be active: a derived index (every read checks the document),
+        # rebuilt when the state is replaced (start, reset, import) or a transaction rolls back.
+        self._active: set[str] = set()
+        self._indexed: Any = None
 
     # ================================================================== hooks of the media
     def on_agent_reply(self, media: str, hook: ReplyHook) -> None:
@@ -104,6 +108,22 @@ class Multimedia:
         self._end_hooks.setdefault(media, []).append(hook)
 
     # ================================================================== reading
+    def _active_docs(self) -> list[dict[str, Any]]:
+        if self._indexed is not self.rt.state.docs:
+            self._active = {d["id"] for d in self.rt.state.all(INTERACTION) if d["conversationState"] in ACTIVE}
+            self._indexed = self.rt.state.docs
+        found = []
+        for conversation_id in list(self._active):
+            doc = self.rt.state.get(INTERACTION, conversation_id)
+            if doc is None or doc["conversationState"] not in ACTIVE:
+                self._active.discard(conversation_id)
+            else:
+                found.append(doc)
+        return found
+
+    def _forget(self) -> None:
+        self._indexed = None
+
     def get(self, account_id: str, conversation_id: str) -> dict[str, Any]:
         doc = self.rt.state.get(INTERACTION, conversation_id)
         if doc is None or doc["accountId"] != account_id:
@@ -114,19 +134,18 @@ class Multimedia:
         return self.rt.state.get(INTERACTION, conversation_id)
 
     def active(self, account_id: str) -> list[dict[str, Any]]:
-        return [self.view(d) for d in self.rt.state.all(INTERACTION)
-                if d["accountId"] == account_id and d["conversationState"] in ACTIVE]
+        return [self.view(d) for d in self._active_docs() if d["accountId"] == account_id]
 
     def of_employee(self, employee: dict[str, Any], media: str | None = None) -> list[dict[str, Any]]:
         """The interactions at the employee now (offered, accepted or held), oldest first."""
-        found = [d for d in self.rt.state.all(INTERACTION)
+        found = [d for d in self._active_docs()
                  if d.get("employeeId") == employee["id"] and d["conversationState"] in AT_AGENT
                  and (media is None or d["mediaType"] == media)]
         return sorted(found, key=lambda d: (d.get("timeOfferedToAgent") or "", d["conversationId"]))
 
     def waiting(self, queue: dict[str, Any]) -> list[dict[str, Any]]:
         """The interactions waiting in ``queue`` (being offered ones included, as with calls), in order."""
-        found = [d for d in self.rt.state.all(INTERACTION) if d.get("queueId") == queue["id"] and d.get("waiting")]
+        found = [d for d in self._active_docs() if d.get("queueId") == queue["id"] and d.get("waiting")]
         return sorted(found, key=lambda d: (-int(d.get("priority") or 0), d["timeOfferedToQueue"],
                                             int(d.get("queueSeq") or 0)))
 
@@ -231,7 +250,11 @@ class Multimedia:
     def _save(self, uow: UnitOfWork, doc: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
         now = self.rt.now_iso()
         doc = {**doc, "modifiedOn": now}
+        self._active_docs()   # the index is current before it learns of this one
         uow.put(INTERACTION, doc["id"], doc)
+        if doc["conversationState"] in ACTIVE:
+            self._active.add(doc["id"])
+        uow.on_rollback.append(self._forget)
         previous = {k: (before or {}).get(k) for k in ("conversationState", "employeeId", "queueId", "waiting")}
         uow.emit(UPDATED, doc["accountId"], f"/conversations/{doc['id']}", {"interaction": doc, "before": previous},
                  now)
@@ -242,8 +265,7 @@ class Multimedia:
         if doc["conversationState"] not in ACTIVE and (before or {}).get("conversationState") in ACTIVE:
             for hook in self._end_hooks.get(doc["mediaType"], []):
                 hook(uow, doc)
-            active = {d["conversationId"] for d in self.rt.state.all(INTERACTION)
-                      if d["conversationState"] in ACTIVE}
+            active = {d["conversationId"] for d in self._active_docs()}
             cases.settle(self.rt, uow, doc.get("caseId"), active)
         return doc
 

@@ -20,7 +20,7 @@ from callyard.core.contact_center.media import UPDATED as MEDIA_UPDATED, Multime
 from callyard.events.projections import DERIVE
 from callyard.core.contact_center.distribution import choose, eligible
 from callyard.core.contact_center.queues import QueueEntry, Queues, queue_settings
-from callyard.core.contact_center.statistics import queue_figures, queue_statistics
+from callyard.core.contact_center.statistics import queue_figures, queue_records, queue_statistics
 from callyard.core.engine.calls import CallTransaction
 from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import QueueRouter
@@ -400,7 +400,7 @@ class ContactCenter(QueueRouter):
         else:  # the other media: their interactions waiting now and the records of those that left
             waiting = [datetime.fromisoformat(d["timeOfferedToQueue"].replace("Z", "+00:00"))
                        for d in self.media.waiting(queue)]
-            records = [r for r in self.rt.state.all("queue_call") if r["groupId"] == queue["id"]]
+            records = queue_records(self.rt.state, queue["id"])
             stats = queue_figures(self.engine.now(), waiting, records, self.media.free_agents(queue),
                                   counts["agentsLoggedIn"], sl)
         return {"queueId": queue["id"], "accountId": account_id, "name": queue["name"],

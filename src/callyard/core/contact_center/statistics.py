@@ -2,6 +2,7 @@
 (calls, and the other media's interactions, whose records carry their ``mediaType``)."""
 from __future__ import annotations
 
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,24 @@ from callyard.core.contact_center.agents import Agents
 from callyard.core.contact_center.distribution import eligible
 from callyard.core.contact_center.queues import Queues, queue_settings
 from callyard.core.engine.service import Engine
+from callyard.core.state import State
+
+# Queue records by queue (group id), derived from the ``queue_call`` documents and rebuilt whenever one changes
+_RECORDS: "weakref.WeakKeyDictionary[State, tuple[tuple[int, int], dict[str, list[dict[str, Any]]]]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def queue_records(state: State, group_id: str) -> list[dict[str, Any]]:
+    """The ``queue_call`` records of one queue (a derived index: one pass over the records per change)."""
+    generation = state.generation("queue_call")
+    cached = _RECORDS.get(state)
+    if cached is None or cached[0] != generation:
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        for record in state.all("queue_call"):
+            by_group.setdefault(record["groupId"], []).append(record)
+        cached = (generation, by_group)
+        _RECORDS[state] = cached
+    return cached[1].get(group_id, [])
 
 
 def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict[str, Any],
@@ -28,7 +47,7 @@ def queue_statistics(engine: Engine, queues: Queues, agents: Agents, group: dict
         agent = agents.agent(account_id, member["memberId"])
         if agent["loggedIn"] or group.get("type") != "ACD":
             logged_in += 1
-    records = [r for r in engine.rt.state.all("queue_call") if r["groupId"] == group["groupId"]]
+    records = queue_records(engine.rt.state, group["groupId"])
     figures = queue_figures(now, [e.queued_on for e in waiting], records, free, logged_in, service_level_seconds)
     return {"groupId": group["groupId"], "accountId": account_id, "name": group.get("name", ""),
             "number": group.get("extension"), "type": group.get("type"),
