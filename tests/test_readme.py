@@ -28,7 +28,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, free_port, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -82,7 +82,8 @@ def test_the_readme_has_shell_blocks_and_every_skip_says_why() -> None:
 
 @pytest.fixture(scope="module")
 def twin() -> Iterator[LiveServer]:
-    with start_server() as live:   # real clock, demo tenant, in memory
+    # real clock, demo tenant, in memory; an SMTP listener for `callyard email` ($CALLYARD_SMTP)
+    with start_server(smtp_listen=f"127.0.0.1:{free_port()}") as live:
         yield live
 
 
@@ -91,7 +92,7 @@ def _environment(twin: LiveServer) -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALLYARD_", "CLOUDLINK_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(Path(bin_dir).parent),
-               CALLYARD_SERVER=twin.url, PYTHONPATH=str(ROOT / "src"))
+               CALLYARD_SERVER=twin.url, PYTHONPATH=str(ROOT / "src"), CALLYARD_SMTP=str(twin.settings.smtp_listen))
     return env
 
 

@@ -5,8 +5,12 @@
    password grant).
 2. Read "Queue Now" (``GET queues/state``) and the agents' states (``GET agents/states``) over REST.
 3. Open the SignalR 2 hubs at ``/miccsdk/signalr`` (token in ``sessionid=Bearer …``), monitor every queue
-   (``queueHub.addStateMonitor(ids)``) and every agent (``agentHub.addStateMonitor(ids)``), and update the board
-   from ``queueStateChanged`` and ``onAgentStateChanged`` as they arrive.
+   (``queueHub.addStateMonitor(ids)``), the conversations waiting in them (``queueHub.addConversationMonitor``)
+   and every agent (``agentHub.addStateMonitor(ids)``), and update the board from ``queueStateChanged``,
+   ``queueConversationChanged``/``Removed`` and ``onAgentStateChanged`` as they arrive.
+
+Every media shows: Voice, Chat, Email, Sms and OpenMedia queues, agents and waiting conversations, and the
+totals per media.
 
 The board is drawn with rich in the terminal; ``--plain`` prints one JSON line per snapshot and per change
 instead (for scripts and tests). See README.md."""
@@ -52,6 +56,7 @@ class Board:
     def __init__(self, plain: bool) -> None:
         self.queues: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, dict[str, Any]] = {}
+        self.waiting: dict[str, dict[str, Any]] = {}   # conversation id → the conversation waiting in a queue
         self.plain = plain
         self.changes = 0
         self.live: Live | None = None
@@ -76,16 +81,48 @@ class Board:
                 "mediaType": a["mediaType"], "state": a["availableState"], "acdState": a["currentState"],
                 "reason": a.get("reason")}
 
-    def snapshot(self, queues: list[dict[str, Any]], agents: list[dict[str, Any]]) -> None:
+    @staticmethod
+    def conversation_line(c: dict[str, Any]) -> dict[str, Any]:
+        return {"id": c["conversationId"], "mediaType": c["mediaType"], "queue": c.get("queueName"),
+                "state": c["conversationState"], "from": c.get("fromName") or c.get("fromAddress"),
+                "subject": c.get("subject"), "since": c.get("timeOfferedToQueue")}
+
+    def by_media(self) -> dict[str, dict[str, int]]:
+        """Totals per media over the queues: waiting, offered, answered, abandoned, agents available."""
+        totals: dict[str, dict[str, int]] = {}
+        for q in self.queues.values():
+            line = self.queue_line(q)
+            media = totals.setdefault(line["mediaType"], {"waiting": 0, "offered": 0, "answered": 0,
+                                                          "abandoned": 0, "available": 0})
+            for key in media:
+                media[key] += int(line[key])
+        return totals
+
+    def snapshot(self, queues: list[dict[str, Any]], agents: list[dict[str, Any]],
+                 waiting: list[dict[str, Any]]) -> None:
         self.queues = {q["id"]: q for q in queues}
         self.agents = {a["id"]: a for a in agents}
+        self.waiting = {c["conversationId"]: c for c in waiting}
         self.emit("snapshot", queues=[self.queue_line(q) for q in queues],
-                  agents=[self.agent_line(a) for a in agents])
+                  agents=[self.agent_line(a) for a in agents],
+                  waiting=[self.conversation_line(c) for c in waiting], byMedia=self.by_media())
+
+    def conversation_changed(self, conversations: list[dict[str, Any]]) -> None:
+        for conversation in conversations:
+            self.waiting[conversation["conversationId"]] = conversation
+            self.changes += 1
+            self.emit("conversation", **self.conversation_line(conversation))
+
+    def conversation_removed(self, ids: list[str]) -> None:
+        for conversation_id in ids:
+            if self.waiting.pop(conversation_id, None) is not None:
+                self.changes += 1
+                self.emit("removed", id=conversation_id)
 
     def queue_changed(self, state: dict[str, Any]) -> None:
         self.queues[state["id"]] = state
         self.changes += 1
-        self.emit("queue", **self.queue_line(state))
+        self.emit("queue", **self.queue_line(state), byMedia=self.by_media()[state["mediaType"]])
 
     def agent_changed(self, state: dict[str, Any]) -> None:
         self.agents[state["id"]] = state
@@ -110,7 +147,20 @@ class Board:
             colour = colours.get(line["state"], "dim")
             agents.add_row(line["name"], line["reporting"], line["mediaType"], f"[{colour}]{line['state']}[/]",
                            line["acdState"], line["reason"] or "")
-        return Group(queues, agents)
+        media = Table(title="By media", expand=True)
+        for column in ("Media", "Waiting", "Offered", "Answered", "Abandoned", "Agents available"):
+            media.add_column(column, no_wrap=True)
+        for name, totals in sorted(self.by_media().items()):
+            media.add_row(name, str(totals["waiting"]), str(totals["offered"]), str(totals["answered"]),
+                          str(totals["abandoned"]), str(totals["available"]))
+        waiting = Table(title="Waiting now", expand=True)
+        for column in ("Media", "Queue", "From", "Subject", "State"):
+            waiting.add_column(column)
+        for c in sorted(self.waiting.values(), key=lambda c: c.get("timeOfferedToQueue") or ""):
+            line = self.conversation_line(c)
+            waiting.add_row(line["mediaType"], line["queue"] or "", line["from"] or "", line["subject"] or "",
+                            line["state"])
+        return Group(media, queues, waiting, agents)
 
 
 async def get_token(http: httpx.AsyncClient, args: argparse.Namespace) -> str:
@@ -143,7 +193,9 @@ async def run(args: argparse.Namespace) -> int:
     async with httpx.AsyncClient(base_url=args.twin_url, timeout=10) as http:
         token = await get_token(http, args)
         http.headers["Authorization"] = f"Bearer {token}"
-        board.snapshot(await items(http, "/queues/state"), await items(http, "/agents/states"))
+        queues = await items(http, "/queues/state")
+        waiting = [c for q in queues for c in await items(http, f"/queues/{q['id']}/conversations")]
+        board.snapshot(queues, await items(http, "/agents/states"), waiting)
 
         queue_hub, agent_hub = SignalRHub("queueHub"), SignalRHub("agentHub")
         refresh_agents = False
@@ -157,12 +209,20 @@ async def run(args: argparse.Namespace) -> int:
 
         async def agent_state_changed(state: dict[str, Any]) -> None:
             board.agent_changed(state)
+        async def conversation_changed(conversations: list[dict[str, Any]]) -> None:
+            board.conversation_changed(conversations)
+
+        async def conversation_removed(ids: list[str]) -> None:
+            board.conversation_removed(ids)
         queue_hub.on("queueStateChanged", queue_state_changed)
+        queue_hub.on("queueConversationChanged", conversation_changed)
+        queue_hub.on("queueConversationRemoved", conversation_removed)
         agent_hub.on("onAgentStateChanged", agent_state_changed)
         options = {"extra_params": {"sessionid": f"Bearer {token}"}}
         async with SignalRClient(args.twin_url + "/miccsdk/signalr", [queue_hub, agent_hub], timeout=10,
                                  keepalive_interval=10, connection_options=options):
             await queue_hub.invoke("addStateMonitor", list(board.queues))
+            await queue_hub.invoke("addConversationMonitor", list(board.queues))
             try:
                 await agent_hub.invoke("addStateMonitor", list(board.agents))
             except Exception:  # noqa: BLE001 - a server without agent monitors: fall back to REST reads

@@ -22,6 +22,9 @@ class Settings:
     rate_limit: float | None = None  # requests per second per token; None = off
     rate_burst: int = 20
     smtp: str | None = None
+    # The inbound SMTP server (delivery/smtp_inbound.py): HOST:PORT to listen on (None: off), largest message
+    smtp_listen: str | None = None
+    smtp_max_bytes: int = 10 * 1024 * 1024
     id_seed: int | None = None
     retry_after_format: str = "seconds"  # seconds | http-date: how Retry-After is written
     # Input limits (issue 13): request bodies (413 beyond), the control plane's state import, per-account quotas

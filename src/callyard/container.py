@@ -30,6 +30,7 @@ from callyard.delivery.json_ws import JsonStream
 from callyard.delivery.mail import Mailer
 from callyard.delivery.live import close_sessions_of_deleted_connections
 from callyard.delivery.mqtt_ws import MqttOverWebSocket
+from callyard.delivery.smtp_inbound import SmtpInbound
 from callyard.delivery.targets import TargetPolicy
 from callyard.delivery.webhooks import WebhookSender
 from callyard.faults.service import Faults
@@ -61,6 +62,8 @@ class Twin:
     family_state: dict[str, Any] = field(default_factory=dict)
     # What a family's projections hook started and the twin's stop ends first (the CX family's SignalR server).
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The inbound SMTP server (``--smtp-listen``): mail to an Email queue's address; None when off.
+    smtp_inbound: SmtpInbound | None = None
 
     async def start(self) -> None:
         self.fresh_tenant = await self.core.start()
@@ -69,10 +72,14 @@ class Twin:
         await self.webhooks.start()
         await self.mqtt.start()
         await self.stream.start()
+        if self.smtp_inbound is not None:
+            await self.smtp_inbound.start()
 
     async def stop(self) -> None:
         for stop in reversed(self.stoppers):
             await stop()
+        if self.smtp_inbound is not None:
+            await self.smtp_inbound.stop()
         await self.stream.stop()
         await self.mqtt.stop()
         await self.webhooks.stop()
@@ -88,6 +95,7 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
     core.set_quotas(Quotas(subscriptions=settings.quota_subscriptions, connections=settings.quota_connections,
                            conversations=settings.quota_conversations))
     mailer = Mailer(core.directory, settings.smtp)
+    mailer.follow(core.projections, core.contact_center.mailroom)   # agents' e-mail replies, through SMTP
     callbacks = Callbacks(core.projections)
     profiles = Profiles(core, settings.id_seed)
     activity.register(core.projections)   # one INFO line per call, agent and voicemail change
@@ -114,6 +122,8 @@ def build_twin(settings: Settings, family_list: Iterable[Family]) -> Twin:
                 callbacks=callbacks, profiles=profiles, faults=faults, audit=audit, webhooks=webhooks,
                 mqtt=mqtt, stream=stream, families=families,
                 rate_limit=RateLimit(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None)
+    if settings.smtp_listen:
+        twin.smtp_inbound = SmtpInbound(core.contact_center.mailroom, settings.smtp_listen, settings.smtp_max_bytes)
     for family in families.all:
         family.projections(twin)
     return twin

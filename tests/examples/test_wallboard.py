@@ -47,8 +47,19 @@ def test_the_wallboard_sees_live_changes(twin: LiveServer, launch: Callable[...,
         app.wait_line(lambda line: '"event":"queue"' in line and '"loggedIn":1' in line)
         control.dial_in(CALLER, "5000")   # rings dave: Support's numbers and his state change live
         app.wait_line(lambda line: '"event":"agent"' in line and DAVE_VOICE in line and '"Offered"' in line)
+        # every media: a web chat waits in Web Chat (carol is logged out), an open-media item in Open Media
+        chat = http.post("/_callyard/sim/chats", headers=auth(token(http, "admin@acme.example")),
+                         json={"name": "Zed Zero", "text": "Hello"}).json()
+        conversation = json.loads(app.wait_line(lambda line: '"event":"conversation"' in line and '"Chat"' in line))
+        assert (conversation["id"], conversation["queue"], conversation["from"]) == (
+            chat["conversationId"], "Web Chat", "Zed Zero")
+        app.wait_line(lambda line: '"event":"queue"' in line and '"Chat"' in line and '"waiting":1' in line)
         assert app.finish(30) == 0
         assert http.put(f"{API}/employees/me/state", headers=dave, json={"state": "Offline"}).status_code == 200
     [done] = lines(app, "done")
-    assert done["changes"] == len(lines(app, "queue")) + len(lines(app, "agent")) >= 3
-    assert all(q["id"] == SUPPORT for q in lines(app, "queue"))   # only what changed: Support
+    assert done["changes"] == len(lines(app, "queue")) + len(lines(app, "agent")) + len(
+        lines(app, "conversation")) + len(lines(app, "removed")) >= 4
+    assert {q["name"] for q in lines(app, "queue")} == {"Support", "Web Chat"}   # only what changed
+    assert lines(app, "queue")[-1]["byMedia"]["waiting"] == 1
+    [snapshot] = lines(app, "snapshot")
+    assert set(snapshot["byMedia"]) == {"Voice", "Chat", "Email", "Sms", "OpenMedia"}

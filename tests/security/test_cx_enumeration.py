@@ -31,7 +31,9 @@ PUBLIC = {("POST", "/authorizationserver/token"), ("GET", "/miccsdk/api/v1/opena
 ROUTES = sorted(r for r in mounted(build_app(Settings(ephemeral=True)))
                 if r[1].startswith(PREFIXES) and r not in PUBLIC)
 FILL = {"id": "alice", "groupid": "Support Agents", "conversationId": "nope", "actionName": "update",
-        "fileToDelete": "x", "qid": "Support", "cid": "nope"}
+        "fileToDelete": "x", "qid": "Support", "cid": "nope",
+        # the other media (Cases, Chat's CloudLink transcripts)
+        "monthYearCreated": "122026", "interactionId": "nope", "tagId": "x", "employeeId": "alice"}
 ACME_FILL = {**FILL, "id": "Support"}
 
 

@@ -123,6 +123,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{C}/sim/agents/{{userId}}"): admin("agent login, ready, skills"),
     ("GET", f"{C}/sim/agents/{{userId}}"): admin("an agent's state (logged in, ready, skills, queues)"),
     ("GET", f"{C}/sim/queues"): admin("queue statistics of ?account="),
+    ("POST", f"{C}/sim/chats"): admin("a customer of ?account= starts a web chat"),
+    ("GET", f"{C}/sim/chats/{{conversationId}}"): admin("a web chat of ?account= as its customer sees it"),
+    ("POST", f"{C}/sim/chats/{{conversationId}}/messages"): admin("the web chat's customer types"),
+    ("POST", f"{C}/sim/chats/{{conversationId}}/end"): admin("the web chat's customer leaves"),
+    ("POST", f"{C}/sim/sms"): admin("a customer texts an Sms queue of ?account="),
+    ("GET", f"{C}/sim/sms/{{conversationId}}"): admin("an SMS conversation of ?account="),
     ("GET", f"{C}/deliveries"): admin("the caller's account's webhook delivery log", "own"),
     ("GET", f"{C}/deliveries/{{deliveryId}}"): admin("one delivery of the account"),
     ("POST", f"{C}/deliveries/{{deliveryId}}/replay"): admin("send a delivery again"),
@@ -445,6 +451,12 @@ def world() -> Iterator[World]:
         [live_call] = ok(c.get(f"{B}/endpoints/{ENDPOINT}/calls", headers=admin))["_embedded"]["items"]
         ids["liveCallId"] = live_call["callId"]
 
+        # The contact center's customers: a web chat and an SMS conversation waiting in Acme's queues.
+        ids["chatId"] = ok(c.post(f"{C}/sim/chats", headers=admin, json={"name": "Zed", "text": "hi"}),
+                           201)["conversationId"]
+        ids["smsId"] = ok(c.post(f"{C}/sim/sms", headers=admin, json={"from": CALLER, "text": "hi"}),
+                          201)["conversationId"]
+
         # A fault that matches no route, so that one exists to be read and (not) removed.
         ids["faultId"] = ok(c.post(f"{C}/faults", headers=admin, json={
             "route": "/nothing/matches/this", "status": 503}))["faultId"]
@@ -470,6 +482,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
             return ids["liveCallId"] if "/endpoints/" in path else ids["recordCallId"]
         if name == "userId":
             return ALICE if "/sim/agents/" in path else ids["userId"]
+        if name == "conversationId" and path.startswith(f"{C}/sim/"):
+            return ids["chatId"] if "/sim/chats/" in path else ids["smsId"]
         fixed = {"accountId": ACME, "endpointId": ENDPOINT, "action": "hold", "memberId": ids["userId"],
                  "principalId": ALICE, "participantId": ALICE, "applicationId": APP_ID, "size": "50",
                  "providerId": "google", "identityProviderId": "idp-1", "credentialId": "cred-1",
@@ -492,6 +506,9 @@ def request_for(method: str, path: str, w: World) -> dict[str, Any]:
         ("PUT", f"{C}/sim/endpoints/{{endpointId}}"): {"json": {"callWaiting": True}, **sim},
         ("POST", f"{C}/sim/endpoints/{{endpointId}}/dtmf"): {"json": {"digits": "1"}, **sim},
         ("POST", f"{C}/sim/agents/{{userId}}"): {"json": {"loggedIn": True}, **sim},
+        ("POST", f"{C}/sim/chats"): {"json": {"name": "Intruder", "text": "hi"}, **sim},
+        ("POST", f"{C}/sim/chats/{{conversationId}}/messages"): {"json": {"text": "injected"}, **sim},
+        ("POST", f"{C}/sim/sms"): {"json": {"from": "+16135550999", "text": "injected"}, **sim},
         ("GET", f"{C}/deliveries"): {"params": {"subscriptionId": ids["subscriptionId"]}},
         ("GET", f"{C}/media/recordings/{{recordingId}}"): {"params": w.media_query},
         ("POST", f"{C}/faults"): {"json": {"route": "/nothing/matches/this", "status": 503}},

@@ -37,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--rate-limit", type=float, help="requests per second per token (429 beyond)")
     serve.add_argument("--rate-burst", type=int, default=20)
     serve.add_argument("--smtp", help="HOST:PORT to also send captured mail through")
+    serve.add_argument("--smtp-listen", metavar="HOST:PORT", type=_host_port,
+                       help="receive e-mail over SMTP (mail to an Email queue's address; off by default)")
+    serve.add_argument("--smtp-max-bytes", type=int, default=Settings.smtp_max_bytes,
+                       help="largest message the SMTP listener takes (552 beyond)")
     serve.add_argument("--seed", type=int, help="seed the id generator (reproducible ids)")
     serve.add_argument("--retry-after-format", choices=("seconds", "http-date"), default="seconds",
                        help="Retry-After as delta-seconds (default) or an HTTP-date")
@@ -79,6 +83,13 @@ def _cidr(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is not an address range such as 10.0.0.0/8") from None
 
 
+def _host_port(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT, e.g. 127.0.0.1:2525")
+    return value
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings(host=args.host, port=args.port, data_dir=args.data, ephemeral=args.ephemeral,
                     database_url=args.database_url, tenant_file=args.tenant, clock=args.clock,
@@ -90,6 +101,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                  "quota_conversations", "header_timeout", "max_connections"):
         setattr(settings, name, getattr(args, name))
     settings.webhook_allow, settings.webhook_refuse = tuple(args.webhook_allow), tuple(args.webhook_refuse)
+    settings.smtp_listen, settings.smtp_max_bytes = args.smtp_listen, args.smtp_max_bytes
     return settings
 
 
@@ -104,6 +116,7 @@ def banner(settings: Settings, core: object) -> str:
              f"{BASE_PATH}/…, or Host *.api.mitel.io",
              f"  UC User API: {base}/api/… (API tickets: POST /api/tickets/{{domain}}/{{user}}; docs {base}/api/docs)",
              f"  API docs: {base}/docs    control plane: {base}/_callyard/health",
+             *([f"  SMTP: mail to an Email queue's address at {settings.smtp_listen}"] if settings.smtp_listen else []),
              "  operator: open control (no token needed on /_callyard)" if settings.open_control else
              f"  operator token (Authorization: Bearer … on /_callyard): {settings.operator_token}", "  tenant:"]
     password = core.tenant.get("password")

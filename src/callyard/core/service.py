@@ -14,6 +14,9 @@ from callyard.core.commlog import CommLog
 from callyard.core.contact_center import ContactCenter
 from callyard.core.contacts import Contacts
 from callyard.core.contact_center.authorization import AuthorizationServer
+from callyard.core.contact_center.chat import WebChat
+from callyard.core.contact_center.media_desk import MediaDesk
+from callyard.core.contact_center.sms import SmsChannel
 from callyard.core.contact_center.user_groups import UserGroups
 from callyard.core.cti.webhooks import CtiWebhooks
 from callyard.core.devices import Devices
@@ -91,6 +94,10 @@ class Core:
         # UC contact lists, directory fields, scheduled presence (with the personal contacts in the default list)
         self.contacts = Contacts(self.rt, self.directory, self.engine, self.scheduler, self.uc_presence,
                                  self.personal_contacts)
+        # the contact center's web chats (CloudLink conversations) and SMS (the outbox), and the CX view of them
+        self.cc_chat = WebChat(self.contact_center, self.messaging)
+        self.cc_sms = SmsChannel(self.contact_center, self.sms)
+        self.cc_media = MediaDesk(self.contact_center, self.cc_chat, self.cc_sms)
         self.outbox = Outbox(self.rt)
         # UC per-call and per-user call-state webhooks
         self.cti_webhooks = CtiWebhooks(self.rt, lambda account_id, leg_id: self.engine.call_table.leg(

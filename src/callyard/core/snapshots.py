@@ -56,7 +56,9 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
              # the contact center's configuration and state (core/contact_center/config.py)
              **{kind: "id" for kind in ("cc_site", "cc_employee", "cc_agent_group", "cc_queue", "cc_reason",
                                         "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
-                                        "cc_state", "cc_call_details", "cc_greetings")}}
+                                        "cc_case", "cc_state", "cc_call_details", "cc_greetings")},
+             # the contact center's e-mail (core/contact_center/mailroom.py)
+             **{kind: "id" for kind in ("cc_email", "cc_email_file")}}
 
 
 class Sealer:

@@ -28,6 +28,8 @@ Format (every key but ``name``, ``duration`` and ``traffic`` is optional; unknow
           profile: {mode: answer, answerAfter: [3, 8], talkSeconds: [30, 120]}
           noAnswerSeconds: 12           # and any endpoint setting: dnd, callWaiting, voicemail, outOfService,
           forwardBusy: "2881"           # forwardAlways/Busy/NoAnswer/Dnd, userAvailability, messageWaiting, …
+    media: …                            # chat, SMS and open-media streams and the agents who answer them:
+                                        # see callyard.sim.media_traffic
     traffic:                            # one or more call streams
       - name: inbound                   # label in the summary (default: the `to`)
         every: 2                        # seconds between calls — or `rate: 0.5` (calls per second)
@@ -81,6 +83,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, ValidationEr
                       field_validator, model_validator)
 
 from callyard.sim.client import ApiError, SimClient
+from callyard.sim.media_traffic import MediaRunner, MediaSection
 
 MODES = ("manual", "answer", "autoAnswer", "never", "busy")
 MAX_SECONDS = 7 * 86400
@@ -122,6 +125,9 @@ def _duration(value: Any) -> float | tuple[float, float]:
     if not 0 <= seconds <= 86400:
         raise ValueError("seconds must be between 0 and 86400")
     return seconds
+
+
+seconds_or_range = _duration   # the same reading for the media section (sim/media_traffic.py)
 
 
 def _text(value: Any) -> str:
@@ -308,6 +314,7 @@ class Scenario(Model):
     maxErrorRate: float = Field(default=0.01, ge=0, le=1)
     setup: Setup = Setup()
     traffic: list[Traffic] = Field(min_length=1)
+    media: MediaSection | None = None   # chat, SMS and open-media traffic (callyard.sim.media_traffic)
 
     @field_validator("traffic")
     @classmethod
@@ -493,6 +500,7 @@ class Summary:
     streams: list[dict[str, Any]] = field(default_factory=list)
     queues: list[dict[str, Any]] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
+    media: dict[str, Any] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float:
@@ -538,6 +546,7 @@ class Runner:
         self.interrupted = False
         self._seq = itertools.count()
         self._last_step = -1              # the last tenth of the run a progress line was printed for
+        self.media = MediaRunner(self) if scenario.media is not None else None
 
     # ------------------------------------------------------------------ setup
     async def _check_clock(self) -> None:
@@ -668,6 +677,8 @@ class Runner:
             leg.get("endpointKind") == "extension" and leg.get("state") in ("connected", "held")
             for leg in c.get("legs", [])))
         self.live_ids = {c["callId"] for c in calls}
+        if self.media is not None:
+            await self.media.sample()
         for call in calls:
             track = self.by_call.get(call["callId"])
             if track is not None and track.outcome is None:
@@ -729,6 +740,9 @@ class Runner:
         task.add_done_callback(self.tasks.discard)
 
     async def _dispatch(self, kind: str, payload: Any) -> None:
+        if kind.startswith("media-") and self.media is not None:
+            await self.media.dispatch(kind, payload)
+            return
         work = {"call": self._place, "abandon": self._abandon}.get(kind)
         if work is None:  # a sample
             await self._sample()
@@ -747,6 +761,8 @@ class Runner:
             track = Tracked(plan)
             self.tracked.append(track)
             self._push(plan.at, "call", track)
+        if self.media is not None:
+            self.media.plan()
         self._push(0.0, "sample")
         self.wall_start = time.monotonic()
         self.client.stats.started = self.wall_start
@@ -762,6 +778,8 @@ class Runner:
         await self.prepare()
         before = {q["groupId"]: q for q in await self._fatal(self.client.queues(), "reading the queues")}
         await self.setup()
+        if self.media is not None:
+            await self.media.setup()
         live = None
         if self.progress and self.console is not None and self.console.is_terminal:
             from rich.live import Live
@@ -781,7 +799,10 @@ class Runner:
         await self._sample()
         await self._reconcile()
         after = await self.client.queues() if not self.interrupted else []
-        return self._summary(before, after, wall)
+        summary = self._summary(before, after, wall)
+        if self.media is not None and not self.interrupted:
+            summary.media = await self.media.summary()
+        return summary
 
     # ------------------------------------------------------------------ reporting
     def _progress_line(self) -> None:
@@ -905,6 +926,11 @@ def print_summary(summary: Summary, console: Any) -> None:
             queues.add_row(f"{q['name']} {q['number']}", str(q["offered"]), str(q["answered"]), str(q["abandoned"]),
                            str(q["waiting"]), f"{q['averageWaitSeconds']:.1f}")
         console.print(queues)
+    for media, counts in summary.media.get("byMedia", {}).items():
+        console.print(f"{media}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for q in summary.media.get("queues", []):
+        console.print(f"  {q['name']} ({q['mediaType']}): offered {q['offered']}, answered {q['answered']}, "
+                      f"abandoned {q['abandoned']}, waiting {q['waiting']}")
     verdict = "[green]ok[/]" if summary.ok else "[yellow]interrupted[/]" if summary.interrupted else "[red]FAILED[/]"
     console.print(f"requests: {summary.requests} ({summary.requests_per_second:g}/s), errors: {summary.errors} "
                   f"({summary.error_rate:.2%}, allowed {summary.max_error_rate:.2%}), API latency p50 "

@@ -245,7 +245,9 @@ def test_dial(client: httpx.Client, cx_alice: dict, supervisor: dict, wallboard:
     assert client.post(f"{API}/employees/me/conversations", headers=cx_alice,
                        json={"type": "Voice"}).status_code == 400
     assert client.post(f"{API}/employees/me/conversations", headers=cx_alice,
-                       json={"type": "Sms", "to": "+16135550111"}).status_code == 501
+                       json={"type": "Sms", "to": "+16135550111"}).status_code == 400   # she answers no Sms queue
+    assert client.post(f"{API}/employees/me/conversations", headers=cx_alice,
+                       json={"type": "VoiceBarge", "to": "200"}).status_code == 501
     assert client.post(f"{API}/employees/alice/conversations", headers=supervisor,
                        json={"type": "Voice", "to": "200"}).status_code == 403
     assert client.post(f"{API}/employees/me/conversations", headers=wallboard,

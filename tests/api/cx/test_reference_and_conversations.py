@@ -99,7 +99,7 @@ def test_directory(client: httpx.Client, cx_alice: dict, supervisor: dict) -> No
 
 
 def test_unknown_routes_and_methods_answer_in_the_family_envelope(client: httpx.Client, cx_alice: dict) -> None:
-    missing = client.get(f"{API}/cases", headers=cx_alice)
+    missing = client.get(f"{API}/nosuchresource", headers=cx_alice)
     assert missing.status_code == 404 and set(missing.json()) == {"message", "errorCode"}
     wrong = client.post(f"{API}/queues", headers=cx_alice)
     assert wrong.status_code == 405 and wrong.json()["errorCode"] == "MethodNotAllowed"

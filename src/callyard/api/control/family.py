@@ -3,7 +3,7 @@ photos, simulator, deliveries, faults, audit). Never rate limited and never faul
 drives the twin and removes faults."""
 from __future__ import annotations
 
-from callyard.api.control import audit, deliveries, faults, routes, sim
+from callyard.api.control import audit, deliveries, faults, routes, sim, sim_media
 from callyard.api.control.edge import ERRORS, items_page
 from callyard.api.control.openapi import complete_openapi
 from callyard.api.family import Family, Mount
@@ -12,7 +12,7 @@ FAMILY = Family(
     name="control",
     prefixes=("/_callyard",),
     mounts=tuple(Mount(router, priority=10) for router in (routes.router, sim.router, deliveries.router,
-                                                            faults.router, audit.router)),
+                                                            faults.router, audit.router, sim_media.router)),
     errors=ERRORS,
     auth=routes.controller,
     paging=items_page,

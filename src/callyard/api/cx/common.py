@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from callyard.api.cx.edge import collection, expansions, principal
 from callyard.core.contact_center.desk import Desk
+from callyard.core.contact_center.media_desk import MediaDesk
 from callyard.core.principal import Principal
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -18,6 +19,13 @@ async def _desk(connection: HTTPConnection) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(_desk)]
+
+
+async def _media_desk(connection: HTTPConnection) -> MediaDesk:
+    return connection.app.state.twin.core.cc_media  # type: ignore[no-any-return]
+
+
+MediaDeskDep = Annotated[MediaDesk, Depends(_media_desk)]
 
 
 def page(request: Request, items: list[dict[str, Any]], expandable: Sequence[str] = ()) -> dict[str, Any]:

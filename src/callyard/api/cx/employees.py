@@ -10,20 +10,17 @@ from fastapi import APIRouter, Request
 
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, expanded, page
+from callyard.api.cx.email import email_update
 from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
-from callyard.core.contact_center.model import AVAILABLE_REASONS, PRESENCE
+from callyard.core.contact_center.model import AVAILABLE_REASONS, CONVERSATION_ACTIONS, PRESENCE
 from callyard.core.errors import Invalid, NotImplementedRoute
 
 router = APIRouter(tags=["Employee"], responses=schemas.ERRORS)
 
 # ConversationActionType as the seed numbers it.
-ACTIONS = ("Unknown", "Accept", "AutoAnswer", "Decline", "Junk", "NoReply", "Hold", "RemoveHold", "Transfer", "Pick",
-           "End", "EnterAccountCode", "EnterClassificationCode", "Tag", "Invite", "ConferenceAction", "Delete", "Save",
-           "Send", "Dtmf", "Cancel", "ConsultationCall", "Forward", "JunkFailed", "Retry", "Reroute", "ChangeCase",
-           "EnhancedTransfer", "CompleteTransfer", "SwapHold", "Preview", "CancelRequestHelp", "Like", "UndoLike",
-           "Reuse", "Dislike", "Warn", "RemoveWarning", "LinkToTemplate", "UnlinkTemplate", "StartRecord",
-           "StopRecord")
+ACTIONS = CONVERSATION_ACTIONS
+REPLY_KEYS = ("body", "message", "text")   # the tag of a Send that carries the reply's text
 TRANSFER_DESTINATIONS = ("Queue", "Employee", "External", "VoiceMail", "EndPoint")
 REQUEST_TYPES = ("Chat", "Email", "Sms", "OpenMedia", "Voice", "VoiceNone", "VoiceSilent", "VoiceWhisper",
                  "VoiceBarge", "RequestHelp")
@@ -48,12 +45,18 @@ def conversation_update(body: dict[str, Any]) -> dict[str, Any]:
     """A ConversationUpdate → the core's action (``conversationAction`` must be given at a minimum)."""
     digits = field(body, "dtmfDigit")
     target = field(body, "transferDestination")
-    return {"id": field(body, "id"),
+    tags = field(body, "tags")
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags)):
+        raise Invalid("InvalidRequest", "tags is a list of {key, value}")
+    tags = [{"key": field(t, "key"), "value": field(t, "value")} for t in tags or []]
+    body_tag = next((t["value"] for t in tags if str(t["key"]).lower() in REPLY_KEYS), None)
+    return {"id": field(body, "id"), "tags": tags, "reply": {"body": body_tag} if body_tag is not None else None,
             "action": enum_name(field(body, "conversationAction"), ACTIONS, "conversationAction"),
             "transferDestinationType": enum_name(field(body, "transferDestinationType"), TRANSFER_DESTINATIONS,
                                                  "transferDestinationType", required=False),
             "transferDestination": str(target) if isinstance(target, (str, int)) and target != "" else None,
-            "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None}
+            "dtmfDigit": str(digits) if isinstance(digits, (str, int)) and digits != "" else None,
+            **email_update(body, tags)}   # an e-mail's reply mode, draft and its fields (api/cx/email.py)
 
 
 async def conversation_updates(request: Request) -> list[dict[str, Any]]:
@@ -245,7 +248,7 @@ async def inbox(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
     refresh = request.query_params.get("refreshMonitors", "false").lower()
     if refresh not in ("true", "false"):
         raise Invalid("InvalidRequest", "refreshMonitors is true or false")
-    items = desk.employee_conversations(caller, id) if kind.lower() in ("", "active") else []
+    items = desk.employee_conversations(caller, id, kind.lower() or "active")
     offset = offset_of(request)
     return page(request, [wire.conversation(c, offset) for c in items])
 
@@ -269,7 +272,7 @@ async def start(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any
     to, source = field(body, "to"), field(body, "from")
     return await desk.start_conversation(caller, id, {
         "type": request_type, "to": str(to) if isinstance(to, (str, int)) else None,
-        "from": str(source) if isinstance(source, (str, int)) else None})
+        "from": str(source) if isinstance(source, (str, int)) else None, "subject": field(body, "subject")})
 
 
 @router.get("/employees/{id}/conversations/{conversationId}", responses=schemas.ok(schemas.ConversationModel),

@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING, Sequence
 
 from starlette.middleware import Middleware
 
-from callyard.api.cx import agents, auth, conversations, employees, hubs, openapi, queues, reference
+from callyard.api.cx import (agents, auth, conversations, email, employees, hubs, multimedia, openapi, openmedia,
+                             queues, reference)
 from callyard.api.cx.edge import BASE, ERRORS, PREFIXES, CaseInsensitivePaths, paging, principal
 from callyard.api.family import Family, Mount
 
 if TYPE_CHECKING:
     from callyard.container import Twin
 
-REST_ROUTERS = (employees.router, agents.router, queues.router, conversations.router, reference.router)
+REST_ROUTERS = (employees.router, agents.router, queues.router, conversations.router, reference.router,
+                openmedia.router, *multimedia.ROUTERS, email.router)
 
 
 def _routing_middleware(_twin: "Twin") -> Sequence[Middleware]:

@@ -148,6 +148,40 @@ class ConversationModel(Resource):
     agentId: Text = None
 
 
+class OpenMediaConversation(Resource):
+    id: str
+    conversationState: str
+    positionInQueue: int
+    queueId: Text = None
+    queueName: Text = None
+    agentId: Text = None
+    timeOfferedToSystem: Text = None
+
+
+class CaseModel(Resource):
+    id: str
+    state: str
+    subject: str
+    lastMediaType: Text = None
+    monthYearCreated: str
+    createdOn: str
+    mediaTypes: list[str]
+    queues: list[str]
+    agents: list[str]
+
+
+class OpenMediaQueue(Resource):
+    id: str
+    name: str
+    reporting: str
+    mediaType: str
+    conversations: list[dict[str, Any]]
+
+
+class TranscriptModel(_Model):
+    body: str
+
+
 class ReasonCodeModel(Resource):
     id: str
     name: str
@@ -261,12 +295,36 @@ CONVERSATION_UPDATE: dict[str, Any] = {"type": "object", "required": ["conversat
     "id": _TEXT, "conversationAction": {**_ENUM, "description": "ConversationActionType (1 Accept, 3 Decline, "
                                                                 "6 Hold, 7 RemoveHold, 8 Transfer, 9 Pick, 10 End, …)"},
     "transferDestinationType": _ENUM, "transferDestination": _TEXT, "dtmfDigit": _TEXT,
-    "tags": {"type": "array", "items": {"type": "object"}}}}
+    "tags": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {}}},
+             "description": "e.g. {key: emailAcceptType, value: Reply | ReplyAll | Forward}; the e-mail fields "
+                           "below are also read as tags"},
+    # an e-mail's draft (Save, Send, Forward, Delete): the twin's; see docs/compatibility.md
+    "emailAcceptType": {"type": "string", "enum": ["Reply", "ReplyAll", "Forward", "None"]},
+    "draftType": {"type": "string", "enum": ["ReplyDraft", "ForwardDraft", "NewDraft", "FailedSendDraft",
+                                             "BounceDetectedDraft"]},
+    "to": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "cc": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "bcc": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "subject": _TEXT, "body": _TEXT, "htmlBody": _TEXT,
+    "attachments": {"type": "array", "items": {"type": "object", "required": ["fileName", "content"], "properties": {
+        "fileName": {"type": "string"}, "contentType": {"type": "string"},
+        "content": {"type": "string", "description": "base64"}, "inline": {"type": "boolean"},
+        "contentId": {"type": "string"}}}},
+    "removeAttachments": {"type": "array", "items": {"type": "string"}}}}
 CONVERSATION_UPDATES: dict[str, Any] = {"type": "array", "items": {
     **CONVERSATION_UPDATE, "required": ["id", "conversationAction"]}}
 CONVERSATION_REQUEST: dict[str, Any] = {"type": "object", "required": ["type"], "properties": {
     "type": {**_ENUM, "description": "ConversationRequestType (4 Voice, …)"}, "to": _TEXT, "from": _TEXT,
     "fromName": _TEXT, "subject": _TEXT, "relatedConversationId": _TEXT}}
+OPEN_MEDIA_REQUEST: dict[str, Any] = {"type": "object", "properties": {
+    "targetUri": _TEXT, "targetUriEmbedded": {"type": "boolean"}, "previewUrl": _TEXT, "id": _TEXT, "historyUrl": _TEXT,
+    "tenant": _TEXT, "queue": {**_TEXT, "description": "the open-media queue: id, name or reporting number"},
+    "from": _TEXT, "to": _TEXT, "subject": _TEXT,
+    "variableData": {"type": "object", "description": "routing variables; Name, Email, Phone and MobilePhone "
+                                                       "identify (or create) the contact"}}}
+OPEN_MEDIA_UPDATE: dict[str, Any] = {"type": "object", "required": ["action"], "properties": {
+    "action": {**_ENUM, "description": "0 Complete, 1 Reroute"},
+    "queue": {**_TEXT, "description": "Reroute: another open-media queue (default: the item's own)"}}}
 DIRECTORY_ENTRY: dict[str, Any] = {"type": "object", "properties": {
     "name": _TEXT, "email": _TEXT, "phone": _TEXT, "mobilePhone": _TEXT, "extension": _TEXT,
     "custom": {"type": "object"}}}
@@ -294,3 +352,46 @@ TOKEN_FORM: dict[str, Any] = {"type": "object", "required": ["grant_type"], "pro
 def body(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
     """``openapi_extra`` of a route reading ``schema`` as its request body."""
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
+
+
+# ---------------------------------------------------------------------- e-mail
+class EmailAttachment(_Model):
+    id: str
+    fileName: str
+    contentType: str
+    size: int
+    isInline: bool
+    href: str
+
+
+class EmailModel(Resource):
+    """One e-mail of a conversation: ConversationModel's e-mail fields, and the message's own."""
+    id: str
+    conversationId: str
+    emailType: str
+    direction: str
+    messageId: Text = None
+    fromAddress: str
+    toAddress: str
+    cc: str
+    bcc: str
+    subject: str
+    body: str
+    attachments: list[EmailAttachment]
+    originalMessageIdReplyingTo: Text = None
+    originalMessageIdForwardingFrom: Text = None
+    monthYearCreated: str
+
+
+class QueueEmailModel(Resource):
+    id: str
+    queueId: str
+    name: str
+    emailAddress: str
+    isDefault: bool
+
+
+def binary(*media: str, description: str = "The file") -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering the bytes of a file."""
+    return {200: {"description": description, "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                                          for m in media}}}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import quote
 
 from callyard.api.cx.edge import BASE
 from callyard.events.event import Event
@@ -237,6 +238,58 @@ def conversation(view: dict[str, Any], offset: int | None = None) -> dict[str, A
         "ani": view.get("fromAddress") if voice else None, "dnis": view.get("toAddress") if voice else None,
         "isRecording": bool(view.get("isRecording")), "supportsRecording": voice, "canRecord": voice,
         "modifiedOn": when(view.get("modifiedOn"), offset),
+        # the other media's interactions (core/contact_center/media.py)
+        "mediaFolder": view.get("mediaFolder"), "monthYearCreated": view.get("monthYearCreated"),
+        "timeOfLastCustomerResponse": when(view.get("timeOfLastCustomerResponse"), offset),
+        "transferCount": view.get("transferCount", 0), "priority": view.get("priority", 0),
+        "lastAgentAction": view.get("lastAgentAction"),
+        "lastAgentActionDate": when(view.get("lastAgentActionDate"), offset),
+        "failedRouteReason": view.get("failedRouteReason"), "variables": dict(view.get("variables") or {}),
+        "contacts": [view["contactId"]] if view.get("contactId") else [],
+        "tags": [dict(t) for t in view.get("tags") or []],
+    }
+
+
+def open_media(view: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """OpenMediaConversation: the item as the third party that posted it follows it."""
+    payload = view.get("payload") or {}
+    agent_name = " ".join(p for p in (view.get("agentFirstName"), view.get("agentLastName")) if p) or None
+    return {
+        "_links": links(f"/openmedia/{view['conversationId']}"), "_embedded": {},
+        "id": view["conversationId"], "conversationState": view["conversationState"],
+        "positionInQueue": view.get("positionInQueue", 0), "queueId": view.get("queueId"),
+        "queueName": view.get("queueName"), "queueReporting": view.get("queueReporting"), "agentName": agent_name,
+        "agentId": view.get("agentId"), "agentReporting": view.get("agentReporting"),
+        "timeOfferedToAgent": when(view.get("timeOfferedToAgent"), offset),
+        "timeOfferedToQueue": when(view.get("timeOfferedToQueue"), offset),
+        "timeOfferedToSystem": when(view.get("timeOfferedToSystem"), offset),
+        "subject": view.get("subject"), "from": view.get("fromAddress"), "to": view.get("toAddress"),
+        "targetUri": payload.get("targetUri"), "previewUrl": payload.get("previewUrl"),
+        "historyUrl": payload.get("historyUrl"), "externalId": payload.get("externalId"),
+        "caseId": view.get("caseId"), "variableData": dict(view.get("variables") or {}),
+    }
+
+
+def case(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """CaseModel."""
+    return {
+        "_links": links(f"/cases/{doc['id']}/{doc['monthYearCreated']}"), "_embedded": {},
+        "id": doc["id"], "siteId": None, "state": doc["state"],
+        "stateModifiedOn": when(doc.get("stateModifiedOn"), offset), "subject": doc.get("subject") or "",
+        "lastMediaType": doc.get("lastMediaType"), "lastQueueName": doc.get("lastQueueName"),
+        "lastQueueId": doc.get("lastQueueId"), "lastQueueReporting": doc.get("lastQueueReporting"),
+        "lastQueueDialable": None, "lastAgentName": doc.get("lastAgentName"), "lastAgentId": doc.get("lastAgentId"),
+        "lastAgentReporting": doc.get("lastAgentReporting"),
+        "timeOfferedToLastQueue": when(doc.get("timeOfferedToLastQueue"), offset),
+        "timeOfferedToLastAgent": when(doc.get("timeOfferedToLastAgent"), offset),
+        "timeOfLastAgentResponse": when(doc.get("timeOfLastAgentResponse"), offset),
+        "timeOfLastCustomerResponse": when(doc.get("timeOfLastCustomerResponse"), offset),
+        "createdOn": when(doc["createdOn"], offset), "modifiedOn": when(doc.get("modifiedOn"), offset),
+        "closedOn": when(doc.get("closedOn"), offset), "wasReopened": bool(doc.get("wasReopened")),
+        "monthYearCreated": doc["monthYearCreated"], "likes": 0, "reuses": 0, "suggestable": False,
+        "notes": list(doc.get("notes") or []), "userNotes": list(doc.get("userNotes") or []),
+        "contacts": list(doc.get("contacts") or []), "directory": [], "mediaTypes": list(doc["mediaTypes"]),
+        "queues": list(doc["queues"]), "agents": list(doc["agents"]), "conversations": list(doc["conversations"]),
     }
 
 
@@ -316,3 +369,42 @@ def hub_audience(event: Event) -> dict[str, str | None]:
     data = event.data or {}
     return {"accountId": event.account_id, "employeeId": data.get("employeeId"), "agentId": data.get("agentId"),
             "queueId": data.get("queueId")}
+
+
+# ---------------------------------------------------------------------- e-mail
+def email(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
+    """One e-mail of a conversation (a received message, a draft or a sent one): the ConversationModel's e-mail
+    fields (Body, Cc, Bcc, Attachments, OriginalMessageIdReplyingTo/ForwardingFrom, MonthYearCreated) and the
+    message's own (emailType, messageId, htmlBody, …)."""
+    cid = doc["conversationId"]
+    return {
+        "_links": links(f"/email/{cid}/{_EMAIL_TYPE.get(doc['type'], doc['type'])}/{doc['monthYearCreated']}",
+                        conversation=f"/conversations/{cid}"), "_embedded": {},
+        "id": doc["id"], "conversationId": cid, "caseId": doc.get("caseId"), "mediaType": "Email", "type": "Email",
+        "emailType": doc["type"], "direction": doc["direction"], "messageId": doc.get("messageId"),
+        "inReplyTo": doc.get("inReplyTo"), "references": list(doc.get("references") or []),
+        "fromAddress": doc["fromAddress"], "fromName": doc.get("fromName") or None,
+        "toAddress": ", ".join(doc["to"]), "to": list(doc["to"]), "cc": ", ".join(doc["cc"]),
+        "bcc": ", ".join(doc["bcc"]), "subject": doc["subject"], "body": doc["body"], "htmlBody": doc.get("htmlBody"),
+        "attachments": [{"id": a["id"], "fileName": a["fileName"], "contentType": a["contentType"],
+                         "size": a["size"], "isInline": bool(a.get("inline")), "contentId": a.get("contentId"),
+                         "href": f"{BASE}/email/{cid}/images/{a['id']}" if a.get("inline")
+                         else f"{BASE}/email/{cid}/attachments?fileName={quote(a['fileName'])}"}
+                        for a in doc.get("attachments") or []],
+        "originalMessageIdReplyingTo": doc.get("originalMessageIdReplyingTo"),
+        "originalMessageIdForwardingFrom": doc.get("originalMessageIdForwardingFrom"),
+        "queueId": doc.get("queueId"), "ownerId": doc.get("employeeId"),
+        "monthYearCreated": doc["monthYearCreated"], "createdOn": when(doc["createdOn"], offset),
+        "sentOn": when(doc.get("sentOn"), offset), "modifiedOn": when(doc.get("modifiedOn"), offset),
+        "bounced": bool(doc.get("bounced")), "failureReason": doc.get("failureReason") or doc.get("bounceReason"),
+        "likes": doc.get("likes", 0), "reuses": doc.get("reuses", 0), "suggestable": doc.get("suggestable", True)}
+
+
+# The GetEmailType that reads each kind of e-mail document.
+_EMAIL_TYPE = {"Received": "Preview", "Sent": "Preview"}
+
+
+def queue_email(item: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": links(f"/queues/{item['queueId']}"), "_embedded": {}, "id": item["id"],
+            "queueId": item["queueId"], "name": item["name"], "reporting": item.get("reporting"),
+            "emailAddress": item["emailAddress"], "isDefault": item["isDefault"]}

@@ -27,9 +27,11 @@ skills, per-group presence of a user's Voice agent), ``ContactCenter.stats_of`` 
 statistics), ``ContactCenter.queue_state_view`` (a contact-center queue's real-time numbers) and
 ``ContactCenter.desk`` (:class:`~callyard.core.contact_center.desk.Desk`).
 
-Queues hold entries that wrap an interaction; today every routed interaction is a voice call. Chat, e-mail,
-SMS and open-media interactions are ``cc_interaction`` documents with the same fields (``interactions``);
-routing them through the same queues and agent state is part 2.
+Queues hold entries that wrap a voice call. Chat, e-mail, SMS and open-media interactions are
+``cc_interaction`` documents routed through the same queues and agent state by ``media``
+(:class:`~callyard.core.contact_center.media.Multimedia`, ``ContactCenter.media``: its module docstring lists
+the API the media build on); their customers are directory contacts and their cases ``cc_case`` documents
+(``cases``).
 """
 from callyard.core.contact_center.service import ContactCenter
 

@@ -1,5 +1,6 @@
 """The contact center's own events, derived inside each transaction from what changed in it (an in-transaction
-projection on ``call.state``, ``agent.updated`` and ``queue.updated``):
+projection on ``call.state``, ``agent.updated``, ``queue.updated`` and ``cc.interaction.updated``, so calls and
+the other media's interactions (``media``) make the same events):
 
 * ``cc.employee.state`` — an employee's presence (any media or the aggregate: state, acdState, reason)
   changed; data: the employee state view. Announced once per change (the last announced presence is kept
@@ -65,6 +66,8 @@ class Announcements:
                     queues[queue["id"]] = queue
             elif event.type == "call.state":
                 self._call(event, employees, queues, conversations)
+            elif event.type == "cc.interaction.updated":
+                self._interaction(data, employees, queues, conversations)
         for (kind, _doc_id), doc in list(uow.changes.upserts.items()):
             if kind == "queue_call":  # written once, when the call leaves the queue
                 queue = config.queue_of_group(doc["accountId"], doc["groupId"])
@@ -114,6 +117,41 @@ class Announcements:
                 conversations[("queue", queue["id"], call_id)] = (
                     "cc.conversation.changed", {"conversation": center.interactions.voice(call),
                                                 "employeeId": None, "queueId": queue["id"]})
+
+    def _interaction(self, data: dict[str, Any], employees: dict[str, dict[str, Any]],
+                     queues: dict[str, dict[str, Any]],
+                     conversations: dict[tuple[str, str, str], tuple[str, dict[str, Any]]]) -> None:
+        """A non-voice interaction changed (``media``): the employee who has it now and the one who had it, the
+        queue it waits in and the one it left."""
+        center = self.center
+        doc, before = data["interaction"], data.get("before") or {}
+        current = center.rt.state.get("cc_interaction", doc["id"]) or doc   # the transaction's last word
+        cid = current["id"]
+        at_agent = current["conversationState"] in ("Offered", "Acd", "Held")
+        for employee_id in [str(e) for e in {before.get("employeeId"), current.get("employeeId")} if e]:
+            employee = center.rt.state.get("cc_employee", employee_id)
+            if employee is None:
+                continue
+            employees[employee["id"]] = employee
+            if at_agent and current.get("employeeId") == employee_id:
+                conversations[("employee", employee_id, cid)] = (
+                    "cc.conversation.changed", {"conversation": center.media.view(current),
+                                                "employeeId": employee_id, "queueId": None})
+            else:
+                conversations[("employee", employee_id, cid)] = (
+                    "cc.conversation.removed", {"conversationId": cid, "employeeId": employee_id, "queueId": None})
+        for queue_id in [str(q) for q in {before.get("queueId"), current.get("queueId")} if q]:
+            queue = center.rt.state.get("cc_queue", queue_id)
+            if queue is None:
+                continue
+            queues[queue["id"]] = queue
+            if current.get("waiting") and current.get("queueId") == queue_id:
+                conversations[("queue", queue_id, cid)] = (
+                    "cc.conversation.changed", {"conversation": center.media.view(current), "employeeId": None,
+                                                "queueId": queue_id})
+            elif before.get("waiting") or ("queue", queue_id, cid) in conversations:
+                conversations[("queue", queue_id, cid)] = (
+                    "cc.conversation.removed", {"conversationId": cid, "employeeId": None, "queueId": queue_id})
 
     def _employee(self, uow: "UnitOfWork", employee: dict[str, Any], queues: dict[str, dict[str, Any]]) -> None:
         center = self.center

@@ -434,8 +434,7 @@ class Desk:
         if queue.get("groupId"):
             out = [self.center.interactions.voice(e.call)
                    for e in self.center.queues.waiting(queue["accountId"], queue["groupId"])]
-        out += [i for i in self.center.interactions.non_voice(queue["accountId"])
-                if i.get("queueId") == queue["id"] and i.get("conversationState") == "InQueue"]
+        out += [self.center.media.view(d) for d in self.center.media.waiting(queue)]
         return out
 
     def queue_conversation(self, actor: Principal, ref: str, conversation_id: str) -> dict[str, Any]:
@@ -449,6 +448,12 @@ class Desk:
         caller = self.caller(actor)
         self.queue_conversation(actor, ref, conversation_id)
         action = update.get("action")
+        if self.center.media.find(conversation_id) is not None:
+            if caller.third_party:
+                raise Forbidden("ThirdPartyDenied", "a client may not act on a queue; impersonate an employee")
+            employee = self._employee(caller, "me") if action == "Pick" else caller.employee
+            await self.center.media.queue_act(employee, self.queue(actor, ref), conversation_id, str(action))
+            return
         if action != "Pick":
             raise Invalid("UnsupportedAction", f"{action} is not supported for a Voice conversation in a queue; "
                                                "use Pick")
@@ -478,7 +483,7 @@ class Desk:
                 if who is not None and who["id"] in employees:
                     out.append(self.center.interactions.voice(call, leg))
                     break
-        out += [i for i in self.center.interactions.non_voice(caller.account_id)
+        out += [i for i in self.center.media.active(caller.account_id)
                 if i.get("queueId") in queues or i.get("employeeId") in employees]
         return out
 
@@ -520,12 +525,25 @@ class Desk:
             raise Forbidden("InsufficientPermissions", "another employee's inbox needs the supervisor role")
         return employee
 
-    def employee_conversations(self, actor: Principal, ref: str) -> list[dict[str, Any]]:
-        employee = self._inbox_employee(self.caller(actor), ref)
-        return [view for _leg, view in self._inbox(employee)]
+    def employee_conversations(self, actor: Principal, ref: str, folder: str = "active") -> list[dict[str, Any]]:
+        """The employee's inbox: ``active`` (calls and the other media's interactions at them), ``failed``
+        (failed interactions of the queues they answer, to reroute) or ``drafts`` (none here)."""
+        caller = self.caller(actor)
+        employee = self._inbox_employee(caller, ref)
+        if folder == "failed":
+            queues = {q["id"] for q in self.config.queues_of(employee)}
+            return [d for d in self.center.media.history(employee["accountId"])
+                    if d["conversationState"] == "Failed" and d.get("queueId") in queues]
+        if folder == "drafts":
+            return []
+        return [view for _leg, view in self._inbox(employee)] + [
+            self.center.media.view(d) for d in self.center.media.of_employee(employee)]
 
     def employee_conversation(self, actor: Principal, ref: str, conversation_id: str) -> dict[str, Any]:
         employee = self._inbox_employee(self.caller(actor), ref)
+        found = [c for c in self.employee_conversations(actor, ref) if c["conversationId"] == conversation_id]
+        if found:
+            return found[0]
         return self._inbox_item(employee, conversation_id)[1]
 
     def _inbox_item(self, employee: dict[str, Any], conversation_id: str) -> tuple[Leg, dict[str, Any]]:
@@ -549,8 +567,15 @@ class Desk:
         action = update.get("action")
         if action == "Transfer" and caller.supervisor:
             pass  # supervisors may transfer any conversation
-        elif employee["id"] != (caller.employee or {}).get("id"):
+        elif employee["id"] != (caller.employee or {}).get("id") and not (action == "Reroute" and caller.supervisor):
             raise Forbidden("InsufficientPermissions", "only the employee acts on their conversations")
+        interaction = self.center.media.find(conversation_id)
+        if interaction is not None and interaction["mediaType"] == "Email" and action != "Reroute":
+            await self.center.mailroom.act(employee, conversation_id, update)   # drafts, replies, forwards
+            return
+        if interaction is not None or action == "Reroute":
+            await self.center.media.act(employee, conversation_id, update)
+            return
         leg, _view = self._inbox_item(employee, conversation_id)
         if action not in VOICE_ACTIONS or action == "Pick":
             raise Invalid("UnsupportedAction", f"{action} is not supported for a Voice conversation; supported: "
@@ -616,9 +641,16 @@ class Desk:
         if employee["id"] != (caller.employee or {}).get("id"):
             raise Forbidden("InsufficientPermissions", "an employee starts conversations only for themselves")
         kind = request.get("type")
+        if kind == "Sms":
+            return await self._start_sms(employee, request)
+        if kind == "Email":   # a new e-mail from one of the employee's Email queues, its NewDraft to write
+            return await self.center.mailroom.start_new(employee, request)
+        if kind in ("Chat", "OpenMedia"):
+            raise Invalid("NotStartable", f"a {kind} conversation is started by the customer (a web chat) or "
+                                          "its third-party system (POST /openmedia), not by an employee")
         if kind != "Voice":
             raise NotImplementedRoute("MediaNotAvailable", f"starting a {kind} conversation is not available yet; "
-                                                           "Voice is")
+                                                           "Voice, Sms and Email are")
         to = request.get("to")
         if not isinstance(to, str) or not to.strip():
             raise Invalid("InvalidTo", "to is the number to call")
@@ -630,6 +662,25 @@ class Desk:
             raise Invalid("InvalidFrom", f"from must be the employee's device ({phone.number})")
         snapshot = await self.engine.originate(self._desk_actor(employee), phone.number, to.strip())
         return str(snapshot["callId"])
+
+    async def _start_sms(self, employee: dict[str, Any], request: dict[str, Any]) -> str:
+        """An SMS conversation the employee starts with ``to``, from one of their Sms queues (``from``: its id,
+        name, reporting or phone number; default their only one): accepted at once, it waits for their text
+        (ConversationAction Send)."""
+        to = request.get("to")
+        if not isinstance(to, str) or not to.strip().lstrip("+").isdigit():
+            raise Invalid("InvalidTo", "to is the customer's phone number")
+        queues = [q for q in self.config.queues_of(employee) if q["mediaType"] == "Sms"]
+        source = request.get("from")
+        if source not in (None, ""):
+            wanted = str(source).strip().lower()
+            queues = [q for q in queues if wanted in (q["id"], q["name"].lower(), q["reporting"],
+                                                       str(q.get("phoneNumber") or "").lower())]
+        if len(queues) != 1:
+            raise Invalid("InvalidFrom", "from names one of the employee's Sms queues")
+        doc = await self.center.media.start_outbound(employee, "Sms", queues[0], to.strip(),
+                                                     subject=request.get("subject"))
+        return str(doc["conversationId"])
 
     # ================================================================== the rest
     def reason_codes(self, actor: Principal) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ Offline when none is logged in); its acdState is the first busy acdState, Voice 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from callyard.core.clock import iso
 from callyard.core.contact_center.agents import Agents
@@ -65,6 +65,9 @@ class EmployeeStates:
         self.engine = engine
         self.agents = agents
         self.config = config
+        # The acdState of an employee's non-voice interactions of a media (the contact center's Multimedia)
+        self.media_activity: Callable[[dict[str, Any], str], str] | None = None
+        self._today: tuple[Any, dict[str, dict[str, int]]] | None = None   # answered today per user and media
 
     def phone(self, employee: dict[str, Any]) -> Endpoint | None:
         """The extension the employee's Voice agent works at: the hot-desk extension, else their own."""
@@ -104,7 +107,10 @@ class EmployeeStates:
                          if reason in (r["id"], r["name"]) or str(reason).lower() == r["name"].lower()), None)
         now = iso(self.engine.now())
         wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > now)
-        activity = self.voice_activity(self.phone(employee)) if media == "Voice" else "Idle"
+        if media == "Voice":
+            activity = self.voice_activity(self.phone(employee))
+        else:
+            activity = self.media_activity(employee, media) if self.media_activity is not None else "Idle"
         if not doc["loggedIn"]:
             state, activity = "Offline", "Offline"
         elif code is not None and code["type"] == "Dnd":
@@ -151,12 +157,17 @@ class EmployeeStates:
         """ACD conversations the employee answered today, per media (from the queue records)."""
         now = self.engine.now()
         midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
-        voice = sum(1 for r in self.engine.rt.state.all("queue_call")
-                    if r.get("agentUserId") == employee["userId"] and r["outcome"] == "answered"
-                    and r["queuedOn"] >= midnight)
-        counts = {media: 0 for media in MEDIA}
-        counts["Voice"] = voice
-        return counts
+        state = self.engine.rt.state
+        key = (state.generation("queue_call"), midnight)
+        if self._today is None or self._today[0] != key:   # one pass over the records per change, for everyone
+            by_user: dict[str, dict[str, int]] = {}
+            for r in state.all("queue_call"):
+                if r["outcome"] == "answered" and r["queuedOn"] >= midnight and r.get("agentUserId"):
+                    counts = by_user.setdefault(r["agentUserId"], {m: 0 for m in MEDIA})
+                    media = r.get("mediaType") or "Voice"   # a call's record names no media
+                    counts[media] = counts.get(media, 0) + 1
+            self._today = (key, by_user)
+        return dict(self._today[1].get(employee["userId"]) or {media: 0 for media in MEDIA})
 
     def view(self, employee: dict[str, Any], entered: str | None = None) -> dict[str, Any]:
         """The employee's state: identity, presence per media and aggregate, today's counters."""

@@ -4,15 +4,15 @@ An interaction has an id, a media type, a state (InQueue, Offered, Acd, NonAcd, 
 customer's and the target's addresses, the queue it came through and the agent handling it, and the times it
 reached the system, the queue and the agent. A Voice interaction is an engine call (its id is the call's id;
 the agent's leg carries the agent-side state); the other media are ``cc_interaction`` documents with the same
-fields, which part 2 routes through the same queues and agent state. Views here are core dictionaries; a
-family shapes them for its wire.
+fields, routed through the same queues and agent state by ``media`` (:class:`~callyard.core.contact_center.
+media.Multimedia`). Views here are core dictionaries; a family shapes them for its wire.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from callyard.core.clock import iso
-from callyard.core.contact_center.config import INTERACTION, Config
+from callyard.core.contact_center.config import Config
 from callyard.core.contact_center.model import ACD, HELD, IN_QUEUE, NON_ACD, OFFERED, OUTBOUND
 from callyard.core.contact_center.queues import Queues
 from callyard.core.engine.model import EXTENSION, Call, Leg
@@ -106,7 +106,3 @@ class Interactions:
             if doc.get("hotDeskExtension") not in (None, number):
                 return None  # hot-desked elsewhere: their own phone is not theirs as an agent now
         return owner
-
-    def non_voice(self, account_id: str) -> list[dict[str, Any]]:
-        return [d for d in self.engine.rt.state.all(INTERACTION) if d["accountId"] == account_id
-                and d.get("conversationState") != "Ended"]

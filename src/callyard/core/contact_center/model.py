@@ -6,7 +6,7 @@ MediaType); a family renders them (names or numbers) as its wire wants.
 from __future__ import annotations
 
 # Media of a queue, an agent and an interaction. Voice interactions are engine calls; the others are
-# ``cc_interaction`` documents routed through the same queues and agent state (part 2).
+# ``cc_interaction`` documents routed through the same queues and agent state (``media``).
 MEDIA = ("Voice", "Chat", "Email", "Sms", "OpenMedia")
 MEDIA_KEYS = {"Voice": "voice", "Chat": "chat", "Email": "email", "Sms": "sms", "OpenMedia": "openMedia"}
 
@@ -32,3 +32,14 @@ AWAY = "Away"
 # Interaction (conversation) states.
 IN_QUEUE, OFFERED, ACD, NON_ACD, OUTBOUND, HELD, ENDED = ("InQueue", "Offered", "Acd", "NonAcd", "Outbound",
                                                         "Held", "Ended")
+# Where a non-voice interaction ends up: handled (by an agent, or junk / no reply), abandoned (completed before
+# an agent accepted it) or failed (routing gave up; an employee or the third party may reroute it).
+HANDLED, ABANDONED, FAILED = "Handled", "Abandoned", "Failed"
+
+# ConversationActionType as seed 004 numbers it (the index is the number).
+CONVERSATION_ACTIONS = (
+    "Unknown", "Accept", "AutoAnswer", "Decline", "Junk", "NoReply", "Hold", "RemoveHold", "Transfer", "Pick", "End",
+    "EnterAccountCode", "EnterClassificationCode", "Tag", "Invite", "ConferenceAction", "Delete", "Save", "Send",
+    "Dtmf", "Cancel", "ConsultationCall", "Forward", "JunkFailed", "Retry", "Reroute", "ChangeCase",
+    "EnhancedTransfer", "CompleteTransfer", "SwapHold", "Preview", "CancelRequestHelp", "Like", "UndoLike", "Reuse",
+    "Dislike", "Warn", "RemoveWarning", "LinkToTemplate", "UnlinkTemplate", "StartRecord", "StopRecord")

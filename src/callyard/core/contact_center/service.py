@@ -5,7 +5,7 @@ API."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from callyard.core.clock import iso
@@ -15,10 +15,12 @@ from callyard.core.contact_center.config import Config
 from callyard.core.contact_center.desk import Desk
 from callyard.core.contact_center.employees import EmployeeStates
 from callyard.core.contact_center.interactions import Interactions
+from callyard.core.contact_center.mailroom import Mailroom
+from callyard.core.contact_center.media import UPDATED as MEDIA_UPDATED, Multimedia
 from callyard.events.projections import DERIVE
 from callyard.core.contact_center.distribution import choose, eligible
 from callyard.core.contact_center.queues import QueueEntry, Queues, queue_settings
-from callyard.core.contact_center.statistics import queue_statistics
+from callyard.core.contact_center.statistics import queue_figures, queue_records, queue_statistics
 from callyard.core.engine.calls import CallTransaction
 from callyard.core.engine.model import EXTENSION, Call, Endpoint, Leg
 from callyard.core.engine.routing import QueueRouter
@@ -37,12 +39,15 @@ class ContactCenter(QueueRouter):
         self.config = Config(engine.rt)
         self.states = EmployeeStates(engine, self.agents, self.config)
         self.interactions = Interactions(engine, self.queues, self.config)
+        self.media = Multimedia(self)
+        self.states.media_activity = self.media.activity
         self.desk = Desk(self)
+        self.mailroom = Mailroom(self)   # e-mail: inbound messages, threads, drafts, outgoing mail
         engine.attach_queue_router(self)
         self.projection = Announcements(self)
         engine.rt.projections.in_transaction("contact center: employee, agent, queue and conversation state",
                                              self.projection.run, order=DERIVE + 1,
-                                             events=("call.state", "agent.updated", "queue.updated"))
+                                             events=("call.state", "agent.updated", "queue.updated", MEDIA_UPDATED))
 
     def reset(self) -> None:
         """Every queue empties (the core calls it with the engine's reset: the calls they held are gone)."""
@@ -302,6 +307,7 @@ class ContactCenter(QueueRouter):
             if group is not None:
                 self._queue_event(tx, group)
             self.distribute(tx, group_ep)
+        self.media.distribute_for(tx.uow, employee)
 
     def _withdraw(self, tx: CallTransaction, account_id: str, user_id: str, phones: list[Endpoint | None]) -> None:
         """Withdraw the ACD offers ringing at ``phones`` that the agent may no longer take (logged out, not
@@ -361,17 +367,6 @@ class ContactCenter(QueueRouter):
         account_id = queue["accountId"]
         media = queue["mediaType"]
         sl = float(queue.get("serviceLevelSeconds") or 20)
-        group = self.rt.state.get("group", queue.get("groupId") or "")
-        if group is not None:
-            stats = self.stats_of(group, sl)
-        else:
-            waiting = [i for i in self.interactions.non_voice(account_id)
-                       if i.get("queueId") == queue["id"] and i.get("conversationState") == "InQueue"]
-            empty = {"offered": len(waiting), "answered": 0, "abandoned": 0, "serviceLevelPercent": 100.0}
-            stats = {"waiting": len(waiting), "longestWaitSeconds": 0.0, "offeredToday": len(waiting),
-                     "answeredToday": 0, "abandonedToday": 0, "answeredWithinServiceLevelToday": 0,
-                     "serviceLevelPercentToday": 100.0, "estimatedWaitSeconds": 0.0, "oldestQueuedOn": None,
-                     "windows": {"last15Minutes": empty, "lastHour": empty}}
         counts = {"agentsLoggedIn": 0, "agentsAvailable": 0, "agentsIdle": 0, "agentsOnAcd": 0, "agentsOnNonAcd": 0,
                   "agentsOnOutbound": 0, "agentsUnavailable": 0}
         members: set[str] = set()
@@ -399,6 +394,15 @@ class ContactCenter(QueueRouter):
                 counts["agentsOnNonAcd"] += 1
             elif activity == "Outbound":
                 counts["agentsOnOutbound"] += 1
+        group = self.rt.state.get("group", queue.get("groupId") or "")
+        if group is not None:
+            stats = self.stats_of(group, sl)
+        else:  # the other media: their interactions waiting now and the records of those that left
+            waiting = [datetime.fromisoformat(d["timeOfferedToQueue"].replace("Z", "+00:00"))
+                       for d in self.media.waiting(queue)]
+            records = queue_records(self.rt.state, queue["id"])
+            stats = queue_figures(self.engine.now(), waiting, records, self.media.free_agents(queue),
+                                  counts["agentsLoggedIn"], sl)
         return {"queueId": queue["id"], "accountId": account_id, "name": queue["name"],
                 "reporting": queue["reporting"], "mediaType": media, "waiting": stats["waiting"],
                 "longestWaitSeconds": stats["longestWaitSeconds"], "longestWaitingStartedTime": stats["oldestQueuedOn"],

@@ -84,4 +84,13 @@ def load_contact_center(state: State, rt: Runtime, account: dict[str, Any], spec
                 raise bad(f"queue {queue['name']}: {doc['group']} is not an ACD group of the PBX")
             doc = {**{k: v for k, v in doc.items() if k != "group"}, "id": pbx["groupId"],
                    "groupId": pbx["groupId"], "reporting": pbx["extension"]}
+        addresses = [doc.get("emailAddress"), *(doc.get("emailAliases") or [])]
+        if any(a is not None for a in addresses):
+            if doc["mediaType"] != "Email" or not all(isinstance(a, str) and "@" in a for a in addresses):
+                raise bad(f"queue {queue['name']}: emailAddress and emailAliases are the addresses of an Email "
+                          "queue")
+            taken = {a.lower() for q in state.all(config.QUEUE) for a in [q.get("emailAddress"),
+                                                                           *(q.get("emailAliases") or [])] if a}
+            if taken & {a.lower() for a in addresses}:
+                raise bad(f"queue {queue['name']}: its e-mail address is another queue's")
         put(config.QUEUE, {"serviceLevelSeconds": 20, "serviceLevelGoal": 80, "siteId": site["id"], **doc})

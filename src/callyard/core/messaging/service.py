@@ -495,6 +495,56 @@ class Messaging:
         self._add(uow, message)
         uow.emit("message.created", message["accountId"], _message_subject(message), message, now)
 
+    # ------------------------------------------------------------------ conversations of other parts of the core
+    def open_external(self, uow: UnitOfWork, account_id: str, name: str, created_by: str) -> dict[str, Any]:
+        """A private conversation the core opens for a party that is not a user (a contact center's web chat
+        with a customer): no participant yet; users join it with ``join`` (inside the caller's transaction)."""
+        now = self.rt.now_iso()
+        conversation: dict[str, Any] = {
+            "conversationId": self.rt.ids.uuid(), "accountId": account_id, "stream": True, "visibility": "PRIVATE",
+            "hidden": False, "generateSystemMessages": False, "participants": [], "name": name[:NAME_MAX],
+            "createdOn": now, "createdBy": created_by, "modifiedOn": now, "modifiedBy": created_by}
+        uow.put("conversation", conversation["conversationId"], conversation)
+        uow.emit("conversation.created", account_id, _subject(conversation), conversation, now)
+        return conversation
+
+    def join(self, uow: UnitOfWork, conversation_id: str, user_id: str, added_by: str) -> None:
+        """``user_id`` takes part in the conversation (ACCEPTED), if not yet."""
+        conversation = self.rt.state.get("conversation", conversation_id)
+        if conversation is None or self._member(conversation, user_id) is not None:
+            return
+        now = self.rt.now_iso()
+        entry = {"participantId": user_id, "type": "USER", "userId": user_id, "status": "ACCEPTED",
+                 "addedBy": added_by, "createdOn": now, "modifiedOn": now}
+        updated = uow.update("conversation", conversation_id, participants=[*conversation["participants"], entry],
+                             modifiedOn=now, modifiedBy=added_by)
+        uow.emit("conversation.updated", updated["accountId"], _subject(updated), updated, now)
+
+    def add_message(self, uow: UnitOfWork, conversation_id: str, sender_id: str, body: str,
+                    sender_name: str | None = None) -> dict[str, Any]:
+        """A text message posted by the core on a party's behalf (a web-chat customer, an agent's reply sent
+        through the contact center), inside the caller's transaction."""
+        conversation = self.rt.state.get("conversation", conversation_id)
+        if conversation is None:
+            raise NotFound("ConversationNotFound", f"conversation {conversation_id} was not found")
+        content = self._content({"body": body}, creating=True)
+        now = self.rt.now_iso()
+        message = {"messageId": self.rt.ids.uuid(), "conversationId": conversation_id,
+                   "accountId": conversation["accountId"], "type": "USER", "senderId": sender_id,
+                   "sequence": self._next_sequence(conversation_id), "contentType": "text/plain", "attachments": [],
+                   **content, "createdOn": now, "createdBy": sender_id, "modifiedOn": now, "modifiedBy": sender_id}
+        if sender_name:
+            message["senderName"] = sender_name
+        self._add(uow, message)
+        uow.emit("message.created", message["accountId"], _message_subject(message), message, now)
+        return message
+
+    def lines(self, conversation_id: str) -> builtins.list[dict[str, Any]]:
+        """The conversation's messages, oldest first, for the core's own readers (no access check)."""
+        return [{"messageId": m["messageId"], "createdOn": m["createdOn"], "senderId": m["senderId"],
+                 "senderName": m.get("senderName") or self._display(m["senderId"]), "body": m["body"]}
+                for m in self._messages(conversation_id)]
+
     # ------------------------------------------------------------------ transcripts
     def transcript(self, actor: Principal, conversation_id: str, content_type: str | None,
                    start: str | None, end: str | None) -> tuple[str, Any]:
@@ -506,7 +556,7 @@ class Messaging:
                                              + ", ".join(TRANSCRIPT_TYPES))
         messages = self._window(self._messages(conversation_id), start, end)
         lines = [{"messageId": m["messageId"], "createdOn": m["createdOn"], "type": m["type"],
-                  "senderId": m["senderId"], "senderName": self._display(m["senderId"]),
+                  "senderId": m["senderId"], "senderName": m.get("senderName") or self._display(m["senderId"]),
                   "contentType": m["contentType"], "body": m["body"],
                   **({"fallbackText": m["fallbackText"]} if m.get("fallbackText") else {})} for m in messages]
         title = conversation.get("name") or conversation_id

@@ -21,6 +21,7 @@ from callyard.core.directory.access import Access
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
 from callyard.core.runtime import Runtime
+from callyard.core.state import UnitOfWork
 
 SOURCES = ("uc", "cx", "cloudlink", "sim")
 TEXT_MAX = 1600                 # ten concatenated segments, as most gateways allow
@@ -96,6 +97,13 @@ class SmsOutbox:
                    user_id: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Capture one message of ``account_id`` from ``sender`` to ``to`` (expanded by the account's number
         plan). ``Invalid`` for an empty or too long text or a number that is not one; nothing is stored then."""
+        async with self.rt.write() as uow:
+            return self.capture(uow, account_id, sender=sender, to=to, text=text, source=source, user_id=user_id,
+                                extra=extra)
+
+    def capture(self, uow: UnitOfWork, account_id: str, *, sender: str, to: str, text: Any, source: str,
+                user_id: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``send`` inside the caller's transaction (a contact-center agent's reply)."""
         if source not in SOURCES:
             raise ValueError(f"unknown SMS source {source!r}")
         if not isinstance(text, str) or not text.strip():
@@ -114,10 +122,9 @@ class SmsOutbox:
                **(extra or {})}
         if user_id is not None:
             sms["userId"] = user_id
-        async with self.rt.write() as uow:
-            sms["sequence"] = 1 + max((m.get("sequence", 0) for m in self.rt.state.all("sms")), default=0)
-            uow.put("sms", sms["smsId"], sms)
-            uow.emit("sms.queued", account_id, f"/sms/{sms['smsId']}", dict(sms), self.rt.now_iso())
+        sms["sequence"] = 1 + max((m.get("sequence", 0) for m in self.rt.state.all("sms")), default=0)
+        uow.put("sms", sms["smsId"], sms)
+        uow.emit("sms.queued", account_id, f"/sms/{sms['smsId']}", dict(sms), self.rt.now_iso())
         return sms
 
     def list(self, actor: Principal, accounts: Iterable[str] | None = None) -> list[dict[str, Any]]:
