@@ -162,6 +162,7 @@ def test_a_web_chat_and_an_sms_both_ways(client: httpx.Client, admin: dict, cx_c
     assert {c["lastMediaType"] for c in cases} == {"Chat", "Sms"} and all(c["state"] == "Closed" for c in cases)
     chat_case = next(c for c in cases if c["lastMediaType"] == "Chat")
     assert chat_case["subject"] == "Is my order shipped?" and chat_case["lastAgentReporting"] == "3103"
+    assert chat_case["durationInLastQueue"] == "00:00:00"     # carol logged in and was offered it at once
     one = client.get(f"{API}/cases/{chat_case['id']}/{chat_case['monthYearCreated']}", headers=cx_carol)
     assert one.status_code == 200 and one.json()["conversations"] == [cid]
     assert client.get(f"{API}/cases/{chat_case['id']}/011999", headers=cx_carol).status_code == 404

@@ -270,6 +270,15 @@ def open_media(view: dict[str, Any], offset: int | None = None) -> dict[str, Any
     }
 
 
+def _between(start: str | None, end: str | None) -> str | None:
+    """The TimeSpan from ``start`` to ``end`` (None unless both are known and in order)."""
+    if not start or not end or end < start:
+        return None
+    seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+               - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    return timespan(seconds)
+
+
 def case(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
     """CaseModel."""
     return {
@@ -281,6 +290,7 @@ def case(doc: dict[str, Any], offset: int | None = None) -> dict[str, Any]:
         "lastQueueDialable": None, "lastAgentName": doc.get("lastAgentName"), "lastAgentId": doc.get("lastAgentId"),
         "lastAgentReporting": doc.get("lastAgentReporting"),
         "timeOfferedToLastQueue": when(doc.get("timeOfferedToLastQueue"), offset),
+        "durationInLastQueue": _between(doc.get("timeOfferedToLastQueue"), doc.get("timeOfferedToLastAgent")),
         "timeOfferedToLastAgent": when(doc.get("timeOfferedToLastAgent"), offset),
         "timeOfLastAgentResponse": when(doc.get("timeOfLastAgentResponse"), offset),
         "timeOfLastCustomerResponse": when(doc.get("timeOfLastCustomerResponse"), offset),
