@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from callyard.core.auth.passwords import hash_fixture_password
 from callyard.core.contact_center import config
+from callyard.core.contact_center.platform import load_platform
 from callyard.core.contact_center.model import MEDIA, REASON_TYPES, SECURITY_ROLES
 from callyard.core.errors import Invalid
 from callyard.core.runtime import Runtime
@@ -85,3 +86,4 @@ def load_contact_center(state: State, rt: Runtime, account: dict[str, Any], spec
             doc = {**{k: v for k, v in doc.items() if k != "group"}, "id": pbx["groupId"],
                    "groupId": pbx["groupId"], "reporting": pbx["extension"]}
         put(config.QUEUE, {"serviceLevelSeconds": 20, "serviceLevelGoal": 80, "siteId": site["id"], **doc})
+    load_platform(state, account, spec, put, site["id"])   # application profiles, prompts, variables
