@@ -75,8 +75,9 @@ class GlobalReplyTemplates:
             mine is None or not doc["queues"] or bool(mine & set(doc["queues"])))
 
     def _all(self, caller: Caller) -> list[dict[str, Any]]:
+        """The caller's templates, by question (then answer)."""
         found = [d for d in self.rt.state.all(KIND) if self._visible(caller, d)]
-        return sorted(found, key=lambda d: (d["createdOn"], d["id"]))
+        return sorted(found, key=lambda d: (d["customerText"].lower(), d["templateText"].lower(), d["id"]))
 
     # ------------------------------------------------------------------ reads
     def search(self, actor: Principal, *, search: str = "", media: str | None = None, skip: int = 0,

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from callyard.core.errors import Forbidden, Invalid, NotFound
+from callyard.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 if TYPE_CHECKING:
     from callyard.core.contact_center.desk import Desk
@@ -145,6 +146,8 @@ class MemoryFiles:
         folder = self._walk(base + parts[:-1])
         if folder is None or parts[-1] not in folder.children:
             return False
+        if folder.children[parts[-1]].children:
+            raise Conflict("FolderNotEmpty", "the folder is not empty")
         del folder.children[parts[-1]]
         return True
 
@@ -299,7 +302,7 @@ class DiskFiles:
                 try:
                     os.rmdir(parts[-1], dir_fd=fd)
                 except OSError:
-                    raise Invalid("FolderNotEmpty", "the folder is not empty") from None
+                    raise Conflict("FolderNotEmpty", "the folder is not empty") from None
             else:
                 os.unlink(parts[-1], dir_fd=fd)
             return True
@@ -308,19 +311,12 @@ class DiskFiles:
 
     @staticmethod
     def _remove_tree(target: Path) -> None:
-        """Remove ``target`` and what it holds; links are removed, never followed."""
+        """Remove ``target`` and what it holds; links are removed, never followed (``shutil.rmtree`` works
+        through directory descriptors on this platform)."""
         if target.is_symlink() or target.is_file():
             target.unlink()
-            return
-        if not target.exists():
-            return
-        for dirpath, dirnames, filenames in os.walk(target, topdown=False, followlinks=False):
-            for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-                os.unlink(os.path.join(dirpath, name))
-            for name in dirnames:
-                if not os.path.islink(os.path.join(dirpath, name)):
-                    os.rmdir(os.path.join(dirpath, name))
-        os.rmdir(target)
+        elif target.exists():
+            shutil.rmtree(target)
 
     def wipe(self, account_id: str) -> None:
         self._remove_tree(self.root.joinpath(*confine(account_id)))
