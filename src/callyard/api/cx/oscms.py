@@ -36,13 +36,6 @@ async def extensions(caller: Caller, admin: AdminDep) -> Any:
     return admin.oscms.extensions(caller)
 
 
-@router.get("/webhooks/recordings/{caseId}/{callId}", responses=schemas.ok(schemas.collection(models.Recording)),
-            summary="Retrieves call recordings associated with a specific caseId and callId.")
-async def recordings(caseId: str, callId: str, request: Request, caller: Caller, admin: AdminDep) -> Any:
-    items = [admin_wire.recording(r) for r in admin.oscms.recordings(caller, caseId, callId)]
-    return {"_links": {"self": {"href": request.url.path}}, "count": len(items), "_embedded": {"items": items}}
-
-
 @router.get("/webhooks/recordings/{recordingId}/download", response_class=Response, responses=AUDIO,
             summary="Downloads a specific recording file by its ID.")
 async def download(recordingId: str, request: Request, caller: Caller, admin: AdminDep) -> Response:
@@ -56,3 +49,11 @@ async def download(recordingId: str, request: Request, caller: Caller, admin: Ad
 async def play(recordingId: str, request: Request, caller: Caller, admin: AdminDep) -> Response:
     doc, content_type, data = admin.oscms.recording(caller, recordingId)
     return audio(request, content_type, data, doc["recordingId"], inline=True)
+
+
+# after download and play: ``/webhooks/recordings/{recordingId}/download`` is not a case's call named "download"
+@router.get("/webhooks/recordings/{caseId}/{callId}", responses=schemas.ok(schemas.collection(models.Recording)),
+            summary="Retrieves call recordings associated with a specific caseId and callId.")
+async def recordings(caseId: str, callId: str, request: Request, caller: Caller, admin: AdminDep) -> Any:
+    items = [admin_wire.recording(r) for r in admin.oscms.recordings(caller, caseId, callId)]
+    return {"_links": {"self": {"href": request.url.path}}, "count": len(items), "_embedded": {"items": items}}
