@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from callyard.api.cx.schemas import Resource, Text, _Model
+from callyard.api.cx.schemas import Model, Resource, Text
 
 
 class GlobalReplyTemplateModel(Resource):
@@ -22,12 +22,12 @@ class GlobalReplyTemplateModel(Resource):
     queues: list[str]
 
 
-class Tag(_Model):
+class Tag(Model):
     name: str
     count: int
 
 
-class ReplyTemplateFolder(_Model):
+class ReplyTemplateFolder(Model):
     label: str
     path: str
     children: list["ReplyTemplateFolder"]
@@ -35,28 +35,28 @@ class ReplyTemplateFolder(_Model):
     data: dict[str, Any]
 
 
-class ReplyTemplateFile(_Model):
+class ReplyTemplateFile(Model):
     path: str
     template: str
     templateName: str
 
 
-class StringModel(_Model):
+class StringModel(Model):
     string: str
 
 
-class WebhookModel(_Model):
+class WebhookModel(Model):
     id: str
     name: Text = None
     url: str
     token: Text = None
 
 
-class WebhookList(_Model):
+class WebhookList(Model):
     webhookList: list[WebhookModel]
 
 
-class OscmsExtension(_Model):
+class OscmsExtension(Model):
     extension: str
     name: Text = None
     employeeId: str
