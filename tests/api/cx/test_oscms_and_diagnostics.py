@@ -233,3 +233,24 @@ def test_globex_never_sees_acmes(two_tenants: tuple[httpx.Client, dict, dict]) -
     assert http.get(f"{API}/prompts/Welcome/audio", headers=globex).status_code == 404
     assert http.get(f"{API}/variables/CustomerId", headers=globex).status_code == 404
     assert http.get(f"{API}/applicationprofiles/Ignite", headers=globex).json()["count"] == 0
+
+
+def test_the_state_is_exported_sealed_and_reset_per_account(two_tenants: tuple[httpx.Client, dict, dict]) -> None:
+    http, acme, globex = two_tenants
+    acme_admin = auth(token(http, "admin@acme.example"))   # a platform token: account-scoped control
+    http.post(f"{API}/webhooks", headers=acme, json=OSCMS).raise_for_status()
+    http.post(f"{API}/globalreplytemplates", headers=acme, json={"template": "Hi"}).raise_for_status()
+    http.post(f"{API}/diagnostics/employees/alice/statemonitor/false", headers=acme).raise_for_status()
+    http.post(f"{API}/webhooks", headers=globex, json={"id": "g", "url": "https://rec.globex.example/h"}
+              ).raise_for_status()
+    snapshot = http.get("/_callyard/state", headers=acme_admin).json()
+    documents = snapshot["documents"]
+    [webhook] = documents["cc_oscms_webhook"]
+    assert webhook["oscmsId"] == "oscms-1" and webhook["oscmsToken"].startswith("sealed:v1:")   # never in clear
+    assert len(documents["cc_reply_template"]) == 1 and len(documents["cc_monitor"]) == 1
+    assert len(documents["cc_prompt"]) == 3 and all(p["blobId"] in snapshot["blobs"] for p in documents["cc_prompt"])
+    http.post("/_callyard/reset", headers=acme_admin).raise_for_status()     # Acme only
+    assert http.get(f"{API}/webhooks", headers=acme).json() == {"webhookList": []}
+    assert http.get(f"{API}/globalreplytemplates", headers=acme).json()["count"] == 0
+    assert http.get(f"{API}/diagnostics/employees/alice/statemonitor", headers=acme).json() == "0"
+    assert [w["id"] for w in http.get(f"{API}/webhooks", headers=globex).json()["webhookList"]] == ["g"]

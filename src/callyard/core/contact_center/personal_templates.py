@@ -187,9 +187,13 @@ class DiskFiles:
                     os.mkdir(part, 0o700, dir_fd=fd)
                     nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
             except OSError as error:
-                if error.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise Invalid("InvalidPath", f"{part!r} is not a folder (links are not followed)") from None
-                raise
+                if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                    raise Invalid("InvalidPath", f"{part!r} is a symbolic link (links are not followed)") from None
+                if create:
+                    raise Invalid("InvalidPath", f"{part!r} is a file, not a folder") from None
+                return None
             finally:
                 os.close(fd)
             fd = nxt
