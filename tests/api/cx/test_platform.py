@@ -4,14 +4,14 @@ and from the tenant file (profiles, prompts as real WAV files, variables)."""
 from __future__ import annotations
 
 import io
+import json
 import wave
 
 import httpx
 
-from tests.api.cx.conftest import API, WEB_CHAT
-from tests.conftest import start_server
-from tests.api.cx.conftest import cx_token
-from tests.conftest import auth
+from callyard.core.directory.tenant import DEMO_TENANT
+from tests.api.cx.conftest import API, WEB_CHAT, cx_token
+from tests.conftest import auth, start_server
 from tests.support.control import Control
 
 NODE_TYPES = {"Voice": "SIP", "Chat": "MCCWebChat", "Email": "MCCEmail", "Sms": "MCCSms",
@@ -44,6 +44,10 @@ def test_mail_server_reads_the_twins_mail_settings(client: httpx.Client, supervi
     [mail] = client.get(f"{API}/mailservers", headers=supervisor).json()["_embedded"]["items"]
     assert mail["smtpServer"] is None and mail["smtpPort"] is None      # no --smtp: the outbox only
     assert mail["smtpPassword"] is None and mail["incommingPassword"] is None
+    tenant = json.loads(DEMO_TENANT.read_text())
+    acme = next(a for a in tenant["accounts"][0]["customers"] if a["name"] == "Acme")
+    addresses = [q["emailAddress"] for q in acme["contactCenter"]["queues"] if q.get("emailAddress")]
+    assert mail["incomingEmailAliases"] == (",".join(addresses) or None)     # the Email queues' addresses
     assert client.get(f"{API}/mailservers/{mail['id']}", headers=supervisor).json() == mail
     assert client.get(f"{API}/mailservers/nope", headers=supervisor).status_code == 404
     with start_server(smtp="127.0.0.1:2525") as live, httpx.Client(base_url=live.url, timeout=10) as http:

@@ -7,7 +7,8 @@ routing prompts and IVR variables.
   from the account and the media). Their clocks are the twin's clock. No credentials are exposed.
 * **The mail server** is the twin's own mail transport, read from the server's settings (``attach_mail``):
   the SMTP relay of ``--smtp`` (outbound; none means mail is only captured in the outbox) and the inbound SMTP
-  listener when the server has one, with the addresses of the account's Email queues as its aliases.
+  listener when the server has one (``--smtp-listen``), with the addresses of the account's Email queues
+  (``emailAddress``) as its aliases.
 * **Application profiles, prompts and variables** come from the tenant file's ``contactCenter``
   (``applicationProfiles``, ``prompts``, ``variables``; ``load_platform``). A prompt is a real WAV file (the
   same synthesised audio as recordings and voicemail, of the prompt's length), kept as a blob.
@@ -126,8 +127,8 @@ class Platform:
         account_id = account["accountId"]
         relay_host, relay_port = _host_port(self.mail.relay)
         in_host, in_port = _host_port(self.mail.listener)
-        aliases = [str(q.get("address") or q.get("email")) for q in self.config.queues(account_id)
-                   if q["mediaType"] == "Email" and (q.get("address") or q.get("email"))]
+        aliases = [str(q["emailAddress"]) for q in self.config.queues(account_id)
+                   if q["mediaType"] == "Email" and q.get("emailAddress")]
         return [{"id": self.mail_server_id(account_id), "accountId": account_id,
                  "name": f"{account.get('name', '')} mail".strip(), "smtpServer": relay_host, "smtpPort": relay_port,
                  "smtpUsesSsl": False, "smtpConnectionTimeoutSeconds": 10, "smtpFromEmail": self.mail.sender,
