@@ -31,7 +31,10 @@ PUBLIC = {("POST", "/authorizationserver/token"), ("GET", "/miccsdk/api/v1/opena
 ROUTES = sorted(r for r in mounted(build_app(Settings(ephemeral=True)))
                 if r[1].startswith(PREFIXES) and r not in PUBLIC)
 FILL = {"id": "alice", "groupid": "Support Agents", "conversationId": "nope", "actionName": "update",
-        "fileToDelete": "x", "qid": "Support", "cid": "nope"}
+        "fileToDelete": "x", "qid": "Support", "cid": "nope",
+        # configuration and diagnostics
+        "caseId": "x", "callId": "nope", "recordingId": "nope", "appname": "Ignite", "profilenameorid": "Default",
+        "skipIfContained": "true"}
 ACME_FILL = {**FILL, "id": "Support"}
 
 

@@ -232,7 +232,8 @@ def test_globex_never_sees_acmes(two_tenants: tuple[httpx.Client, dict, dict]) -
     assert http.get(f"{API}/prompts/Welcome", headers=globex).status_code == 404
     assert http.get(f"{API}/prompts/Welcome/audio", headers=globex).status_code == 404
     assert http.get(f"{API}/variables/CustomerId", headers=globex).status_code == 404
-    assert http.get(f"{API}/applicationprofiles/Ignite", headers=globex).json()["count"] == 0
+    assert http.get(f"{API}/applicationprofiles/Ignite", headers=globex).status_code == 404
+    assert http.get(f"{API}/applicationprofiles/Ignite/Default", headers=globex).status_code == 404
 
 
 def test_the_state_is_exported_sealed_and_reset_per_account(two_tenants: tuple[httpx.Client, dict, dict]) -> None:

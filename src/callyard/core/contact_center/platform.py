@@ -146,8 +146,12 @@ class Platform:
                       key=lambda d: (str(d.get("name")).lower(), d["id"]))
 
     def application_profiles(self, actor: Principal, application: str) -> list[dict[str, Any]]:
+        """The profiles of an application (404 for an application the account has no profile of)."""
         wanted = application.strip().lower()
-        return [d for d in self._docs(actor, APP_PROFILE) if d["application"].lower() == wanted]
+        found = [d for d in self._docs(actor, APP_PROFILE) if d["application"].lower() == wanted]
+        if not found:
+            raise NotFound("ApplicationNotFound", f"no application profiles of {application}")
+        return found
 
     def application_profile(self, actor: Principal, application: str, ref: str) -> dict[str, Any]:
         return self._find(self.application_profiles(actor, application), ref, ("id", "name"),
