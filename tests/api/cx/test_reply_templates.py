@@ -205,3 +205,11 @@ def test_personal_templates_on_disk_stay_in_the_data_directory(disk_server: Any)
         # a reset removes the templates, and leaves what is outside the data directory alone
         Control(http, auth(cx_token(http, "carol"))).reset()
         assert not base.exists() and (outside / "secret.txt").read_text() == "outside"
+
+
+def test_a_deleted_queue_leaves_its_templates(client: httpx.Client, supervisor: dict, cx_carol: dict) -> None:
+    doc = client.post(f"{API}/globalreplytemplates", headers=supervisor, json=REFUND).json()
+    assert client.delete(f"{API}/queues/Web Chat", headers=supervisor).status_code == 200
+    updated = client.put(f"{API}/globalreplytemplates/{doc['id']}", headers=supervisor, json={"tags": ["kept"]})
+    assert updated.status_code == 200 and updated.json()["queues"] == []      # the deleted queue is dropped
+    assert client.get(f"{API}/globalreplytemplates/{doc['id']}", headers=cx_carol).json()["tags"] == ["kept"]

@@ -166,7 +166,9 @@ class GlobalReplyTemplates:
                 out.append(name.strip())
         return out
 
-    def _queues(self, caller: Caller, value: Any, media: str) -> list[str]:
+    def _queues(self, caller: Caller, value: Any, media: str, stored: bool = False) -> list[str]:
+        """The queue ids of ``value`` (ids, names or reporting numbers), each of the account and of ``media``
+        (any for Unspecified). ``stored``: the template's own list, where a queue deleted since is dropped."""
         if value is None:
             return []
         if not isinstance(value, list):
@@ -179,6 +181,8 @@ class GlobalReplyTemplates:
             try:
                 queue = self.config.queue(caller.account_id, ref)
             except NotFound:
+                if stored:
+                    continue
                 raise Invalid("InvalidQueues", f"queue {ref} was not found") from None
             if media != "Unspecified" and queue["mediaType"] != media:
                 raise Invalid("InvalidQueues", f"queue {queue['name']} is a {queue['mediaType']} queue; the "
@@ -203,7 +207,7 @@ class GlobalReplyTemplates:
             "customerText": customer if customer is not None else base.get("customerText", ""),
             "tags": self._tags(body["tags"]) if "tags" in body else base.get("tags", []),
             "queues": self._queues(caller, body["queues"], media) if "queues" in body
-            else self._queues(caller, base.get("queues"), media)}
+            else self._queues(caller, base.get("queues"), media, stored=True)}
 
     async def create(self, actor: Principal, body: dict[str, Any]) -> dict[str, Any]:
         caller = self._author(actor)

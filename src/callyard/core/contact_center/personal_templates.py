@@ -9,9 +9,9 @@ or drive, no ``.`` or ``..`` part, no NUL or other control character, no part ov
 not followed) and the resolved path must stay inside the base directory. ``/`` and ``\\`` both separate parts
 (MiCC clients send Windows paths).
 
-An employee reads and writes only their own templates (``me``); a supervisor reads anyone's of the account; a
-client without impersonation has no templates ("third party requests are denied"). A reset of the twin or of
-an account removes the account's templates (``wipe``).
+The operations name no employee: an employee reads and writes their own templates only; a client without
+impersonation has none ("third party requests are denied"; impersonating an employee reaches theirs). A reset
+of the twin or of an account removes the account's templates (``wipe``).
 """
 from __future__ import annotations
 
@@ -341,16 +341,14 @@ class PersonalReplyTemplates:
         self.files = files
 
     # ------------------------------------------------------------------ whose templates
-    def _base(self, actor: "Principal", media: str, ref: str = "me", write: bool = False) -> tuple[str, ...]:
+    def _base(self, actor: "Principal", media: str) -> tuple[str, ...]:
+        """The caller's own tree for ``media`` (the operations name no employee: always ``me``)."""
         if media not in MEDIA:
             raise NotFound("MediaNotFound", f"personal reply templates are for {', '.join(MEDIA)}")
-        caller = self.desk.caller(actor)
-        if caller.employee is None:
+        employee = self.desk.caller(actor).employee
+        if employee is None:
             raise Forbidden("ThirdPartyDenied", "personal reply templates are an employee's; impersonate one "
                                                 "(third party requests are denied)")
-        employee = caller.employee if ref.lower() == "me" else self.desk.config.employee(caller.account_id, ref)
-        if employee["id"] != caller.employee["id"] and (write or not caller.supervisor):
-            raise Forbidden("InsufficientPermissions", "personal reply templates are their employee's own")
         return (employee["accountId"], employee["id"], media)
 
     # ------------------------------------------------------------------ reads (the seed's operations)
@@ -396,7 +394,7 @@ class PersonalReplyTemplates:
 
     # ------------------------------------------------------------------ writes (the twin's addition)
     def save(self, actor: "Principal", media: str, path: str, text: str) -> dict[str, Any]:
-        base = self._base(actor, media, write=True)
+        base = self._base(actor, media)
         parts = confine(path)
         if not isinstance(text, str):
             raise Invalid("InvalidTemplate", "template is a string")
@@ -408,7 +406,7 @@ class PersonalReplyTemplates:
         return {"path": "/".join(parts), "templateName": parts[-1], "template": text}
 
     def remove(self, actor: "Principal", media: str, path: str) -> None:
-        base = self._base(actor, media, write=True)
+        base = self._base(actor, media)
         parts = confine(path)
         if not self.files.remove(base, parts):
             raise NotFound("ReplyTemplateNotFound", f"reply template {'/'.join(parts)} was not found")
