@@ -213,3 +213,22 @@ def test_a_deleted_queue_leaves_its_templates(client: httpx.Client, supervisor: 
     updated = client.put(f"{API}/globalreplytemplates/{doc['id']}", headers=supervisor, json={"tags": ["kept"]})
     assert updated.status_code == 200 and updated.json()["queues"] == []      # the deleted queue is dropped
     assert client.get(f"{API}/globalreplytemplates/{doc['id']}", headers=cx_carol).json()["tags"] == ["kept"]
+
+
+def test_templates_and_webhooks_survive_a_restart(tmp_path: Path) -> None:
+    for attempt in range(2):   # the same data directory: the second server loads what the first stored
+        with start_server(ephemeral=False, data_dir=tmp_path) as live, httpx.Client(base_url=live.url,
+                                                                                  timeout=10) as http:
+            boss, carol = auth(cx_token(http, "admin@acme.example")), auth(cx_token(http, "carol"))
+            if attempt == 0:
+                http.post(f"{API}/globalreplytemplates", headers=boss, json=REFUND).raise_for_status()
+                http.post(f"{API}/webhooks", headers=boss, json={"id": "rec", "url": "https://rec.example/h",
+                                                                 "token": "t"}).raise_for_status()
+                _save(http, carol, "sms", "Greetings/hi.txt", "Hi there").raise_for_status()
+                continue
+            [template] = http.get(f"{API}/globalreplytemplates", headers=carol).json()["_embedded"]["items"]
+            assert template["customerText"] == REFUND["customerText"]
+            [hook] = http.get(f"{API}/webhooks", headers=boss).json()["webhookList"]
+            assert hook["id"] == "rec" and hook["hasToken"] is True
+            assert http.get(f"{API}/sms/replytemplates/content", headers=carol,
+                            params={"fileName": "Greetings/hi.txt"}).json() == {"string": "Hi there"}
