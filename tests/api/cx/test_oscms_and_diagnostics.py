@@ -18,6 +18,7 @@ from tests.conftest import auth, token
 from tests.delivery.signalr.test_python_clients import aiohttp_writer_send  # noqa: F401 - a fixture
 from tests.support.control import Control
 
+pytestmark = pytest.mark.usefixtures("aiohttp_writer_send")   # signalr-async with this aiohttp
 OSCMS = {"id": "oscms-1", "name": "Acme recorder", "url": "https://recorder.acme.example/hook", "token": "s3cret"}
 
 
@@ -176,9 +177,6 @@ async def test_monitors_and_connections_follow_the_signalr_hubs(wrap_server: Any
             await boss_hubs.agent.invoke("removeStateMonitor", ["alice"])
             assert http.delete(f"{API}/diagnostics/employees/alice/statemonitor", headers=boss).json() == "0"
             assert (count("statemonitor"), count("agentstatemonitors")) == ("0", "0")
-
-
-pytestmark = pytest.mark.usefixtures("aiohttp_writer_send")
 
 
 # ---------------------------------------------------------------------- no tenant sees another's
