@@ -33,7 +33,10 @@ ROUTES = sorted(r for r in mounted(build_app(Settings(ephemeral=True)))
 FILL = {"id": "alice", "groupid": "Support Agents", "conversationId": "nope", "actionName": "update",
         "fileToDelete": "x", "qid": "Support", "cid": "nope",
         # the other media (Cases, Chat's CloudLink transcripts)
-        "monthYearCreated": "122026", "interactionId": "nope", "tagId": "x", "employeeId": "alice"}
+        "monthYearCreated": "122026", "interactionId": "nope", "tagId": "x", "employeeId": "alice",
+        # configuration and diagnostics
+        "caseId": "x", "callId": "nope", "recordingId": "nope", "appname": "Ignite", "profilenameorid": "Default",
+        "skipIfContained": "true"}
 ACME_FILL = {**FILL, "id": "Support"}
 
 

@@ -29,7 +29,8 @@ from callyard.core.state import State
 
 SNAPSHOT_FORMAT = "callyard-state"
 SNAPSHOT_VERSION = 1
-SECRET_FIELDS = ("passwordHash", "clientSecretHash", "secretHash", "signingSecret", "activationToken", "tokenHash")
+SECRET_FIELDS = ("passwordHash", "clientSecretHash", "secretHash", "signingSecret", "activationToken", "tokenHash",
+                 "oscmsToken")
 SEALED = "sealed:v1:"
 NOT_EXPORTED = ("auth_code",)   # single-use login codes: credentials, and gone in ten minutes anyway
 # An account keeps these through a scoped import: they are who the account is, in the twin and to others.
@@ -58,7 +59,10 @@ ID_FIELDS = {"account": "accountId", "user": "userId", "group": "groupId", "cont
                                         "cc_warning", "cc_dnis", "cc_client", "cc_directory", "cc_interaction",
                                         "cc_case", "cc_state", "cc_call_details", "cc_greetings")},
              # the contact center's e-mail (core/contact_center/mailroom.py)
-             **{kind: "id" for kind in ("cc_email", "cc_email_file")}}
+             **{kind: "id" for kind in ("cc_email", "cc_email_file")},
+             # the contact center's templates, OSCMS webhooks, diagnostics and platform configuration
+             **{kind: "id" for kind in ("cc_reply_template", "cc_oscms_webhook", "cc_monitor", "cc_problem_report",
+                                        "cc_app_profile", "cc_prompt", "cc_variable")}}
 
 
 class Sealer:

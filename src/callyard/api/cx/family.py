@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from starlette.middleware import Middleware
 
-from callyard.api.cx import (agents, auth, conversations, email, employees, hubs, multimedia, openapi, openmedia,
-                             queues, reference)
+from callyard.api.cx import (admin_common, agents, auth, conversations, diagnostics, email, employees, hubs,
+                             multimedia, openapi, openmedia, oscms, platform, queues, reference, templates)
 from callyard.api.cx.edge import BASE, ERRORS, PREFIXES, CaseInsensitivePaths, paging, principal
 from callyard.api.family import Family, Mount
 
@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from callyard.container import Twin
 
 REST_ROUTERS = (employees.router, agents.router, queues.router, conversations.router, reference.router,
-                openmedia.router, *multimedia.ROUTERS, email.router)
+                openmedia.router, *multimedia.ROUTERS, email.router,
+                # configuration and diagnostics: reply templates, OSCMS webhooks, diagnostics, platform
+                templates.router, oscms.router, diagnostics.router, platform.router)
+
+
+def _projections(twin: "Twin") -> None:
+    hubs.register(twin)
+    admin_common.register(twin)   # after the hubs: diagnostics read their live connections
 
 
 def _routing_middleware(_twin: "Twin") -> Sequence[Middleware]:
@@ -39,5 +46,5 @@ FAMILY = Family(
     auth=principal,
     paging=paging,
     routing_middleware=_routing_middleware,
-    projections=hubs.register,
+    projections=_projections,
 )

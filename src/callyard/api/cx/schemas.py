@@ -14,6 +14,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+Model = _Model   # the base of the family's schemas, for its other schema modules (admin_schemas.py)
+
+
 class Resource(_Model):
     links: dict[str, Any] = Field(alias="_links")
     embedded: dict[str, Any] = Field(alias="_embedded")

@@ -10,6 +10,7 @@ from typing import Any
 
 from callyard.core.clock import iso
 from callyard.core.contact_center.agents import Agents, check_agent_change
+from callyard.core.contact_center.administration import Administration
 from callyard.core.contact_center.announcements import Announcements
 from callyard.core.contact_center.config import Config
 from callyard.core.contact_center.desk import Desk
@@ -43,6 +44,8 @@ class ContactCenter(QueueRouter):
         self.states.media_activity = self.media.activity
         self.desk = Desk(self)
         self.mailroom = Mailroom(self)   # e-mail: inbound messages, threads, drafts, outgoing mail
+        self.administration = Administration(self.desk)   # templates, OSCMS, diagnostics, platform
+        self.administration.register(engine.rt.projections)
         engine.attach_queue_router(self)
         self.projection = Announcements(self)
         engine.rt.projections.in_transaction("contact center: employee, agent, queue and conversation state",

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from callyard.core.auth.passwords import hash_fixture_password
 from callyard.core.contact_center import config
+from callyard.core.contact_center.platform import load_platform
 from callyard.core.contact_center.model import MEDIA, REASON_TYPES, SECURITY_ROLES
 from callyard.core.errors import Invalid
 from callyard.core.runtime import Runtime
@@ -94,3 +95,4 @@ def load_contact_center(state: State, rt: Runtime, account: dict[str, Any], spec
             if taken & {a.lower() for a in addresses}:
                 raise bad(f"queue {queue['name']}: its e-mail address is another queue's")
         put(config.QUEUE, {"serviceLevelSeconds": 20, "serviceLevelGoal": 80, "siteId": site["id"], **doc})
+    load_platform(state, account, spec, put, site["id"])   # application profiles, prompts, variables
