@@ -194,6 +194,7 @@ class RequestContext:
                 status_holder["status"] = message["status"]
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
                 headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
+                status_holder["headers"] = headers
                 message = dict(message, headers=headers)
             await send(message)
 
@@ -214,6 +215,8 @@ class RequestContext:
                     "role": principal.role, "clientId": principal.client_id},
                 "accountId": principal.account_id if principal is not None else state.get("account_id"),
                 "tokenId": token_id,
+                "requestHeaders": redaction.headers(scope.get("headers") or []),
+                "responseHeaders": redaction.headers(status_holder.get("headers") or []),
             })
 
 

@@ -1,6 +1,7 @@
 """Secrets never reach the request journal, the audit's evidence or the server log: the values of credential
-parameters in query strings (the request target) are replaced by ``REDACTED``. (The journal and the audit
-keep no request bodies and no headers besides ``Host``; the audit hashes a body only to recognise a retry.)
+parameters in query strings (the request target) and of credential headers (``Authorization`` keeps its
+scheme, ``Cookie``, ``Set-Cookie``, signatures, API keys) are replaced by ``REDACTED``. (The journal keeps
+headers so redacted and no bodies; the audit hashes a body only to recognise a retry.)
 
 ``install_log_redaction`` puts a filter on uvicorn's loggers, whose access log (and WebSocket lines) print the
 full request target — ``/_callyard/stream?token=…`` included."""
@@ -32,6 +33,22 @@ def query(text: str) -> str:
     if not any(secret(k) for k, _ in pairs):
         return text
     return urlencode([(k, REDACTED if secret(k) else v) for k, v in pairs], safe="*/:,{}$@ ")
+
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                            "webhook-signature", "x-console-csrf", "x-mitel-signature"})
+
+
+def headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """ASGI headers as ``(name, value)`` text, the values of credentials redacted (a bearer keeps its scheme)."""
+    out = []
+    for name_b, value_b in raw:
+        name, value = name_b.decode("latin-1").lower(), value_b.decode("latin-1")
+        if name in SECRET_HEADERS or secret(name):
+            scheme = value.split(" ", 1)[0] if name.endswith("authorization") and " " in value.strip() else ""
+            value = f"{scheme} {REDACTED}" if scheme else REDACTED
+        out.append((name, value))
+    return out
 
 
 def text(line: str) -> str:
