@@ -119,7 +119,7 @@ def test_the_softphone_and_the_simulator_act_on_the_same_core(console: httpx.Cli
     assert console.post(f"{C}/act/call", data={"from": "+16135550123", "to": "2881"}, headers=hx).status_code == 200
     answered = console.post(f"{C}/act/softphone", data={"endpoint": "2881", "action": "answer"}, headers=hx)
     assert answered.status_code == 200 and "connected" in answered.text
-    calls = console.get(f"/2017-09-01/endpoints/2881/calls", headers=admin).json()["_embedded"]["items"]
+    calls = console.get("/2017-09-01/endpoints/2881/calls", headers=admin).json()["_embedded"]["items"]
     assert [c["state"] for c in calls] == ["connected"]                       # the Media API agrees
     dtmf = console.post(f"{C}/act/softphone", data={"endpoint": "2881", "digit": "5"}, headers=hx)
     assert dtmf.status_code == 200
@@ -131,7 +131,7 @@ def test_the_softphone_and_the_simulator_act_on_the_same_core(console: httpx.Cli
     assert bad.status_code == 400 and "InvalidFrom" in bad.text
     hung = console.post(f"{C}/act/softphone", data={"endpoint": "2881", "action": "hangup"}, headers=hx)
     assert hung.status_code == 200
-    assert console.get(f"/2017-09-01/endpoints/2881/calls", headers=admin).json()["_embedded"]["items"] == []
+    assert console.get("/2017-09-01/endpoints/2881/calls", headers=admin).json()["_embedded"]["items"] == []
 
 
 def test_a_globex_admin_sees_nothing_of_acme(globex_console: httpx.Client, client: httpx.Client) -> None:
@@ -160,7 +160,8 @@ def test_a_globex_admin_changes_nothing_of_acme(globex_console: httpx.Client, cl
     c = globex_console
     token = csrf_of(c.get(f"{C}/switchboard").text)
     hx = {"HX-Request": "true", "X-Console-CSRF": token}
-    for action, form in (("call", {"from": "+16135550123", "to": "2881"}), ("agent", {"userId": BOB, "change": "login"}),
+    for action, form in (("call", {"from": "+16135550123", "to": "2881"}),
+                         ("agent", {"userId": BOB, "change": "login"}),
                          ("phone", {"endpoint": "2881", "action": "answer"})):
         refused = c.post(f"{C}/act/{action}", params={"account": ACME}, data=form, headers=hx)
         assert refused.status_code == 403, (action, refused.text)

@@ -498,7 +498,7 @@ async def reset(request: Request, screen: views.Screen, form: dict[str, Any]) ->
 
 @action("import")
 async def import_state(request: Request, screen: views.Screen, form: dict[str, Any]) -> str:
-    upload = form.get("snapshot")
+    upload: Any = form.get("snapshot")
     raw = await upload.read() if hasattr(upload, "read") else str(upload or "").encode()
     try:
         snapshot = json.loads(raw)

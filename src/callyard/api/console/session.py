@@ -76,10 +76,10 @@ class Viewer:
                     return account
             raise Forbidden("AccountNotVisible", f"account {ref} is not one this console session may see")
         with_pbx = [a for a in self.accounts if a.get("pbx")]
-        chosen = (with_pbx or list(self.accounts) or [None])[0]
-        if chosen is None:
+        candidates = with_pbx or list(self.accounts)
+        if not candidates:
             raise Forbidden("NoAccount", "this console session sees no account")
-        return chosen
+        return candidates[0]
 
 
 class SignInRequired(Exception):
