@@ -3,6 +3,7 @@ that an account admin sees and changes only their accounts in every console page
 from __future__ import annotations
 
 import re
+import time
 from typing import Iterator
 
 import httpx
@@ -175,13 +176,22 @@ def test_a_globex_admin_changes_nothing_of_acme(globex_console: httpx.Client, cl
     assert call["accountId"] == GLOBEX
 
 
-def test_a_session_ends_with_sign_out_and_with_a_new_password(client: httpx.Client) -> None:
+def test_a_session_ends_with_sign_out_and_with_a_new_password(client: httpx.Client, as_user) -> None:
     with httpx.Client(base_url=str(client.base_url), timeout=10) as c:
         assert sign_in(c, mode="admin", username="admin@globex.example", password=PASSWORD).status_code == 303
         token = csrf_of(c.get(f"{C}/switchboard").text)
         out = c.post(f"{C}/logout", data={"csrf": token})
         assert out.status_code == 303
         assert c.get(f"{C}/switchboard").status_code == 303
+    with httpx.Client(base_url=str(client.base_url), timeout=10) as c:
+        assert sign_in(c, mode="admin", username="admin@globex.example", password=PASSWORD).status_code == 303
+        assert c.get(f"{C}/switchboard").status_code == 200
+        me = as_user("admin@globex.example")
+        user_id = client.get("/2017-09-01/token", headers=me).json()["userId"]
+        changed = client.put(f"/2017-09-01/users/{user_id}", json={"password": "a-new-secret-1"}, headers=me)
+        assert changed.status_code == 200, changed.text
+        assert c.get(f"{C}/switchboard").status_code == 303                # the console session ended too
+        assert c.get(f"{C}/stream/switchboard").status_code == 401
 
 
 def test_open_control_needs_no_sign_in_but_still_a_csrf_token() -> None:
@@ -193,3 +203,40 @@ def test_open_control_needs_no_sign_in_but_still_a_csrf_token() -> None:
         placed = c.post(f"{C}/act/call", data={"from": "+16135550123", "to": "2881", "csrf": csrf_of(page.text)},
                         headers={"HX-Request": "true"})
         assert placed.status_code == 200
+
+
+SHORT_SCENARIO = """
+name: console-short
+duration: 20
+drain: 10
+setup:
+  agents:
+    - {user: alice@acme.example, loggedIn: true, ready: true}
+  endpoints:
+    "2880": {profile: {mode: answer, answerAfter: 2, talkSeconds: 5}}
+traffic:
+  - name: support
+    every: 5
+    from: "+1613555{rand:4}"
+    to: "5000"
+"""
+
+
+def test_a_scenario_started_in_the_console_runs_and_reports(console: httpx.Client) -> None:
+    token = csrf_of(console.get(f"{C}/control").text)
+    hx = {"HX-Request": "true", "X-Console-CSRF": token}
+    broken = console.post(f"{C}/act/scenario", data={"yaml": "name: x\nduration: -1\n"}, headers=hx)
+    assert broken.status_code == 400 and "InvalidScenario" in broken.text
+    started = console.post(f"{C}/act/scenario", data={"yaml": SHORT_SCENARIO, "virtual": "on", "seed": "3"},
+                           headers=hx)
+    assert started.status_code == 200 and "console-short started" in started.text, started.text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page = console.get(f"{C}/control").text
+        status = re.search(r'class="run" id="run-\d+" data-status="(\w+)"', page)
+        if status and status.group(1) not in ("starting", "running"):
+            break
+        time.sleep(0.2)
+    assert status and status.group(1) == "finished", page[page.find("Scenario runs"):][:1500]
+    placed = re.search(r"placed (\d+) · answered (\d+)", page)
+    assert placed and int(placed.group(1)) >= 3 and int(placed.group(2)) >= 1

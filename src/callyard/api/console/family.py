@@ -9,6 +9,7 @@ from typing import Any
 from callyard.api.common.errors import HTTP_STATUSES, NameMessageEnvelope, ajv_wording
 from callyard.api.console import routes
 from callyard.api.console.live import Hub
+from callyard.api.console.scenarios import Scenarios
 from callyard.api.console.session import Sessions
 from callyard.api.family import Family, Mount
 from callyard.container import Twin
@@ -24,11 +25,14 @@ def _listing(items: list[dict[str, Any]], *_args: Any, **_kwargs: Any) -> dict[s
 
 
 def _projections(twin: Twin) -> None:
-    """The console's sessions, and the hub that wakes its live screens after each commit."""
+    """The console's sessions, its scenario runs, and the hub that wakes its live screens after each commit."""
     hub = Hub()
     hub.register(twin.core.projections)
     twin.family_state["console.hub"] = hub
     twin.family_state["console.sessions"] = Sessions(twin)
+    scenarios = Scenarios(twin)
+    twin.family_state["console.scenarios"] = scenarios
+    twin.stoppers.append(scenarios.stop_all)
 
 
 FAMILY = Family(

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from callyard.api.common.errors import HTTP_STATUSES
 from callyard.api.console import landing, views
 from callyard.api.console.live import Hub
+from callyard.api.console.scenarios import Scenarios
 from callyard.api.console.session import COOKIE, Sessions, SignInRequired, Viewer, cookie_args
 from callyard.api.deps import twin_of
 from callyard.core.engine.dialplan import is_external
@@ -66,6 +67,11 @@ def sessions(request: Request) -> Sessions:
 
 def hub(request: Request) -> Hub:
     found: Hub = twin_of(request).family_state["console.hub"]
+    return found
+
+
+def scenarios(request: Request) -> Scenarios:
+    found: Scenarios = twin_of(request).family_state["console.scenarios"]
     return found
 
 
@@ -138,7 +144,8 @@ async def fragment(request: Request, name: str, viewer: Viewer) -> tuple[str, vi
         return render("_requests.html", entries=views.journal_entries(screen, **filters),
                       audit=views.audit(screen), filters=filters, **base), screen
     if name == "control":
-        return render("_control.html", ctl=views.control(screen, has_sms_outbox(request)), **base), screen
+        return render("_control.html", ctl=views.control(screen, has_sms_outbox(request)),
+                      runs=[r.view() for r in scenarios(request).of({screen.account_id})], **base), screen
     if name == "clock":
         return render("_clock.html", ctl=views.control(screen, False), **base), screen
     raise NotFound("ScreenNotFound", f"no console screen {name}")
@@ -298,7 +305,9 @@ async def screen_page(name: str, request: Request) -> Response:
                       filters=filters, families=[f.name for f in screen.twin.families.all if f.name != "console"],
                       query=urlencode({"account": screen.account_id, **filters}), **context)
     elif name == "control":
-        body = render("control.html", ctl=views.control(screen, has_sms_outbox(request)), **context)
+        body = render("control.html", ctl=views.control(screen, has_sms_outbox(request)),
+                      runs=[r.view() for r in scenarios(request).of({screen.account_id})],
+                      examples=Scenarios.examples(), **context)
     else:
         body = render("directory.html", dir=views.directory(screen), **context)
     return html(request, body, new_session=new_session)
@@ -554,3 +563,33 @@ async def endpoint_setting(request: Request, screen: views.Screen, form: dict[st
     value = not engine.settings(endpoint)[key]
     await engine.configure_endpoint(acting(screen), number, {key: value}, ..., account_ref=screen.account_id, sim=True)
     return f"{number}: {key} {'on' if value else 'off'}"
+
+
+@action("scenario")
+async def start_scenario(request: Request, screen: views.Screen, form: dict[str, Any]) -> str:
+    text = form.get("yaml") if isinstance(form.get("yaml"), str) else ""
+    example = _text(form, "example", 100)
+    if not str(text).strip():
+        if not example:
+            raise Invalid("MissingScenario", "paste a scenario's YAML or choose an example")
+        text = Scenarios.example(example)
+    seed_text = _text(form, "seed", 12)
+    try:
+        seed = int(seed_text) if seed_text else None
+    except ValueError:
+        raise Invalid("InvalidSeed", "seed is a whole number") from None
+    viewer = screen.viewer
+    run = await scenarios(request).start(str(text), screen.account_id, operator=viewer.operator,
+                                         token=viewer.session.token, who=viewer.label,
+                                         virtual=form.get("virtual") in ("on", "true", "1"), seed=seed)
+    return f"scenario {run.name} started (run {run.run_id}{', virtual clock' if run.virtual else ''})"
+
+
+@action("scenario-stop")
+async def stop_scenario(request: Request, screen: views.Screen, form: dict[str, Any]) -> str:
+    try:
+        run_id = int(_text(form, "runId", 12))
+    except ValueError:
+        raise Invalid("InvalidRun", "runId is a whole number") from None
+    run = scenarios(request).stop(run_id, {screen.account_id})
+    return f"scenario run {run.run_id} ({run.name}) stopping"
