@@ -240,3 +240,23 @@ def test_a_scenario_started_in_the_console_runs_and_reports(console: httpx.Clien
     assert status and status.group(1) == "finished", page[page.find("Scenario runs"):][:1500]
     placed = re.search(r"placed (\d+) · answered (\d+)", page)
     assert placed and int(placed.group(1)) >= 3 and int(placed.group(2)) >= 1
+
+
+def test_the_events_screen_lists_live_stream_clients_and_what_they_subscribed_to(
+        console: httpx.Client, client: httpx.Client, admin) -> None:
+    from websockets.sync.client import connect as ws_connect
+
+    conn = client.post("/2017-09-01/connections", headers=admin, json={"transport": "websocket"})
+    assert conn.status_code == 201, conn.text
+    sub = client.post("/2017-09-01/subscriptions", headers=admin, json={
+        "applicationId": "3f1c0d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f", "transport": "websocket",
+        "connectionId": conn.json()["connectionId"], "topic": "platform-api-media",
+        "subjectFilter": "/2017-09-01/endpoints/2880"})
+    assert sub.status_code == 201, sub.text
+    sub_id = sub.json()["subscriptionId"]
+    base = str(client.base_url).replace("http://", "ws://") + "/_callyard/stream"
+    with ws_connect(f"{base}?subscriptionId={sub_id}", additional_headers={"Authorization": admin["Authorization"]}):
+        time.sleep(0.1)
+        page = console.get(f"{C}/events").text
+        live = page[page.find("Live clients"):]
+        assert "JSON stream" in live and sub_id in live

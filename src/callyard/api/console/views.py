@@ -107,7 +107,28 @@ def events(screen: Screen, recent: list[Any]) -> dict[str, Any]:
     items = [{"seq": seq if seq > 0 else "", "type": e.type, "subject": e.subject, "occurredAt": e.occurred_at,
               "correlationId": e.correlation_id, "data": e.data} for seq, e in reversed(recent)]
     return {"events": items, "deliveries": list(reversed(deliveries))[:100], "connections": connections,
-            "subscriptions": subscriptions}
+            "subscriptions": subscriptions, "live": live_transports(screen)}
+
+
+def live_transports(screen: Screen) -> list[dict[str, Any]]:
+    """The account's clients on the live transports now: MQTT over WebSocket sessions with the subscriptions
+    (topics) each subscribed to, and JSON streams of a subscription or a connection."""
+    twin, account_id = screen.twin, screen.account_id
+    out: list[dict[str, Any]] = []
+    for (account, principal_id, client_id), session in list(twin.mqtt.sessions.items()):
+        if account == account_id:
+            out.append({"transport": "MQTT over WebSocket", "client": client_id, "principalId": principal_id,
+                        "connectionId": session.connection_id, "online": session.link is not None,
+                        "subscribed": sorted(session.topics)})
+    state = twin.core.rt.state
+    for (kind, ident), links in list(twin.stream.streams.items()):
+        doc = state.get(kind, ident)
+        if links and doc is not None and doc.get("accountId") == account_id:
+            out.append({"transport": "JSON stream (/_callyard/stream)", "client": f"{len(links)} socket(s)",
+                        "principalId": doc.get("principalId") or doc.get("ownerId") or "",
+                        "connectionId": ident if kind == "connection" else doc.get("connectionId"),
+                        "online": True, "subscribed": [ident] if kind == "subscription" else []})
+    return out
 
 
 def journal_entries(screen: Screen, family: str = "", status: str = "", principal: str = "",
