@@ -122,6 +122,13 @@ async def peek_body(receive: Receive, limit: int = PEEK_LIMIT) -> tuple[bytes | 
     return (data if complete and size <= limit else None), replay
 
 
+def _content_type(headers: list[tuple[bytes, bytes]] | None) -> str | None:
+    for name, value in headers or ():
+        if name.lower() == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
 def _declared_length(scope: Scope) -> int:
     """The request's Content-Length, or more than any limit when it declares none (or nonsense)."""
     value = header(scope, b"content-length")
@@ -188,6 +195,20 @@ class RequestContext:
             body, receive = await peek_body(receive)
         state["account_id"] = self.attributed_account(scope, bearer, body)
         token = context.correlation_id.set(correlation)
+        request_body = bytearray()
+        response_body = bytearray()
+        sizes = [0, 0]   # request, response bytes seen
+        inner_receive = receive
+
+        async def receive_capture() -> dict[str, Any]:
+            message = await inner_receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                sizes[0] += len(chunk)
+                if len(request_body) < redaction.BODY_KEPT:
+                    request_body.extend(chunk[:redaction.BODY_KEPT - len(request_body)])
+            return message
+        receive = receive_capture
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -196,6 +217,11 @@ class RequestContext:
                 headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
                 status_holder["headers"] = headers
                 message = dict(message, headers=headers)
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                sizes[1] += len(chunk)
+                if len(response_body) < redaction.BODY_KEPT:
+                    response_body.extend(chunk[:redaction.BODY_KEPT - len(response_body)])
             await send(message)
 
         try:
@@ -217,6 +243,9 @@ class RequestContext:
                 "tokenId": token_id,
                 "requestHeaders": redaction.headers(scope.get("headers") or []),
                 "responseHeaders": redaction.headers(status_holder.get("headers") or []),
+                "requestBody": redaction.body(bytes(request_body), header(scope, b"content-type"), sizes[0]),
+                "responseBody": redaction.body(bytes(response_body), _content_type(status_holder.get("headers")),
+                                               sizes[1]),
             })
 
 

@@ -1,7 +1,9 @@
 """Secrets never reach the request journal, the audit's evidence or the server log: the values of credential
-parameters in query strings (the request target) and of credential headers (``Authorization`` keeps its
-scheme, ``Cookie``, ``Set-Cookie``, signatures, API keys) are replaced by ``REDACTED``. (The journal keeps
-headers so redacted and no bodies; the audit hashes a body only to recognise a retry.)
+parameters in query strings (the request target), of credential headers (``Authorization`` keeps its
+scheme, ``Cookie``, ``Set-Cookie``, signatures, API keys) and of credential fields in JSON and form bodies
+(``password``, ``access_token``, ``client_secret``, ``signingSecret``, …) are replaced by ``REDACTED``. (The
+journal keeps headers and the first ``BODY_KEPT`` bytes of each body so redacted; the audit hashes a body only
+to recognise a retry.)
 
 ``install_log_redaction`` puts a filter on uvicorn's loggers, whose access log (and WebSocket lines) print the
 full request target — ``/_callyard/stream?token=…`` included."""
@@ -33,6 +35,28 @@ def query(text: str) -> str:
     if not any(secret(k) for k, _ in pairs):
         return text
     return urlencode([(k, REDACTED if secret(k) else v) for k, v in pairs], safe="*/:,{}$@ ")
+
+
+BODY_KEPT = 4096
+# "name": "value" of a secret field in JSON text (also in a truncated body, which no parser would read).
+_FIELD_NAMES = "|".join(sorted((re.escape(n).replace("_", "[_-]?") for n in SECRET_NAMES), key=len, reverse=True))
+_JSON_FIELD = re.compile(r'(?i)("(?:' + _FIELD_NAMES + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)')
+_TEXTUAL = ("json", "text/", "x-www-form-urlencoded", "xml", "javascript", "event-stream")
+
+
+def body(data: bytes, content_type: str | None, total: int) -> str | None:
+    """The kept start of a body as text for the journal: secret fields redacted; a form as a redacted query
+    string; a binary body only named. ``total``: its full length (more than kept: marked truncated)."""
+    if not data:
+        return None
+    kind = (content_type or "").lower()
+    tail = f" … ({total} bytes)" if total > len(data) else ""
+    if kind and not any(t in kind for t in _TEXTUAL):
+        return f"<{total} bytes of {kind.split(';')[0]}>"
+    text = data.decode("utf-8", errors="replace")
+    if "x-www-form-urlencoded" in kind:
+        return query(text) + tail
+    return _JSON_FIELD.sub(lambda m: m.group(1) + f'"{REDACTED}"', text) + tail
 
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
