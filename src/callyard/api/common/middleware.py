@@ -67,6 +67,9 @@ class RateLimit:
         return (1 - tokens) / self.rate
 
 
+BODY_KEYS = ("requestBody", "responseBody")
+
+
 class Journal:
     """The most recent requests, newest last (``GET /_callyard/journal``). Each entry names the account it is
     attributed to (``accountId``: the caller's, or the one an unauthenticated sign-in names; None: no
@@ -79,8 +82,19 @@ class Journal:
         self.entries.append(entry)
 
     def visible(self, accounts: set[str] | None) -> list[dict[str, Any]]:
-        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``."""
+        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``; pass
+        those shown through ``readable``."""
         return [e for e in self.entries if accounts is None or e.get("accountId") in accounts]
+
+    @staticmethod
+    def readable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries as shown: their bodies redacted, the first time an entry is shown (``redaction.Kept``),
+        never on the request's path."""
+        for entry in entries:
+            for key in BODY_KEYS:
+                if isinstance(entry.get(key), redaction.Kept):
+                    entry[key] = redaction.readable(entry[key])
+        return entries
 
     def clear(self, accounts: set[str] | None = None) -> None:
         if accounts is None:
@@ -243,8 +257,8 @@ class RequestContext:
                 "tokenId": token_id,
                 "requestHeaders": redaction.headers(scope.get("headers") or []),
                 "responseHeaders": redaction.headers(status_holder.get("headers") or []),
-                "requestBody": redaction.body(bytes(request_body), header(scope, b"content-type"), sizes[0]),
-                "responseBody": redaction.body(bytes(response_body), _content_type(status_holder.get("headers")),
+                "requestBody": redaction.Kept(bytes(request_body), header(scope, b"content-type"), sizes[0]),
+                "responseBody": redaction.Kept(bytes(response_body), _content_type(status_holder.get("headers")),
                                                sizes[1]),
             })
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 REDACTED = "REDACTED"
@@ -41,7 +42,22 @@ BODY_KEPT = 4096
 # "name": "value" of a secret field in JSON text (also in a truncated body, which no parser would read).
 _FIELD_NAMES = "|".join(sorted((re.escape(n).replace("_", "[_-]?") for n in SECRET_NAMES), key=len, reverse=True))
 _JSON_FIELD = re.compile(r'(?i)("(?:' + _FIELD_NAMES + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)')
+_QUOTED_NAMES = tuple(f'"{n}"' for n in SECRET_NAMES) + tuple(f'"{n.replace("_", "")}"' for n in SECRET_NAMES
+                                                               if "_" in n)
 _TEXTUAL = ("json", "text/", "x-www-form-urlencoded", "xml", "javascript", "event-stream")
+
+
+class Kept(NamedTuple):
+    """The start of a body as the journal keeps it until someone reads it (redacted then, once: off the
+    request's path)."""
+    data: bytes
+    content_type: str | None
+    total: int
+
+
+def readable(value: Any) -> Any:
+    """A kept body as the journal shows it (``body``); anything else as it is."""
+    return body(*value) if isinstance(value, Kept) else value
 
 
 def body(data: bytes, content_type: str | None, total: int) -> str | None:
@@ -56,6 +72,9 @@ def body(data: bytes, content_type: str | None, total: int) -> str | None:
     text = data.decode("utf-8", errors="replace")
     if "x-www-form-urlencoded" in kind:
         return query(text) + tail
+    folded = text.lower().replace("-", "_")
+    if not any(name in folded for name in _QUOTED_NAMES):   # most bodies name no secret: no regex pass
+        return text + tail
     return _JSON_FIELD.sub(lambda m: m.group(1) + f'"{REDACTED}"', text) + tail
 
 

@@ -151,10 +151,10 @@ def journal_entries(screen: Screen, family: str = "", status: str = "", principa
         header = entry.get("appHeader") or {}
         if app and app.lower() not in str(header.get("appName") or header.get("app") or header).lower():
             continue
-        out.append({**entry, "family": name})
+        out.append(entry)
         if len(out) >= JOURNAL_ROWS:
             break
-    return out
+    return [{**e, "family": families.for_path(e["path"]).name} for e in screen.twin.journal.readable(out)]
 
 
 def audit(screen: Screen) -> dict[str, Any]:
