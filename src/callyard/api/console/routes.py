@@ -251,11 +251,12 @@ async def export_state(request: Request) -> Response:
 
 
 # ============================================================================ live streams
-@router.get(BASE + "/stream/{name}")
-async def stream(name: str, request: Request) -> Response:
+@router.get(BASE + "/stream/{screen}")
+async def stream(screen: str, request: Request) -> Response:
+    name = screen
     try:
         viewer, _ = viewer_of(request)
-        _, screen = await fragment(request, name, viewer)
+        _, shown = await fragment(request, name, viewer)
     except SignInRequired:
         return html(request, "sign in again", status=401)
     except CoreError as error:
@@ -269,7 +270,7 @@ async def stream(name: str, request: Request) -> Response:
 
     async def events() -> AsyncIterator[str]:
         try:
-            async for chunk in hub(request).stream(name, {screen.account_id} if name != "clock" else None,
+            async for chunk in hub(request).stream(name, {shown.account_id} if name != "clock" else None,
                                                    again, request.is_disconnected):
                 yield chunk
         except (SignInRequired, CoreError):
@@ -279,37 +280,38 @@ async def stream(name: str, request: Request) -> Response:
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
 
-@router.get(BASE + "/{name}", response_class=HTMLResponse)
-async def screen_page(name: str, request: Request) -> Response:
+@router.get(BASE + "/{screen}", response_class=HTMLResponse)
+async def screen_page(screen: str, request: Request) -> Response:
+    name = screen
     titles = dict(SCREENS)
     if name not in titles:
         raise NotFound("ScreenNotFound", f"no console screen {name}; see {BASE}/switchboard")
     try:
         viewer, new_session = viewer_of(request)
-        screen = _screen(request, viewer)
+        shown = _screen(request, viewer)
     except SignInRequired:
         return to_login(request)
     except CoreError as error:
         return html(request, render("flash.html", error=error), status=status_of(error))
-    context = page_context(request, viewer, screen.account, name, titles[name])
+    context = page_context(request, viewer, shown.account, name, titles[name])
     if name == "switchboard":
-        body = render("switchboard.html", board=views.switchboard(screen), **context)
+        body = render("switchboard.html", board=views.switchboard(shown), **context)
     elif name == "contact-center":
-        body = render("contact_center.html", cc=views.contact_center(screen), **context)
+        body = render("contact_center.html", cc=views.contact_center(shown), **context)
     elif name == "events":
-        recent = await hub(request).recent(screen.twin.core.rt.store, screen.account_id)
-        body = render("events.html", ev=views.events(screen, recent), **context)
+        recent = await hub(request).recent(shown.twin.core.rt.store, shown.account_id)
+        body = render("events.html", ev=views.events(shown, recent), **context)
     elif name == "requests":
         filters = _filters(request)
-        body = render("requests.html", entries=views.journal_entries(screen, **filters), audit=views.audit(screen),
-                      filters=filters, families=[f.name for f in screen.twin.families.all if f.name != "console"],
-                      query=urlencode({"account": screen.account_id, **filters}), **context)
+        body = render("requests.html", entries=views.journal_entries(shown, **filters), audit=views.audit(shown),
+                      filters=filters, families=[f.name for f in shown.twin.families.all if f.name != "console"],
+                      query=urlencode({"account": shown.account_id, **filters}), **context)
     elif name == "control":
-        body = render("control.html", ctl=views.control(screen, has_sms_outbox(request)),
-                      runs=[r.view() for r in scenarios(request).of({screen.account_id})],
+        body = render("control.html", ctl=views.control(shown, has_sms_outbox(request)),
+                      runs=[r.view() for r in scenarios(request).of({shown.account_id})],
                       examples=Scenarios.examples(), **context)
     else:
-        body = render("directory.html", dir=views.directory(screen), **context)
+        body = render("directory.html", dir=views.directory(shown), **context)
     return html(request, body, new_session=new_session)
 
 
@@ -325,8 +327,9 @@ def action(name: str) -> Callable[[Action], Action]:
     return register
 
 
-@router.post(BASE + "/act/{name}")
-async def act(name: str, request: Request) -> Response:
+@router.post(BASE + "/act/{action}")
+async def act(action: str, request: Request) -> Response:
+    name = action
     handler = ACTIONS.get(name)
     htmx = request.headers.get("hx-request") == "true"
     try:
