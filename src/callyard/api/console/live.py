@@ -17,6 +17,8 @@ from callyard.events.projections import Projections
 
 IDLE_SECONDS = 2.0
 RECENT_EVENTS = 100        # per account, for the events screen
+# One account's documents replaced (Core.reset_accounts, an account-scoped import).
+ACCOUNT_REPLACED = ("twin.accountReset", "twin.accountImported")
 SETTLE_SECONDS = 0.05      # events of one burst (a call's legs) are rendered once
 KEEPALIVE_SECONDS = 15.0
 
@@ -42,11 +44,14 @@ class Hub:
 
     def register(self, projections: Projections) -> None:
         projections.after_commit("console wakes its live screens", self.publish)
-        projections.after_commit("console wakes its live screens after a reset", self.publish, events=(TWIN_RESET,))
+        projections.after_commit("console wakes its live screens after a reset", self.publish,
+                                 events=(TWIN_RESET, *ACCOUNT_REPLACED))
 
     def publish(self, event: Event) -> None:
         if event.type == TWIN_RESET:
             self._recent.clear()
+        elif event.type in ACCOUNT_REPLACED:
+            self._recent.pop(event.account_id or "", None)
         elif event.account_id in self._recent:
             self._seq += 1
             self._recent[event.account_id].append((-self._seq, event))
