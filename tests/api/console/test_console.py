@@ -260,3 +260,30 @@ def test_the_events_screen_lists_live_stream_clients_and_what_they_subscribed_to
         page = console.get(f"{C}/events").text
         live = page[page.find("Live clients"):]
         assert "JSON stream" in live and sub_id in live
+
+
+def test_a_switchboard_stream_pushes_a_ringing_phone_as_the_call_commits(console: httpx.Client,
+                                                                          client: httpx.Client) -> None:
+    with console.stream("GET", f"{C}/stream/switchboard") as response:
+        lines = response.iter_lines()
+        messages: list[str] = []
+        current: list[str] = []
+
+        def next_message() -> str:
+            for line in lines:
+                if line == "" and current:
+                    text = "\n".join(current)
+                    current.clear()
+                    return text
+                if line.startswith(("event:", "data:")):
+                    current.append(line)
+            raise AssertionError("the stream ended")
+
+        messages.append(next_message())
+        assert 'id="ext-2881" data-state="idle"' in messages[0]
+        started = time.monotonic()
+        client.post("/_callyard/sim/calls", params={"account": ACME}, headers=OPERATOR_HEADERS,
+                    json={"from": "+16135550123", "to": "2881"})
+        pushed = next_message()
+        assert time.monotonic() - started < 1.0                        # woken by the commit, not the 2 s re-render
+        assert 'id="ext-2881" data-state="ringing"' in pushed and pushed.startswith("event: switchboard")
