@@ -287,3 +287,21 @@ def test_a_switchboard_stream_pushes_a_ringing_phone_as_the_call_commits(console
         pushed = next_message()
         assert time.monotonic() - started < 1.0                        # woken by the commit, not the 2 s re-render
         assert 'id="ext-2881" data-state="ringing"' in pushed and pushed.startswith("event: switchboard")
+
+
+def test_an_employee_state_set_in_the_console_is_the_cx_state(console: httpx.Client) -> None:
+    token = csrf_of(console.get(f"{C}/contact-center").text)
+    hx = {"HX-Request": "true", "X-Console-CSRF": token}
+    page = console.get(f"{C}/contact-center").text
+    forms = dict((name, ident) for ident, name in re.findall(
+        r'name="employeeId" value="([^"]+)">.*?aria-label="Set the state of ([^"]+)"', page, re.S))
+    employee_id = forms["Carol Chen"]
+    busy_early = console.post(f"{C}/act/employee", data={"employeeId": employee_id, "state": "Busy"}, headers=hx)
+    assert busy_early.status_code == 409 and "EmployeeLoggedOut" in busy_early.text
+    logged = console.post(f"{C}/act/employee", data={"employeeId": employee_id, "state": "Available"}, headers=hx)
+    assert logged.status_code == 200 and "Carol Chen: Available" in logged.text
+    lunch = re.search(r'<option value="([^"]+)">Lunch \(Busy\)</option>', page)
+    assert lunch
+    busy = console.post(f"{C}/act/employee", headers=hx,
+                        data={"employeeId": employee_id, "state": "Busy", "reason": lunch.group(1)})
+    assert busy.status_code == 200 and "Busy (Lunch)" in busy.text, busy.text

@@ -596,3 +596,19 @@ async def stop_scenario(request: Request, screen: views.Screen, form: dict[str, 
         raise Invalid("InvalidRun", "runId is a whole number") from None
     run = scenarios(request).stop(run_id, {screen.account_id})
     return f"scenario run {run.run_id} ({run.name}) stopping"
+
+
+@action("employee")
+async def employee_state(request: Request, screen: views.Screen, form: dict[str, Any]) -> str:
+    """A contact-center employee's state on every media (log in, busy or DND with a reason, away, log out): the
+    Desk's rule, as a supervisor of the account."""
+    employee_id, state, reason = _text(form, "employeeId", 64), _text(form, "state", 20), _text(form, "reason", 64)
+    change: dict[str, Any] = {"state": state}
+    if reason:
+        change["reason"] = reason
+    if state == "Available":
+        change["availableReason"] = "Login"
+    saved = await screen.twin.core.contact_center.desk.set_employee_state(screen.desk_actor, employee_id, change)
+    aggregate = (saved.get("presence") or {}).get("aggregate") or {}
+    return f"{saved.get('name', employee_id)}: {aggregate.get('state', state)}" + (
+        f" ({aggregate['reasonName']})" if aggregate.get("reasonName") else "")
