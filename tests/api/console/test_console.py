@@ -104,7 +104,8 @@ def test_actions_need_the_csrf_token_and_this_origin(console: httpx.Client) -> N
     token = csrf_of(console.get(f"{C}/switchboard").text)
     call = {"from": "+16135550123", "to": "2881"}
     assert console.post(f"{C}/act/call", data=call, headers={"HX-Request": "true"}).status_code == 403
-    assert console.post(f"{C}/act/call", data={**call, "csrf": "stale"}).status_code == 403
+    stale = console.post(f"{C}/act/call", data={**call, "csrf": "stale"})     # a plain form: a whole page
+    assert stale.status_code == 403 and '<span class="error">InvalidCsrfToken</span>' in stale.text
     foreign = console.post(f"{C}/act/call", data={**call, "csrf": token}, headers={"Origin": "http://evil.example"})
     assert foreign.status_code == 403
     assert console.get("/_callyard/sim/calls", headers=OPERATOR_HEADERS).json()["count"] == 0   # nothing changed

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from callyard.api.common.errors import HTTP_STATUSES
@@ -356,7 +357,8 @@ async def act(action: str, request: Request) -> Response:
     if htmx:
         return html(request, body, status=status)
     if status >= 400:
-        return html(request, render("base.html", title="Console", viewer=None, flash=body), status=status)
+        page = render("base.html", title="Console", viewer=None, flash=Markup(body))   # body: rendered, escaped
+        return html(request, page, status=status)
     referer = request.headers.get("referer", "")
     back = referer if urlsplit(referer).netloc == request.headers.get("host") else f"{BASE}/switchboard"
     return RedirectResponse(back, status_code=303)
