@@ -129,27 +129,37 @@ def _filters(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "")[:100] for k in ("family", "status", "principal", "app")}
 
 
-async def fragment(request: Request, name: str, viewer: Viewer) -> tuple[str, views.Screen]:
-    """The live part of screen ``name`` for ``viewer`` (the same markup the page embeds and the stream sends)."""
-    screen = _screen(request, viewer)
-    base = {"viewer": viewer, "account": screen.account, "acct": screen.account_id}
+FRAGMENTS = {"switchboard": "_switchboard.html", "contact-center": "_contact_center.html", "events": "_events.html",
+             "requests": "_requests.html", "control": "_control.html", "clock": "_clock.html"}
+
+
+async def screen_data(request: Request, name: str, screen: views.Screen) -> dict[str, Any]:
+    """What screen ``name`` shows (its page and its live part alike)."""
     if name == "switchboard":
-        return render("_switchboard.html", board=views.switchboard(screen), **base), screen
+        return {"board": views.switchboard(screen)}
     if name == "contact-center":
-        return render("_contact_center.html", cc=views.contact_center(screen), **base), screen
+        return {"cc": views.contact_center(screen)}
     if name == "events":
-        recent = await hub(request).recent(screen.twin.core.rt.store, screen.account_id)
-        return render("_events.html", ev=views.events(screen, recent), **base), screen
+        return {"ev": views.events(screen, await hub(request).recent(screen.twin.core.rt.store, screen.account_id))}
     if name == "requests":
         filters = _filters(request)
-        return render("_requests.html", entries=views.journal_entries(screen, **filters),
-                      audit=views.audit(screen), filters=filters, **base), screen
-    if name == "control":
-        return render("_control.html", ctl=views.control(screen, has_sms_outbox(request)),
-                      runs=[r.view() for r in scenarios(request).of({screen.account_id})], **base), screen
-    if name == "clock":
-        return render("_clock.html", ctl=views.control(screen, False), **base), screen
+        return {"entries": views.journal_entries(screen, **filters), "audit": views.audit(screen),
+                "filters": filters}
+    if name in ("control", "clock"):
+        return {"ctl": views.control(screen, has_sms_outbox(request)),
+                "runs": [r.view() for r in scenarios(request).of({screen.account_id})]}
+    if name == "directory":
+        return {"dir": views.directory(screen)}
     raise NotFound("ScreenNotFound", f"no console screen {name}")
+
+
+async def fragment(request: Request, name: str, viewer: Viewer) -> tuple[str, views.Screen]:
+    """The live part of screen ``name`` for ``viewer`` (the same markup the page embeds and the stream sends)."""
+    if name not in FRAGMENTS:
+        raise NotFound("ScreenNotFound", f"no live console screen {name}")
+    screen = _screen(request, viewer)
+    data = await screen_data(request, name, screen)
+    return render(FRAGMENTS[name], viewer=viewer, account=screen.account, acct=screen.account_id, **data), screen
 
 
 # ============================================================================ home, sign-in
@@ -295,24 +305,13 @@ async def screen_page(screen: str, request: Request) -> Response:
     except CoreError as error:
         return html(request, render("flash.html", error=error), status=status_of(error))
     context = page_context(request, viewer, shown.account, name, titles[name])
-    if name == "switchboard":
-        body = render("switchboard.html", board=views.switchboard(shown), **context)
-    elif name == "contact-center":
-        body = render("contact_center.html", cc=views.contact_center(shown), **context)
-    elif name == "events":
-        recent = await hub(request).recent(shown.twin.core.rt.store, shown.account_id)
-        body = render("events.html", ev=views.events(shown, recent), **context)
-    elif name == "requests":
-        filters = _filters(request)
-        body = render("requests.html", entries=views.journal_entries(shown, **filters), audit=views.audit(shown),
-                      filters=filters, families=[f.name for f in shown.twin.families.all if f.name != "console"],
-                      query=urlencode({"account": shown.account_id, **filters}), **context)
+    extra: dict[str, Any] = {}
+    if name == "requests":
+        extra = {"families": [f.name for f in shown.twin.families.all if f.name != "console"],
+                 "query": urlencode({"account": shown.account_id, **_filters(request)})}
     elif name == "control":
-        body = render("control.html", ctl=views.control(shown, has_sms_outbox(request)),
-                      runs=[r.view() for r in scenarios(request).of({shown.account_id})],
-                      examples=Scenarios.examples(), **context)
-    else:
-        body = render("directory.html", dir=views.directory(shown), **context)
+        extra = {"examples": Scenarios.examples()}
+    body = render(f"{name.replace('-', '_')}.html", **await screen_data(request, name, shown), **extra, **context)
     return html(request, body, new_session=new_session)
 
 
