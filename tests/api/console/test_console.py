@@ -306,3 +306,19 @@ def test_an_employee_state_set_in_the_console_is_the_cx_state(console: httpx.Cli
     busy = console.post(f"{C}/act/employee", headers=hx,
                         data={"employeeId": employee_id, "state": "Busy", "reason": lunch.group(1)})
     assert busy.status_code == 200 and "Busy (Lunch)" in busy.text, busy.text
+
+
+def test_directory_edits_change_the_extension_as_the_simulator_sees_it(console: httpx.Client) -> None:
+    token = csrf_of(console.get(f"{C}/directory").text)
+    hx = {"HX-Request": "true", "X-Console-CSRF": token}
+    assert console.post(f"{C}/act/endpoint", data={"endpoint": "2882", "setting": "dnd-toggle"}, headers=hx).is_success
+    forwarded = console.post(f"{C}/act/endpoint", data={"endpoint": "2881", "setting": "forward", "forward": "2880"},
+                             headers=hx)
+    assert forwarded.status_code == 200 and "forwards every call to 2880" in forwarded.text
+    seen = {n: console.get(f"/_callyard/sim/endpoints/{n}", params={"account": ACME}, headers=OPERATOR_HEADERS).json()
+            for n in ("2881", "2882")}
+    assert seen["2882"]["dnd"] is True and seen["2881"]["settings"]["forwardAlways"] == "2880"
+    board = console.get(f"{C}/switchboard").text
+    assert 'id="ext-2882" data-state="dnd"' in board and 'id="ext-2881" data-state="forwarded"' in board
+    bad = console.post(f"{C}/act/endpoint", data={"endpoint": "2881", "setting": "explode"}, headers=hx)
+    assert bad.status_code == 400 and "InvalidSetting" in bad.text

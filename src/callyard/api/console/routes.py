@@ -560,9 +560,14 @@ async def fault_remove(request: Request, screen: views.Screen, form: dict[str, A
 async def endpoint_setting(request: Request, screen: views.Screen, form: dict[str, Any]) -> str:
     engine = screen.twin.core.engine
     number, setting = _text(form, "endpoint", 32), _text(form, "setting", 20)
+    if setting == "forward":
+        target = _text(form, "forward", 32) or None
+        await engine.configure_endpoint(acting(screen), number, {"forwardAlways": target}, ...,
+                                        account_ref=screen.account_id, sim=True)
+        return f"{number}: forwards every call to {target}" if target else f"{number}: no forwarding"
     key = {"dnd-toggle": "dnd", "oos-toggle": "outOfService"}.get(setting)
     if key is None:
-        raise Invalid("InvalidSetting", "setting is dnd-toggle or oos-toggle")
+        raise Invalid("InvalidSetting", "setting is dnd-toggle, oos-toggle or forward")
     endpoint = engine.sim_endpoint(acting(screen), number, screen.account_id)
     value = not engine.settings(endpoint)[key]
     await engine.configure_endpoint(acting(screen), number, {key: value}, ..., account_ref=screen.account_id, sim=True)
