@@ -41,7 +41,8 @@ BLURBS = {"switchboard": "extensions, groups and the trunk with their phone stat
           "contact-center": "queues with what waits in them, agents and their state per media, service level",
           "events": "webhook deliveries with every attempt and a replay button, subscriptions, the event stream",
           "requests": "the request journal with filters, and the best-practice audit beside it",
-          "control": "the virtual clock, faults and their hits, reset, export and import, mail and SMS outboxes",
+          "control": "the virtual clock, faults and their hits, reset, export and import, scenario runs, mail and SMS "
+                     "outboxes",
           "directory": "accounts, users, groups and applications"}
 MEDIA = (("voice", "Voice"), ("chat", "Chat"), ("email", "E-mail"), ("sms", "SMS"), ("openMedia", "Open media"))
 SECURITY_HEADERS = {
