@@ -322,3 +322,23 @@ def test_directory_edits_change_the_extension_as_the_simulator_sees_it(console: 
     assert 'id="ext-2882" data-state="dnd"' in board and 'id="ext-2881" data-state="forwarded"' in board
     bad = console.post(f"{C}/act/endpoint", data={"endpoint": "2881", "setting": "explode"}, headers=hx)
     assert bad.status_code == 400 and "InvalidSetting" in bad.text
+
+
+def test_the_events_screen_lists_the_accounts_signalr_connections(console: httpx.Client,
+                                                                  client: httpx.Client) -> None:
+    import json
+
+    from tests.api.cx.conftest import cx_token
+
+    session = cx_token(client, "alice@acme.example")
+    common = {"clientProtocol": "1.5", "connectionData": json.dumps([{"name": "queuehub"}]), "sessionid": session}
+    negotiated = client.get("/miccsdk/signalr/negotiate", params=common)
+    assert negotiated.status_code == 200, negotiated.text
+    wire = {**common, "transport": "longPolling", "connectionToken": negotiated.json()["ConnectionToken"]}
+    assert client.get("/miccsdk/signalr/connect", params=wire).status_code == 200
+    assert client.get("/miccsdk/signalr/start", params=wire).json() == {"Response": "started"}
+    page = console.get(f"{C}/events").text
+    live = page[page.find("Live clients"):]
+    assert "SignalR 2" in live and negotiated.json()["ConnectionId"] in live
+    assert "SignalR" not in console.get(f"{C}/events", params={"account": GLOBEX}).text
+    client.get("/miccsdk/signalr/abort", params=wire)

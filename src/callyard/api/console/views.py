@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from callyard.api.console.session import Viewer
 from callyard.core.errors import CoreError
 from callyard.core.principal import Principal
+from callyard.delivery.signalr import SignalRServer
 
 if TYPE_CHECKING:
     from callyard.container import Twin
@@ -128,6 +129,25 @@ def live_transports(screen: Screen) -> list[dict[str, Any]]:
                         "principalId": doc.get("principalId") or doc.get("ownerId") or "",
                         "connectionId": ident if kind == "connection" else doc.get("connectionId"),
                         "online": True, "subscribed": [ident] if kind == "subscription" else []})
+    out.extend(signalr_clients(twin, account_id))
+    return out
+
+
+def signalr_clients(twin: "Twin", account_id: str) -> list[dict[str, Any]]:
+    """The account's SignalR connections (the CX hubs, when the twin serves them: the CX family keeps its server
+    in ``family_state["cx.signalr"]``) with the monitors each joined (its groups)."""
+    server = getattr(twin.family_state.get("cx.signalr"), "server", None)
+    if not isinstance(server, SignalRServer):
+        return []
+    out = []
+    for info in server.connections():
+        owner = getattr(info.principal, "principal", info.principal)
+        if getattr(owner, "account_id", None) != account_id:
+            continue
+        out.append({"transport": "SignalR 2" + (f" ({info.transport})" if info.transport else ""),
+                    "client": info.connection_id,
+                    "principalId": getattr(owner, "principal_id", ""), "connectionId": info.connection_id,
+                    "online": info.started, "subscribed": sorted(info.groups)})
     return out
 
 
