@@ -131,6 +131,10 @@ def test_the_softphone_and_the_simulator_act_on_the_same_core(console: httpx.Cli
     assert nothing.status_code == 409 and "NoSuchCall" in nothing.text          # a clear 4xx, nothing changed
     bad = console.post(f"{C}/act/call", data={"from": "2880", "to": "2881"}, headers=hx)
     assert bad.status_code == 400 and "InvalidFrom" in bad.text
+    did = console.post(f"{C}/act/call", data={"from": "+16135550100", "to": "2881", "profile": "brief"}, headers=hx)
+    assert did.status_code == 400 and "InvalidFrom" in did.text                  # the account's own DID
+    support = console.get("/_callyard/sim/endpoints/5000", params={"account": ACME}, headers=OPERATOR_HEADERS)
+    assert support.json()["profile"] is None                                     # nothing was configured
     hung = console.post(f"{C}/act/softphone", data={"endpoint": "2881", "action": "hangup"}, headers=hx)
     assert hung.status_code == 200
     assert console.get("/2017-09-01/endpoints/2881/calls", headers=admin).json()["_embedded"]["items"] == []

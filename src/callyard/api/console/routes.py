@@ -26,6 +26,7 @@ from callyard.api.console.scenarios import Scenarios
 from callyard.api.console.session import COOKIE, Sessions, SignInRequired, Viewer, cookie_args
 from callyard.api.deps import twin_of
 from callyard.core.engine.dialplan import is_external
+from callyard.core.engine.model import EXTERNAL
 from callyard.core.errors import CoreError, Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 from callyard.faults.spec import FaultSpec
@@ -450,7 +451,12 @@ async def outside_call(request: Request, screen: views.Screen, form: dict[str, A
         raise Invalid("InvalidFrom", "from is an outside number: 7 to 15 digits, optionally with a leading +")
     if not to:
         raise Invalid("MissingDestination", "enter the DID, extension or group to call")
-    await engine.configure_endpoint(actor, caller, {}, CALLER_PROFILES[profile_name], account_ref=acct, sim=True)
+    wanted = CALLER_PROFILES[profile_name]
+    known = engine.endpoint(acct, caller)
+    if known is not None and known.kind != EXTERNAL:
+        raise Invalid("InvalidFrom", f"{caller} is a number of this account, not an outside number")
+    if (engine.profile(known) if known is not None else None) != wanted:   # stored only when it changes
+        await engine.configure_endpoint(actor, caller, {}, wanted, account_ref=acct, sim=True)
     leg = await engine.inbound(actor, caller, to, from_name=name, account_ref=acct)
     return f"{caller} calls {to}: call {leg['callId']}"
 
