@@ -33,6 +33,7 @@ def _projections(twin: Twin) -> None:
     scenarios = Scenarios(twin)
     twin.family_state["console.scenarios"] = scenarios
     twin.stoppers.append(scenarios.stop_all)
+    routes.compile_templates()
 
 
 FAMILY = Family(

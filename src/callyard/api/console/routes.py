@@ -62,6 +62,12 @@ templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
                         trim_blocks=False, lstrip_blocks=False)
 
 
+def compile_templates() -> None:
+    """Compile every template once, when the twin is built, so no request pays for it."""
+    for name in templates.list_templates():
+        templates.get_template(name)
+
+
 # ============================================================================ plumbing
 def sessions(request: Request) -> Sessions:
     found: Sessions = twin_of(request).family_state["console.sessions"]
