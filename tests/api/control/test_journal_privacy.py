@@ -112,3 +112,21 @@ def test_the_journal_keeps_headers_and_bodies_with_credentials_redacted(client: 
     everything = str(entries)
     for secret in (issued["access_token"], issued["refresh_token"], admin["Authorization"].split()[1], "cookie-secret"):
         assert secret not in everything
+
+
+@pytest.mark.parametrize("body,content_type,total,shown", [
+    (b'{"access_token":"a.b.c","refresh_token": "r\\"q","expires_in":3600}', "application/json", 66,
+     '{"access_token":"REDACTED","refresh_token": "REDACTED","expires_in":3600}'),
+    (b'{"Signing-Secret":"s","client_secret":12,"name":"x"}', "application/json; charset=utf-8", 51,
+     '{"Signing-Secret":"REDACTED","client_secret":"REDACTED","name":"x"}'),
+    (b'{"token":"abcdef', "application/json", 9000, '{"token":"REDACTED" … (9000 bytes)'),   # cut short
+    (b"grant_type=password&password=hunter2", "application/x-www-form-urlencoded", 36,
+     "grant_type=password&password=REDACTED"),
+    (b"\x89PNG\r\n", "image/png", 2048, "<2048 bytes of image/png>"),
+    (b"", "application/json", 0, None),
+])
+def test_kept_bodies_are_shown_with_credentials_redacted(body: bytes, content_type: str, total: int,
+                                                         shown: str | None) -> None:
+    from callyard.api.common import redaction
+
+    assert redaction.readable(redaction.Kept(body, content_type, total)) == shown

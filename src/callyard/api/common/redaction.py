@@ -40,10 +40,25 @@ def query(text: str) -> str:
 
 BODY_KEPT = 4096
 # "name": "value" of a secret field in JSON text (also in a truncated body, which no parser would read).
-_FIELD_NAMES = "|".join(sorted((re.escape(n).replace("_", "[_-]?") for n in SECRET_NAMES), key=len, reverse=True))
-_JSON_FIELD = re.compile(r'(?i)("(?:' + _FIELD_NAMES + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)')
-_QUOTED_NAMES = tuple(f'"{n}"' for n in SECRET_NAMES) + tuple(f'"{n.replace("_", "")}"' for n in SECRET_NAMES
-                                                               if "_" in n)
+# A JSON member "name": value (a string, also one cut short by the kept length, or a bare value); a name is a
+# credential when, lower-cased and without "-" and "_", it is one of SECRET_NAMES so written.
+_JSON_MEMBER = re.compile(r'("([^"\\]{1,64})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)')
+_FOLDED_NAMES = frozenset(n.replace("_", "") for n in SECRET_NAMES)
+_QUOTED_NAMES = tuple(f'"{n}"' for n in _FOLDED_NAMES)
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _json_text(text: str) -> str:
+    folded = _fold(text)
+    if not any(name in folded for name in _QUOTED_NAMES):   # most bodies name no credential: no regex pass
+        return text
+    return _JSON_MEMBER.sub(lambda m: m.group(1) + f'"{REDACTED}"' if _fold(m.group(2)) in _FOLDED_NAMES
+                            else m.group(0), text)
+
+
 _TEXTUAL = ("json", "text/", "x-www-form-urlencoded", "xml", "javascript", "event-stream")
 
 
@@ -72,10 +87,7 @@ def body(data: bytes, content_type: str | None, total: int) -> str | None:
     text = data.decode("utf-8", errors="replace")
     if "x-www-form-urlencoded" in kind:
         return query(text) + tail
-    folded = text.lower().replace("-", "_")
-    if not any(name in folded for name in _QUOTED_NAMES):   # most bodies name no secret: no regex pass
-        return text + tail
-    return _JSON_FIELD.sub(lambda m: m.group(1) + f'"{REDACTED}"', text) + tail
+    return _json_text(text) + tail
 
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
