@@ -292,6 +292,9 @@ def test_a_switchboard_stream_pushes_a_ringing_phone_as_the_call_commits(console
         pushed = next_message()
         assert time.monotonic() - started < 1.5                        # woken by the commit, not the 2 s re-render
         assert 'id="ext-2881" data-state="ringing"' in pushed and pushed.startswith("event: switchboard")
+        client.post("/_callyard/sim/calls", params={"account": ACME}, headers=OPERATOR_HEADERS,
+                    json={"from": "+16135550124", "to": "5000"})                # nobody logged in: it waits
+        assert 'id="grp-5000" data-waiting="1"' in next_message()
 
 
 def test_an_employee_state_set_in_the_console_is_the_cx_state(console: httpx.Client) -> None:

@@ -56,6 +56,10 @@ def switchboard(screen: Screen) -> dict[str, Any]:
     for view in board["extensions"] + board["groups"]:
         view["phoneState"] = phone_state(view)
         view["forward"] = (view.get("settings") or {}).get("forwardAlways")
+    waiting = {q["groupId"]: q["waiting"] for q in
+               screen.twin.core.contact_center.queue_stats(screen.viewer.principal, screen.account_id)}
+    for view in board["groups"]:
+        view["waiting"] = waiting.get(view.get("groupId"), 0)
     names = {v["endpointId"]: v["name"] for v in board["extensions"] + board["groups"]}
     for call in board["calls"]:
         for leg in call["legs"]:
