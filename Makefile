@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install js-clients fuzz bench soak clean
+.PHONY: run test e2e lint install js-clients fuzz bench soak clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,18 @@ lint: $(STAMP)
 # servers). The schemathesis conformance runs go in a second, single-process run: their parametrised operations
 # are not distributed by pytest-xdist, and they compare the operations selected with those reached.
 test: lint js-clients
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance --ignore=tests/e2e
 	$(BIN)/python -m pytest tests/conformance
+
+# The console's browser tests: Playwright (the e2e extra) driving Debian's chromium, never a browser download of
+# its own. As root it installs chromium when /usr/bin/chromium is missing; they write docs/console/*.png.
+CHROMIUM ?= /usr/bin/chromium
+e2e: $(STAMP)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "e2e needs Chromium at $(CHROMIUM): apt-get install chromium (as root)" >&2; exit 1; fi; fi
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,e2e]"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/e2e -p no:xdist
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/core/engine/test_state_machine.py \

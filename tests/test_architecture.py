@@ -15,7 +15,7 @@ FORBIDDEN_BELOW = {
     "events": ("callyard.api", "callyard.delivery", "callyard.store", "callyard.container", "callyard.app",
                "callyard.sim", "callyard.faults", "callyard.audit", "callyard.cli", "fastapi", "starlette"),
 }
-FAMILIES = ("cloudlink", "control", "uc", "cx")
+FAMILIES = ("cloudlink", "control", "uc", "cx", "console")
 
 
 def _modules(below: Path) -> list[Path]:

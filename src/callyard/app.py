@@ -16,6 +16,7 @@ from callyard import __version__
 from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
 from callyard.api.common.redaction import install_log_redaction
 from callyard.api.common.middleware import BodyLimit, FamilyEdges, FaultInjection, RateLimiting, RequestContext
+from callyard.api.console.family import FAMILY as CONSOLE
 from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.cx.family import FAMILY as CX
 from callyard.api.pages import openapi as pages_openapi
@@ -25,7 +26,7 @@ from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
 
-FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES, UC, CX)
+FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES, UC, CX, CONSOLE)
 
 
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:

@@ -90,8 +90,23 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): public("Swagger UI page over /openapi.json"),
     ("GET", "/docs/oauth2-redirect"): public("Swagger UI's OAuth redirect page"),
     ("GET", "/redoc"): public("ReDoc page over /openapi.json"),
-    ("GET", "/"): public("the landing page: the families' docs, the control plane, the built-in demo tenant "
+    ("GET", "/"): public("the console's home: the families' docs, the control plane, the built-in demo tenant "
                          "as its fixture documents it (not a tenant of your own)"),
+    # ---------------------------------------------------------------- the web console (api/console)
+    # Signed in with its own session cookie, never a bearer token: without one a page leads to the sign-in,
+    # a stream answers 401. Its session, CSRF and account rules are tested in tests/api/console.
+    ("GET", f"{C}/console"): public("the console: to its switchboard", expect=303),
+    ("GET", f"{C}/console/"): public("the console: to its switchboard", expect=303),
+    ("GET", f"{C}/console/login"): public("the console's sign-in form"),
+    ("POST", f"{C}/console/login"): public("the console's sign-in: no credentials → 400", expect=400),
+    ("POST", f"{C}/console/logout"): public("ends the console session (none here): back home", expect=303),
+    ("GET", f"{C}/console/static/{{asset}}"): public("the console's htmx and CSS; the table's asset is a docs file",
+                                                    expect=404),
+    ("GET", f"{C}/console/state/export"): public("a console snapshot download: to the sign-in", expect=303),
+    ("GET", f"{C}/console/stream/{{screen}}"): public("a console screen's live stream: 401 without a session",
+                                                     expect=401),
+    ("GET", f"{C}/console/{{screen}}"): public("a console screen: to the sign-in", expect=303),
+    ("POST", f"{C}/console/act/{{action}}"): public("a console action: to the sign-in, nothing done", expect=303),
     ("GET", "/favicon.ico"): public("the docs' icon"),
     ("GET", "/docs/assets/{asset}"): public("Swagger UI and ReDoc files from the fastapi-offline package"),
     ("GET", "/docs/{family}"): public("Swagger UI over one family's OpenAPI"),
@@ -319,6 +334,10 @@ HIDDEN_FROM_SCHEMA = {
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     ("GET", "/"), ("GET", "/favicon.ico"), ("GET", "/docs/assets/{asset}"), ("GET", "/docs/{family}"),
     ("GET", "/openapi/{family}.json"),
+    ("GET", f"{C}/console"), ("GET", f"{C}/console/"), ("GET", f"{C}/console/login"), ("POST", f"{C}/console/login"),
+    ("POST", f"{C}/console/logout"), ("GET", f"{C}/console/static/{{asset}}"), ("GET", f"{C}/console/state/export"),
+    ("GET", f"{C}/console/stream/{{screen}}"), ("GET", f"{C}/console/{{screen}}"),
+    ("POST", f"{C}/console/act/{{action}}"),
     ("PATCH", f"{B}/conversations/{{conversationId}}"),
     ("PATCH", f"{B}/conversations/{{conversationId}}/messages/{{messageId}}"),
 }
@@ -487,7 +506,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
         fixed = {"accountId": ACME, "endpointId": ENDPOINT, "action": "hold", "memberId": ids["userId"],
                  "principalId": ALICE, "participantId": ALICE, "applicationId": APP_ID, "size": "50",
                  "providerId": "google", "identityProviderId": "idp-1", "credentialId": "cred-1",
-                 "issuerId": "issuer-1", "family": "cloudlink", "asset": "swagger-ui.css"}
+                 "issuerId": "issuer-1", "family": "cloudlink", "asset": "swagger-ui.css",
+                 "screen": "switchboard"}
         if name in fixed:
             return fixed[name]
         return ids[name]

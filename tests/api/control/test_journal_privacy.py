@@ -95,3 +95,38 @@ def test_the_server_log_prints_no_websocket_token(tmp_path: Path, monkeypatch: p
     assert "WebSocket" in log and "/_callyard/health" in log, log[-2000:]
     assert access not in log and access[:40] not in log and "http-secret-token" not in log, log[-2000:]
     assert "token=REDACTED" in log
+
+
+def test_the_journal_keeps_headers_and_bodies_with_credentials_redacted(client: httpx.Client, admin) -> None:
+    signed = client.post(f"{B}/token", headers={"x-mitel-correlation-id": "b-1", "Cookie": "s=cookie-secret"},
+                         data={"grant_type": "password", "username": "admin@acme.example", "password": "callyard"})
+    issued = signed.json()
+    client.get(f"{B}/users", headers={**admin, "x-mitel-correlation-id": "b-2"})
+    entries = {e["correlationId"]: e for e in journal(client, OPERATOR_HEADERS)}
+    sign_in, listed = entries["b-1"], entries["b-2"]
+    assert sign_in["requestBody"].startswith("grant_type=password") and "password=REDACTED" in sign_in["requestBody"]
+    assert "REDACTED" in sign_in["responseBody"] and '"expires_in"' in sign_in["responseBody"]
+    assert dict(sign_in["requestHeaders"])["cookie"] == "REDACTED"
+    assert dict(listed["requestHeaders"])["authorization"] == "Bearer REDACTED"
+    assert "admin@acme.example" in listed["responseBody"]
+    everything = str(entries)
+    for secret in (issued["access_token"], issued["refresh_token"], admin["Authorization"].split()[1], "cookie-secret"):
+        assert secret not in everything
+
+
+@pytest.mark.parametrize("body,content_type,total,shown", [
+    (b'{"access_token":"a.b.c","refresh_token": "r\\"q","expires_in":3600}', "application/json", 66,
+     '{"access_token":"REDACTED","refresh_token": "REDACTED","expires_in":3600}'),
+    (b'{"Signing-Secret":"s","client_secret":12,"name":"x"}', "application/json; charset=utf-8", 51,
+     '{"Signing-Secret":"REDACTED","client_secret":"REDACTED","name":"x"}'),
+    (b'{"token":"abcdef', "application/json", 9000, '{"token":"REDACTED" … (9000 bytes)'),   # cut short
+    (b"grant_type=password&password=hunter2", "application/x-www-form-urlencoded", 36,
+     "grant_type=password&password=REDACTED"),
+    (b"\x89PNG\r\n", "image/png", 2048, "<2048 bytes of image/png>"),
+    (b"", "application/json", 0, None),
+])
+def test_kept_bodies_are_shown_with_credentials_redacted(body: bytes, content_type: str, total: int,
+                                                         shown: str | None) -> None:
+    from callyard.api.common import redaction
+
+    assert redaction.readable(redaction.Kept(body, content_type, total)) == shown

@@ -67,6 +67,9 @@ class RateLimit:
         return (1 - tokens) / self.rate
 
 
+BODY_KEYS = ("requestBody", "responseBody")
+
+
 class Journal:
     """The most recent requests, newest last (``GET /_callyard/journal``). Each entry names the account it is
     attributed to (``accountId``: the caller's, or the one an unauthenticated sign-in names; None: no
@@ -79,8 +82,19 @@ class Journal:
         self.entries.append(entry)
 
     def visible(self, accounts: set[str] | None) -> list[dict[str, Any]]:
-        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``."""
+        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``; pass
+        those shown through ``readable``."""
         return [e for e in self.entries if accounts is None or e.get("accountId") in accounts]
+
+    @staticmethod
+    def readable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries as shown: their bodies redacted, the first time an entry is shown (``redaction.Kept``),
+        never on the request's path."""
+        for entry in entries:
+            for key in BODY_KEYS:
+                if isinstance(entry.get(key), redaction.Kept):
+                    entry[key] = redaction.readable(entry[key])
+        return entries
 
     def clear(self, accounts: set[str] | None = None) -> None:
         if accounts is None:
@@ -120,6 +134,13 @@ async def peek_body(receive: Receive, limit: int = PEEK_LIMIT) -> tuple[bytes | 
 
     data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
     return (data if complete and size <= limit else None), replay
+
+
+def _content_type(headers: list[tuple[bytes, bytes]] | None) -> str | None:
+    for name, value in headers or ():
+        if name.lower() == b"content-type":
+            return value.decode("latin-1")
+    return None
 
 
 def _declared_length(scope: Scope) -> int:
@@ -188,13 +209,33 @@ class RequestContext:
             body, receive = await peek_body(receive)
         state["account_id"] = self.attributed_account(scope, bearer, body)
         token = context.correlation_id.set(correlation)
+        request_body = bytearray()
+        response_body = bytearray()
+        sizes = [0, 0]   # request, response bytes seen
+        inner_receive = receive
+
+        async def receive_capture() -> dict[str, Any]:
+            message = await inner_receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                sizes[0] += len(chunk)
+                if len(request_body) < redaction.BODY_KEPT:
+                    request_body.extend(chunk[:redaction.BODY_KEPT - len(request_body)])
+            return message
+        receive = receive_capture
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
                 headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
+                status_holder["headers"] = headers
                 message = dict(message, headers=headers)
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                sizes[1] += len(chunk)
+                if len(response_body) < redaction.BODY_KEPT:
+                    response_body.extend(chunk[:redaction.BODY_KEPT - len(response_body)])
             await send(message)
 
         try:
@@ -214,6 +255,11 @@ class RequestContext:
                     "role": principal.role, "clientId": principal.client_id},
                 "accountId": principal.account_id if principal is not None else state.get("account_id"),
                 "tokenId": token_id,
+                "requestHeaders": redaction.headers(scope.get("headers") or []),
+                "responseHeaders": redaction.headers(status_holder.get("headers") or []),
+                "requestBody": redaction.Kept(bytes(request_body), header(scope, b"content-type"), sizes[0]),
+                "responseBody": redaction.Kept(bytes(response_body), _content_type(status_holder.get("headers")),
+                                               sizes[1]),
             })
 
 

@@ -1,6 +1,9 @@
 """Secrets never reach the request journal, the audit's evidence or the server log: the values of credential
-parameters in query strings (the request target) are replaced by ``REDACTED``. (The journal and the audit
-keep no request bodies and no headers besides ``Host``; the audit hashes a body only to recognise a retry.)
+parameters in query strings (the request target), of credential headers (``Authorization`` keeps its
+scheme, ``Cookie``, ``Set-Cookie``, signatures, API keys) and of credential fields in JSON and form bodies
+(``password``, ``access_token``, ``client_secret``, ``signingSecret``, …) are replaced by ``REDACTED``. (The
+journal keeps headers and the first ``BODY_KEPT`` bytes of each body so redacted; the audit hashes a body only
+to recognise a retry.)
 
 ``install_log_redaction`` puts a filter on uvicorn's loggers, whose access log (and WebSocket lines) print the
 full request target — ``/_callyard/stream?token=…`` included."""
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 REDACTED = "REDACTED"
@@ -32,6 +36,74 @@ def query(text: str) -> str:
     if not any(secret(k) for k, _ in pairs):
         return text
     return urlencode([(k, REDACTED if secret(k) else v) for k, v in pairs], safe="*/:,{}$@ ")
+
+
+BODY_KEPT = 4096
+# "name": "value" of a secret field in JSON text (also in a truncated body, which no parser would read).
+# A JSON member "name": value (a string, also one cut short by the kept length, or a bare value); a name is a
+# credential when, lower-cased and without "-" and "_", it is one of SECRET_NAMES so written.
+_JSON_MEMBER = re.compile(r'("([^"\\]{1,64})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)')
+_FOLDED_NAMES = frozenset(n.replace("_", "") for n in SECRET_NAMES)
+_QUOTED_NAMES = tuple(f'"{n}"' for n in _FOLDED_NAMES)
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _json_text(text: str) -> str:
+    folded = _fold(text)
+    if not any(name in folded for name in _QUOTED_NAMES):   # most bodies name no credential: no regex pass
+        return text
+    return _JSON_MEMBER.sub(lambda m: m.group(1) + f'"{REDACTED}"' if _fold(m.group(2)) in _FOLDED_NAMES
+                            else m.group(0), text)
+
+
+_TEXTUAL = ("json", "text/", "x-www-form-urlencoded", "xml", "javascript", "event-stream")
+
+
+class Kept(NamedTuple):
+    """The start of a body as the journal keeps it until someone reads it (redacted then, once: off the
+    request's path)."""
+    data: bytes
+    content_type: str | None
+    total: int
+
+
+def readable(value: Any) -> Any:
+    """A kept body as the journal shows it (``body``); anything else as it is."""
+    return body(*value) if isinstance(value, Kept) else value
+
+
+def body(data: bytes, content_type: str | None, total: int) -> str | None:
+    """The kept start of a body as text for the journal: secret fields redacted; a form as a redacted query
+    string; a binary body only named. ``total``: its full length (more than kept: marked truncated)."""
+    if not data:
+        return None
+    kind = (content_type or "").lower()
+    tail = f" … ({total} bytes)" if total > len(data) else ""
+    if kind and not any(t in kind for t in _TEXTUAL):
+        return f"<{total} bytes of {kind.split(';')[0]}>"
+    text = data.decode("utf-8", errors="replace")
+    if "x-www-form-urlencoded" in kind:
+        return query(text) + tail
+    return _json_text(text) + tail
+
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                            "webhook-signature", "x-console-csrf", "x-mitel-signature"})
+
+
+def headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """ASGI headers as ``(name, value)`` text, the values of credentials redacted (a bearer keeps its scheme)."""
+    out = []
+    for name_b, value_b in raw:
+        name, value = name_b.decode("latin-1").lower(), value_b.decode("latin-1")
+        if name in SECRET_HEADERS or secret(name):
+            scheme = value.split(" ", 1)[0] if name.endswith("authorization") and " " in value.strip() else ""
+            value = f"{scheme} {REDACTED}" if scheme else REDACTED
+        out.append((name, value))
+    return out
 
 
 def text(line: str) -> str:

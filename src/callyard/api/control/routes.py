@@ -109,7 +109,7 @@ async def journal(request: Request, journal: JournalDep, limit: int = 200,
                   actor: Principal = Depends(controller)) -> dict[str, Any]:
     if limit < 1 or limit > 2000:
         raise Invalid("InvalidQueryParameter", "limit must be between 1 and 2000")
-    entries = journal.visible(visible_accounts(request, actor))[-limit:]
+    entries = journal.readable(journal.visible(visible_accounts(request, actor))[-limit:])
     return items_page(entries)
 
 

@@ -1,4 +1,5 @@
-"""The pages family: ``/`` and the docs. Public (no token), never rate limited or faulted, and not a
+"""The pages family: the docs and the OpenAPI documents (``/`` is the console's home).
+Public (no token), never rate limited or faulted, and not a
 CloudLink route: the audit never sees a browser opening them."""
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ def _listing(items: list[dict[str, Any]], *_args: Any, **_kwargs: Any) -> dict[s
 FAMILY = Family(
     name="pages",
     prefixes=("/docs", "/redoc", "/openapi", "/openapi.json", "/favicon.ico"),
-    exact=("/",),
     mounts=(Mount(routes.router, priority=60),),
     errors=NameMessageEnvelope(HTTP_STATUSES, ajv_wording),
     auth=anyone,
@@ -29,5 +29,5 @@ FAMILY = Family(
     rate_limited=False,
     faultable=False,
     title="Pages",
-    description="The landing page and the API docs.",
+    description="The API docs and the OpenAPI documents.",
 )

@@ -1,5 +1,5 @@
-"""The pages: ``/`` (landing.py), the API docs and the OpenAPI documents. The docs' JavaScript and CSS come
-from the fastapi-offline package (Swagger UI 5 and ReDoc 2, as files), never from a CDN."""
+"""The pages: the API docs and the OpenAPI documents (``/`` is the console's home, api/console). The docs'
+JavaScript and CSS come from the fastapi-offline package (Swagger UI 5 and ReDoc 2, as files), never from a CDN."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from callyard.api.pages.landing import landing_page
 from callyard.core.errors import NotFound
 
 router = APIRouter()
@@ -37,12 +36,6 @@ def _swagger(title: str, openapi_url: str) -> HTMLResponse:
                                swagger_css_url="/docs/assets/swagger-ui.css",
                                swagger_favicon_url="/docs/assets/favicon.png",
                                swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True})
-
-
-@router.get("/", include_in_schema=False, response_class=HTMLResponse)
-async def landing(request: Request) -> HTMLResponse:
-    twin = request.app.state.twin
-    return HTMLResponse(landing_page(twin, str(request.base_url).rstrip("/")))
 
 
 @router.get("/favicon.ico", include_in_schema=False)

@@ -80,6 +80,10 @@ class DialPlan:
             return dialled
         return self.personal(account_id, user_id, number) or dialled
 
+    def numbers(self, account_id: str) -> list[str]:
+        """Every internal number of the account (extensions and group numbers), in dialling order."""
+        return sorted(self._plan(account_id), key=lambda n: (len(n), n))
+
     def user_extension(self, account_id: str, user_id: str) -> str | None:
         for number, (kind, doc) in self._plan(account_id).items():
             if kind == EXTENSION and doc["userId"] == user_id:

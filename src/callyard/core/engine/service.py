@@ -266,6 +266,20 @@ class Engine:
                         "legs": [self.snapshot(leg) for leg in call.live_legs()]})
         return out
 
+    def switchboard(self, account_id: str) -> dict[str, Any]:
+        """The account's PBX as an operator's switchboard sees it: every extension and group number with its
+        view (state, availability, settings), the voicemail pilot, the trunk (DIDs → internal numbers, and the
+        outside numbers in a call now) and the live calls as their legs (the console)."""
+        endpoints = [self.endpoint(account_id, number) for number in self.dialplan.numbers(account_id)]
+        views = [self.endpoint_view(e) for e in endpoints if e is not None]
+        outside = sorted({e.number for e in self.endpoints.values()
+                          if e.account_id == account_id and e.kind == EXTERNAL and e.legs})
+        dids = {str(k): str(v) for k, v in (self.dialplan.pbx(account_id).get("dids") or {}).items()}
+        return {"accountId": account_id, "extensions": [v for v in views if v["kind"] == EXTENSION],
+                "groups": [v for v in views if v["kind"] == GROUP],
+                "voicemail": self.dialplan.voicemail_pilot(account_id),
+                "trunk": {"dids": dids, "outsideInCall": outside}, "calls": self.live_calls(account_id)}
+
     # ================================================================== settings
     def set_dnd(self, uow: UnitOfWork, endpoint: Endpoint, enabled: bool) -> bool:
         """DND on a user's extension inside the caller's transaction (presence keeps its ``dnd`` status and

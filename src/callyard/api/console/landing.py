@@ -1,5 +1,5 @@
-"""The landing page at ``/``: a small server-rendered HTML page (no script) listing each family's docs, the
-control plane and the demo tenant. A later web console grows from here.
+"""The console's home at ``/`` (no script): each family's docs, the control plane and the demo tenant, beside
+the console's screens.
 
 The demo tenant is shown from its fixture (what the README documents too), only when the twin runs the
 built-in demo tenant: a tenant of your own (``--tenant FILE``) is not listed to anyone who opens the page."""
@@ -10,17 +10,10 @@ from typing import Any
 
 from callyard import __version__
 
-STYLE = """body{font:15px/1.5 system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#1d2430}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d8dde6}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .6rem .3rem 0;vertical-align:top}
-code,pre{font:13px ui-monospace,monospace;background:#f3f5f8;padding:.1rem .3rem;border-radius:3px}
-pre{padding:.6rem;overflow-x:auto}.muted{color:#5b6675}"""
-
-
 def _families(twin: Any) -> str:
     rows = []
     for family in twin.families.all:
-        if family.name == "pages":
+        if family.name in ("pages", "console"):
             continue
         name = escape(family.name)
         where = ", ".join(f"<code>{escape(p)}</code>" for p in family.prefixes if p != "/") or "<code>/</code>"
@@ -67,26 +60,12 @@ def _tenant(twin: Any, base: str) -> str:
             + f"<p>A token for the account admin:</p><pre>{escape(token)}</pre>")
 
 
-def landing_page(twin: Any, base: str) -> str:
-    control = [("/_callyard/health", "health (no token)"), ("/_callyard/journal", "request journal"),
-               ("/_callyard/events", "event log"), ("/_callyard/sim/calls", "live calls"),
-               ("/_callyard/audit", "best-practice audit"), ("/_callyard/faults", "injected faults")]
-    links = "".join(f'<li><a href="{href}"><code>{href}</code></a> {escape(what)}</li>' for href, what in control)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>callyard</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
-<body>
-<h1>callyard <span class=muted>{escape(__version__)}</span></h1>
-<p>A self-hosted twin of Mitel's communications platforms on one simulated PBX and contact center, at
-<code>{escape(base)}</code>. <a href="/docs">Every API in one Swagger UI</a> · <a href="/redoc">ReDoc</a> ·
-<a href="/openapi.json">openapi.json</a></p>
-<h2>APIs</h2>
-{_families(twin)}
-<h2>Control plane</h2>
-<p>Under <code>/_callyard</code> (an ACCOUNT_ADMIN token, or <code>--open-control</code>): the simulator, reset,
-snapshots, the clock, faults and the audit. <a href="/docs/control">Its docs</a>.</p>
-<ul>{links}</ul>
-<h2>Demo tenant</h2>
-{_tenant(twin, base)}
-</body></html>
-"""
+CONTROL_LINKS = (("/_callyard/health", "health (no token)"), ("/_callyard/journal", "request journal"),
+                 ("/_callyard/events", "event log"), ("/_callyard/sim/calls", "live calls"),
+                 ("/_callyard/audit", "best-practice audit"), ("/_callyard/faults", "injected faults"))
+
+
+def home(twin: Any, base: str) -> dict[str, Any]:
+    """What the home page shows of the twin (the HTML parts escaped here)."""
+    return {"version": __version__, "origin": base, "families_html": _families(twin),
+            "tenant_html": _tenant(twin, base), "control_links": CONTROL_LINKS}
