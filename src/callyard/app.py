@@ -21,6 +21,7 @@ from callyard.api.cx.family import FAMILY as CX
 from callyard.api.pages import openapi as pages_openapi
 from callyard.api.pages.family import FAMILY as PAGES
 from callyard.api.family import Family, install_error_dispatch
+from callyard.api.hot import HotRoutes
 from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
@@ -60,7 +61,9 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
 
 def _add_middleware(app: FastAPI, twin: Twin) -> None:
     """Outermost first: the families' routing middleware (may rewrite the path), the request context (picks
-    the owning family), the body limit, the owning family's own middleware, the rate limit, fault injection."""
+    the owning family), the body limit, the owning family's own middleware, the rate limit, fault injection,
+    the families' hot routes (``callyard.api.hot``)."""
+    app.add_middleware(HotRoutes, twin=twin)
     app.add_middleware(FaultInjection, faults=twin.faults)
     if twin.rate_limit is not None:
         app.add_middleware(RateLimiting, limit=twin.rate_limit,
