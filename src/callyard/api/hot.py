@@ -23,7 +23,7 @@ from pydantic_core import to_json
 from starlette.requests import Request
 
 from callyard.api.common.security import token_from_header
-from callyard.api.family import ASGIApp, Family, Receive, Scope, Send
+from callyard.api.family import ASGIApp, Family, Problem, Receive, Scope, Send
 from callyard.core.errors import CoreError, Unauthorized
 from callyard.core.principal import Principal
 
@@ -184,13 +184,18 @@ class HotRoutes:
             await self.app(scope, replaying, send)
             return
         except CoreError as exc:
-            await compiled.family.errors.core_error(exc).response()(scope, receive, send)
+            await _answer(compiled.family.errors.core_error(exc), scope, receive, send)
             return
         except Exception:
             log.exception("unexpected error")
-            await compiled.family.errors.unexpected().response()(scope, receive, send)
+            await _answer(compiled.family.errors.unexpected(), scope, receive, send)
             return
         payload = to_json(answer)
         await send({"type": "http.response.start", "status": compiled.route.status, "headers": [
             (b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": payload})
+
+
+async def _answer(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:
+    """A problem as the app-wide exception handlers send it (a Starlette ``JSONResponse``)."""
+    await problem.response()(scope, receive, send)  # type: ignore[arg-type]
