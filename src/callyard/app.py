@@ -15,13 +15,12 @@ from fastapi import FastAPI
 from callyard import __version__
 from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
 from callyard.api.common.redaction import install_log_redaction
-from callyard.api.common.middleware import BodyLimit, FamilyEdges, FaultInjection, RateLimiting, RequestContext
+from callyard.api.common.middleware import Edge
 from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.cx.family import FAMILY as CX
 from callyard.api.pages import openapi as pages_openapi
 from callyard.api.pages.family import FAMILY as PAGES
 from callyard.api.family import Family, install_error_dispatch
-from callyard.api.hot import HotRoutes
 from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
 from callyard.container import Twin, build_twin
@@ -60,18 +59,10 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
 
 
 def _add_middleware(app: FastAPI, twin: Twin) -> None:
-    """Outermost first: the families' routing middleware (may rewrite the path), the request context (picks
-    the owning family), the body limit, the owning family's own middleware, the rate limit, fault injection,
-    the families' hot routes (``callyard.api.hot``)."""
-    app.add_middleware(HotRoutes, twin=twin)
-    app.add_middleware(FaultInjection, faults=twin.faults)
-    if twin.rate_limit is not None:
-        app.add_middleware(RateLimiting, limit=twin.rate_limit,
-                           retry_after_format=twin.settings.retry_after_format)
-    app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
-    app.add_middleware(BodyLimit, limit=twin.settings.max_body_bytes, json_limit=twin.settings.max_json_bytes,
-                       larger={("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes})
-    app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families, twin=twin)
+    """Outermost first: the families' routing middleware (may rewrite the path), then the one ``Edge`` (request
+    context and journal, body limit, the owning family's own middleware, rate limit, fault injection, the
+    families' hot routes; ``callyard.api.common.middleware``)."""
+    app.add_middleware(Edge, twin=twin)
     for family in reversed(twin.families.all):
         for layer in reversed(family.routing_middleware(twin)):
             app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
