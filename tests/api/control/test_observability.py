@@ -1,6 +1,6 @@
 """Seeing what happens (issue 14 item 12): the server logs calls, agent state and webhook deliveries in one
-line each (text or JSON; the access log only with --access-log, never with --quiet), agent state is readable over HTTP, and a scenario run
-without a terminal prints progress lines."""
+line each (text or JSON; the access log only with --access-log, never with --quiet), agent state is readable
+over HTTP, and a scenario run without a terminal prints progress lines."""
 from __future__ import annotations
 
 import json
