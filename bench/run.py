@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import loadgen  # noqa: E402
+from bench import hot, loadgen  # noqa: E402
 from bench.loadgen import (Conn, cpu_seconds, extension, outside_number, rss_bytes, run_for,  # noqa: E402
                            slowest_window)
 
@@ -675,6 +675,9 @@ def engine_lines(fig: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["hot"]:
+        hot.figures(PY, start, stop, tuple(sys.argv[2:]) or None)
+        return
     if sys.argv[1:] == ["notifications"]:
         with tempfile.TemporaryDirectory() as tmp:
             print("\n".join(notification_lines(notification_figures(tmp))))
