@@ -2,9 +2,10 @@
 injection and validation, while FastAPI keeps the same operations in its router and its OpenAPI document.
 
 A family lists its hot routes (``Family.hot``): a method, a path template at the root and a plain endpoint
-``async (HotRequest) -> body``. ``HotRoutes`` (the innermost middleware, inside the request context, the body
-limit, the family's edge, the rate limit and the fault injection) looks a request up in an index by method,
-number of segments and first segment; a match runs the endpoint, anything else goes on to FastAPI.
+``async (HotRequest) -> body``. ``HotRoutes`` (the innermost step of ``callyard.api.common.middleware.Edge``,
+inside the request context, the body limit, the family's edge, the rate limit and the fault injection) looks
+a request up in an index by method, number of segments and first segment; a match runs the endpoint, anything
+else goes on to FastAPI.
 
 An endpoint serves only requests it can prove well formed (hand-checked bodies): for anything else it raises
 ``Decline`` and the request goes to the FastAPI route of the same operation, body replayed, so every refusal
@@ -99,7 +100,8 @@ HotEndpoint = Callable[[HotRequest], Awaitable[Any]]
 @dataclass(frozen=True)
 class HotRoute:
     """One operation served hot: ``path`` is the FastAPI route's full path at the root (``{name}`` segments
-    are parameters); the endpoint's answer is the JSON body, sent with ``status``."""
+    are parameters); the endpoint's answer is the JSON body (a value, or bytes it encoded itself, as a
+    response model does), sent with ``status``."""
     method: str
     path: str
     endpoint: HotEndpoint
@@ -190,7 +192,7 @@ class HotRoutes:
             log.exception("unexpected error")
             await _answer(compiled.family.errors.unexpected(), scope, receive, send)
             return
-        payload = to_json(answer)
+        payload = answer if isinstance(answer, bytes) else to_json(answer)
         await send({"type": "http.response.start", "status": compiled.route.status, "headers": [
             (b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": payload})

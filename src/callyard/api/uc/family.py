@@ -65,4 +65,5 @@ FAMILY = Family(
     paging=items,
     middleware=_middleware,
     projections=_projections,
+    hot=control.HOT_ROUTES,
 )
