@@ -294,3 +294,19 @@ def lines(fig: dict[str, dict[str, float]]) -> list[str]:
                    f"{'met' if met(target, f) else '**not met**'} |")
     out.append("")
     return out
+
+
+def rewrite_section(path: Path, machine: str, section: list[str]) -> None:
+    """Replace this part's section of docs/performance.md (appended when absent), the machine and load
+    average of this run under its heading."""
+    section = section[:2] + [machine, ""] + section[2:]
+    text = path.read_text() if path.exists() else "# Performance\n"
+    heading = section[0]
+    lines_ = text.split("\n")
+    if heading in lines_:
+        start = lines_.index(heading)
+        end = next((i for i in range(start + 1, len(lines_)) if lines_[i].startswith("## ")), len(lines_))
+        lines_[start:end] = section
+    else:
+        lines_ += ["", *section]
+    path.write_text("\n".join(lines_))
