@@ -20,6 +20,7 @@ from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.cx.family import FAMILY as CX
 from callyard.api.pages import openapi as pages_openapi
 from callyard.api.pages.family import FAMILY as PAGES
+from callyard.api import dispatch
 from callyard.api.family import Family, install_error_dispatch
 from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
@@ -54,6 +55,7 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
     install_error_dispatch(app, twin.families)
     twin.families.mount(app)
     pages_openapi.install(app, twin.families)
+    dispatch.install(app)
     _add_middleware(app, twin)
     return app
 
