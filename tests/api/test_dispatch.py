@@ -1,6 +1,7 @@
 """Route matching by first segment (``callyard.api.dispatch``) finds what FastAPI's scan of every route finds:
 every operation of every served OpenAPI document, asked without credentials (so nothing changes), answers the
-same with the index and with the full scan, as do unknown paths, wrong methods and trailing slashes."""
+same with the index and with the full scan, as do unknown paths, wrong methods and trailing slashes. And the
+hot routes' index (``callyard.api.hot``) matches by method, segment count and literal segments."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,8 @@ from typing import Iterator
 import httpx
 
 from callyard.api.dispatch import RouteIndex
+from callyard.api.hot import HotIndex
+from callyard.app import FAMILIES
 
 DOCUMENTS = ("/openapi.json", "/api/openapi.json", "/miccsdk/api/v1/openapi.json")
 
@@ -50,3 +53,16 @@ def test_every_documented_operation_is_found_alike(server, client: httpx.Client)
         scanned = [answer(client, method, path) for method, path in requests]
     differ = [(r, a, b) for r, a, b in zip(requests, indexed, scanned, strict=True) if a != b]
     assert not differ, differ[:5]
+
+
+def test_the_hot_index_matches_by_method_segments_and_literals() -> None:
+    index, b = HotIndex(FAMILIES), "/2017-09-01"
+    found = index.match("PUT", f"{b}/endpoints/2881/calls/123")
+    assert found is not None and found[1] == {"endpointId": "2881", "callId": "123"}
+    assert index.match("POST", f"{b}/endpoints/2881/calls/123") is None
+    assert index.match("PUT", f"{b}/endpoints/2881/calls/123/x") is None
+    assert index.match("PUT", f"{b}/endpoints/2881/calls/") is None          # an empty parameter
+    assert index.match("PUT", f"{b}/endpoints/2881/recordings/123") is None
+    assert index.match("GET", f"{b}/users") is not None and index.match("GET", f"{b}/users/me") is None
+    assert index.match("POST", "/api/cti/acme.example/alice/calls/7/hold") is not None
+    assert index.match("POST", "/api/cti/acme.example/alice/calls/7/park") is None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from callyard.api.hot import HotIndex
 from tests.support.pbx import B, Pbx
 
 X = "+16135550123"
@@ -99,13 +98,3 @@ def test_users_through_either_path_are_the_same_bytes(pbx: Pbx, as_user) -> None
 def admin_account(pbx: Pbx, admin: dict[str, str]) -> str:
     return str(pbx.c.get(f"{B}/users", headers=admin).json()["_embedded"]["items"][0]["accountId"])
 
-
-def test_the_index_matches_by_method_segments_and_literals(server) -> None:
-    index = HotIndex(server.app.state.twin.families.all)
-    found = index.match("PUT", f"{B}/endpoints/2881/calls/123")
-    assert found is not None and found[1] == {"endpointId": "2881", "callId": "123"}
-    assert index.match("POST", f"{B}/endpoints/2881/calls/123") is None
-    assert index.match("PUT", f"{B}/endpoints/2881/calls/123/x") is None
-    assert index.match("PUT", f"{B}/endpoints/2881/calls/") is None          # an empty parameter
-    assert index.match("PUT", f"{B}/endpoints/2881/recordings/123") is None
-    assert index.match("GET", f"{B}/users") is not None and index.match("GET", f"{B}/users/me") is None
