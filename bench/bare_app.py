@@ -18,9 +18,18 @@ async def echo(request):
                         status_code=201 if request.url.path == "/_callyard/sim/calls" else 200)
 
 
+async def form(request):
+    fields = await request.form()
+    return JSONResponse({"status": "ok", "received": dict(fields)}, status_code=201)
+
+
 app = Starlette(routes=[
     Route("/_callyard/health", hello), Route("/2017-09-01/users", hello),
     Route("/2017-09-01/endpoints/{endpointId}/calls/{callId}", echo, methods=["PUT"]),
     Route("/_callyard/sim/calls", echo, methods=["POST"]),
     Route("/_callyard/sim/endpoints/{endpointId}/{action}", echo, methods=["POST"]),
+    # bench/hot.py: the token endpoint (a form), UC CTI call control, CX employee state
+    Route("/2017-09-01/token", form, methods=["POST"]),
+    Route("/api/cti/{domain}/{user}/calls/{callId}/{action}", echo, methods=["POST"]),
+    Route("/miccsdk/api/v1/employees/{id}/state", echo, methods=["PUT"]),
 ])

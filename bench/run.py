@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import loadgen  # noqa: E402
+from bench import hot, loadgen  # noqa: E402
 from bench.loadgen import (Conn, cpu_seconds, extension, outside_number, rss_bytes, run_for,  # noqa: E402
                            slowest_window)
 
@@ -675,6 +675,14 @@ def engine_lines(fig: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["hot"]:
+        # Only the request pipeline's targets; with no target named, their section of docs/performance.md is
+        # rewritten in place (the rest of the file stays as the last full run left it).
+        load_before = load_average()
+        fig = hot.figures(PY, start, stop, tuple(sys.argv[2:]) or None)
+        if not sys.argv[2:]:
+            hot.rewrite_section(ROOT / "docs" / "performance.md", machine(load_before), hot.lines(fig))
+        return
     if sys.argv[1:] == ["notifications"]:
         with tempfile.TemporaryDirectory() as tmp:
             print("\n".join(notification_lines(notification_figures(tmp))))
@@ -705,6 +713,7 @@ def main() -> None:
             "grant_type": "password", "username": "admin@acme.example", "password": "callyard"}).json()["access_token"]
         users_latency = latency(8192, {"Authorization": f"Bearer {tok}"})
         stop(proc)
+        pipeline = hot.figures(PY, start, stop)
         engine = engine_figures(tmp, bare_cmd)
         notify = notification_figures(tmp)
     med = {k: statistics.median(v) for k, v in results.items()}
@@ -724,9 +733,10 @@ def main() -> None:
         f"| {users_latency*1000:.2f} ms | {bare_latency*1000:.2f} ms | {users_latency/bare_latency:.2f}× |",
         "", "Start to ready is measured from process start until `GET /_callyard/health` answers 200, with the",
         "demo tenant.", "",
-        *engine_lines(engine), *notification_lines(notify)]
+        *hot.lines(pipeline), *engine_lines(engine), *notification_lines(notify)]
     (ROOT / "docs" / "performance.md").write_text("\n".join(lines))
     print("\n".join(lines))
+    print("\n".join(hot.verdict(t, pipeline[t.key]) for t in hot.TARGETS))
 
 
 if __name__ == "__main__":

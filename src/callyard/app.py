@@ -15,12 +15,13 @@ from fastapi import FastAPI
 from callyard import __version__
 from callyard.api.cloudlink.family import FAMILY as CLOUDLINK
 from callyard.api.common.redaction import install_log_redaction
-from callyard.api.common.middleware import BodyLimit, FamilyEdges, FaultInjection, RateLimiting, RequestContext
+from callyard.api.common.middleware import Edge
 from callyard.api.console.family import FAMILY as CONSOLE
 from callyard.api.control.family import FAMILY as CONTROL
 from callyard.api.cx.family import FAMILY as CX
 from callyard.api.pages import openapi as pages_openapi
 from callyard.api.pages.family import FAMILY as PAGES
+from callyard.api import dispatch
 from callyard.api.family import Family, install_error_dispatch
 from callyard.api.uc.family import FAMILY as UC
 from callyard.config import Settings
@@ -55,21 +56,16 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
     install_error_dispatch(app, twin.families)
     twin.families.mount(app)
     pages_openapi.install(app, twin.families)
+    dispatch.install(app)
     _add_middleware(app, twin)
     return app
 
 
 def _add_middleware(app: FastAPI, twin: Twin) -> None:
-    """Outermost first: the families' routing middleware (may rewrite the path), the request context (picks
-    the owning family), the body limit, the owning family's own middleware, the rate limit, fault injection."""
-    app.add_middleware(FaultInjection, faults=twin.faults)
-    if twin.rate_limit is not None:
-        app.add_middleware(RateLimiting, limit=twin.rate_limit,
-                           retry_after_format=twin.settings.retry_after_format)
-    app.add_middleware(FamilyEdges, families=twin.families, twin=twin)
-    app.add_middleware(BodyLimit, limit=twin.settings.max_body_bytes, json_limit=twin.settings.max_json_bytes,
-                       larger={("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes})
-    app.add_middleware(RequestContext, clock=twin.clock, journal=twin.journal, families=twin.families, twin=twin)
+    """Outermost first: the families' routing middleware (may rewrite the path), then the one ``Edge`` (request
+    context and journal, body limit, the owning family's own middleware, rate limit, fault injection, the
+    families' hot routes; ``callyard.api.common.middleware``)."""
+    app.add_middleware(Edge, twin=twin)
     for family in reversed(twin.families.all):
         for layer in reversed(family.routing_middleware(twin)):
             app.add_middleware(layer.cls, *layer.args, **layer.kwargs)

@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 from callyard.core.errors import CoreError
 
 if TYPE_CHECKING:
+    from callyard.api.hot import HotRoute
     from callyard.container import Twin
 
 log = logging.getLogger("callyard.api")
@@ -117,6 +118,9 @@ class Family:
     # Completes the family's part of the OpenAPI document (request bodies, response schemas, security) in
     # place: called with the generated document and the family's operations as {(METHOD, path): operation}.
     openapi: Callable[[dict[str, Any], dict[tuple[str, str], dict[str, Any]]], None] | None = None
+    # Operations served without FastAPI's per-request machinery (``callyard.api.hot``); each is also a route of
+    # one of ``mounts``, which documents it and serves what the hot endpoint declines.
+    hot: tuple["HotRoute", ...] = ()
 
     def owns_path(self, path: str) -> int:
         """The length of the longest prefix of ``path`` this family owns (0: none); an exact path wins over

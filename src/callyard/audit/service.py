@@ -57,7 +57,11 @@ class Exchange:
         two different requests even where the rest of the path is the same."""
         return self.method, self.host, self.path, self.query, hashlib.sha1(self.body).hexdigest()
 
-    def evidence(self, note: str = "") -> dict[str, Any]:
+    def evidence(self, note: str = "") -> "Evidence":
+        """This request as an item of evidence, formatted only when a report is read."""
+        return Evidence(self, note)
+
+    def evidence_wire(self, note: str = "") -> dict[str, Any]:
         out = {"at": _iso(self.started), "method": self.method, "path": self.path + (f"?{self.query}" if self.query
                                                                                     else ""),
                "status": self.status, "correlationId": self.correlation_id, ACCOUNT_KEY: self.account_id}
@@ -70,6 +74,20 @@ class Exchange:
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """An item of evidence: a request (with a note), or a note alone. Kept as is and formatted when a report
+    is read, so observing costs no formatting; the same request with the same note is one item."""
+    exchange: Exchange | None
+    note: str = ""
+
+    def same(self, other: "Evidence") -> bool:
+        return self.exchange is other.exchange and self.note == other.note
+
+    def wire(self) -> dict[str, Any]:
+        return self.exchange.evidence_wire(self.note) if self.exchange is not None else {"note": self.note}
+
+
 @dataclass
 class Finding:
     rule: str
@@ -77,15 +95,15 @@ class Finding:
     count: int = 0
     first_at: float = 0.0
     last_at: float = 0.0
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
 
-    def add(self, at: float, evidence: list[dict[str, Any]]) -> None:
+    def add(self, at: float, evidence: list[Evidence]) -> None:
         if not self.count:
             self.first_at = at
         self.count += 1
         self.last_at = at
         for item in evidence:
-            if item not in self.evidence:
+            if not any(item.same(kept) for kept in self.evidence):
                 self.evidence.append(item)
         if len(self.evidence) > MAX_EVIDENCE:       # keep the first few and the latest
             self.evidence = self.evidence[:MAX_EVIDENCE // 2] + self.evidence[-MAX_EVIDENCE // 2:]
@@ -93,10 +111,10 @@ class Finding:
     def wire(self, accounts: set[str] | None = None) -> dict[str, Any] | None:
         """The finding as ``accounts`` may see it (None: everything): only a finding whose every request of
         evidence is attributed to them (its target names what those requests did); else None."""
-        requests = [item for item in self.evidence if "method" in item]
-        if accounts is not None and (not requests or any(item.get(ACCOUNT_KEY) not in accounts for item in requests)):
+        requests = [item.exchange for item in self.evidence if item.exchange is not None]
+        if accounts is not None and (not requests or any(ex.account_id not in accounts for ex in requests)):
             return None
-        evidence = [{k: v for k, v in item.items() if k != ACCOUNT_KEY} for item in self.evidence]
+        evidence = [{k: v for k, v in item.wire().items() if k != ACCOUNT_KEY} for item in self.evidence]
         return {**RULES[self.rule].wire(), "target": self.target, "occurrences": self.count,
                 "firstAt": _iso(self.first_at), "lastAt": _iso(self.last_at), "evidence": evidence}
 
@@ -132,7 +150,7 @@ class App:
             return "client"
         return "unknown"
 
-    def find(self, rule: str, target: str, at: float, *evidence: dict[str, Any]) -> None:
+    def find(self, rule: str, target: str, at: float, *evidence: Evidence) -> None:
         finding = self.findings.setdefault((rule, target), Finding(rule, target))
         finding.add(at, list(evidence))
 
@@ -302,7 +320,7 @@ class Auditor:
         if len(seen) >= POLL_COUNT:
             app.find("polling", f"GET {key.rstrip('?')}", ex.started,
                      *(e.evidence() for e in list(seen)[-3:]),
-                     {"note": f"{len(seen)} identical GETs within {POLL_WINDOW:g} s; subscribe to {topic}"})
+                     Evidence(None, f"{len(seen)} identical GETs within {POLL_WINDOW:g} s; subscribe to {topic}"))
 
     # ------------------------------------------------------------------ report
     def report(self, session: str | None = None, name: str | None = None, only_findings: bool = False,

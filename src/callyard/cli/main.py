@@ -49,7 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="info (default) logs every call, agent and webhook delivery in one line each")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="json: one JSON object per line, the facts of each line as keys")
-    serve.add_argument("--quiet", action="store_true", help="no access log (one line per HTTP request)")
+    serve.add_argument("--access-log", action="store_true",
+                       help="uvicorn's access log, one line per HTTP request (off by default: the event log and "
+                            "GET /_callyard/journal say what happened, at a fraction of the cost)")
+    serve.add_argument("--quiet", action="store_true", help="no access log, even with --access-log")
     limits = serve.add_argument_group("input limits and quotas (docs/compatibility.md, Limits)")
     limits.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes,
                         help="largest request body (413 beyond)")
@@ -152,7 +155,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     root.setLevel(level.upper())
 
 
-def serve(settings: Settings, log_level: str = "info", access_log: bool = True) -> None:
+def serve(settings: Settings, log_level: str = "info", access_log: bool = False) -> None:
     import uvicorn
 
     from callyard.app import build_app
@@ -170,11 +173,16 @@ def serve(settings: Settings, log_level: str = "info", access_log: bool = True) 
     Server(config).run()
 
 
+def access_log(args: argparse.Namespace) -> bool:
+    """The access log is on only when asked for (``--access-log``) and not silenced (``--quiet``)."""
+    return bool(args.access_log and not args.quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "serve":
         configure_logging(args.log_level, args.log_format)
-        serve(settings_from(args), args.log_level, access_log=not args.quiet)
+        serve(settings_from(args), args.log_level, access_log=access_log(args))
         return 0
     logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from callyard.cli.sim import run_command

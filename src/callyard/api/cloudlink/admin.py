@@ -20,6 +20,7 @@ from callyard.api.cloudlink.edge.errors import ERRORS
 from callyard.api.cloudlink.edge.odata import collection
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.common.security import principal
+from callyard.api.hot import Decline, HotRequest, HotRoute
 from callyard.api.deps import CoreDep, MailerDep
 from callyard.core import context
 from callyard.core.errors import CoreError, Invalid, NotFound
@@ -97,6 +98,17 @@ async def list_users(request: Request, core: CoreDep, accountId: str | None = No
                      actor: Principal = Depends(principal)) -> dict[str, Any]:
     items = [user_wire(u, request) for u in core.directory.list_users(actor, accountId)]
     return collection(items, _params(request), arrived_path(request.scope), expandable=("tags",))
+
+
+async def hot_list_users(hot: HotRequest) -> dict[str, Any]:
+    """``GET /users`` (the token's account) served hot; with an ``accountId`` query, FastAPI's route answers."""
+    request = hot.request
+    if "accountId" in request.query_params:
+        raise Decline()
+    return await list_users(request, hot.twin.core, None, hot.principal())
+
+
+HOT_ROUTES = (HotRoute("GET", f"{BASE_PATH}/users", hot_list_users),)
 
 
 @router.post("/accounts/{accountId}/users", status_code=201, summary="Create a user in the account (recommended)")

@@ -97,7 +97,8 @@ async def create_token(request: Request, core: CoreDep) -> JSONResponse:
         username, password = _text(body, "username"), _text(body, "password")
         if not username or password is None:
             raise Invalid("MissingParameters", "username and password are required for the password grant")
-        token = core.auth.password_grant(username, password, _text(body, "account_id"), _text(body, "client_id"), scope)
+        token = await core.auth.password_grant_off_loop(username, password, _text(body, "account_id"),
+                                                        _text(body, "client_id"), scope)
     elif grant == "refresh_token":
         refresh = _text(body, "refresh_token") or _text(body, "token")
         if not refresh:

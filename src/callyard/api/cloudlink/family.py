@@ -78,4 +78,5 @@ FAMILY = Family(
     description="Authentication, Admin, Media (call control), Conversations, Notifications and Presence, at the "
                 "root, under each service prefix and by Host header.",
     openapi=complete_openapi,
+    hot=media.endpoints.HOT_ROUTES + admin.HOT_ROUTES,
 )

@@ -1,16 +1,7 @@
-"""ASGI middleware that applies to every family (outermost first):
-
-* ``RequestContext`` gives every response an ``x-mitel-correlation-id`` (the client's, echoed, or a new one),
-  picks the family that owns the request (``scope["state"]["family"]``), and writes the request journal.
-* ``BodyLimit`` refuses a request body larger than the limit with 413 in the owning family's envelope, before
-  anything reads it and before authentication: at once when ``Content-Length`` says so, else as soon as the
-  bytes received pass the limit (a chunked body, or one that outgrows its header). A JSON body (or one that
-  may be parsed as JSON) is read first and refused with 400 ``InvalidJson`` when it nests deeper than
-  ``MAX_JSON_DEPTH``, instead of a parser's ``RecursionError`` (a 500 that dropped the connection).
-* ``FamilyEdges`` runs the owning family's own middleware (``Family.middleware``) on its requests only.
-* ``RateLimiting`` enforces the optional per-token rate limit on the families that are rate limited,
-  answering in the family's envelope.
-* ``FaultInjection`` answers or delays the requests an injected fault matches (``/_callyard/faults``).
+"""``Edge``: the ASGI middleware every family's requests go through, in one layer (see its docstring):
+request context and journal, body limit, the owning family's own middleware, rate limit, fault injection and
+the hot routes. Also the pieces it is made of: the journal, the rate limit's token buckets, the sign-in body
+peek (attribution) and the JSON depth check.
 """
 from __future__ import annotations
 
@@ -22,7 +13,8 @@ import uuid
 from collections import deque
 from urllib.parse import parse_qsl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from callyard.api.common import redaction
 from callyard.api.common.retry_after import retry_after
@@ -30,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
+from callyard.api.hot import HotRoutes
 from callyard.core import context
 from callyard.core.clock import Clock, iso
 from callyard.core.errors import Invalid, TooManyRequests
@@ -68,23 +61,56 @@ class RateLimit:
 
 
 BODY_KEYS = ("requestBody", "responseBody")
+class JournalEntry(NamedTuple):
+    """One request as the edge saw it, kept raw: formatted into the journal's wire shape only when read."""
+    at: datetime
+    method: str
+    path: str
+    query: bytes
+    host: str | None
+    status: int
+    correlation_id: str
+    seconds: float
+    app_header: Any          # the family's parsed X-Mitel-App (``as_dict()``), or None
+    principal: Any           # the caller (``callyard.core.principal.Principal``), or None
+    account_id: str | None   # the account the request is attributed to (None: no account)
+    token_id: str | None
+    request_headers: list[tuple[bytes, bytes]]
+    response_headers: list[tuple[bytes, bytes]]
+    request_body: "redaction.Kept"    # the first BODY_KEPT bytes, redacted only when shown (``Journal.readable``)
+    response_body: "redaction.Kept"
+
+    def wire(self) -> dict[str, Any]:
+        principal = self.principal
+        return {
+            "at": iso(self.at), "method": self.method, "path": self.path,
+            "query": redaction.query(self.query.decode("latin-1")), "host": self.host, "status": self.status,
+            "correlationId": self.correlation_id, "durationMs": round(self.seconds * 1000, 2),
+            "appHeader": self.app_header.as_dict() if self.app_header else None,
+            "principal": None if principal is None else {
+                "principalId": principal.principal_id, "accountId": principal.account_id,
+                "role": principal.role, "clientId": principal.client_id},
+            "accountId": self.account_id, "tokenId": self.token_id,
+            "requestHeaders": redaction.headers(self.request_headers),
+            "responseHeaders": redaction.headers(self.response_headers),
+            "requestBody": self.request_body, "responseBody": self.response_body}
 
 
 class Journal:
     """The most recent requests, newest last (``GET /_callyard/journal``). Each entry names the account it is
     attributed to (``accountId``: the caller's, or the one an unauthenticated sign-in names; None: no
-    account), which decides who sees it."""
+    account), which decides who sees it. Entries are kept raw and formatted when read."""
 
     def __init__(self, size: int = 2000) -> None:
-        self.entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self.entries: deque[JournalEntry] = deque(maxlen=size)
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: JournalEntry) -> None:
         self.entries.append(entry)
 
     def visible(self, accounts: set[str] | None) -> list[dict[str, Any]]:
-        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``; pass
-        those shown through ``readable``."""
-        return [e for e in self.entries if accounts is None or e.get("accountId") in accounts]
+        """Every entry (``accounts`` None: the operator), else those attributed to one of ``accounts``, in the
+        journal's wire shape; pass those shown through ``readable`` (bodies are redacted only then)."""
+        return [e.wire() for e in self.entries if accounts is None or e.account_id in accounts]
 
     @staticmethod
     def readable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -100,7 +126,7 @@ class Journal:
         if accounts is None:
             self.entries.clear()
             return
-        kept = [e for e in self.entries if e.get("accountId") not in accounts]
+        kept = [e for e in self.entries if e.account_id not in accounts]
         self.entries.clear()
         self.entries.extend(kept)
 
@@ -165,104 +191,6 @@ def sign_in_fields(raw: bytes, content_type: str | None, query: str) -> dict[str
     return fields
 
 
-class RequestContext:
-    def __init__(self, app: ASGIApp, *, clock: Clock, journal: Journal, families: Families,
-                 twin: "Twin | None" = None) -> None:
-        self.app = app
-        self.clock = clock
-        self.journal = journal
-        self.families = families
-        self.twin = twin
-
-    def attributed_account(self, scope: Scope, token: str | None, body: bytes | None) -> str | None:
-        """The account a request is attributed to before anyone checks it: a valid token's, else the account
-        an unauthenticated sign-in names (``account_id``, or the username's domain); else none."""
-        if self.twin is None:
-            return None
-        if token is not None:
-            return self.twin.core.tokens.account_of(token)
-        if body is None:
-            return None
-        fields = sign_in_fields(body, header(scope, b"content-type"), scope.get("query_string", b"").decode("latin-1"))
-        refresh = fields.get("refresh_token") or fields.get("token")
-        if isinstance(refresh, str) and refresh:
-            return self.twin.core.tokens.account_of(refresh)
-        return self.twin.core.directory.account_named(fields.get("username"),
-                                                      fields.get("account_id") or fields.get("accountId"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        correlation = header(scope, b"x-mitel-correlation-id") or str(uuid.uuid4())
-        token_id = _token_id(scope)
-        started = time.perf_counter()
-        status_holder: dict[str, Any] = {"status": 0}
-        state = scope.setdefault("state", {})
-        state["family"] = self.families.for_path(scope["path"])
-        state["correlation_id"] = correlation
-        state["token_id"] = token_id
-        bearer = token_from_header(header(scope, b"authorization"))
-        body: bytes | None = None
-        if bearer is None and scope["method"] == "POST" and scope["path"].endswith(SIGN_IN_SUFFIXES) \
-                and _declared_length(scope) <= PEEK_LIMIT:   # a larger (or undeclared) body: the body limit's
-            body, receive = await peek_body(receive)
-        state["account_id"] = self.attributed_account(scope, bearer, body)
-        token = context.correlation_id.set(correlation)
-        request_body = bytearray()
-        response_body = bytearray()
-        sizes = [0, 0]   # request, response bytes seen
-        inner_receive = receive
-
-        async def receive_capture() -> dict[str, Any]:
-            message = await inner_receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                sizes[0] += len(chunk)
-                if len(request_body) < redaction.BODY_KEPT:
-                    request_body.extend(chunk[:redaction.BODY_KEPT - len(request_body)])
-            return message
-        receive = receive_capture
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
-                headers.append((b"x-mitel-correlation-id", correlation.encode("latin-1")))
-                status_holder["headers"] = headers
-                message = dict(message, headers=headers)
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                sizes[1] += len(chunk)
-                if len(response_body) < redaction.BODY_KEPT:
-                    response_body.extend(chunk[:redaction.BODY_KEPT - len(response_body)])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            context.correlation_id.reset(token)
-            principal = state.get("principal")
-            app_header = state.get("app_header")   # set by the families that read X-Mitel-App
-            self.journal.add({
-                "at": iso(self.clock.now()), "method": scope["method"], "path": scope["path"],
-                "query": redaction.query(scope.get("query_string", b"").decode("latin-1")),
-                "host": header(scope, b"host"), "status": status_holder["status"], "correlationId": correlation,
-                "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                "appHeader": app_header.as_dict() if app_header else None,
-                "principal": None if principal is None else {
-                    "principalId": principal.principal_id, "accountId": principal.account_id,
-                    "role": principal.role, "clientId": principal.client_id},
-                "accountId": principal.account_id if principal is not None else state.get("account_id"),
-                "tokenId": token_id,
-                "requestHeaders": redaction.headers(scope.get("headers") or []),
-                "responseHeaders": redaction.headers(status_holder.get("headers") or []),
-                "requestBody": redaction.Kept(bytes(request_body), header(scope, b"content-type"), sizes[0]),
-                "responseBody": redaction.Kept(bytes(response_body), _content_type(status_holder.get("headers")),
-                                               sizes[1]),
-            })
-
-
 MAX_JSON_DEPTH = 64
 _NOT_JSON = (b"multipart/", b"image/", b"audio/", b"video/", b"application/octet-stream",
              b"application/x-www-form-urlencoded")
@@ -301,26 +229,143 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes", headers={"connection": "close"})
 
 
-class BodyLimit:
-    """``limit`` bytes for any request body, ``json_limit`` for one that is read whole as JSON (every body but
-    uploads: images, audio, forms); ``larger`` gives bigger limits to a few (method, path) pairs (the control
-    plane's state import)."""
+async def _too_large(family: Family, limit: int, send: Send) -> None:
+    refusal = BodyTooLarge(limit)
+    problem = family.errors.http_error(413, refusal.detail, refusal.headers)
+    await Problem(problem.status, problem.body, {**(problem.headers or {}), "connection": "close"}).send(send)
 
-    def __init__(self, app: ASGIApp, *, limit: int, json_limit: int | None = None,
-                 larger: dict[tuple[str, str], int] | None = None) -> None:
+
+class Edge:
+    """The one middleware every request goes through (inside the families' routing middleware), doing in one
+    pass what used to be six nested layers, outermost first:
+
+    1. the request context: the correlation id (the client's, echoed, or a new one) on the response and in
+       ``callyard.core.context``; the owning family (``scope["state"]["family"]``), the token id and the
+       account the request is attributed to; a journal entry (kept raw, formatted when read);
+    2. the body limit (413 in the family's envelope, before anything reads the body and before
+       authentication; 400 ``InvalidJson`` for a JSON body nested deeper than ``MAX_JSON_DEPTH``);
+    3. the owning family's own middleware (``Family.middleware``: CloudLink's app header and audit, UC's edge),
+       around
+    4. the per-token rate limit on the families that are rate limited,
+    5. injected faults (``/_callyard/faults``) on the families that may be faulted, and
+    6. the families' hot routes (``callyard.api.hot``), else FastAPI's router.
+    """
+
+    def __init__(self, app: ASGIApp, *, twin: "Twin") -> None:
         self.app = app
-        self.limit = limit
-        self.json_limit = json_limit if json_limit is not None else limit
-        self.larger = larger or {}
+        self.twin = twin
+        self.clock: Clock = twin.clock
+        self.journal: Journal = twin.journal
+        self.families: Families = twin.families
+        self.faults: Faults = twin.faults
+        self.rate_limit: RateLimit | None = twin.rate_limit
+        self.retry_after_format = twin.settings.retry_after_format
+        self.limit = twin.settings.max_body_bytes
+        self.json_limit = twin.settings.max_json_bytes
+        self.larger = {("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes}
+        self.routes = HotRoutes(app, twin=twin)
+        self.stacks: dict[str, ASGIApp] = {}
+        for family in self.families.all:
+            stack: ASGIApp = self._inner
+            for layer in reversed(family.middleware(twin)):
+                stack = layer.cls(stack, *layer.args, **layer.kwargs)
+            self.stacks[family.name] = stack
 
+    def attributed_account(self, scope: Scope, token: str | None, body: bytes | None) -> str | None:
+        """The account a request is attributed to before anyone checks it: a valid token's, else the account
+        an unauthenticated sign-in names (``account_id``, or the username's domain); else none."""
+        if token is not None:
+            return self.twin.core.tokens.account_of(token)
+        if body is None:
+            return None
+        fields = sign_in_fields(body, header(scope, b"content-type"), scope.get("query_string", b"").decode("latin-1"))
+        refresh = fields.get("refresh_token") or fields.get("token")
+        if isinstance(refresh, str) and refresh:
+            return self.twin.core.tokens.account_of(refresh)
+        return self.twin.core.directory.account_named(fields.get("username"),
+                                                      fields.get("account_id") or fields.get("accountId"))
+
+    # ------------------------------------------------------------------ 1. the request context
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        correlation = authorization = host = None
+        for key, value in scope["headers"]:
+            if key == b"x-mitel-correlation-id":
+                if correlation is None:
+                    correlation = value.decode("latin-1")
+            elif key == b"authorization":
+                if authorization is None:
+                    authorization = value.decode("latin-1")
+            elif key == b"host" and host is None:
+                host = value.decode("latin-1")
+        correlation = correlation or str(uuid.uuid4())
+        bearer = token_from_header(authorization)
+        token_id = hashlib.sha256(bearer.encode()).hexdigest()[:16] if bearer else None
+        started = time.perf_counter()
+        method, path = scope["method"], scope["path"]
+        state = scope.setdefault("state", {})
+        family = state["family"] = self.families.for_path(path)
+        state["correlation_id"] = correlation
+        state["token_id"] = token_id
+        body: bytes | None = None
+        if bearer is None and method == "POST" and path.endswith(SIGN_IN_SUFFIXES) \
+                and _declared_length(scope) <= PEEK_LIMIT:   # a larger (or undeclared) body: the body limit's
+            body, receive = await peek_body(receive)
+        state["account_id"] = self.attributed_account(scope, bearer, body)
+        token = context.correlation_id.set(correlation)
+        correlation_header = (b"x-mitel-correlation-id", correlation.encode("latin-1"))
+        status = 0
+        response_headers: list[tuple[bytes, bytes]] = []
+        request_body = bytearray()
+        response_body = bytearray()
+        sizes = [0, 0]   # request, response bytes seen
+        inner_receive = receive
+
+        async def receive_capture() -> Any:
+            message = await inner_receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                sizes[0] += len(chunk)
+                if len(request_body) < redaction.BODY_KEPT:
+                    request_body.extend(chunk[:redaction.BODY_KEPT - len(request_body)])
+            return message
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-mitel-correlation-id"]
+                headers.append(correlation_header)
+                response_headers = headers
+                message = dict(message, headers=headers)
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                sizes[1] += len(chunk)
+                if len(response_body) < redaction.BODY_KEPT:
+                    response_body.extend(chunk[:redaction.BODY_KEPT - len(response_body)])
+            await send(message)
+
+        try:
+            await self._limited(scope, receive_capture, send_wrapper, family)
+        finally:
+            context.correlation_id.reset(token)
+            principal = state.get("principal")
+            self.journal.add(JournalEntry(
+                self.clock.now(), method, path, scope.get("query_string", b""), host, status, correlation,
+                time.perf_counter() - started, state.get("app_header"), principal,
+                principal.account_id if principal is not None else state.get("account_id"), token_id,
+                list(scope.get("headers") or []), response_headers,
+                redaction.Kept(bytes(request_body), header(scope, b"content-type"), sizes[0]),
+                redaction.Kept(bytes(response_body), _content_type(response_headers), sizes[1])))
+
+    # ------------------------------------------------------------------ 2. the body limit
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, family: Family) -> None:
         content_type = (header(scope, b"content-type") or "").lower().encode("latin-1")
         whole = scope["method"] in ("POST", "PUT", "PATCH") and not content_type.startswith(_NOT_JSON)
         limit = self.larger.get((scope["method"], scope["path"]), self.json_limit if whole else self.limit)
-        family: Family = scope["state"]["family"]
+        app = self.stacks[family.name]      # 3. the family's own middleware, around 4-6
         declared = header(scope, b"content-length")
         if declared is not None:
             try:
@@ -352,7 +397,7 @@ class BodyLimit:
 
             async def replaying_receive() -> Any:
                 return replay.pop() if replay else await receive()
-            await self.app(scope, replaying_receive, send)
+            await app(scope, replaying_receive, send)
             return
 
         async def counting_receive() -> Any:
@@ -371,88 +416,42 @@ class BodyLimit:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge as exc:
+            await app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
             if started:
                 raise
             await _too_large(family, limit, send)
 
-
-async def _too_large(family: Family, limit: int, send: Send) -> None:
-    refusal = BodyTooLarge(limit)
-    problem = family.errors.http_error(413, refusal.detail, refusal.headers)
-    await Problem(problem.status, problem.body, {**(problem.headers or {}), "connection": "close"}).send(send)
-
-
-class FamilyEdges:
-    """Runs ``Family.middleware`` around the rest of the stack, for the owning family's requests only."""
-
-    def __init__(self, app: ASGIApp, *, families: Families, twin: "Twin") -> None:
-        self.app = app
-        self.stacks: dict[str, ASGIApp] = {}
-        for family in families.all:
-            stack = app
-            for layer in reversed(family.middleware(twin)):
-                stack = layer.cls(stack, *layer.args, **layer.kwargs)
-            self.stacks[family.name] = stack
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        family: Family = scope["state"]["family"]
-        await self.stacks[family.name](scope, receive, send)
-
-
-class RateLimiting:
-    def __init__(self, app: ASGIApp, *, limit: RateLimit, retry_after_format: str = "seconds") -> None:
-        self.app = app
-        self.limit = limit
-        self.retry_after_format = retry_after_format
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            state = scope["state"]
-            family: Family = state["family"]
-            if family.rate_limited and state["token_id"] is not None:
-                wait = self.limit.take(state["token_id"], time.monotonic())
-                if wait > 0:
-                    retry = max(1, int(wait + 0.999))
-                    exc = TooManyRequests("TooManyRequests", "Too many requests; retry after the Retry-After delay",
-                                          retry_after=retry)
-                    problem = family.errors.core_error(exc)
-                    for key in [k for k in problem.headers if k.lower() == "retry-after"]:
-                        problem.headers[key] = retry_after(retry, self.retry_after_format)
-                    await problem.send(send)
+    # ------------------------------------------------------------------ 4-6. inside the family's middleware
+    async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["state"]
+        family: Family = state["family"]
+        if self.rate_limit is not None and family.rate_limited and state["token_id"] is not None:
+            wait = self.rate_limit.take(state["token_id"], time.monotonic())
+            if wait > 0:
+                await self._too_many(family, wait, send)
+                return
+        if family.faultable:
+            fault = self.faults.for_request(scope["method"], scope["path"], state.get("account_id"))
+            if fault is not None:
+                # an injected answer carries a correlation id and is journaled and audited like any other; the
+                # control plane is never faulted (it is how faults are removed)
+                delay = self.faults.delay_of(fault)
+                if delay:
+                    await asyncio.sleep(delay)
+                if fault.status is not None:
+                    status, body, headers = self.faults.response_of(fault)
+                    await Problem(status, body, headers).send(send)
                     return
-        await self.app(scope, receive, send)
+        await self.routes(scope, receive, send)
+
+    async def _too_many(self, family: Family, wait: float, send: Send) -> None:
+        retry = max(1, int(wait + 0.999))
+        exc = TooManyRequests("TooManyRequests", "Too many requests; retry after the Retry-After delay",
+                              retry_after=retry)
+        problem = family.errors.core_error(exc)
+        for key in [k for k in problem.headers if k.lower() == "retry-after"]:
+            problem.headers[key] = retry_after(retry, self.retry_after_format)
+        await problem.send(send)
 
 
-class FaultInjection:
-    """Inside ``RequestContext`` and the family edges, so an injected answer carries a correlation id and is
-    journaled and audited like any other. The control plane is never faulted (it is how faults are removed)."""
-
-    def __init__(self, app: ASGIApp, *, faults: Faults) -> None:
-        self.app = app
-        self.faults = faults
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fault = None
-        if scope["type"] == "http" and scope["state"]["family"].faultable:
-            fault = self.faults.for_request(scope["method"], scope["path"], scope["state"].get("account_id"))
-        if fault is None:
-            await self.app(scope, receive, send)
-            return
-        delay = self.faults.delay_of(fault)
-        if delay:
-            await asyncio.sleep(delay)
-        if fault.status is None:
-            await self.app(scope, receive, send)
-            return
-        status, body, headers = self.faults.response_of(fault)
-        await Problem(status, body, headers).send(send)
-
-
-def _token_id(scope: Scope) -> str | None:
-    token = token_from_header(header(scope, b"authorization"))
-    return hashlib.sha256(token.encode()).hexdigest()[:16] if token else None

@@ -76,4 +76,5 @@ FAMILY = Family(
     paging=items,
     middleware=_middleware,
     projections=_projections,
+    hot=control.HOT_ROUTES,
 )

@@ -6,6 +6,7 @@ plaintext password.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -36,3 +37,9 @@ def verify_password(password: str, stored: str | None) -> bool:
         return False
     _, salt_b64, digest_b64 = stored.split("$", 2)
     return hmac.compare_digest(_derive(password, base64.b64decode(salt_b64)), base64.b64decode(digest_b64))
+
+
+async def verify_password_off_loop(password: str, stored: str | None) -> bool:
+    """``verify_password`` in a worker thread: scrypt releases the GIL, so sign-ins use every core and the
+    event loop serves other requests meanwhile instead of stalling for each derivation."""
+    return await asyncio.to_thread(verify_password, password, stored)

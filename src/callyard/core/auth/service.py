@@ -27,7 +27,8 @@ from datetime import timedelta
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from callyard.core.auth.passwords import verify_password
+from callyard.core.auth.passwords import verify_password, verify_password_off_loop
+from callyard.core.directory.indexes import Lazy
 from callyard.core.auth.tokens import TokenService
 from callyard.core.directory.access import Access
 from callyard.core.directory.applications import Applications
@@ -70,6 +71,7 @@ class Auth:
         # token → checked principal, per account; dropped for an account by its directory events.
         self._principals: dict[str, dict[str, Principal]] = {}
         self._cached = 0
+        self._logins = Lazy(runtime.state, "user", self._build_logins)
         runtime.projections.after_commit("checked principals follow the directory", self._forget_principals,
                                          events=("user.*", "account.*", "tokenFamily.*", "twin.*", TWIN_RESET))
 
@@ -152,24 +154,49 @@ class Auth:
             if account is None:
                 raise NotFound("AccountNotFound", f"account {account_ref} was not found")
             account_id = account["accountId"]
-        matches = []
-        for user in self.rt.state.all("user"):
-            if account_id and user["accountId"] != account_id:
-                continue
-            keys = (user.get("userId"), user.get("uniqueUserId"), user.get("email"), user.get("mobile"),
-                    user.get("loginId"))
-            if any(isinstance(k, str) and k.lower() == wanted for k in keys):
-                matches.append(user)
-        return matches
+        return [user for user in self._logins.get().get(wanted, ())
+                if not account_id or user["accountId"] == account_id]
 
-    def password_grant(self, username: str, password: str, account_ref: str | None,
-                       client_id: str | None = None, scope: str | None = None) -> IssuedToken:
+    def _build_logins(self) -> dict[str, list[dict[str, Any]]]:
+        """Users by every name they sign in with (id, unique id, e-mail, mobile, login id; without regard to
+        case), in document order: rebuilt when a user changes (``Lazy``), a dictionary look-up in between."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for user in self.rt.state.all("user"):
+            keys = {k.lower() for k in (user.get("userId"), user.get("uniqueUserId"), user.get("email"),
+                                        user.get("mobile"), user.get("loginId")) if isinstance(k, str)}
+            for key in keys:
+                out.setdefault(key, []).append(user)
+        return out
+
+    def _login_candidates(self, username: str, account_ref: str | None) -> list[dict[str, Any]]:
         matches = self.find_login(username, account_ref)
         if len({u["accountId"] for u in matches}) > 1:
             labels = sorted(self._account_name(u["accountId"]) for u in matches)
             raise Conflict("MultipleMatching", "the username matches users in several accounts; "
                                                "send account_id to choose one", labels=labels)
+        return matches
+
+    def password_grant(self, username: str, password: str, account_ref: str | None,
+                       client_id: str | None = None, scope: str | None = None) -> IssuedToken:
+        matches = self._login_candidates(username, account_ref)
         user = next((u for u in matches if verify_password(password, u.get("passwordHash"))), None)
+        if user is None:
+            raise Unauthorized("InvalidLoginCredentials", "the username or password is not valid")
+        return self._token_for_user(user, client_id, scope)
+
+    async def password_grant_off_loop(self, username: str, password: str, account_ref: str | None,
+                                      client_id: str | None = None, scope: str | None = None) -> IssuedToken:
+        """``password_grant`` with the password checked in a worker thread (what the token endpoint uses):
+        sign-ins run on every core and never stall the event loop for a key derivation."""
+        user = None
+        for candidate in self._login_candidates(username, account_ref):
+            stored = candidate.get("passwordHash")
+            if await verify_password_off_loop(password, stored):
+                # the user must still be there, with the same password, now that the check is done
+                current = self.rt.state.get("user", candidate["userId"])
+                if current is not None and current.get("passwordHash") == stored:
+                    user = current
+                break
         if user is None:
             raise Unauthorized("InvalidLoginCredentials", "the username or password is not valid")
         return self._token_for_user(user, client_id, scope)

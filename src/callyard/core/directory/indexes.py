@@ -40,6 +40,9 @@ class _Lazy(Generic[T]):
         return self._value
 
 
+Lazy = _Lazy   # for the services that keep a look-up of their own over the documents
+
+
 _AMBIGUOUS: dict[str, Any] = {}  # marks a local part two users of one account share
 
 

@@ -21,7 +21,9 @@ from callyard.api.deps import EngineDep
 from callyard.core.engine.service import Engine
 from callyard.core.errors import Invalid
 from callyard.core.principal import Principal
+from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.edge.hosts import arrived_path
+from callyard.api.hot import Decline, HotRequest, HotRoute
 
 router = APIRouter(tags=["media"], responses=ERROR_RESPONSES)
 
@@ -140,16 +142,47 @@ async def get_call(endpointId: str, callId: str, request: Request, engine: Engin
 @router.put("/endpoints/{endpointId}/calls/{callId}", summary="Change an Active Call State")
 async def update_call(endpointId: str, callId: str, body: UpdateCallRequest, request: Request, engine: EngineDep,
                       actor: Principal = Depends(principal)) -> dict[str, Any]:
-    if body.action in ("supervisedTransfer", "conference"):
-        args = _argument(body.action, "callId", body.callId, body.args, callId)
-    elif body.action in ("blindTransfer", "consult", "redirect"):
-        args = _argument(body.action, "destination", body.destination, body.args, callId)
-    else:
-        args = body.args
-    if body.action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
-        raise Invalid("InvalidArgs", f"action {body.action} needs args"
-                      + (" (or destination)" if body.action in ("blindTransfer", "consult", "redirect") else ""))
-    verb = CALL_VERBS.get(body.action)
+    return await _update_call(engine, actor, endpointId, callId, body.action, body.args, body.destination,
+                              body.callId)
+
+
+async def _update_call(engine: Engine, actor: Principal, endpointId: str, callId: str, action: str,
+                       args: str | None, destination: str | None, named_call: str | None) -> dict[str, Any]:
+    if action in ("supervisedTransfer", "conference"):
+        args = _argument(action, "callId", named_call, args, callId)
+    elif action in ("blindTransfer", "consult", "redirect"):
+        args = _argument(action, "destination", destination, args, callId)
+    if action in ("blindTransfer", "consult", "redirect", "dtmf", "tagRecording") and args is None:
+        raise Invalid("InvalidArgs", f"action {action} needs args"
+                      + (" (or destination)" if action in ("blindTransfer", "consult", "redirect") else ""))
+    verb = CALL_VERBS.get(action)
     if verb is None:
-        raise Invalid("InvalidAction", f"unknown action {body.action!r}")
+        raise Invalid("InvalidAction", f"unknown action {action!r}")
     return call_wire(await verb(engine, actor, endpointId, callId, args))
+
+
+# ---------------------------------------------------------------------------- hot (callyard.api.hot)
+_UPDATE_FIELDS = frozenset(UpdateCallRequest.model_fields)
+
+
+async def hot_get_call(request: HotRequest) -> dict[str, Any]:
+    engine = request.twin.core.engine
+    return call_wire(engine.get_call(request.principal(), request.params["endpointId"], request.params["callId"]))
+
+
+async def hot_update_call(request: HotRequest) -> dict[str, Any]:
+    """``update_call`` with the body checked by hand: what ``UpdateCallRequest`` would refuse is declined."""
+    body = request.json_object()
+    action = body.get("action")
+    if action not in CALL_ACTIONS or not _UPDATE_FIELDS.issuperset(body):
+        raise Decline()
+    fields = [body.get("args"), body.get("destination"), body.get("callId")]
+    if not all(value is None or type(value) is str for value in fields):
+        raise Decline()
+    actor = request.principal()
+    return await _update_call(request.twin.core.engine, actor, request.params["endpointId"],
+                              request.params["callId"], action, *fields)
+
+
+HOT_ROUTES = (HotRoute("GET", f"{BASE_PATH}/endpoints/{{endpointId}}/calls/{{callId}}", hot_get_call),
+              HotRoute("PUT", f"{BASE_PATH}/endpoints/{{endpointId}}/calls/{{callId}}", hot_update_call))

@@ -5,11 +5,15 @@ may carry ``stateToken``/``targetStateToken`` (a stale one is 409 ``state.token.
 nothing)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
 
-from callyard.api.uc.cti.common import CtiDep, inline_webhook, register_inline, tokens
+from callyard.api.hot import Decline, HotEndpoint, HotRequest, HotRoute
+from callyard.api.uc.edge.auth import grant
+
+from callyard.api.uc.cti.common import CtiDep, cti, cti_caller, inline_webhook, register_inline, tokens
 from callyard.api.uc.cti.devices import terminal_of
 from callyard.api.uc.cti.schemas import (CallState, Connect, Consultation, DialogPickup, Dtmf, InlineWebhook, MakeCall,
                                          StateToken, TargetCall, Transfer)
@@ -213,3 +217,38 @@ async def pickup_dialog(deviceId: str, body: DialogPickup, ctx: CtiDep) -> dict[
     view = await engine.pickup(ctx.caller.principal, ctx.number, leg.leg_id, terminal=terminal,
                                early_only=body.earlyOnly, then=register_inline(ctx, hook))
     return ctx.render(view)
+
+
+# ---------------------------------------------------------------------------- hot (callyard.api.hot)
+_CALL_STATE = TypeAdapter(CallState)
+
+
+async def _hot_state_token(request: HotRequest) -> StateToken | None:
+    """The optional ``StateToken`` body, checked by hand: absent, or ``{"stateToken": <int or null>}``."""
+    if not request.body.strip():
+        return None
+    body = request.json_object()
+    token = body.get("stateToken")
+    if not {"stateToken"}.issuperset(body) or not (token is None or (type(token) is int and -2**63 <= token < 2**63)):
+        raise Decline()
+    return StateToken(stateToken=token) if body else StateToken()
+
+
+def _hot_call_verb(verb: Callable[..., Awaitable[dict[str, Any]]]) -> HotEndpoint:
+    """A CTI call verb (hold, resume) served hot: the same dependencies (ticket, path user, CTI licence) and the
+    same handler; the answer validated and encoded through ``CallState`` as FastAPI's response model does."""
+    async def endpoint(request: HotRequest) -> bytes:
+        body = await _hot_state_token(request)
+        scope = request.scope
+        scope["path_params"] = request.params
+        starlette = request.request
+        ticket = await grant(starlette)
+        caller = await cti_caller(starlette, None, None, ticket)
+        ctx = await cti(request.params["domain"], request.params["userId"], caller, request.twin.core)
+        answer = await verb(request.params["callId"], ctx, body)
+        return _CALL_STATE.dump_json(_CALL_STATE.validate_python(answer), by_alias=True)
+    return endpoint
+
+
+HOT_ROUTES = (HotRoute("POST", "/api/cti/{domain}/{userId}/calls/{callId}/hold", _hot_call_verb(hold)),
+              HotRoute("POST", "/api/cti/{domain}/{userId}/calls/{callId}/resume", _hot_call_verb(resume)))
