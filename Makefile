@@ -56,6 +56,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/store.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --markdown docs/soak.md --abuse-events 400

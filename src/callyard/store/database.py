@@ -8,8 +8,11 @@ own (the outbox), written in the same transaction.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +25,10 @@ from callyard.core.state import Changes, State
 from callyard.events.event import Event
 from callyard.events.projections import Patterns
 from callyard.store import tables
+from callyard.store.group_commit import Batch, GroupCommit, Prepared
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 EVENT_LOG_LIMIT = 10_000
-
-
-def _account_of(doc: dict[str, Any]) -> str | None:
-    value = doc.get("accountId")
-    return value if isinstance(value, str) else None
 
 
 class MemoryStore:
@@ -52,11 +51,21 @@ class MemoryStore:
     async def load(self, state: State) -> bool:
         return False
 
-    async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None:
+    def stage(self, changes: Changes, meta: dict[str, str] | None = None) -> asyncio.Future[None]:
+        """Nothing to wait for: the change set is "durable" (as far as memory goes) at once."""
         for event in changes.events:
             self._events += 1
             self._log.append(StoredEvent(self._events, event))
         self._meta.update(meta or {})
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def resume(self) -> None:
+        return None
+
+    async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None:
+        await self.stage(changes, meta)
 
     async def replace_all(self, state: State, meta: dict[str, str]) -> None:
         self._meta = dict(meta)
@@ -83,10 +92,17 @@ class MemoryStore:
 
 
 class SqlStore:
+    """SQLite (the embedded default) or PostgreSQL. Reads go through SQLAlchemy; every write goes through one
+    ``GroupCommit`` writer (store/group_commit.py): on SQLite a plain ``sqlite3`` connection in a thread of its
+    own (no async wrapper, one thread hand-off per batch), on PostgreSQL one transaction of the async engine
+    per batch. Either way a batch is one transaction and one durability wait."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: AsyncEngine | None = None
         self.description = sa.engine.make_url(url).render_as_string(hide_password=True)
+        self._committer: GroupCommit | None = None
+        self._sqlite: SqliteWriter | None = None
 
     async def open(self) -> None:
         url = sa.engine.make_url(self.url)
@@ -97,8 +113,8 @@ class SqlStore:
 
             @sa_event.listens_for(engine.sync_engine, "connect")
             def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-                # WAL for concurrent readers, FULL so that an acknowledged commit survives a power cut.
                 cursor = dbapi_connection.cursor()
+                # WAL for concurrent readers while the writer (SqliteWriter) commits; FULL for the migrations.
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=FULL")
                 cursor.execute("PRAGMA foreign_keys=ON")
@@ -108,11 +124,29 @@ class SqlStore:
         self.engine = engine
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
+        if url.get_backend_name() == "sqlite":
+            self._sqlite = SqliteWriter(url.database or ":memory:")
+            await self._sqlite.open()
+            self._committer = GroupCommit(self._sqlite.write)
+        else:
+            self._committer = GroupCommit(self._write_sql)
+        self._committer.start()
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer.close()
+            self._committer = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = None
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
+
+    @property
+    def committer(self) -> GroupCommit:
+        assert self._committer is not None, "the store is not open"
+        return self._committer
 
     async def load(self, state: State) -> bool:
         assert self.engine is not None
@@ -129,37 +163,29 @@ class SqlStore:
                 state.blobs[blob_id] = (content_type, bytes(data))
         return True
 
+    def stage(self, changes: Changes, meta: dict[str, str] | None = None) -> asyncio.Future[None]:
+        return self.committer.stage(Prepared.of(changes, meta))
+
+    def resume(self) -> None:
+        self.committer.resume()
+
     async def commit(self, changes: Changes, meta: dict[str, str] | None = None) -> None:
-        assert self.engine is not None
-        async with self.engine.begin() as conn:
-            await self._write(conn, changes)
-            for key, value in (meta or {}).items():
-                await self._put_meta(conn, key, value)
+        await self.stage(changes, meta)
 
     async def replace_all(self, state: State, meta: dict[str, str]) -> None:
-        """Make the store hold exactly ``state`` (reset and snapshot import)."""
-        assert self.engine is not None
+        """Make the store hold exactly ``state`` (reset and snapshot import), after everything staged before."""
         changes = Changes()
         for kind, docs in state.docs.items():
             for doc_id, doc in docs.items():
                 changes.upserts[(kind, doc_id)] = doc
         changes.blob_puts = dict(state.blobs)
+        await self.committer.stage(Prepared.of(changes, meta, replace=True))
+
+    async def _write_sql(self, batch: Batch) -> None:
+        """One batch as one transaction of the async engine (PostgreSQL)."""
+        assert self.engine is not None
         async with self.engine.begin() as conn:
-            await conn.execute(tables.documents.delete())
-            await conn.execute(tables.blobs.delete())
-            await conn.execute(tables.meta.delete())
-            await self._write(conn, changes, fresh=True)
-            for key, value in meta.items():
-                await self._put_meta(conn, key, value)
-
-    async def _write(self, conn: Any, changes: Changes, fresh: bool = False) -> None:
-        # One hop to the driver's thread per transaction (aiosqlite runs every statement in its thread),
-        # with the per-key deletes as one executemany.
-        await conn.run_sync(_write_sync, changes, fresh)
-
-    async def _put_meta(self, conn: Any, key: str, value: str) -> None:
-        await conn.execute(tables.meta.delete().where(tables.meta.c.key == key))
-        await conn.execute(tables.meta.insert().values(key=key, value=value))
+            await conn.run_sync(_write_batch_sa, batch)
 
     async def get_meta(self, key: str) -> str | None:
         assert self.engine is not None
@@ -188,30 +214,90 @@ class SqlStore:
                                            row.correlation_id)) for row in rows]
 
 
-def _write_sync(conn: Any, changes: Changes, fresh: bool) -> None:
-    d, b = tables.documents, tables.blobs
-    keys = list(changes.upserts) + list(changes.deletes)
-    if keys and not fresh:
-        conn.execute(d.delete().where(d.c.kind == sa.bindparam("k"), d.c.id == sa.bindparam("i")),
-                     [{"k": kind, "i": doc_id} for kind, doc_id in keys])
-    if changes.upserts:
-        conn.execute(d.insert(), [
-            {"kind": kind, "id": doc_id, "account_id": _account_of(doc),
-             "body": json.dumps(doc, separators=(",", ":"))}
-            for (kind, doc_id), doc in changes.upserts.items()])
-    blob_ids = list(changes.blob_puts) + list(changes.blob_deletes)
-    if blob_ids and not fresh:
-        conn.execute(b.delete().where(b.c.id.in_(blob_ids)))
-    if changes.blob_puts:
-        conn.execute(b.insert(), [
-            {"id": blob_id, "content_type": ct, "data": data}
-            for blob_id, (ct, data) in changes.blob_puts.items()])
-    if changes.events:
+class SqliteWriter:
+    """The SQLite writer: one plain ``sqlite3`` connection used only from one thread of its own. WAL mode,
+    ``synchronous=FULL``: a batch's COMMIT returns once the WAL is on disk (one fsync per batch)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callyard-sqlite-writer")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._connect)
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        self._conn = conn
+
+    async def write(self, batch: Batch) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._write, batch)
+
+    def _write(self, batch: Batch) -> None:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if batch.replace:
+                for table in ("documents", "blobs", "meta"):
+                    conn.execute(f"DELETE FROM {table}")
+            else:
+                conn.executemany("DELETE FROM documents WHERE kind = ? AND id = ?", batch.deletes())
+                conn.executemany("DELETE FROM blobs WHERE id = ?", [(b,) for b in batch.blob_deletes()])
+            conn.executemany("INSERT OR REPLACE INTO documents (kind, id, account_id, body) VALUES (?, ?, ?, ?)",
+                             batch.upserts())
+            conn.executemany("INSERT OR REPLACE INTO blobs (id, content_type, data) VALUES (?, ?, ?)",
+                             batch.blob_puts())
+            conn.executemany("INSERT INTO events (occurred_at, type, account_id, subject, correlation_id, body) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", batch.events)
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(batch.meta.items()))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        await asyncio.get_running_loop().run_in_executor(self._pool, _close)
+        self._pool.shutdown(wait=True)
+
+
+def _write_batch_sa(conn: Any, batch: Batch) -> None:
+    """A batch through SQLAlchemy Core (PostgreSQL): deletes of every key written, then inserts."""
+    d, b, m = tables.documents, tables.blobs, tables.meta
+    if batch.replace:
+        for table in (d, b, m):
+            conn.execute(table.delete())
+    else:
+        keys = list(batch.documents)
+        if keys:
+            conn.execute(d.delete().where(d.c.kind == sa.bindparam("k"), d.c.id == sa.bindparam("i")),
+                         [{"k": kind, "i": doc_id} for kind, doc_id in keys])
+        if batch.blobs:
+            conn.execute(b.delete().where(b.c.id.in_(list(batch.blobs))))
+        if batch.meta:
+            conn.execute(m.delete().where(m.c.key.in_(list(batch.meta))))
+    upserts = batch.upserts()
+    if upserts:
+        conn.execute(d.insert(), [{"kind": kind, "id": doc_id, "account_id": account, "body": body}
+                                  for kind, doc_id, account, body in upserts])
+    blob_puts = batch.blob_puts()
+    if blob_puts:
+        conn.execute(b.insert(), [{"id": blob_id, "content_type": ct, "data": data} for blob_id, ct, data in blob_puts])
+    if batch.events:
         conn.execute(tables.events.insert(), [
-            {"occurred_at": e.occurred_at, "type": e.type, "account_id": e.account_id,
-             "subject": e.subject, "correlation_id": e.correlation_id,
-             "body": None if e.data is None else json.dumps(e.data, separators=(",", ":"))}
-            for e in changes.events])
+            {"occurred_at": at, "type": type_, "account_id": account, "subject": subject, "correlation_id": cid,
+             "body": body} for at, type_, account, subject, cid, body in batch.events])
+    if batch.meta:
+        conn.execute(m.insert(), [{"key": key, "value": value} for key, value in batch.meta.items()])
 
 
 def _upgrade(connection: Any) -> None:

@@ -69,9 +69,13 @@ def visible_accounts(request: Request, actor: Principal) -> set[str] | None:
 @router.get("/health", summary="200 once the server is ready")
 async def health(twin: TwinDep) -> dict[str, Any]:
     rt = twin.core.rt
-    return {"status": "ok", "version": twin.version, "store": rt.store.description,
-            "clock": "manual" if rt.clock.manual else "real", "now": rt.now_iso(),
-            "uptimeSeconds": round(time.monotonic() - twin.started, 3)}
+    body: dict[str, Any] = {"status": "ok", "version": twin.version, "store": rt.store.description,
+                            "clock": "manual" if rt.clock.manual else "real", "now": rt.now_iso(),
+                            "uptimeSeconds": round(time.monotonic() - twin.started, 3)}
+    committer = getattr(rt.store, "committer", None)
+    if committer is not None:   # group commit: transactions (one durability wait each) and what they carried
+        body["storeWrites"] = {"transactions": committer.batches, "changeSets": committer.change_sets}
+    return body
 
 
 @router.post("/reset", summary="Back to the tenant baseline: the whole twin (operator) or the caller's accounts")
