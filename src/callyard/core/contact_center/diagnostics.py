@@ -227,7 +227,7 @@ class Diagnostics:
         waiting = sum(len(self.desk.center.queues.waiting(caller.account_id, q.get("groupId") or ""))
                       for q in self.config.queues(caller.account_id) if q.get("groupId"))
         lines.append(f"router: queues {len(self.config.queues(caller.account_id))}, voice calls waiting {waiting}, "
-                     f"non-voice interactions active {len(self.desk.center.interactions.non_voice(caller.account_id))}")
+                     f"non-voice interactions active {len(self.desk.center.media.active(caller.account_id))}")
         lines.append(f"status: server time {self.rt.now_iso()}, up since {self.desk.started_on}")
         return "\n".join(lines)
 
