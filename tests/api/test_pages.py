@@ -13,7 +13,8 @@ from tests.conftest import start_server
 
 B = "/2017-09-01"
 NO_BODY = {("POST", "/_callyard/reset"), ("POST", "/_callyard/deliveries/{deliveryId}/replay"),
-           ("POST", f"{B}/conferences/{{conferenceId}}/participants/{{participantId}}/connections")}
+           ("POST", f"{B}/conferences/{{conferenceId}}/participants/{{participantId}}/connections"),
+           ("POST", "/_callyard/sim/chats/{conversationId}/end")}
 
 
 def test_the_landing_page_lists_the_docs_the_control_plane_and_the_demo_tenant(client: httpx.Client) -> None:

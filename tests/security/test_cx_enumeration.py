@@ -36,7 +36,9 @@ FILL = {"id": "alice", "groupid": "Support Agents", "conversationId": "nope", "a
         "monthYearCreated": "122026", "interactionId": "nope", "tagId": "x", "employeeId": "alice",
         # configuration and diagnostics
         "caseId": "x", "callId": "nope", "recordingId": "nope", "appname": "Ignite", "profilenameorid": "Default",
-        "skipIfContained": "true"}
+        "skipIfContained": "true",
+        # e-mail
+        "resourceId": "nope", "getEmailType": "Preview"}
 ACME_FILL = {**FILL, "id": "Support"}
 
 

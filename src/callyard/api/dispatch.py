@@ -19,8 +19,10 @@ WILDCARD = "*"
 
 
 def _first_segment(path: str) -> str:
+    """The first segment, lower-cased: some routes match without regard to case (the SignalR endpoints), and a
+    group holding routes that differ only in case changes nothing — each route still matches on its own."""
     segment = path.lstrip("/").split("/", 1)[0]
-    return WILDCARD if not segment or "{" in segment else segment
+    return WILDCARD if not segment or "{" in segment else segment.lower()
 
 
 def _segments(route: Any, prefix: str = "") -> set[str]:
