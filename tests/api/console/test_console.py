@@ -15,6 +15,14 @@ C = "/_callyard/console"
 SCREENS = ("switchboard", "contact-center", "events", "requests", "control", "directory")
 STREAMS = ("switchboard", "contact-center", "events", "requests", "control")
 # What only Acme has: its name, id, users and numbers (Globex has an extension 2880 too, so no bare numbers).
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """A twin of this module's own: the leak checks look for Acme's names in Globex's screens, and other
+    modules may legitimately give Globex data that mentions them (a Globex user with an acme.example address)."""
+    with start_server(clock="manual") as live:
+        yield live.url
+
+
 ACME_MARKS = ("Acme", ACME, "alice@acme.example", "Bob Brown", "+16135550100", "Support", "acme.example")
 
 
