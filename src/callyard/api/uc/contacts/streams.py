@@ -4,11 +4,9 @@ engine's call events). A subscriber that falls ``MAX_BACKLOG`` events behind is 
 and gets the current state first)."""
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from callyard.delivery.fanout import Fanout
 from callyard.events.event import Event
 
 if TYPE_CHECKING:
@@ -20,35 +18,15 @@ Key = tuple[str, str]
 CLOSED = "closed"
 
 
-class PresenceStreams:
+class PresenceStreams(Fanout[Key, str]):
     """(account, userId) → the queues of the open presence streams; each is told that the presence changed."""
 
     def __init__(self) -> None:
-        self.listeners: dict[Key, set[asyncio.Queue[str]]] = {}
+        super().__init__(CLOSED, MAX_BACKLOG)
 
     def publish(self, event: Event) -> None:
-        if event.account_id is None:
-            return
-        key = (event.account_id, event.subject.rstrip("/").rsplit("/", 1)[-1])
-        for queue in list(self.listeners.get(key, ())):
-            if queue.qsize() >= MAX_BACKLOG:
-                queue.put_nowait(CLOSED)
-                self.listeners[key].discard(queue)
-            else:
-                queue.put_nowait("changed")
-
-    @contextmanager
-    def subscribe(self, key: Key) -> Iterator[asyncio.Queue[str]]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self.listeners.setdefault(key, set()).add(queue)
-        try:
-            yield queue
-        finally:
-            listeners = self.listeners.get(key)
-            if listeners is not None:
-                listeners.discard(queue)
-                if not listeners:
-                    self.listeners.pop(key, None)
+        if event.account_id is not None:
+            self.offer((event.account_id, event.subject.rstrip("/").rsplit("/", 1)[-1]), "changed")
 
 
 def register(twin: "Twin") -> None:

@@ -7,12 +7,10 @@ state), so a slow reader never holds memory without bound.
 """
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Mapping, Sequence
 
+from callyard.delivery.fanout import Fanout
 from callyard.events.event import Event
 
 KEEP_ALIVE_SECONDS = 15.0
@@ -23,9 +21,9 @@ Key = tuple[str, str, str]
 _CLOSED: dict[str, Any] = {}
 
 
-class CallStreams:
+class CallStreams(Fanout[Key, dict[str, Any]]):
     def __init__(self) -> None:
-        self.listeners: dict[Key, set[asyncio.Queue[dict[str, Any]]]] = {}
+        super().__init__(_CLOSED, MAX_BACKLOG)
 
     def publish(self, event: Event) -> None:
         data = event.data
@@ -36,25 +34,7 @@ class CallStreams:
         # the other parties' states changed too (their state tokens follow the call's)
         keys += [("leg", account, p["legId"]) for p in data.get("participants") or []]
         for key in keys:
-            for queue in list(self.listeners.get(key, ())):
-                if queue.qsize() >= MAX_BACKLOG:
-                    queue.put_nowait(_CLOSED)
-                    self.listeners[key].discard(queue)
-                else:
-                    queue.put_nowait(data)
-
-    @contextmanager
-    def subscribe(self, key: Key) -> Iterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.listeners.setdefault(key, set()).add(queue)
-        try:
-            yield queue
-        finally:
-            listeners = self.listeners.get(key)
-            if listeners is not None:
-                listeners.discard(queue)
-                if not listeners:
-                    self.listeners.pop(key, None)
+            self.offer(key, data)
 
 
 def closed(item: Mapping[str, Any]) -> bool:
