@@ -139,11 +139,11 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
-    async def prepare_toggles(self) -> None:
+    async def prepare_toggles(self, clients: int = CLIENTS) -> None:
         """One established call per client: outside caller ``w`` → extension ``w``, answered."""
         self.headers = {} if self.bare else await bearer(self.port)
         async with Conn(self.port) as conn:
-            for w in range(CLIENTS):
+            for w in range(clients):
                 self.calls.append((extension(w), await establish(conn, outside_number(w), extension(w))))
         self.held = {leg: False for _, leg in self.calls}
 
@@ -170,30 +170,31 @@ class Server:
             for conn in conns:
                 await conn.__aexit__()
 
-    async def sustained_calls(self, seconds: float) -> dict[str, float]:
-        """``CLIENTS`` clients each placing calls (outside caller → extension), answering and hanging up, as
+    async def sustained_calls(self, seconds: float, clients: int = CLIENTS, users: int = TENANT_USERS,
+                              first_caller: int = 100_000) -> dict[str, float]:
+        """``clients`` clients each placing calls (outside caller → extension), answering and hanging up, as
         fast as they can for ``seconds``. Every call has a caller number never used before; each client
         cycles over its own extensions (not those of the toggled calls)."""
         counter = [0]
 
         def caller(conn: Conn, w: int) -> Callable[[], Awaitable[int]]:
-            mine = [extension(i) for i in range(CLIENTS, TENANT_USERS) if i % CLIENTS == w]
+            mine = [extension(i) for i in range(clients, users) if i % clients == w]
             turn = [0]
 
             async def step() -> int:
                 ext = mine[turn[0] % len(mine)]
                 turn[0] += 1
                 counter[0] += 1
-                await conn.json("POST", SIM_CALLS, {"from": outside_number(100_000 + counter[0]), "to": ext},
+                await conn.json("POST", SIM_CALLS, {"from": outside_number(first_caller + counter[0]), "to": ext},
                                 expect=201)
                 await conn.json("POST", phone(ext, "answer"), expect=200)
                 await conn.json("POST", phone(ext, "hangup"), expect=200)
                 return 1
             return step
 
-        conns = [await Conn(self.port).__aenter__() for _ in range(CLIENTS)]
+        conns = [await Conn(self.port).__aenter__() for _ in range(clients)]
         try:
-            steps = [caller(conns[w], w) for w in range(CLIENTS)]
+            steps = [caller(conns[w], w) for w in range(clients)]
             await run_for(0.5, steps)  # warm-up
             marks: list[float] = []
             cpu, began = cpu_seconds(self.pid), time.perf_counter()

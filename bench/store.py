@@ -14,15 +14,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import loadgen  # noqa: E402
-from bench.loadgen import Conn, cpu_seconds, extension, outside_number, run_for  # noqa: E402
-from bench.run import PY, SIM_CALLS, establish, load_average, machine, media_call, phone, serve_cmd, start, stop  # noqa: E402
+from bench.loadgen import Conn  # noqa: E402
+from bench.run import PY, Server, load_average, machine, serve_cmd  # noqa: E402
 
 USERS = 400
 CLIENT_COUNTS = (3, 16)
@@ -41,91 +41,24 @@ async def _writes(conn: Conn) -> int:
     return int(health.get("storeWrites", {}).get("transactions", 0))
 
 
-class Target:
-    def __init__(self, name: str, cmd: list[str], port: int) -> None:
-        self.name, self.port = name, port
-        self.proc, _ = start(cmd, port)
-        self.bare = name == "bare"
-        self.headers: dict[str, str] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.held: dict[str, bool] = {}
+class Target(Server):
+    """A server of bench/run.py, its toggles also counting the store's transactions."""
 
-    async def prepare(self) -> None:
-        if not self.bare:
-            from bench.run import bearer
-            self.headers = await bearer(self.port)
-        async with Conn(self.port) as conn:
-            for w in range(max(CLIENT_COUNTS)):
-                self.calls.append((extension(w), await establish(conn, outside_number(w), extension(w))))
-        self.held = {leg: False for _, leg in self.calls}
-
-    async def toggle(self, clients: int) -> tuple[int, float, float, int]:
-        def toggler(conn: Conn, ext: str, leg: str) -> Callable[[], Awaitable[int]]:
-            path = media_call(ext, leg)
-
-            async def step() -> int:
-                await conn.json("PUT", path, {"action": "retrieve" if self.held[leg] else "hold"}, expect=200)
-                self.held[leg] = not self.held[leg]
-                return 1
-            return step
-
-        conns = [await Conn(self.port, self.headers).__aenter__() for _ in range(clients)]
-        try:
-            steps = [toggler(conns[i], *self.calls[i]) for i in range(clients)]
-            await run_for(0.3, steps)
-            async with Conn(self.port) as probe:
-                tx = 0 if self.bare else await _writes(probe)
-                cpu = cpu_seconds(self.proc.pid)
-                done, elapsed = await run_for(SECONDS, steps)
-                cpu = cpu_seconds(self.proc.pid) - cpu
-                tx = 0 if self.bare else await _writes(probe) - tx
-            return done, elapsed, cpu, tx
-        finally:
-            for conn in conns:
-                await conn.__aexit__()
-
-    async def new_calls(self) -> dict[str, float]:
-        counter = [0]
-
-        def caller(conn: Conn, w: int) -> Callable[[], Awaitable[int]]:
-            mine = [extension(i) for i in range(max(CLIENT_COUNTS), USERS) if i % CALL_CLIENTS == w]
-            turn = [0]
-
-            async def step() -> int:
-                ext = mine[turn[0] % len(mine)]
-                turn[0] += 1
-                counter[0] += 1
-                await conn.json("POST", SIM_CALLS, {"from": outside_number(200_000 + counter[0]), "to": ext},
-                                expect=201)
-                await conn.json("POST", phone(ext, "answer"), expect=200)
-                await conn.json("POST", phone(ext, "hangup"), expect=200)
-                return 1
-            return step
-
-        conns = [await Conn(self.port).__aenter__() for _ in range(CALL_CLIENTS)]
-        try:
-            steps = [caller(conns[w], w) for w in range(CALL_CLIENTS)]
-            await run_for(0.5, steps)
-            cpu = cpu_seconds(self.proc.pid)
-            done, elapsed = await run_for(CALL_SECONDS, steps)
-            cpu = cpu_seconds(self.proc.pid) - cpu
-        finally:
-            for conn in conns:
-                await conn.__aexit__()
-        return {"rate": done / elapsed, "cpu_ms": cpu / done * 1000}
-
-    def stop(self) -> None:
-        stop(self.proc)
+    async def toggle_counted(self, clients: int) -> tuple[int, float, float, int]:
+        async with Conn(self.port) as probe:
+            before = 0 if self.bare else await _writes(probe)
+            done, elapsed, cpu = await self.toggle(clients, SECONDS)
+            return done, elapsed, cpu, 0 if self.bare else await _writes(probe) - before
 
 
 async def measure(targets: list[Target]) -> dict[str, Any]:
     for target in targets:
-        await target.prepare()
+        await target.prepare_toggles(max(CLIENT_COUNTS))
     runs: dict[tuple[str, int], list[tuple[int, float, float, int]]] = {}
     for _ in range(ROUNDS):
         for target in targets:
             for clients in CLIENT_COUNTS:
-                runs.setdefault((target.name, clients), []).append(await target.toggle(clients))
+                runs.setdefault((target.name, clients), []).append(await target.toggle_counted(clients))
     out: dict[str, Any] = {"toggle": {}, "calls": {}}
     for (name, clients), results in runs.items():
         done = sum(r[0] for r in results)
@@ -134,7 +67,7 @@ async def measure(targets: list[Target]) -> dict[str, Any]:
             "cpu_ms": sum(r[2] for r in results) / done * 1000,
             "tx_per_request": sum(r[3] for r in results) / done}
     for target in targets:
-        out["calls"][target.name] = await target.new_calls()
+        out["calls"][target.name] = await target.sustained_calls(CALL_SECONDS, CALL_CLIENTS, USERS, 200_000)
     return out
 
 
