@@ -114,8 +114,8 @@ class Journal:
 
     @staticmethod
     def readable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The entries as shown: their bodies redacted, the first time an entry is shown (``redaction.Kept``),
-        never on the request's path."""
+        """The entries as shown: their bodies redacted when first shown (``redaction.readable`` remembers each
+        kept body's redaction), never on the request's path."""
         for entry in entries:
             for key in BODY_KEYS:
                 if isinstance(entry.get(key), redaction.Kept):

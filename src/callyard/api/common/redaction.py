@@ -9,6 +9,8 @@ to recognise a retry.)
 full request target — ``/_callyard/stream?token=…`` included."""
 from __future__ import annotations
 
+import functools
+
 import logging
 import re
 from typing import Any, NamedTuple
@@ -72,7 +74,12 @@ class Kept(NamedTuple):
 
 def readable(value: Any) -> Any:
     """A kept body as the journal shows it (``body``); anything else as it is."""
-    return body(*value) if isinstance(value, Kept) else value
+    return _shown(value) if isinstance(value, Kept) else value
+
+
+@functools.lru_cache(maxsize=4096)   # the journal's 2,000 entries × 2 bodies: each redacted once, however often read
+def _shown(kept: Kept) -> str | None:
+    return body(*kept)
 
 
 def body(data: bytes, content_type: str | None, total: int) -> str | None:
