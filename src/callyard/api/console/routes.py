@@ -219,7 +219,8 @@ async def login(request: Request) -> Response:
         if form.get("mode") == "operator":
             session = store.sign_in_operator(str(form.get("token") or ""))
         else:
-            session = store.sign_in_admin(str(form.get("username") or "").strip(), str(form.get("password") or ""))
+            session = await store.sign_in_admin(str(form.get("username") or "").strip(),
+                                                str(form.get("password") or ""))
     except CoreError as error:
         body = render("login.html", title="Sign in", viewer=None, scripts=False, error=error)
         return html(request, body, status=status_of(error))

@@ -119,10 +119,10 @@ class Sessions:
                                                        "start banner)")
         return self._new("operator", username="operator")
 
-    def sign_in_admin(self, username: str, password: str) -> Session:
+    async def sign_in_admin(self, username: str, password: str) -> Session:
         if not username or not password:
             raise Invalid("MissingCredentials", "enter the e-mail and the password of an account admin")
-        issued = self.twin.core.auth.password_grant(username, password, None)
+        issued = await self.twin.core.auth.password_grant_off_loop(username, password, None)
         token = issued.access_token
         actor = self.twin.core.auth.principal(token)
         if not actor.at_least("ACCOUNT_ADMIN"):

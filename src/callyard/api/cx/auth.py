@@ -53,7 +53,7 @@ async def token(request: Request, core: CoreDep) -> Any:
     server = core.cc_authorization
     try:
         if grant == "password":
-            issued = server.password_grant(fields.get("username", ""), fields.get("password", ""))
+            issued = await server.password_grant(fields.get("username", ""), fields.get("password", ""))
             extra = {"userName": fields.get("username", "")}
         elif grant == "client_credentials":
             basic = _basic(request)

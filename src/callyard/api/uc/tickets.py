@@ -44,7 +44,7 @@ async def creator(request: Request, domain: str, user: str, core: CoreDep, _basi
             login, _, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("authentication.failed", "the Basic credentials are malformed") from None
-        return Creator(core.tickets.password_user(domain, user, login, password), None)
+        return Creator(await core.tickets.password_user(domain, user, login, password), None)
     token = ticket_token(request)
     if token is None:
         raise Unauthorized("credentials.required", "authenticate with the user's login and password (HTTP Basic) "

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from callyard.core.auth.passwords import verify_password
+from callyard.core.auth.passwords import verify_password_off_loop
 from callyard.core.directory.service import Directory
 from callyard.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from callyard.core.principal import Principal, role_at_least
@@ -84,11 +84,17 @@ class Tickets:
         return user
 
     # ------------------------------------------------------------------ creating and revoking
-    def password_user(self, domain: str, user_ref: str, login: str, password: str) -> dict[str, Any]:
-        """HTTP Basic: ``login`` (local part or whole login) and ``password`` of the user the path names."""
+    async def password_user(self, domain: str, user_ref: str, login: str, password: str) -> dict[str, Any]:
+        """HTTP Basic: ``login`` (local part or whole login) and ``password`` of the user the path names. The
+        password is checked in a worker thread (passwords.verify_password_off_loop); the user is looked up again
+        afterwards, so a password changed meanwhile is not honoured."""
         account = self.directory.account_by_domain(domain)
         user = None if account is None else self.directory.user_by_login(account["accountId"], login)
-        if user is None or not verify_password(password, user.get("passwordHash")):
+        stored = None if user is None else user.get("passwordHash")
+        if user is None or not await verify_password_off_loop(password, stored):
+            raise Unauthorized("authentication.failed", "the login or password is not valid")
+        user = self.directory.user_by_login(user["accountId"], login)
+        if user is None or user.get("passwordHash") != stored:
             raise Unauthorized("authentication.failed", "the login or password is not valid")
         self._usable(user)
         target = self.user_at(domain, user_ref)

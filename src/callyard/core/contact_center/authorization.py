@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callyard.core.auth.passwords import verify_password
+from callyard.core.auth.passwords import verify_password, verify_password_off_loop
 from callyard.core.auth.tokens import TokenService
 from callyard.core.contact_center.config import CLIENT, EMPLOYEE
 from callyard.core.errors import Forbidden, Invalid, Unauthorized
@@ -69,13 +69,20 @@ class AuthorizationServer:
                   "securityRole": employee["securityRole"], **(extra or {})}
         return self._issue(employee["accountId"], claims)
 
-    def password_grant(self, username: str, password: str) -> CxToken:
+    async def password_grant(self, username: str, password: str) -> CxToken:
+        """The password is checked in a worker thread (passwords.verify_password_off_loop); the employee and
+        user are read again afterwards, so one removed or re-passworded meanwhile is not honoured."""
         if not username or not password:
             raise Invalid("invalid_grant", "The user name or password is incorrect.")
         for employee in self._employees_named(username):
             user = self.rt.state.get("user", employee["userId"]) or {}
-            if verify_password(password, user.get("passwordHash")):
-                return self._employee_token(employee)
+            stored = user.get("passwordHash")
+            if await verify_password_off_loop(password, stored):
+                current = self.rt.state.get(EMPLOYEE, employee["id"])
+                now = self.rt.state.get("user", employee["userId"]) or {}
+                if current is not None and now.get("passwordHash") == stored:
+                    return self._employee_token(current)
+                break
         raise Invalid("invalid_grant", "The user name or password is incorrect.")
 
     def client_grant(self, client_id: str, client_secret: str, impersonate: str | None) -> CxToken:
