@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES
@@ -123,21 +123,11 @@ async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingRespo
     unsubscribe = twin_of(request).core.projections.after_commit(f"device stream {user_id}", on_event,
                                                                  events=("device.updated",))
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield b": device-set updates\n\n"
-            while True:
-                try:
-                    change = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                yield f"event: {APP_CONFIG}\ndata: {json.dumps(change)}\n\n".encode()
-        finally:
-            unsubscribe()
+    def respond(change: Any) -> str | None:
+        return None if change is sse.START else sse.message(json.dumps(change), event=APP_CONFIG)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse.sse_response(sse.subscription(queue, unsubscribe), respond, opening=[": device-set updates\n\n"],
+                            keepalive=KEEP_ALIVE_SECONDS)
 
 
 @router.post(f"{BASE}/webhooks/{{domain}}/{{userId}}", response_model=WebhookExpiry,
