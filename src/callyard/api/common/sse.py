@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Iterator, Protocol, TypeVar, Union
 
 from starlette.responses import StreamingResponse
+
+from callyard.events.event import Event
+from callyard.events.projections import Projections
 
 MEDIA_TYPE = "text/event-stream"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -102,6 +105,19 @@ def subscription(source: Source[T], unsubscribe: Callable[[], None]) -> Iterator
         yield source
     finally:
         unsubscribe()
+
+
+def after_commit(projections: Projections, name: str, events: Iterable[str], pick: Callable[[Event], T | None],
+                 queue: asyncio.Queue[T]) -> AbstractContextManager[Source[T]]:
+    """Subscribes at once (nothing committed after the request's checks is missed) an after-commit projection
+    that puts on ``queue`` what ``pick`` takes from each event (None: not this stream's), dropped when the
+    queue is full; the projection is removed when the stream ends."""
+    def on_event(event: Event) -> None:
+        item = pick(event)
+        if item is not None and not queue.full():
+            queue.put_nowait(item)
+
+    return subscription(queue, projections.after_commit(name, on_event, events=events))
 
 
 # ---------------------------------------------------------------------------- the body

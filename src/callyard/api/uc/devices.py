@@ -112,21 +112,20 @@ async def set_icon(deviceId: str, who: Caller, core: CoreDep,
 async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingResponse:
     core.devices.list(who.principal, who.account_id, who.user["userId"])   # access check before streaming
     account_id, user_id = who.account_id, who.user["userId"]
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> dict[str, Any] | None:
         data = event.data or {}
-        if event.account_id == account_id and data.get("userId") == user_id and not queue.full():
-            queue.put_nowait({"timeStamp": event.occurred_at, "changedField": "DEVICE_INFO",
-                              "deviceId": data.get("deviceId")})
+        if event.account_id == account_id and data.get("userId") == user_id:
+            return {"timeStamp": event.occurred_at, "changedField": "DEVICE_INFO", "deviceId": data.get("deviceId")}
+        return None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(f"device stream {user_id}", on_event,
-                                                                 events=("device.updated",))
+    changes = sse.after_commit(twin_of(request).core.projections, f"device stream {user_id}", ("device.updated",),
+                               change, asyncio.Queue(maxsize=256))
 
     def respond(change: Any) -> str | None:
         return None if change is sse.START else sse.message(json.dumps(change), event=APP_CONFIG)
 
-    return sse.sse_response(sse.subscription(queue, unsubscribe), respond, opening=[": device-set updates\n\n"],
+    return sse.sse_response(changes, respond, opening=[": device-set updates\n\n"],
                             keepalive=KEEP_ALIVE_SECONDS)
 
 

@@ -79,13 +79,12 @@ async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingRespo
     mine = core.user_groups.stream_groups(who.principal, account_id, user_id)
     changed: asyncio.Queue[str] = asyncio.Queue(maxsize=256)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> str | None:
         group_id = (event.data or {}).get("groupId")
-        if event.account_id == account_id and group_id in mine and not changed.full():
-            changed.put_nowait(group_id)
+        return group_id if event.account_id == account_id and group_id in mine else None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(f"queue statistics stream {user_id}", on_event,
-                                                                 events=("queue.updated",))
+    changes = sse.after_commit(twin_of(request).core.projections, f"queue statistics stream {user_id}",
+                               ("queue.updated",), change, changed)
 
     def document(group_ids: set[str]) -> str:
         stats = [core.user_groups.queue_stat(g) for g in core.user_groups.groups(account_id)
@@ -100,7 +99,7 @@ async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingRespo
             batch.add(changed.get_nowait())
         return document(batch)
 
-    return sse.sse_response(sse.subscription(changed, unsubscribe), respond, keepalive=KEEP_ALIVE_SECONDS)
+    return sse.sse_response(changes, respond, keepalive=KEEP_ALIVE_SECONDS)
 
 
 @router.put("/calllog/{itemid}", response_model=GroupCallLogItem, operation_id="assignGroupCallLogItem",

@@ -144,20 +144,18 @@ async def stream(request: Request, who: Caller, core: CoreDep, language: Languag
     chosen = _language(who, language)
     first = document(who, core, chosen)   # the access check, before streaming
     account_id, user_id = who.account_id, who.user["userId"]
-    changed: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> str | None:
         data = event.data or {}
         if event.account_id != account_id:
-            return
+            return None
         mine = (event.type.startswith("account.") or data.get("userId") == user_id
                 or event.subject.rstrip("/").endswith(user_id))
-        if mine and not changed.full():
-            changed.put_nowait(event.type)
+        return event.type if mine else None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(
-        f"user configuration stream {user_id}", on_event, events=("device.updated", "user.updated",
-                                                                  "account.updated"))
+    changes = sse.after_commit(twin_of(request).core.projections, f"user configuration stream {user_id}",
+                               ("device.updated", "user.updated", "account.updated"), change,
+                               asyncio.Queue(maxsize=64))
 
     last = json.dumps(first, sort_keys=True)
 
@@ -175,7 +173,7 @@ async def stream(request: Request, who: Caller, core: CoreDep, language: Languag
         last = text
         return sse.message(json.dumps(now), event=APP_CONFIG)
 
-    return sse.sse_response(sse.subscription(changed, unsubscribe), respond, keepalive=KEEP_ALIVE_SECONDS)
+    return sse.sse_response(changes, respond, keepalive=KEEP_ALIVE_SECONDS)
 
 
 # ---------------------------------------------------------------------------- voicemail settings
