@@ -1,9 +1,10 @@
 """Server-Sent Events: the one body loop of the families' streams (the UC User API's CTI, contact, device,
 configuration and queue-statistics streams, the console's live screens).
 
-A stream is a subscription (a context manager entered when the body starts and left in its ``finally``, however
-the stream ends: it ran out, the client went away and Starlette cancelled the body, the server shut down) and a
-``respond`` function that turns each update into the text to send. The loop around them is here::
+A stream is a subscription (a context manager entered when the body starts and left however the stream ends:
+``respond`` ended it, the subscription was closed, ``gone`` said so, or the body was cancelled — Starlette cancels
+it when the client disconnects) and a ``respond`` function that turns each update into the text to send. The
+loop around them is here::
 
     opening texts (``retry:``, a comment) → respond(START) → wait for an update:
         an update       → respond(update): a message, nothing, or End (the stream is over)
