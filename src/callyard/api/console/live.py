@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, AsyncIterator, Awaitable, Callable
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Iterator
 
+from starlette.responses import StreamingResponse
+
+from callyard.api.common import sse
 from callyard.events.event import TWIN_RESET, Event
 from callyard.events.projections import Projections
 
@@ -21,6 +25,7 @@ RECENT_EVENTS = 100        # per account, for the events screen
 ACCOUNT_REPLACED = ("twin.accountReset", "twin.accountImported")
 SETTLE_SECONDS = 0.05      # events of one burst (a call's legs) are rendered once
 KEEPALIVE_SECONDS = 15.0
+HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
 class Watcher:
@@ -29,6 +34,10 @@ class Watcher:
     def __init__(self, accounts: set[str] | None) -> None:
         self.accounts = accounts
         self.wake = asyncio.Event()
+
+    async def get(self) -> bool:
+        """Woken by an event it concerns (``sse.sse_body`` waits on this, ``IDLE_SECONDS`` at most)."""
+        return await self.wake.wait()
 
     def concerns(self, event: Event) -> bool:
         account = event.account_id
@@ -75,36 +84,39 @@ class Hub:
             self._recent[account_id] = kept
         return list(kept)
 
-    async def stream(self, screen: str, accounts: set[str] | None, render: Callable[[], Awaitable[str]],
-                     gone: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
-        """SSE text of ``screen``: its render each time it changes, until the client goes away (``gone``)
-        or ``render`` raises (the session ended)."""
-        watcher = Watcher(accounts)
+    @contextmanager
+    def _watching(self, watcher: Watcher) -> Iterator[Watcher]:
         self.watchers.add(watcher)
-        last = ""
-        idle = 0.0
         try:
-            yield "retry: 2000\n\n"
-            while not await gone():
-                html = await render()
-                if html != last:
-                    last = html
-                    idle = 0.0
-                    yield message(screen, html)
-                elif idle >= KEEPALIVE_SECONDS:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
-                try:
-                    await asyncio.wait_for(watcher.wake.wait(), IDLE_SECONDS)
-                    await asyncio.sleep(SETTLE_SECONDS)
-                except asyncio.TimeoutError:
-                    idle += IDLE_SECONDS
-                watcher.wake.clear()
+            yield watcher
         finally:
             self.watchers.discard(watcher)
+
+    def stream(self, screen: str, accounts: set[str] | None, render: Callable[[], Awaitable[str | None]],
+               gone: Callable[[], Awaitable[bool]]) -> StreamingResponse:
+        """The SSE stream of ``screen``: its render each time it changes, until the client goes away (``gone``)
+        or ``render`` gives None (the session ended); a keep-alive after ``KEEPALIVE_SECONDS`` of idle waits."""
+        watcher = Watcher(accounts)
+        last = ""
+
+        async def respond(update: Any) -> sse.Reply:
+            nonlocal last
+            if update is not sse.START:
+                if update is not sse.IDLE:
+                    await asyncio.sleep(SETTLE_SECONDS)   # woken: the rest of the burst first
+                watcher.wake.clear()
+            html = await render()
+            if html is None:
+                return sse.END
+            if html == last:
+                return None
+            last = html
+            return message(screen, html)
+
+        return sse.sse_response(self._watching(watcher), respond, opening=["retry: 2000\n\n"],
+                                keepalive=KEEPALIVE_SECONDS, poll=IDLE_SECONDS, gone=gone, headers=HEADERS)
 
 
 def message(event: str, html: str) -> str:
     """One SSE message: ``event:`` and the HTML, one ``data:`` line per line."""
-    lines = html.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+    return sse.message(html, event=event, split=sse.html_lines)

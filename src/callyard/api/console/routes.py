@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -283,21 +283,16 @@ async def stream(screen: str, request: Request) -> Response:
         return html(request, render("flash.html", error=error), status=status_of(error))
     store = sessions(request)
 
-    async def again() -> str:
-        current = store.viewer(request)        # the session may have ended, or the token been revoked
-        body, _ = await fragment(request, name, current)
+    async def again() -> str | None:
+        try:
+            current = store.viewer(request)    # the session may have ended, or the token been revoked
+            body, _ = await fragment(request, name, current)
+        except (SignInRequired, CoreError):
+            return None                        # the stream ends
         return body
 
-    async def events() -> AsyncIterator[str]:
-        try:
-            async for chunk in hub(request).stream(name, {shown.account_id} if name != "clock" else None,
-                                                   again, request.is_disconnected):
-                yield chunk
-        except (SignInRequired, CoreError):
-            return
-
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+    return hub(request).stream(name, {shown.account_id} if name != "clock" else None, again,
+                               request.is_disconnected)
 
 
 @router.get(BASE + "/{screen}", response_class=HTMLResponse)

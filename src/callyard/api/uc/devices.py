@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES
@@ -112,32 +112,21 @@ async def set_icon(deviceId: str, who: Caller, core: CoreDep,
 async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingResponse:
     core.devices.list(who.principal, who.account_id, who.user["userId"])   # access check before streaming
     account_id, user_id = who.account_id, who.user["userId"]
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> dict[str, Any] | None:
         data = event.data or {}
-        if event.account_id == account_id and data.get("userId") == user_id and not queue.full():
-            queue.put_nowait({"timeStamp": event.occurred_at, "changedField": "DEVICE_INFO",
-                              "deviceId": data.get("deviceId")})
+        if event.account_id == account_id and data.get("userId") == user_id:
+            return {"timeStamp": event.occurred_at, "changedField": "DEVICE_INFO", "deviceId": data.get("deviceId")}
+        return None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(f"device stream {user_id}", on_event,
-                                                                 events=("device.updated",))
+    changes = sse.after_commit(twin_of(request).core.projections, f"device stream {user_id}", ("device.updated",),
+                               change, asyncio.Queue(maxsize=256))
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield b": device-set updates\n\n"
-            while True:
-                try:
-                    change = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                yield f"event: {APP_CONFIG}\ndata: {json.dumps(change)}\n\n".encode()
-        finally:
-            unsubscribe()
+    def respond(change: Any) -> str | None:
+        return None if change is sse.START else sse.message(json.dumps(change), event=APP_CONFIG)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse.sse_response(changes, respond, opening=[": device-set updates\n\n"],
+                            keepalive=KEEP_ALIVE_SECONDS)
 
 
 @router.post(f"{BASE}/webhooks/{{domain}}/{{userId}}", response_model=WebhookExpiry,

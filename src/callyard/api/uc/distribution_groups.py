@@ -7,12 +7,12 @@ records) with its assignment, and the SSE stream of queue statistics for the use
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc.acd import own_domain
 from callyard.api.uc.edge.auth import UcCaller
@@ -79,38 +79,27 @@ async def stream(request: Request, who: Caller, core: CoreDep) -> StreamingRespo
     mine = core.user_groups.stream_groups(who.principal, account_id, user_id)
     changed: asyncio.Queue[str] = asyncio.Queue(maxsize=256)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> str | None:
         group_id = (event.data or {}).get("groupId")
-        if event.account_id == account_id and group_id in mine and not changed.full():
-            changed.put_nowait(group_id)
+        return group_id if event.account_id == account_id and group_id in mine else None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(f"queue statistics stream {user_id}", on_event,
-                                                                 events=("queue.updated",))
+    changes = sse.after_commit(twin_of(request).core.projections, f"queue statistics stream {user_id}",
+                               ("queue.updated",), change, changed)
 
-    def document(group_ids: set[str]) -> bytes:
+    def document(group_ids: set[str]) -> str:
         stats = [core.user_groups.queue_stat(g) for g in core.user_groups.groups(account_id)
                  if g["groupId"] in group_ids]
-        xml = queue_xml(stats, core.rt.now_iso())
-        return f"event: {MEDIA_TYPE}\ndata: {xml}\n\n".encode()
+        return sse.message(queue_xml(stats, core.rt.now_iso()), event=MEDIA_TYPE, split=sse.one_line)
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield document(mine)
-            while True:
-                try:
-                    first = await asyncio.wait_for(changed.get(), KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                batch = {first}
-                while not changed.empty():
-                    batch.add(changed.get_nowait())
-                yield document(batch)
-        finally:
-            unsubscribe()
+    def respond(first: Any) -> str:
+        if first is sse.START:
+            return document(mine)
+        batch = {first}   # and every change queued meanwhile: one document
+        while not changed.empty():
+            batch.add(changed.get_nowait())
+        return document(batch)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse.sse_response(changes, respond, keepalive=KEEP_ALIVE_SECONDS)
 
 
 @router.put("/calllog/{itemid}", response_model=GroupCallLogItem, operation_id="assignGroupCallLogItem",

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import CoreDep, twin_of
-from callyard.api.uc.cti.streams import KEEP_ALIVE, sse
 from callyard.api.uc.edge.auth import UcCaller
 from callyard.api.uc.edge.errors import ERROR_RESPONSES, forbidden, invalid
 from callyard.api.uc.presence_schemas import (Activities, AnswerPlaces, Roles, UserConfig, VoicemailSettings,
@@ -145,44 +144,36 @@ async def stream(request: Request, who: Caller, core: CoreDep, language: Languag
     chosen = _language(who, language)
     first = document(who, core, chosen)   # the access check, before streaming
     account_id, user_id = who.account_id, who.user["userId"]
-    changed: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
 
-    def on_event(event: Event) -> None:
+    def change(event: Event) -> str | None:
         data = event.data or {}
         if event.account_id != account_id:
-            return
+            return None
         mine = (event.type.startswith("account.") or data.get("userId") == user_id
                 or event.subject.rstrip("/").endswith(user_id))
-        if mine and not changed.full():
-            changed.put_nowait(event.type)
+        return event.type if mine else None
 
-    unsubscribe = twin_of(request).core.projections.after_commit(
-        f"user configuration stream {user_id}", on_event, events=("device.updated", "user.updated",
-                                                                  "account.updated"))
+    changes = sse.after_commit(twin_of(request).core.projections, f"user configuration stream {user_id}",
+                               ("device.updated", "user.updated", "account.updated"), change,
+                               asyncio.Queue(maxsize=64))
 
-    async def body() -> AsyncIterator[bytes]:
-        last = json.dumps(first, sort_keys=True)
+    last = json.dumps(first, sort_keys=True)
+
+    def respond(update: Any) -> sse.Reply:
+        nonlocal last
+        if update is sse.START:
+            return sse.message(json.dumps(first), event=APP_CONFIG)
         try:
-            yield sse(json.dumps(first), event=APP_CONFIG).encode()
-            while True:
-                try:
-                    await asyncio.wait_for(changed.get(), KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield KEEP_ALIVE.encode()
-                    continue
-                try:
-                    now = document(who, core, chosen)
-                except Exception:   # the user was deleted or lost access: the stream ends
-                    return
-                text = json.dumps(now, sort_keys=True)
-                if text != last:
-                    last = text
-                    yield sse(json.dumps(now), event=APP_CONFIG).encode()
-        finally:
-            unsubscribe()
+            now = document(who, core, chosen)
+        except Exception:   # the user was deleted or lost access: the stream ends
+            return sse.END
+        text = json.dumps(now, sort_keys=True)
+        if text == last:
+            return None
+        last = text
+        return sse.message(json.dumps(now), event=APP_CONFIG)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse.sse_response(changes, respond, keepalive=KEEP_ALIVE_SECONDS)
 
 
 # ---------------------------------------------------------------------------- voicemail settings

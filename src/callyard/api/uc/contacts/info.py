@@ -7,14 +7,14 @@ Both groups translate onto the same core: the legacy one is the V1 one with its 
 (``field[{id, label, currentValue, editable}]``) and its silent presence update."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import CoreDep, twin_of
 from callyard.api.uc import pidf
 from callyard.api.uc.presence import PRESENCE_BODY, json_body, validated
@@ -26,10 +26,10 @@ from callyard.api.uc.contacts.schemas import (ActivityBody, Contact as ContactMo
                                               DirectoryFieldsIn, ExpiresBody, FuturePresence, FuturePresenceIn,
                                               FuturePresences, LegacyFields, LegacyFieldsIn, NoteBody, Presence,
                                               PresenceIn, PresenceResult, PresenceResultIn, RoleBody, TimeZones)
-from callyard.api.uc.contacts.streams import CLOSED, PRESENCE_STREAMS, PresenceStreams
+from callyard.api.uc.contacts.streams import PRESENCE_STREAMS, PresenceStreams
 from callyard.api.uc.cti import streams as cti_streams
 from callyard.api.uc.cti.publications import STREAMS as CTI_STREAMS
-from callyard.api.uc.cti.streams import KEEP_ALIVE, CallStreams, dialog_info, sse
+from callyard.api.uc.cti.streams import RETRY, CallStreams, dialog_info, dialog_stream
 from callyard.api.uc.edge.errors import ERROR_RESPONSES, invalid, not_found
 from callyard.core.auth.tickets import Grant
 from callyard.core.contacts.future import parse_utc, public, zone
@@ -46,7 +46,6 @@ IMAGE: Responses = {200: {"content": {"image/jpeg": {}, "image/png": {}, "image/
                           "description": "The contact's image"}}
 SSE: Responses = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                         "description": "A text/event-stream"}}
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 PIDF_BODY = {"requestBody": {"required": True, "content": {
     "application/pidf+xml": {"schema": {"type": "string"}}}}}
 FUTURE_PIDF: Responses = {200: {"content": {"application/pidf+xml": {"schema": {"type": "string"}}},
@@ -520,27 +519,23 @@ async def stream_presence(request: Request, who: Contact) -> StreamingResponse:
         user = who.core.rt.state.get("user", who.user["userId"]) or who.user
         return pidf.render(uc_presence.view(who.core, who.principal, user), _entity(who))
 
-    async def body() -> AsyncIterator[str]:
-        with hub.subscribe(key) as queue:
-            yield "retry: 3000\n\n"
-            version = 0
-            last = document()
-            yield sse(last, event="presence", event_id=version)
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=cti_streams.KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield KEEP_ALIVE
-                    continue
-                if item == CLOSED or who.core.rt.state.get("user", who.user["userId"]) is None:
-                    return
-                current = document()
-                if current == last:
-                    continue
-                version, last = version + 1, current
-                yield sse(current, event="presence", event_id=version)
+    version, last = 0, ""
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+    def respond(item: Any) -> sse.Reply:
+        nonlocal version, last
+        if item is sse.START:
+            last = document()
+            return sse.message(last, event="presence", event_id=version)
+        if who.core.rt.state.get("user", who.user["userId"]) is None:
+            return sse.END
+        current = document()
+        if current == last:
+            return None
+        version, last = version + 1, current
+        return sse.message(current, event="presence", event_id=version)
+
+    return sse.sse_response(hub.subscribe(key), respond, opening=[RETRY], keepalive=cti_streams.KEEP_ALIVE_SECONDS,
+                            closed=hub.closed)
 
 
 @v1.get("/linestate/stream", response_class=StreamingResponse, responses=SSE,  # type: ignore[arg-type]
@@ -558,24 +553,8 @@ async def stream_line_state(request: Request, who: Contact) -> StreamingResponse
         views = [engine.snapshot(leg) for leg in list(endpoint.legs)] if endpoint is not None else []
         return dialog_info(views, entity, domain, version, ended)
 
-    async def body() -> AsyncIterator[str]:
-        version = 0
-        with hub.subscribe(("endpoint", who.entry.account_id, number)) as queue:
-            yield "retry: 3000\n\n"
-            yield sse(document(version), event="dialog-info", event_id=version)
-            while True:
-                try:
-                    view = await asyncio.wait_for(queue.get(), timeout=cti_streams.KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield KEEP_ALIVE
-                    continue
-                if cti_streams.closed(view):
-                    return
-                version += 1
-                ended = [view] if view["state"] == "completed" else []
-                yield sse(document(version, ended), event="dialog-info", event_id=version)
-
-    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return sse.sse_response(hub.subscribe(("endpoint", who.entry.account_id, number)), dialog_stream(document),
+                            opening=[RETRY], keepalive=cti_streams.KEEP_ALIVE_SECONDS, closed=hub.closed)
 
 
 # ====================================================================== time zones

@@ -2,18 +2,18 @@
 and two SSE streams (call state of one call; the user's SIP dialogs as RFC 4235 dialog-info XML)."""
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from callyard.api.common import sse
 from callyard.api.deps import twin_of
 from callyard.api.uc.cti import streams
 from callyard.api.uc.cti.common import CtiDep
 from callyard.api.uc.cti.schemas import CallState, UserState, Webhook, WebhookExpiry
-from callyard.api.uc.cti.streams import KEEP_ALIVE, CallStreams, dialog_info, sse
+from callyard.api.uc.cti.streams import RETRY, CallStreams, dialog_info, dialog_stream
 from callyard.api.uc.edge import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/cti/{domain}/{userId}", tags=["Call State"], responses=ERROR_RESPONSES)
@@ -72,7 +72,6 @@ async def unregister_user_webhook(targetId: str, ctx: CtiDep) -> Response:
 
 _SSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
               "description": "A text/event-stream"}}
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _hub(request: Request) -> CallStreams:
@@ -87,37 +86,29 @@ async def stream_call_state(callId: str, request: Request, ctx: CtiDep) -> Strea
     first = ctx.core.engine.snapshot(leg)
     last_seen = request.headers.get("last-event-id")
     hub = _hub(request)
+    sent = str(first["stateToken"])
 
-    async def body() -> AsyncIterator[str]:
-        with hub.subscribe(("leg", ctx.endpoint.account_id, callId)) as queue:
-            yield "retry: 3000\n\n"
-            sent = str(first["stateToken"])
-            if last_seen != sent:
-                yield sse(json.dumps(ctx.render(first)), event="callstate", event_id=first["stateToken"])
-            if first["state"] == "completed":
-                return
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=streams.KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield KEEP_ALIVE
-                    continue
-                if streams.closed(item):
-                    return
-                # An event of this call or of another party of it: send this call's state as it is now.
-                view = ctx.core.engine.snapshot_of(ctx.endpoint.account_id, callId)
-                if view is None:
-                    if item["legId"] != callId:
-                        continue
-                    view = item   # this call ended: its last event
-                if str(view["stateToken"]) == sent:
-                    continue
-                sent = str(view["stateToken"])
-                yield sse(json.dumps(ctx.render(view)), event="callstate", event_id=view["stateToken"])
-                if view["state"] == "completed":
-                    return
+    def callstate(view: dict[str, Any]) -> str:
+        return sse.message(json.dumps(ctx.render(view)), event="callstate", event_id=view["stateToken"])
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers=_SSE_HEADERS)
+    def respond(item: Any) -> sse.Reply:
+        nonlocal sent
+        if item is sse.START:
+            text = callstate(first) if last_seen != sent else None
+            return sse.End(text) if first["state"] == "completed" else text
+        # An event of this call or of another party of it: send this call's state as it is now.
+        view = ctx.core.engine.snapshot_of(ctx.endpoint.account_id, callId)
+        if view is None:
+            if item["legId"] != callId:
+                return None
+            view = item   # this call ended: its last event
+        if str(view["stateToken"]) == sent:
+            return None
+        sent = str(view["stateToken"])
+        return sse.End(callstate(view)) if view["state"] == "completed" else callstate(view)
+
+    return sse.sse_response(hub.subscribe(("leg", ctx.endpoint.account_id, callId)), respond, opening=[RETRY],
+                            keepalive=streams.KEEP_ALIVE_SECONDS, closed=hub.closed)
 
 
 @router.get("/dialogs/stream", response_class=StreamingResponse, responses=_SSE,  # type: ignore[arg-type]
@@ -132,21 +123,6 @@ async def stream_dialogs(request: Request, ctx: CtiDep) -> StreamingResponse:
         views = [engine.snapshot(leg) for leg in list(endpoint.legs)]
         return dialog_info(views, entity, ctx.domain, version, ended)
 
-    async def body() -> AsyncIterator[str]:
-        version = 0
-        with hub.subscribe(("endpoint", endpoint.account_id, endpoint.number)) as queue:
-            yield "retry: 3000\n\n"
-            yield sse(document(version), event="dialog-info", event_id=version)
-            while True:
-                try:
-                    view = await asyncio.wait_for(queue.get(), timeout=streams.KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield KEEP_ALIVE
-                    continue
-                if streams.closed(view):
-                    return
-                version += 1
-                ended = [view] if view["state"] == "completed" else []
-                yield sse(document(version, ended), event="dialog-info", event_id=version)
-
-    return StreamingResponse(body(), media_type="text/event-stream", headers=_SSE_HEADERS)
+    return sse.sse_response(hub.subscribe(("endpoint", endpoint.account_id, endpoint.number)),
+                            dialog_stream(document), opening=[RETRY], keepalive=streams.KEEP_ALIVE_SECONDS,
+                            closed=hub.closed)

@@ -1,5 +1,6 @@
 """Live call state for the SSE streams: a hub fed after each commit with the engine's ``call.state`` (and
-``call.dtmf``) events, and the stream bodies (CallState JSON, RFC 4235 dialog-info XML).
+``call.dtmf``) events, and what the streams send (CallState JSON, RFC 4235 dialog-info XML); the body loop is
+``callyard.api.common.sse``.
 
 Keys: ``("leg", account, legId)`` for one call, ``("endpoint", account, number)`` for a user's dialogs.
 A subscriber that falls ``MAX_BACKLOG`` events behind is closed (the client reconnects and gets a fresh full
@@ -8,8 +9,9 @@ state), so a slow reader never holds memory without bound.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from callyard.api.common import sse
 from callyard.delivery.fanout import Fanout
 from callyard.events.event import Event
 
@@ -37,22 +39,24 @@ class CallStreams(Fanout[Key, dict[str, Any]]):
             self.offer(key, data)
 
 
-def closed(item: Mapping[str, Any]) -> bool:
-    return item is _CLOSED
+RETRY = "retry: 3000\n\n"   # what the UC streams send first: the client reconnects after 3 s
 
 
-def sse(data: str, *, event: str | None = None, event_id: str | int | None = None) -> str:
-    """One server-sent event (multi-line data is split into ``data:`` lines)."""
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    if event:
-        lines.append(f"event: {event}")
-    lines += [f"data: {line}" for line in data.splitlines() or [""]]
-    return "\n".join(lines) + "\n\n"
+def dialog_stream(document: Callable[[int, list[dict[str, Any]] | None], str]) -> Callable[[Any], str]:
+    """The replies of a dialog-info stream (a user's dialogs, a contact's line state) for ``sse.sse_body``:
+    the full document ``document(version, ended)`` first (version 0), then again at each call event, the
+    version counting up, a call that just ended reported once."""
+    version = 0
 
+    def respond(view: Any) -> str:
+        nonlocal version
+        if view is sse.START:
+            return sse.message(document(version, None), event="dialog-info", event_id=version)
+        version += 1
+        ended = [view] if view["state"] == "completed" else []
+        return sse.message(document(version, ended), event="dialog-info", event_id=version)
+    return respond
 
-KEEP_ALIVE = ": keep-alive\n\n"
 
 _DIALOG_STATE = {"ringing": "early", "connected": "confirmed", "held": "confirmed", "completed": "terminated"}
 
