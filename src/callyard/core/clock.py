@@ -42,8 +42,17 @@ class ManualClock(Clock):
         return self._now
 
 
+_formatted: dict[datetime, str] = {}
+
+
 def iso(dt: datetime) -> str:
-    """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn."""
-    if dt.tzinfo is not timezone.utc:
-        dt = dt.astimezone(timezone.utc)
-    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"; isoformat is 5× strftime
+    """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn. Live calls'
+    snapshots format the same instants (created, answered) again at every change: a few hundred are kept."""
+    text = _formatted.get(dt)
+    if text is None:
+        utc = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
+        text = utc.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"; isoformat is 5× strftime
+        if len(_formatted) >= 512:
+            _formatted.clear()
+        _formatted[dt] = text
+    return text

@@ -73,6 +73,27 @@ class Projections:
     def __init__(self) -> None:
         self._in_transaction: list[Registration] = []
         self._after_commit: list[Registration] = []
+        # event type → the after-commit registrations it reaches, and → the ids of the in-transaction ones:
+        # worked out once per type (a hold goes past some twenty projections), dropped when one (un)registers
+        self._after_by_type: dict[str, list[Registration]] = {}
+        self._in_by_type: dict[str, frozenset[int]] = {}
+
+    def _changed(self) -> None:
+        self._after_by_type.clear()
+        self._in_by_type.clear()
+
+    def _in_reached(self, event_type: str, probe: Event) -> frozenset[int]:
+        reached = self._in_by_type.get(event_type)
+        if reached is None:
+            reached = self._in_by_type[event_type] = frozenset(
+                id(r) for r in self._in_transaction if r.patterns.match(probe))
+        return reached
+
+    def _after_reached(self, event: Event) -> list[Registration]:
+        reached = self._after_by_type.get(event.type)
+        if reached is None:
+            reached = self._after_by_type[event.type] = [r for r in self._after_commit if r.patterns.match(event)]
+        return reached
 
     # ------------------------------------------------------------------ registering
     def in_transaction(self, name: str, handler: InTransaction, *, events: Iterable[str] | None = None,
@@ -81,14 +102,24 @@ class Projections:
         entry = Registration(name, "in_transaction", Patterns(events), order, in_transaction=handler)
         self._in_transaction.append(entry)
         self._in_transaction.sort(key=lambda r: r.order)  # stable: registration order within one order
-        return lambda: self._in_transaction.remove(entry)
+        self._changed()
+
+        def remove() -> None:
+            self._in_transaction.remove(entry)
+            self._changed()
+        return remove
 
     def after_commit(self, name: str, handler: AfterCommit, *,
                      events: Iterable[str] | None = None) -> Callable[[], None]:
         """Run ``handler(event)`` for each matching event once its transaction is durable."""
         entry = Registration(name, "after_commit", Patterns(events), 0, after_commit=handler)
         self._after_commit.append(entry)
-        return lambda: self._after_commit.remove(entry)
+        self._changed()
+
+        def remove() -> None:
+            self._after_commit.remove(entry)
+            self._changed()
+        return remove
 
     def subscribe(self, handler: AfterCommit) -> Callable[[], None]:
         """Every event, after commit (tests and tools that watch the whole stream). Returns the unsubscriber."""
@@ -103,16 +134,18 @@ class Projections:
     def run_in_transaction(self, uow: "UnitOfWork") -> None:
         """Called by the runtime before the commit. Each projection sees the transaction's events as they
         are when its turn comes, including those an earlier projection emitted."""
-        for entry in self._in_transaction:
-            matching = [e for e in uow.changes.events if entry.patterns.match(e)]
+        events = uow.changes.events
+        for entry in list(self._in_transaction):
+            key = id(entry)
+            matching = [e for e in events if key in self._in_reached(e.type, e)]
             if matching and entry.in_transaction is not None:
                 entry.in_transaction(uow, matching)
 
     async def publish(self, events: list[Event]) -> None:
         """Called by the runtime after the commit, with the transaction's events in order."""
         for event in events:
-            for entry in list(self._after_commit):
-                if not entry.patterns.match(event) or entry.after_commit is None:
+            for entry in self._after_reached(event):
+                if entry.after_commit is None:
                     continue
                 try:
                     result = entry.after_commit(event)

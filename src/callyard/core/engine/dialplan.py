@@ -39,12 +39,17 @@ class DialPlan:
     def __init__(self, state: State) -> None:
         self.state = state
         self._plans: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+        # (account, number as given) → what ``resolve`` answered, with what it was worked out from: the
+        # generations of users, groups and accounts and the account's plan object (a call action resolves the
+        # same few numbers five or six times: the actor's endpoint, presence, the contact center's agent)
+        self._resolved: dict[tuple[str, str], tuple[tuple[Any, ...], object, Endpoint]] = {}
         # (account, user, dialled) → the number a personal speed dial or abbreviated number stands for
         self.personal: Callable[[str, str, str], str | None] | None = None
 
     def invalidate(self, account_id: str | None = None) -> None:
         if account_id is None:
             self._plans.clear()
+            self._resolved.clear()
         else:
             self._plans.pop(account_id, None)
 
@@ -90,9 +95,29 @@ class DialPlan:
                 return number
         return None
 
+    def _stamp(self) -> tuple[Any, ...]:
+        generation = self.state.generation
+        return generation("user"), generation("group"), generation("account")
+
     def resolve(self, account_id: str, number: str, endpoints: dict[tuple[str, str], Endpoint]) -> Endpoint | None:
         """The endpoint ``number`` reaches from inside ``account_id``, creating its live object on first use;
-        ``None`` when nothing answers to it (destNotObtainable)."""
+        ``None`` when nothing answers to it (destNotObtainable). Remembered until a user, group or account
+        changes, the plan is dropped, or the live object leaves ``endpoints``."""
+        key = (account_id, number)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            stamp, plan, endpoint = hit
+            if (plan is self._plans.get(account_id) and endpoints.get((account_id, endpoint.number)) is endpoint
+                    and stamp == self._stamp()):
+                return endpoint
+        found = self._resolve(account_id, number, endpoints)
+        if found is not None:
+            if len(self._resolved) >= 8192:
+                self._resolved.clear()
+            self._resolved[key] = (self._stamp(), self._plans.get(account_id), found)
+        return found
+
+    def _resolve(self, account_id: str, number: str, endpoints: dict[tuple[str, str], Endpoint]) -> Endpoint | None:
         number = normalise(number)
         if not number:
             return None
