@@ -145,11 +145,18 @@ class Families:
         if len(set(names)) != len(names):
             raise ValueError(f"family names must be unique: {names}")
         self.by_name = {f.name: f for f in self.all}
+        self._owner: dict[str, Family] = {}   # path → family: every request asks, most paths come again
 
     def for_path(self, path: str) -> Family:
+        best = self._owner.get(path)
+        if best is not None:
+            return best
         best = max(self.all, key=lambda f: f.owns_path(path))
         if best.owns_path(path) == 0:
             raise LookupError(f"no family owns {path}")
+        if len(self._owner) >= 4096:
+            self._owner.clear()
+        self._owner[path] = best
         return best
 
     def for_scope(self, scope: Mapping[str, Any]) -> Family:

@@ -1,8 +1,9 @@
 """Engine views → the Media swagger's definitions (``call``, ``endpoint``, ``recording``)."""
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from callyard.api.cloudlink.edge import BASE_PATH as BASE
 
@@ -22,7 +23,7 @@ def call_wire(leg: dict[str, Any]) -> dict[str, Any]:
         "fromName": leg["fromName"], "fromPrincipalId": leg["fromPrincipalId"], "to": leg["to"],
         "toNumberE164": leg["to"].startswith("+"), "toName": leg["toName"], "toPrincipalId": leg["toPrincipalId"],
         "state": leg["state"], "cause": leg["cause"], "direction": leg["direction"],
-        "extraPbxData": json.dumps(pbx, separators=(",", ":")), "createdOn": leg["createdOn"],
+        "extraPbxData": orjson.dumps(pbx).decode(), "createdOn": leg["createdOn"],
         "endTime": leg.get("endTime"), "completed": leg["completed"], "ringTime": leg["ringTime"],
         "billingTime": leg["billingTime"],
         "_links": {"self": f"{BASE}/endpoints/{leg['endpointId']}/calls/{leg['legId']}"}})
@@ -38,8 +39,8 @@ def record_wire(record: dict[str, Any]) -> dict[str, Any]:
         "toPrincipalId": record.get("toPrincipalId"), "state": record["state"], "cause": record["cause"],
         "direction": record["direction"], "createdOn": record["createdOn"], "endTime": record.get("endTime"),
         "completed": record["completed"], "ringTime": record["ringTime"], "billingTime": record["billingTime"],
-        "extraPbxData": json.dumps({"callTrackingID": record["callId"], "endpointId": record["endpointId"]},
-                                   separators=(",", ":")),
+        "extraPbxData": orjson.dumps({"callTrackingID": record["callId"],
+                                      "endpointId": record["endpointId"]}).decode(),
         "principal": record.get("principalId"),
         "_links": {"self": f"{BASE}/calls/{record['legId']}/records"}})
 
