@@ -22,4 +22,5 @@ FAMILY = Family(
     description="The twin's own API under /_callyard: simulator, reset, snapshots, clock, journal, events, "
                 "deliveries, faults, audit.",
     openapi=complete_openapi,
+    hot=sim.HOT_ROUTES,
 )

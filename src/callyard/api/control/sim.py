@@ -11,17 +11,22 @@ The account is the caller token's; with ``--open-control`` (no token) pass ``?ac
 """
 from __future__ import annotations
 
+import hmac
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.edge import items_page, read_json
 from callyard.api.control.routes import controller
 from callyard.api.deps import ContactCenterDep, EngineDep
+from callyard.api.hot import Decline, HotRequest, HotRoute
 from callyard.core.errors import Invalid
-from callyard.core.principal import Principal
+from callyard.core.principal import SYSTEM, Principal
 from callyard.sim.profiles import validate_profile
 
 router = APIRouter(prefix="/_callyard/sim", tags=["simulator"], responses=ERROR_RESPONSES)
@@ -112,7 +117,11 @@ async def phone(endpointId: str, action: str, request: Request, engine: EngineDe
     if action not in PHONE_ACTIONS:
         raise Invalid("InvalidAction", f"action is one of {', '.join(PHONE_ACTIONS)} or dtmf")
     raw = await request.body()
-    body = PhoneAction.model_validate_json(raw) if raw.strip() else PhoneAction()
+    try:
+        body = PhoneAction.model_validate_json(raw) if raw.strip() else PhoneAction()
+    except ValidationError as exc:   # the family's validation envelope, as for a declared body
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)],
+                                     body=raw) from None
     endpoint = engine.sim_endpoint(actor, endpointId, _account(request))
     leg_id = engine.target_leg(endpoint, action, body.callId)
     account_ref = _account(request)
@@ -144,3 +153,84 @@ async def queues(request: Request, contact_center: ContactCenterDep,
                  actor: Principal = Depends(controller)) -> dict[str, Any]:
     items = contact_center.queue_stats(actor, _account(request))
     return items_page(items)
+
+
+# ---------------------------------------------------------------------------- hot (callyard.api.hot)
+# A load test's new calls go through these three: an outside call, answer, hang up. Served hot when the request
+# is plainly well formed; anything else (other query parameters, bodies pydantic would coerce or refuse)
+# declines to the routes above, which answer it as always.
+_SIM_CALL_FIELDS = frozenset(("from", "to", "fromName", "priority", "skill"))
+_PHONE_FIELDS = frozenset(("callId", "device"))
+
+
+def _hot_account(request: HotRequest) -> str | None:
+    """``?account=`` alone (or no query): anything else declines."""
+    query = request.query()
+    if not query:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if len(pairs) != 1 or pairs[0][0] != "account":
+        raise Decline()
+    return pairs[0][1]
+
+
+def _hot_controller(request: HotRequest) -> Principal:
+    """``routes.controller`` for a hot request."""
+    twin = request.twin
+    if twin.settings.open_control:
+        return SYSTEM
+    expected = twin.settings.operator_token
+    for key, value in request.scope["headers"]:
+        if key == b"authorization":
+            presented = value.decode("latin-1").strip()
+            if presented[:7].lower() == "bearer " and expected and hmac.compare_digest(
+                    presented[7:].strip().encode(), expected.encode()):
+                return SYSTEM
+            break
+    actor = request.principal()
+    twin.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")
+    return actor
+
+
+async def hot_sim_call(request: HotRequest) -> dict[str, Any]:
+    body = request.json_object()
+    if not _SIM_CALL_FIELDS.issuperset(body):
+        raise Decline()
+    caller, to, name = body.get("from"), body.get("to"), body.get("fromName", "")
+    priority, skill = body.get("priority", 0), body.get("skill")
+    if not (type(caller) is str and caller and type(to) is str and to and type(name) is str
+            and type(priority) is int and 0 <= priority <= 100 and (skill is None or type(skill) is str)):
+        raise Decline()
+    account = _hot_account(request)
+    actor = _hot_controller(request)
+    leg = await request.twin.core.engine.inbound(actor, caller, to, from_name=name, account_ref=account,
+                                                 priority=priority, skill=skill)
+    return {"callId": leg["callId"], "caller": leg}
+
+
+async def hot_phone(request: HotRequest) -> dict[str, Any]:
+    action = request.params["action"]
+    if action not in ("answer", "hangup"):
+        raise Decline()
+    fields: dict[str, Any] = {}
+    if request.body.strip():
+        try:
+            fields = json.loads(request.body)
+        except ValueError:
+            raise Decline() from None
+        if not isinstance(fields, dict) or not _PHONE_FIELDS.issuperset(fields) or not all(
+                value is None or type(value) is str for value in fields.values()):
+            raise Decline()
+    account = _hot_account(request)
+    actor = _hot_controller(request)
+    engine, endpoint_id = request.twin.core.engine, request.params["endpointId"]
+    endpoint = engine.sim_endpoint(actor, endpoint_id, account)
+    leg_id = engine.target_leg(endpoint, action, fields.get("callId"))
+    if action == "answer":
+        return await engine.answer(actor, endpoint_id, leg_id, terminal=fields.get("device"), sim=True,
+                                   account_ref=account)
+    return await engine.end(actor, endpoint_id, leg_id, sim=True, account_ref=account)
+
+
+HOT_ROUTES = (HotRoute("POST", "/_callyard/sim/calls", hot_sim_call, status=201),
+              HotRoute("POST", "/_callyard/sim/endpoints/{endpointId}/{action}", hot_phone))

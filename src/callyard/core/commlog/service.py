@@ -76,8 +76,10 @@ class CommLog:
         if item_type in ("VOICEMAIL", "RECORDING"):
             item["isPlayed"] = False
         uow.put("commlog_item", item["itemKey"], item)
-        uow.emit("commlog.created", account_id, f"/users/{user_id}/commlog/{item_id}", public_item(item),
-                 self.rt.now_iso())
+        public = public_item(item)   # a new dict of plain values but the party, which gets its own copy
+        public["remoteParty"] = dict(item["remoteParty"])
+        uow.emit("commlog.created", account_id, f"/users/{user_id}/commlog/{item_id}", public, self.rt.now_iso(),
+                 fresh=True)
         return item
 
     def _call_item(self, uow: UnitOfWork, leg: dict[str, Any]) -> None:

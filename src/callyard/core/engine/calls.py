@@ -246,7 +246,7 @@ class CallTable:
         call.seq += 1
         self._tick(leg)
         tx.uow.emit("call.dtmf", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
-                    {**jsonable(self.snapshot(leg)), "digits": digits}, self.rt.now_iso())
+                    {**jsonable(self.snapshot(leg)), "digits": digits}, self.rt.now_iso(), fresh=True)
 
     # ------------------------------------------------------------------ building calls
     def new_leg_id(self, account_id: str) -> str:

@@ -325,7 +325,9 @@ class Presence:
                               else layer["enteredOn"])}
         view = self.view(user, layer, entry)
         if aggregate_changed or principal_changed:
-            uow.emit("presence.updated", user["accountId"], f"/presentities/{user_id}", view, self.rt.now_iso())
+            # a view of its own for the event (plain values and new dicts: no copy needed), the other is returned
+            uow.emit("presence.updated", user["accountId"], f"/presentities/{user_id}", self.view(user, layer, entry),
+                     self.rt.now_iso(), fresh=True)
         return view
 
     def _undo(self, undo: _Undo) -> None:
