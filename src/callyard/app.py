@@ -7,8 +7,9 @@ middleware (``callyard.api.family``). Adding a family is a new package with a ``
 from __future__ import annotations
 
 import gc
+import inspect
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 
@@ -30,6 +31,13 @@ from callyard.container import Twin, build_twin
 FAMILIES: tuple[Family, ...] = (CLOUDLINK, CONTROL, PAGES, UC, CX, CONSOLE)
 
 
+# FastAPI's own OpenTelemetry hooks (0.165 and later) look for configured providers on every request; the twin
+# observes itself through its journal, event log and audit, so they are off where FastAPI has them.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
+
+
 def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> FastAPI:
     twin = build_twin(settings, families)
     install_log_redaction()   # uvicorn's access log prints request targets (WebSocket ?token= included)
@@ -49,7 +57,8 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
     # The docs pages are the pages family's (served from a package, not a CDN): FastAPI's own are off.
     app = FastAPI(title="callyard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="A self-hosted twin of the Mitel CloudLink platform APIs. The UC User API (seed 003) "
-                              "has its own document: /api/openapi.json, browsable at /api/docs.")
+                              "has its own document: /api/openapi.json, browsable at /api/docs.",
+                  **_NO_TELEMETRY)
     app.state.twin = twin
     # Shortcuts for the CLI banner and in-process test fixtures; handlers use ``callyard.api.deps``.
     app.state.core, app.state.faults, app.state.mqtt = twin.core, twin.faults, twin.mqtt

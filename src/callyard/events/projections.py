@@ -135,9 +135,16 @@ class Projections:
         """Called by the runtime before the commit. Each projection sees the transaction's events as they
         are when its turn comes, including those an earlier projection emitted."""
         events = uow.changes.events
+        by_type = self._in_by_type
         for entry in list(self._in_transaction):
             key = id(entry)
-            matching = [e for e in events if key in self._in_reached(e.type, e)]
+            matching = []
+            for event in events:
+                reached = by_type.get(event.type)
+                if reached is None:
+                    reached = self._in_reached(event.type, event)
+                if key in reached:
+                    matching.append(event)
             if matching and entry.in_transaction is not None:
                 entry.in_transaction(uow, matching)
 
