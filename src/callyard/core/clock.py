@@ -42,17 +42,20 @@ class ManualClock(Clock):
         return self._now
 
 
-_formatted: dict[datetime, str] = {}
+# id → (the datetime, its text): the same objects (a leg's createdOn, answeredOn) are formatted again at every
+# change of a live call. Keyed by identity (hashing an aware datetime costs about what formatting it does); the
+# entry holds the object, so its id cannot be reused while it is here.
+_formatted: dict[int, tuple[datetime, str]] = {}
 
 
 def iso(dt: datetime) -> str:
-    """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn. Live calls'
-    snapshots format the same instants (created, answered) again at every change: a few hundred are kept."""
-    text = _formatted.get(dt)
-    if text is None:
-        utc = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
-        text = utc.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"; isoformat is 5× strftime
-        if len(_formatted) >= 512:
-            _formatted.clear()
-        _formatted[dt] = text
+    """UTC ISO-8601 with milliseconds and a Z, the way CloudLink writes createdOn/modifiedOn."""
+    known = _formatted.get(id(dt))
+    if known is not None and known[0] is dt:
+        return known[1]
+    utc = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
+    text = utc.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"; isoformat is 5× strftime
+    if len(_formatted) >= 512:
+        _formatted.clear()
+    _formatted[id(dt)] = (dt, text)
     return text
