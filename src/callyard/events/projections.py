@@ -59,6 +59,14 @@ class Patterns:
         return "*" if self.everything else ", ".join(sorted(self.types | {f"{k}.*" for k in self.kinds}))
 
 
+def _kind(event: Event, known: dict[str, str]) -> str:
+    """``event.kind``, remembered per type for one pass."""
+    kind = known.get(event.type)
+    if kind is None:
+        kind = known[event.type] = event.kind
+    return kind
+
+
 @dataclass(frozen=True)
 class Registration:
     name: str
@@ -73,6 +81,9 @@ class Projections:
     def __init__(self) -> None:
         self._in_transaction: list[Registration] = []
         self._after_commit: list[Registration] = []
+        # The after-commit registrations matching each event type, in registration order (an index over
+        # ``_after_commit``, dropped whenever a registration comes or goes).
+        self._after_by_type: dict[str, tuple[Registration, ...]] = {}
 
     # ------------------------------------------------------------------ registering
     def in_transaction(self, name: str, handler: InTransaction, *, events: Iterable[str] | None = None,
@@ -88,7 +99,12 @@ class Projections:
         """Run ``handler(event)`` for each matching event once its transaction is durable."""
         entry = Registration(name, "after_commit", Patterns(events), 0, after_commit=handler)
         self._after_commit.append(entry)
-        return lambda: self._after_commit.remove(entry)
+        self._after_by_type.clear()
+
+        def unregister() -> None:
+            self._after_commit.remove(entry)
+            self._after_by_type.clear()
+        return unregister
 
     def subscribe(self, handler: AfterCommit) -> Callable[[], None]:
         """Every event, after commit (tests and tools that watch the whole stream). Returns the unsubscriber."""
@@ -103,16 +119,26 @@ class Projections:
     def run_in_transaction(self, uow: "UnitOfWork") -> None:
         """Called by the runtime before the commit. Each projection sees the transaction's events as they
         are when its turn comes, including those an earlier projection emitted."""
+        kinds: dict[str, str] = {}
         for entry in self._in_transaction:
-            matching = [e for e in uow.changes.events if entry.patterns.match(e)]
+            patterns = entry.patterns
+            if patterns.everything:
+                matching = [e for e in uow.changes.events if e.kind != LIFECYCLE_KIND]
+            else:
+                matching = [e for e in uow.changes.events if e.type in patterns.types or (
+                    patterns.kinds and _kind(e, kinds) in patterns.kinds)]
             if matching and entry.in_transaction is not None:
                 entry.in_transaction(uow, matching)
 
     async def publish(self, events: list[Event]) -> None:
         """Called by the runtime after the commit, with the transaction's events in order."""
         for event in events:
-            for entry in list(self._after_commit):
-                if not entry.patterns.match(event) or entry.after_commit is None:
+            matching = self._after_by_type.get(event.type)
+            if matching is None:   # the patterns depend on the event's type alone
+                matching = self._after_by_type[event.type] = tuple(
+                    entry for entry in self._after_commit if entry.patterns.match(event))
+            for entry in matching:
+                if entry.after_commit is None:
                     continue
                 try:
                     result = entry.after_commit(event)
