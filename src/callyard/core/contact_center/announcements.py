@@ -173,12 +173,14 @@ class Announcements:
         uow.put(STATE, employee["id"], {"id": employee["id"], "accountId": employee["accountId"],
                                         "signature": current, "enteredStateOn": now, "since": since,
                                         "durations": durations})
-        view = center.states.view(employee, entered=now)
+        # The presence just computed is the views' (writing the cc_state document changes none of its inputs)
+        view = center.states.view(employee, entered=now, presence=presence)
         uow.emit("cc.employee.state", employee["accountId"], f"/employees/{employee['id']}", view, now, fresh=True)
         for media in MEDIA:
             key = MEDIA_KEYS[media]
             if media in employee["agents"] and current.get(key) != previous.get(key):
-                agent = center.states.agent_view(employee, media)
+                entry = presence[key]
+                agent = center.states.agent_view(employee, media, entry[0] if isinstance(entry, list) else entry)
                 uow.emit("cc.agent.state", employee["accountId"], f"/agents/{agent['agentId']}", agent, now,
                          fresh=True)
         for queue in center.config.queues_of(employee):

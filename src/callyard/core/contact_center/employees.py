@@ -169,9 +169,12 @@ class EmployeeStates:
             self._today = (key, by_user)
         return dict(self._today[1].get(employee["userId"]) or {media: 0 for media in MEDIA})
 
-    def view(self, employee: dict[str, Any], entered: str | None = None) -> dict[str, Any]:
-        """The employee's state: identity, presence per media and aggregate, today's counters."""
-        presence = self.presence(employee)
+    def view(self, employee: dict[str, Any], entered: str | None = None,
+             presence: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The employee's state: identity, presence per media and aggregate, today's counters (``presence``:
+        ``self.presence(employee)`` when the caller has just computed it, nothing having changed since)."""
+        if presence is None:
+            presence = self.presence(employee)
         agents = [self.agents.agent(employee["accountId"], employee["userId"], m) for m in employee["agents"]]
         logins = [a["firstLoginToday"] for a in agents if a.get("firstLoginToday")]
         logouts = [a["lastLogout"] for a in agents if a.get("lastLogout")]
@@ -198,10 +201,13 @@ class EmployeeStates:
             totals = {}
         return {name: float(totals.get(name, 0.0)) for name in DURATIONS}
 
-    def agent_view(self, employee: dict[str, Any], media: str) -> dict[str, Any]:
-        """One agent's state (``AgentState``): its presence and the agent groups it is present in."""
+    def agent_view(self, employee: dict[str, Any], media: str, presence: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """One agent's state (``AgentState``): its presence and the agent groups it is present in (``presence``:
+        the media's entry of ``self.presence(employee)`` when the caller has just computed it)."""
         agent = employee["agents"][media]
-        presence = self.agent_presence(employee, media)
+        if presence is None:
+            presence = self.agent_presence(employee, media)
         groups = []
         for group in self.config.agent_groups_of(employee):
             if media not in group.get("media", []):
