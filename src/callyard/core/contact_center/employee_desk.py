@@ -162,9 +162,14 @@ class EmployeeDesk(DeskBase):
         the work timer (Available), make busy or DND with a reason code, Away, or log out (Offline)."""
         return (await self.set_employee_states(actor, [(ref, change)]))[0]
 
-    async def set_employee_states(self, actor: Principal, changes: list[tuple[str, dict[str, Any]]]
-                                  ) -> list[dict[str, Any]]:
-        """Several employees' states in one transaction: all change or none."""
+    async def change_employee_state(self, actor: Principal, ref: str, change: dict[str, Any]) -> None:
+        """``set_employee_state`` for a caller that needs no state back (the CX API answers "OK")."""
+        await self.set_employee_states(actor, [(ref, change)], answer=False)
+
+    async def set_employee_states(self, actor: Principal, changes: list[tuple[str, dict[str, Any]]], *,
+                                  answer: bool = True) -> list[dict[str, Any]]:
+        """Several employees' states in one transaction: all change or none. Returns their states (none when
+        ``answer`` is false)."""
         caller = self.caller(actor)
         async with self.engine.transaction() as tx:
             checked = []
@@ -175,7 +180,7 @@ class EmployeeDesk(DeskBase):
                 phone = self.states.phone(employee)
                 self._apply_state(tx.uow, employee, change)
                 self.center.employee_changed(tx, employee, [phone])
-            return [self.state_of(employee) for employee, _ in checked]
+            return [self.state_of(employee) for employee, _ in checked] if answer else []
 
     # ------------------------------------------------------------------ agent-group presence
     def agent_group_presence(self, actor: Principal, ref: str, group_ref: str | None = None) -> list[dict[str, Any]]:
