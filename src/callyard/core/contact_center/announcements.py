@@ -188,13 +188,13 @@ class Announcements:
 
     def _queue(self, uow: "UnitOfWork", queue: dict[str, Any]) -> None:
         center = self.center
-        now = center.rt.now_iso()
         view = center.queue_state_view(queue)
         current = {k: view.get(k) for k in _QUEUE_KEYS}
         key = f"queue:{queue['id']}"
         before = center.rt.state.get(STATE, key)
         if before is not None and before["signature"] == current:
             return
+        now = center.rt.now_iso()
         uow.put(STATE, key, {"id": key, "accountId": queue["accountId"], "signature": current,
                              "enteredStateOn": now})
         uow.emit("cc.queue.state", queue["accountId"], f"/queues/{queue['id']}", view, now, fresh=True)

@@ -105,8 +105,7 @@ class EmployeeStates:
             # the Desk stores a code's id; the PBX-level agent change (control plane, UC) may give its name
             code = next((r for r in self.config.reason_codes(employee["accountId"])
                          if reason in (r["id"], r["name"]) or str(reason).lower() == r["name"].lower()), None)
-        now = iso(self.engine.now())
-        wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > now)
+        wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > iso(self.engine.now()))
         if media == "Voice":
             activity = self.voice_activity(self.phone(employee))
         else:
@@ -156,10 +155,10 @@ class EmployeeStates:
     def today(self, employee: dict[str, Any]) -> dict[str, int]:
         """ACD conversations the employee answered today, per media (from the queue records)."""
         now = self.engine.now()
-        midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
         state = self.engine.rt.state
-        key = (state.generation("queue_call"), midnight)
+        key = (state.generation("queue_call"), now.date(), now.tzinfo)   # the day decides midnight
         if self._today is None or self._today[0] != key:   # one pass over the records per change, for everyone
+            midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
             by_user: dict[str, dict[str, int]] = {}
             for r in state.all("queue_call"):
                 if r["outcome"] == "answered" and r["queuedOn"] >= midnight and r.get("agentUserId"):

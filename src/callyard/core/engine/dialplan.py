@@ -39,14 +39,18 @@ class DialPlan:
     def __init__(self, state: State) -> None:
         self.state = state
         self._plans: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+        # Per account, built with its plan: each user's extension (the first in the plan's order)
+        self._extensions: dict[str, dict[str, str]] = {}
         # (account, user, dialled) → the number a personal speed dial or abbreviated number stands for
         self.personal: Callable[[str, str, str], str | None] | None = None
 
     def invalidate(self, account_id: str | None = None) -> None:
         if account_id is None:
             self._plans.clear()
+            self._extensions.clear()
         else:
             self._plans.pop(account_id, None)
+            self._extensions.pop(account_id, None)
 
     def pbx(self, account_id: str) -> dict[str, Any]:
         account = self.state.get("account", account_id) or {}
@@ -85,10 +89,15 @@ class DialPlan:
         return sorted(self._plan(account_id), key=lambda n: (len(n), n))
 
     def user_extension(self, account_id: str, user_id: str) -> str | None:
-        for number, (kind, doc) in self._plan(account_id).items():
-            if kind == EXTENSION and doc["userId"] == user_id:
-                return number
-        return None
+        plan = self._plan(account_id)
+        extensions = self._extensions.get(account_id)
+        if extensions is None:
+            extensions = {}
+            for number, (kind, doc) in plan.items():
+                if kind == EXTENSION:
+                    extensions.setdefault(doc["userId"], number)
+            self._extensions[account_id] = extensions
+        return extensions.get(user_id)
 
     def resolve(self, account_id: str, number: str, endpoints: dict[tuple[str, str], Endpoint]) -> Endpoint | None:
         """The endpoint ``number`` reaches from inside ``account_id``, creating its live object on first use;
