@@ -24,7 +24,11 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def normalise(number: str) -> str:
-    return _SEPARATORS.sub("", number.strip()) if isinstance(number, str) else ""
+    if not isinstance(number, str):
+        return ""
+    if number.isascii() and number.isdigit():   # nothing to take out (the common case: an extension)
+        return number
+    return _SEPARATORS.sub("", number.strip())
 
 
 def is_dialable(number: str) -> bool:
@@ -110,7 +114,7 @@ class DialPlan:
             if did_target is None:
                 break
             number = normalise(str(did_target))
-        found = self.internal(account_id, number)
+        found = self._plan(account_id).get(number)   # ``internal``, the number being normalised already
         existing = endpoints.get((account_id, number))
         if found is not None:
             kind, doc = found
