@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, expanded, page
 from callyard.api.cx.email import email_update
-from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
+from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of, principal
 from callyard.api.deps import CoreDep
+from callyard.api.hot import HotRequest, HotRoute
 from callyard.core.contact_center.model import AVAILABLE_REASONS, CONVERSATION_ACTIONS, PRESENCE
 from callyard.core.errors import Invalid, NotImplementedRoute
 
@@ -99,7 +100,7 @@ async def put_states(request: Request, caller: Caller, desk: DeskDep) -> Any:
         if not isinstance(ref, str) or not ref:
             raise Invalid("InvalidRequest", "each EmployeeStateUpdate names the employee (id)")
         changes.append((ref, state_change(item)))
-    await desk.set_employee_states(caller, changes)
+    await desk.set_employee_states(caller, changes, answer=False)
     return "OK"
 
 
@@ -151,8 +152,22 @@ async def get_state(id: str, request: Request, caller: Caller, desk: DeskDep) ->
 @router.put("/employees/{id}/state", responses=schemas.ok(str), summary="Update the state of an employee",
             openapi_extra=schemas.body(schemas.STATE_UPDATE))
 async def put_state(id: str, request: Request, caller: Caller, desk: DeskDep) -> Any:
-    await desk.set_employee_state(caller, id, state_change(await json_body(request)))
+    await desk.change_employee_state(caller, id, state_change(await json_body(request)))
     return "OK"
+
+
+async def _hot_put_state(request: HotRequest) -> str:
+    """``PUT /employees/{id}/state`` served hot (``callyard.api.hot``): the caller as the route's dependency
+    resolves it (first, as FastAPI does), then the same body rules and handler. A body that is not a JSON object
+    sent as ``application/json`` declines: the route answers it (``json_body``'s refusals)."""
+    caller = await principal(request.request)
+    body = request.json_object()
+    await request.twin.core.contact_center.desk.change_employee_state(caller, request.params["id"],
+                                                                      state_change(body))
+    return "OK"
+
+
+HOT_ROUTES = (HotRoute("PUT", "/miccsdk/api/v1/employees/{id}/state", _hot_put_state),)
 
 
 @router.get("/employees/{id}/agentgrouppresence", responses=schemas.ok(schemas.collection(schemas.EmployeeAgentGroup)),

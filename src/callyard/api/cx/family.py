@@ -47,4 +47,5 @@ FAMILY = Family(
     paging=paging,
     routing_middleware=_routing_middleware,
     projections=_projections,
+    hot=employees.HOT_ROUTES,   # PUT /employees/{id}/state
 )

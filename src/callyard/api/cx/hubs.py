@@ -237,18 +237,19 @@ class HubsOfTwin:
     def project(self, event: Event) -> None:
         """Push what a ``cc.*`` event means to the connections monitoring it (after commit, once per event)."""
         audience = wire.hub_audience(event)
-        for hub, method, argument in wire.hub_messages(event):
+        for hub, method, build in wire.lazy_hub_messages(event):
+            args = lambda build=build: [build()]  # noqa: E731 - shaped only for a connection that takes it
             if hub == "employeeHub" and audience["employeeId"]:
                 employee_id = audience["employeeId"]
-                self.server.push(hub, method, [argument], group=f"employee:{employee_id}",
+                self.server.push(hub, method, args, group=f"employee:{employee_id}",
                                  where=self._sees_employee(event, employee_id))
             elif hub == "agentHub" and audience["agentId"]:
-                self.server.push(hub, method, [argument],
+                self.server.push(hub, method, args,
                                  where=self._monitors_agent(event, audience["agentId"], audience["employeeId"]))
             elif hub == "queueHub" and audience["queueId"]:
                 kind = "state" if method == "queueStateChanged" else "conversations"
                 queue_id = audience["queueId"]
-                self.server.push(hub, method, [argument], group=f"{kind}:{queue_id}",
+                self.server.push(hub, method, args, group=f"{kind}:{queue_id}",
                                  where=self._sees_queue(event, queue_id))
 
 

@@ -353,24 +353,33 @@ def status(view: dict[str, Any]) -> dict[str, Any]:
 HubMessage = tuple[str, str, Any]   # (hub, client method, argument)
 
 
+LazyHubMessage = tuple[str, str, Callable[[], Any]]   # (hub, client method, what builds the argument)
+
+
 def hub_messages(event: Event) -> list[HubMessage]:
     """What a contact-center event pushes: ``(hub, method, argument)`` for each hub it concerns."""
-    data = event.data or {}
-    shapes: dict[str, Callable[[dict[str, Any]], list[HubMessage]]] = {
-        "cc.employee.state": lambda d: [("employeeHub", "employeeStateChanged", employee_state(d))],
-        "cc.agent.state": lambda d: [("agentHub", "onAgentStateChanged", agent_state(d))],
-        "cc.queue.state": lambda d: [("queueHub", "queueStateChanged", queue_state(d))],
-        "cc.conversation.changed": lambda d: [(
-            "employeeHub" if d.get("employeeId") else "queueHub",
-            "employeeConversationChanged" if d.get("employeeId") else "queueConversationChanged",
-            [conversation(d["conversation"])])],
-        "cc.conversation.removed": lambda d: [(
-            "employeeHub" if d.get("employeeId") else "queueHub",
-            "employeeConversationRemoved" if d.get("employeeId") else "queueConversationRemoved",
-            [d["conversationId"]])],
-    }
-    shape = shapes.get(event.type)
-    return shape(data) if shape is not None else []
+    return [(hub, method, build()) for hub, method, build in lazy_hub_messages(event)]
+
+
+def lazy_hub_messages(event: Event) -> list[LazyHubMessage]:
+    """``hub_messages`` with each argument built only when asked for (when a connection will receive it)."""
+    d = event.data or {}
+    kind = event.type
+    if kind == "cc.employee.state":
+        return [("employeeHub", "employeeStateChanged", lambda: employee_state(d))]
+    if kind == "cc.agent.state":
+        return [("agentHub", "onAgentStateChanged", lambda: agent_state(d))]
+    if kind == "cc.queue.state":
+        return [("queueHub", "queueStateChanged", lambda: queue_state(d))]
+    if kind == "cc.conversation.changed":
+        return [("employeeHub" if d.get("employeeId") else "queueHub",
+                 "employeeConversationChanged" if d.get("employeeId") else "queueConversationChanged",
+                 lambda: [conversation(d["conversation"])])]
+    if kind == "cc.conversation.removed":
+        return [("employeeHub" if d.get("employeeId") else "queueHub",
+                 "employeeConversationRemoved" if d.get("employeeId") else "queueConversationRemoved",
+                 lambda: [d["conversationId"]])]
+    return []
 
 
 def hub_audience(event: Event) -> dict[str, str | None]:

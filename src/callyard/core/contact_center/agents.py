@@ -36,9 +36,10 @@ class Agents:
                        "idleSince": None, "wrapUntil": None, "changedOn": None}
 
     def save(self, uow: UnitOfWork, doc: dict[str, Any]) -> dict[str, Any]:
-        doc = {**doc, "changedOn": self.rt.now_iso()}
+        now = self.rt.now_iso()
+        doc = {**doc, "changedOn": now}
         uow.put("agent", doc["agentKey"], doc)
-        uow.emit("agent.updated", doc["accountId"], f"/agents/{doc['userId']}", doc, self.rt.now_iso())
+        uow.emit("agent.updated", doc["accountId"], f"/agents/{doc['userId']}", doc, now)
         return doc
 
     def target(self, actor: Principal, account_id: str, user_id: str | None) -> str:

@@ -173,12 +173,14 @@ class Announcements:
         uow.put(STATE, employee["id"], {"id": employee["id"], "accountId": employee["accountId"],
                                         "signature": current, "enteredStateOn": now, "since": since,
                                         "durations": durations})
-        view = center.states.view(employee, entered=now)
+        # The presence just computed is the views' (writing the cc_state document changes none of its inputs)
+        view = center.states.view(employee, entered=now, presence=presence)
         uow.emit("cc.employee.state", employee["accountId"], f"/employees/{employee['id']}", view, now, fresh=True)
         for media in MEDIA:
             key = MEDIA_KEYS[media]
             if media in employee["agents"] and current.get(key) != previous.get(key):
-                agent = center.states.agent_view(employee, media)
+                entry = presence[key]
+                agent = center.states.agent_view(employee, media, entry[0] if isinstance(entry, list) else entry)
                 uow.emit("cc.agent.state", employee["accountId"], f"/agents/{agent['agentId']}", agent, now,
                          fresh=True)
         for queue in center.config.queues_of(employee):
@@ -186,13 +188,13 @@ class Announcements:
 
     def _queue(self, uow: "UnitOfWork", queue: dict[str, Any]) -> None:
         center = self.center
-        now = center.rt.now_iso()
         view = center.queue_state_view(queue)
         current = {k: view.get(k) for k in _QUEUE_KEYS}
         key = f"queue:{queue['id']}"
         before = center.rt.state.get(STATE, key)
         if before is not None and before["signature"] == current:
             return
+        now = center.rt.now_iso()
         uow.put(STATE, key, {"id": key, "accountId": queue["accountId"], "signature": current,
                              "enteredStateOn": now})
         uow.emit("cc.queue.state", queue["accountId"], f"/queues/{queue['id']}", view, now, fresh=True)

@@ -30,10 +30,19 @@ def _matches(doc: dict[str, Any], ref: str, keys: Iterable[str]) -> bool:
 class Config:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # The documents of each kind by account, in order, built at a generation of the kind (never stale).
+        self._sorted: dict[str, tuple[tuple[int, int], dict[str, list[dict[str, Any]]]]] = {}
 
     def _all(self, kind: str, account_id: str) -> list[dict[str, Any]]:
-        return sorted((d for d in self.rt.state.all(kind) if d["accountId"] == account_id),
-                      key=lambda d: (str(d.get("reporting") or ""), str(d.get("name") or "")))
+        generation = self.rt.state.generation(kind)
+        cached = self._sorted.get(kind)
+        if cached is None or cached[0] != generation:
+            by_account: dict[str, list[dict[str, Any]]] = {}
+            for doc in sorted(self.rt.state.all(kind),
+                              key=lambda d: (str(d.get("reporting") or ""), str(d.get("name") or ""))):
+                by_account.setdefault(doc["accountId"], []).append(doc)
+            cached = self._sorted[kind] = (generation, by_account)
+        return list(cached[1].get(account_id, ()))
 
     def _find(self, kind: str, account_id: str, ref: str, keys: tuple[str, ...], what: str) -> dict[str, Any]:
         found = [d for d in self._all(kind, account_id) if _matches(d, ref, keys)]

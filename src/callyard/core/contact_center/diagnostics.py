@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Protocol
 
-from callyard.core.contact_center.desk import Caller
+from callyard.core.contact_center.desk_access import Caller
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 

@@ -105,8 +105,7 @@ class EmployeeStates:
             # the Desk stores a code's id; the PBX-level agent change (control plane, UC) may give its name
             code = next((r for r in self.config.reason_codes(employee["accountId"])
                          if reason in (r["id"], r["name"]) or str(reason).lower() == r["name"].lower()), None)
-        now = iso(self.engine.now())
-        wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > now)
+        wrapping = bool(doc.get("wrapUntil") and doc["wrapUntil"] > iso(self.engine.now()))
         if media == "Voice":
             activity = self.voice_activity(self.phone(employee))
         else:
@@ -156,10 +155,10 @@ class EmployeeStates:
     def today(self, employee: dict[str, Any]) -> dict[str, int]:
         """ACD conversations the employee answered today, per media (from the queue records)."""
         now = self.engine.now()
-        midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
         state = self.engine.rt.state
-        key = (state.generation("queue_call"), midnight)
+        key = (state.generation("queue_call"), now.date(), now.tzinfo)   # the day decides midnight
         if self._today is None or self._today[0] != key:   # one pass over the records per change, for everyone
+            midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
             by_user: dict[str, dict[str, int]] = {}
             for r in state.all("queue_call"):
                 if r["outcome"] == "answered" and r["queuedOn"] >= midnight and r.get("agentUserId"):
@@ -169,9 +168,12 @@ class EmployeeStates:
             self._today = (key, by_user)
         return dict(self._today[1].get(employee["userId"]) or {media: 0 for media in MEDIA})
 
-    def view(self, employee: dict[str, Any], entered: str | None = None) -> dict[str, Any]:
-        """The employee's state: identity, presence per media and aggregate, today's counters."""
-        presence = self.presence(employee)
+    def view(self, employee: dict[str, Any], entered: str | None = None,
+             presence: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The employee's state: identity, presence per media and aggregate, today's counters (``presence``:
+        ``self.presence(employee)`` when the caller has just computed it, nothing having changed since)."""
+        if presence is None:
+            presence = self.presence(employee)
         agents = [self.agents.agent(employee["accountId"], employee["userId"], m) for m in employee["agents"]]
         logins = [a["firstLoginToday"] for a in agents if a.get("firstLoginToday")]
         logouts = [a["lastLogout"] for a in agents if a.get("lastLogout")]
@@ -198,10 +200,13 @@ class EmployeeStates:
             totals = {}
         return {name: float(totals.get(name, 0.0)) for name in DURATIONS}
 
-    def agent_view(self, employee: dict[str, Any], media: str) -> dict[str, Any]:
-        """One agent's state (``AgentState``): its presence and the agent groups it is present in."""
+    def agent_view(self, employee: dict[str, Any], media: str, presence: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """One agent's state (``AgentState``): its presence and the agent groups it is present in (``presence``:
+        the media's entry of ``self.presence(employee)`` when the caller has just computed it)."""
         agent = employee["agents"][media]
-        presence = self.agent_presence(employee, media)
+        if presence is None:
+            presence = self.agent_presence(employee, media)
         groups = []
         for group in self.config.agent_groups_of(employee):
             if media not in group.get("media", []):

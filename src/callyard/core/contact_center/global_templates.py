@@ -17,7 +17,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from callyard.core.contact_center.desk import Caller
+from callyard.core.contact_center.desk_access import Caller
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal
 

@@ -41,7 +41,7 @@ from callyard.core.principal import Principal
 from callyard.core.state import UnitOfWork
 
 if TYPE_CHECKING:
-    from callyard.core.contact_center.desk import Caller
+    from callyard.core.contact_center.desk_access import Caller
     from callyard.core.contact_center.service import ContactCenter
 
 EMAIL, EMAIL_FILE = "cc_email", "cc_email_file"

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from callyard.core.contact_center.cases import CASE
-from callyard.core.contact_center.desk import Caller
+from callyard.core.contact_center.desk_access import Caller
 from callyard.core.contact_center.media import ACTIVE
 from callyard.core.errors import Forbidden, Invalid, NotFound
 from callyard.core.principal import Principal

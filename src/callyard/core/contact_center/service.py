@@ -98,7 +98,7 @@ class ContactCenter(QueueRouter):
 
     def _queue_event(self, tx: CallTransaction, group: dict[str, Any]) -> None:
         tx.uow.emit("queue.updated", group["accountId"], f"/queues/{group['groupId']}",
-                    self.stats_of(group), self.rt.now_iso())
+                    self.stats_of(group), self.rt.now_iso(), fresh=True)   # built for this event alone
 
     def _max_wait(self, call: Call, group_ep: Endpoint) -> Callable[[], Awaitable[None]]:
         async def fire() -> None:

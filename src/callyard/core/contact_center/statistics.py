@@ -61,8 +61,9 @@ def queue_figures(now: datetime, waiting: list[datetime], records: list[dict[str
     wait, offered/answered/abandoned today and in the last 15 minutes and hour, the service level (answered
     within ``service_level_seconds`` over answered plus abandoned, in %) and the estimated wait of a new one."""
     longest = max(((now - queued).total_seconds() for queued in waiting), default=0.0)
-    midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
-    records = [r for r in records if r["queuedOn"] >= midnight]
+    if records:
+        midnight = iso(now.replace(hour=0, minute=0, second=0, microsecond=0))
+        records = [r for r in records if r["queuedOn"] >= midnight]
     answered = [r for r in records if r["outcome"] == "answered"]
     abandoned = sum(1 for r in records if r["outcome"] == "abandoned")
     within = sum(1 for r in answered if r["waitSeconds"] <= service_level_seconds)
@@ -78,8 +79,13 @@ def queue_figures(now: datetime, waiting: list[datetime], records: list[dict[str
             "averageWaitSeconds": round(sum(r["waitSeconds"] for r in answered) / len(answered), 3)
             if answered else 0.0,
             "windows": {name: _window(records, queued_on, iso(now - timedelta(minutes=minutes)),
-                                      service_level_seconds)
+                                      service_level_seconds) if records or queued_on else _quiet_window()
                         for name, minutes in (("last15Minutes", 15), ("lastHour", 60))}}
+
+
+def _quiet_window() -> dict[str, Any]:
+    """``_window`` of a queue with nothing queued today (no record, nothing waiting)."""
+    return {"offered": 0, "answered": 0, "abandoned": 0, "serviceLevelPercent": 100.0}
 
 
 def _window(records: list[dict[str, Any]], waiting: list[str], since: str, service_level_seconds: float

@@ -24,7 +24,11 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def normalise(number: str) -> str:
-    return _SEPARATORS.sub("", number.strip()) if isinstance(number, str) else ""
+    if not isinstance(number, str):
+        return ""
+    if number.isascii() and number.isdigit():   # nothing to take out (the common case: an extension)
+        return number
+    return _SEPARATORS.sub("", number.strip())
 
 
 def is_dialable(number: str) -> bool:
@@ -43,6 +47,8 @@ class DialPlan:
         # generations of users, groups and accounts and the account's plan object (a call action resolves the
         # same few numbers five or six times: the actor's endpoint, presence, the contact center's agent)
         self._resolved: dict[tuple[str, str], tuple[tuple[Any, ...], object, Endpoint]] = {}
+        # Per account, built with its plan: each user's extension (the first in the plan's order)
+        self._extensions: dict[str, dict[str, str]] = {}
         # (account, user, dialled) → the number a personal speed dial or abbreviated number stands for
         self.personal: Callable[[str, str, str], str | None] | None = None
 
@@ -50,8 +56,10 @@ class DialPlan:
         if account_id is None:
             self._plans.clear()
             self._resolved.clear()
+            self._extensions.clear()
         else:
             self._plans.pop(account_id, None)
+            self._extensions.pop(account_id, None)
 
     def pbx(self, account_id: str) -> dict[str, Any]:
         account = self.state.get("account", account_id) or {}
@@ -90,10 +98,15 @@ class DialPlan:
         return sorted(self._plan(account_id), key=lambda n: (len(n), n))
 
     def user_extension(self, account_id: str, user_id: str) -> str | None:
-        for number, (kind, doc) in self._plan(account_id).items():
-            if kind == EXTENSION and doc["userId"] == user_id:
-                return number
-        return None
+        plan = self._plan(account_id)
+        extensions = self._extensions.get(account_id)
+        if extensions is None:
+            extensions = {}
+            for number, (kind, doc) in plan.items():
+                if kind == EXTENSION:
+                    extensions.setdefault(doc["userId"], number)
+            self._extensions[account_id] = extensions
+        return extensions.get(user_id)
 
     def _stamp(self) -> tuple[Any, ...]:
         generation = self.state.generation
@@ -126,7 +139,7 @@ class DialPlan:
             if did_target is None:
                 break
             number = normalise(str(did_target))
-        found = self.internal(account_id, number)
+        found = self._plan(account_id).get(number)   # ``internal``, the number being normalised already
         existing = endpoints.get((account_id, number))
         if found is not None:
             kind, doc = found

@@ -139,20 +139,21 @@ class SignalRServer:
             return
         await self.handle(endpoint, scope, receive, send)
 
-    def push(self, hub: str, method: str, args: list[Any], *, group: str | None = None,
+    def push(self, hub: str, method: str, args: list[Any] | Callable[[], list[Any]], *, group: str | None = None,
              connection_ids: Iterable[str] | None = None, where: Callable[[ConnectionInfo], bool] | None = None
              ) -> int:
         """Call ``method(*args)`` on the ``hub`` proxy of the matching connections: members of ``group`` (of that
         hub), and/or those named, and only those ``where`` accepts (alone: every connection it accepts).
-        Never waits: the message is appended to each connection's buffer. Returns how many it reached.
-        Call it from the event loop's thread (after-commit projections run there)."""
+        ``args`` may be a function returning them: it is called (and the message encoded) only when a connection
+        takes the message. Never waits: the message is appended to each connection's buffer. Returns how many it
+        reached. Call it from the event loop's thread (after-commit projections run there)."""
         resolved = self.hubs.resolve(hub)
         hub_name = resolved[0] if resolved else hub
         key = f"{hub_name.lower()}.{group}" if group is not None else None
         ids = set(connection_ids) if connection_ids is not None else None
         if key is None and ids is None and where is None:
             raise ValueError("push needs a group, connection ids or a predicate")
-        message = client_invocation(hub_name, method, args)
+        message: str | None = None
         candidates: dict[str, Connection] = {}
         if key is not None:
             candidates.update((c.id, c) for c in self._connections.members(key))
@@ -164,6 +165,8 @@ class SignalRServer:
         for connection in candidates.values():
             if where is not None and not where(connection.info()):
                 continue
+            if message is None:
+                message = client_invocation(hub_name, method, args() if callable(args) else args)
             if connection.enqueue(message):
                 reached += 1
         return reached
