@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from callyard.core.clock import iso
-from callyard.core.contact_center.config import Config
+from callyard.core.contact_center.config import EMPLOYEE, Config
 from callyard.core.contact_center.model import ACD, HELD, IN_QUEUE, NON_ACD, OFFERED, OUTBOUND
 from callyard.core.contact_center.queues import Queues
 from callyard.core.engine.model import EXTENSION, Call, Leg
@@ -28,6 +28,9 @@ class Interactions:
         self.engine = engine
         self.queues = queues
         self.config = config
+        # per account, at the generations of agents and employees it was built from: hot-desk extension →
+        # employee and user → employee, in the configuration's order (every call event of an extension asks)
+        self._desks: dict[str, tuple[tuple[Any, ...], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = {}
 
     def agent_state(self, leg: Leg) -> str:
         """The state of a Voice interaction as the agent on ``leg`` sees it."""
@@ -90,19 +93,32 @@ class Interactions:
         entries = self.queues.waiting(call.account_id, call.queue_id or "")
         return next((i + 1 for i, e in enumerate(entries) if e.call is call), 0)
 
+    def _desk(self, account_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        state = self.engine.rt.state
+        stamp = (state.generation("agent"), state.generation(EMPLOYEE))
+        known = self._desks.get(account_id)
+        if known is None or known[0] != stamp:
+            hot_desks: dict[str, dict[str, Any]] = {}
+            owners: dict[str, dict[str, Any]] = {}
+            for employee in self.config.employees(account_id):
+                doc = state.get("agent", f"{account_id}:{employee['userId']}") or {}
+                if doc.get("hotDeskExtension"):
+                    hot_desks.setdefault(doc["hotDeskExtension"], employee)
+                owners.setdefault(employee["userId"], employee)
+            known = self._desks[account_id] = (stamp, hot_desks, owners)
+        return known[1], known[2]
+
     def employee_at(self, account_id: str, number: str) -> dict[str, Any] | None:
         """The employee whose Voice agent works at extension ``number`` (hot-desked there, or their own)."""
-        agents = self.engine.rt.state
-        for employee in self.config.employees(account_id):
-            doc = agents.get("agent", f"{account_id}:{employee['userId']}") or {}
-            if doc.get("hotDeskExtension") == number:
-                return employee
+        hot_desks, owners = self._desk(account_id)
+        if number in hot_desks:
+            return hot_desks[number]
         endpoint = self.engine.endpoint(account_id, number)
         if endpoint is None or endpoint.user_id is None:
             return None
-        owner = self.config.employee_of_user(account_id, endpoint.user_id)
+        owner = owners.get(endpoint.user_id)
         if owner is not None:
-            doc = agents.get("agent", f"{account_id}:{owner['userId']}") or {}
+            doc = self.engine.rt.state.get("agent", f"{account_id}:{owner['userId']}") or {}
             if doc.get("hotDeskExtension") not in (None, number):
                 return None  # hot-desked elsewhere: their own phone is not theirs as an agent now
         return owner
