@@ -14,6 +14,14 @@ itself); the composition root attaches ``kick`` to the outbox.
   send it twice with the same ``webhook-id``.
 * Ordering: deliveries of one subscription with the same ``orderKey`` (a call's subject) are sent one after
   another, in commit order; different calls and subscribers proceed independently.
+* Recording: the outcome of an attempt is written to the delivery document after the answer. A finished
+  delivery (delivered, failed, cancelled, dropped) does not hold up the next one of its key while that write is
+  made durable: outcomes are queued and written together, one unit of work for all those answered meanwhile
+  (``_write_outcomes``), so a busy sender makes one store transaction per batch, not per delivery, and waits
+  behind the request path's commits only off the key's path. Until its outcome is durable a delivery is still
+  ``pending`` in the store: a crash in between sends it again (at least once, same ``webhook-id``), as a crash
+  between the answer and the write always could. A retry's outcome (the next attempt's time) is written before
+  the key goes on, as the head must wait for it.
 * Targets (targets.py): the target policy is checked again before each attempt and on every address the
   resolver returns; redirects are never followed (a 3xx fails the delivery); at most ``MAX_RESPONSE_BYTES`` of
   the answer are read; credentials in the URL are never sent; a connection that fails for any reason is
@@ -36,6 +44,7 @@ from callyard.core.clock import iso
 from callyard.core.notifications.service import Notifications
 from callyard.core.runtime import Runtime
 from callyard.core.scheduler import Scheduler
+from callyard.core.state import UnitOfWork
 from callyard.delivery.targets import PolicyResolver, TargetPolicy
 
 log = logging.getLogger("callyard.delivery.webhooks")
@@ -60,6 +69,11 @@ class WebhookSender:
         self._busy: set[tuple[str, str]] = set()      # (subscription, orderKey) with a request in flight
         self._queues: dict[tuple[str, str], list[str]] = {}  # pending delivery ids per key, commit order
         self._tasks: set[asyncio.Task[None]] = set()
+        # Finished deliveries whose outcome is not written yet (deliveryId, fields), in answer order; one task
+        # writes them, as many as were answered meanwhile in each unit of work.
+        self._outcomes: list[tuple[str, dict[str, Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._signers: dict[str, Webhook] = {}   # signingSecret → its decoded key (decoded once, not per attempt)
         self._client: aiohttp.ClientSession | None = None
         self.policy = policy
 
@@ -76,6 +90,11 @@ class WebhookSender:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The outcomes already answered are written before the sender goes (else they would be sent again).
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._outcomes:
+            await self._write_outcomes()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -129,7 +148,12 @@ class WebhookSender:
                     delay = max(0.0, (due - self.rt.clock.now()).total_seconds())
                     self.scheduler.after(delay, self._resume(key), f"webhook retry {doc['deliveryId']}")
                     return
-                await self._attempt(doc)
+                if await self._attempt(doc):
+                    # Finished: its outcome is queued for writing, so the document may still say pending; the
+                    # key goes on with the next delivery at once.
+                    queue = self._queues.get(key)
+                    if queue and doc["deliveryId"] in queue:
+                        queue.remove(doc["deliveryId"])
         finally:
             self._busy.discard(key)
 
@@ -138,29 +162,39 @@ class WebhookSender:
             self._spawn(key)
         return fire
 
-    async def _attempt(self, doc: dict[str, Any]) -> None:
+    def _signer(self, secret: str) -> Webhook:
+        signer = self._signers.get(secret)
+        if signer is None:
+            if len(self._signers) >= 1024:
+                self._signers.clear()
+            signer = self._signers[secret] = Webhook(secret)
+        return signer
+
+    async def _attempt(self, doc: dict[str, Any]) -> bool:
+        """One attempt at the delivery; True when it is finished (its outcome queued for writing), False when
+        it waits for a retry (written before this returns)."""
         sub = self.notifications.outbox.registration(doc)
         if sub is None or not sub.get("active", True):
-            await self._finish(doc, "cancelled", None, "the subscription is gone or disabled")
-            return
+            self._finish(doc, "cancelled", None, "the subscription is gone or disabled")
+            return True
         body = json.dumps(doc["publication"], separators=(",", ":"))
         # The one place that reads the wall clock, not the twin's: receivers check webhook-timestamp against
         # their own clock (Standard Webhooks allows 5 minutes), and the virtual clock may be days ahead.
         sent_at = datetime.now(timezone.utc)
-        signature = Webhook(sub["signingSecret"]).sign(doc["deliveryId"], sent_at, body)
+        signature = self._signer(sub["signingSecret"]).sign(doc["deliveryId"], sent_at, body)
         headers = {"content-type": "application/json", "webhook-id": doc["deliveryId"],
                    "webhook-timestamp": str(int(sent_at.timestamp())), "webhook-signature": signature,
                    "x-mitel-application-id": doc.get("applicationId") or "",
                    "user-agent": "callyard-notifications"}
         fault = self.fault_of(doc["subscriptionId"], doc.get("accountId")) if self.fault_of else None
         if fault == "drop":
-            await self._finish(doc, "dropped", None, "dropped by an injected fault (replay it to send it)")
-            return
+            self._finish(doc, "dropped", None, "dropped by an injected fault (replay it to send it)")
+            return True
         if self.policy is not None:
             refusal = await self.policy.check_url(doc["url"])
             if refusal is not None:
-                await self._finish(doc, "failed", None, f"refused by the webhook target policy: {refusal}")
-                return
+                self._finish(doc, "failed", None, f"refused by the webhook target policy: {refusal}")
+                return True
         status: int | None = None
         error = None
         assert self._client is not None
@@ -175,32 +209,78 @@ class WebhookSender:
                 log.debug("webhook %s: %s: %s", doc["deliveryId"], type(exc).__name__, exc)
                 error = CONNECTION_FAILED
         if status is not None and 300 <= status < 400:
-            await self._finish(doc, "failed", status, f"the webhook answered {status}; redirects are not followed")
+            self._finish(doc, "failed", status, f"the webhook answered {status}; redirects are not followed")
         elif status is not None and 200 <= status < 300:
-            await self._finish(doc, "delivered", status, None)
+            self._finish(doc, "delivered", status, None)
         elif status == 410:
-            await self._finish(doc, "failed", status, "410 Gone: the subscription was disabled")
+            self._finish(doc, "failed", status, "410 Gone: the subscription was disabled")
             if (doc.get("registrationKind") or "subscription") == "subscription":
                 await self.notifications.disable(doc["subscriptionId"], "the webhook answered 410 Gone")
             else:
                 await self.notifications.outbox.disable_registration(doc, "the webhook answered 410 Gone")
         elif status is not None and status < 500 and status != 429:
-            await self._finish(doc, "failed", status, f"the webhook answered {status}")
+            self._finish(doc, "failed", status, f"the webhook answered {status}")
         else:
-            await self._retry(doc, status, error or f"the webhook answered {status}")
+            return await self._retry(doc, status, error or f"the webhook answered {status}")
+        return True
+
+    def _apply(self, uow: UnitOfWork, delivery_id: str, fields: dict[str, Any]) -> None:
+        """One attempt's outcome on the delivery document, as it is now (a replay may have changed it)."""
+        current = self.rt.state.get("delivery", delivery_id)
+        if current is None:
+            return
+        fields = dict(fields)
+        attempt = {"at": fields.pop("_at"), "status": fields.pop("_status"), "error": fields.pop("_error")}
+        # A shallow copy: the publication inside never changes after it was queued.
+        uow.put("delivery", delivery_id, {**current, "attempts": current["attempts"] + 1,
+                                          "history": (current.get("history") or [])[-19:] + [attempt], **fields})
 
     async def _record(self, doc: dict[str, Any], **fields: Any) -> None:
+        """Write one outcome now (a retry's: the key waits for it)."""
         async with self.rt.write() as uow:
-            current = self.rt.state.get("delivery", doc["deliveryId"])
-            if current is None:
-                return
-            attempt = {"at": self.rt.now_iso(), "status": fields.pop("_status"), "error": fields.pop("_error")}
-            # A shallow copy: the publication inside never changes after it was queued.
-            uow.put("delivery", doc["deliveryId"], {**current, "attempts": current["attempts"] + 1,
-                                                    "history": (current.get("history") or [])[-19:] + [attempt],
-                                                    **fields})
+            self._apply(uow, doc["deliveryId"], {"_at": self.rt.now_iso(), **fields})
 
-    async def _finish(self, doc: dict[str, Any], outcome: str, status: int | None, error: str | None) -> None:
+    def _queue_outcome(self, delivery_id: str, fields: dict[str, Any]) -> None:
+        self._outcomes.append((delivery_id, {"_at": self.rt.now_iso(), **fields}))
+        if self._writer is None or self._writer.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._writer = loop.create_task(self._write_outcomes())
+
+    async def _write_outcomes(self) -> None:
+        """Write the queued outcomes, all those answered meanwhile in one unit of work, until none is left. A
+        write that fails leaves its deliveries pending: they go back to the head of their keys, to be sent
+        again (same ``webhook-id``) before anything queued after them."""
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                async with self.rt.write() as uow:
+                    for delivery_id, fields in batch:
+                        self._apply(uow, delivery_id, fields)
+            except Exception:  # noqa: BLE001 - the store refused the batch; the deliveries stay pending
+                log.exception("could not record the outcome of %d webhook deliveries; they will be sent again",
+                              len(batch))
+                self._requeue([delivery_id for delivery_id, _ in batch])
+
+    def _requeue(self, delivery_ids: list[str]) -> None:
+        keys: list[tuple[str, str]] = []
+        for delivery_id in reversed(delivery_ids):
+            doc = self.rt.state.get("delivery", delivery_id)
+            if doc is None or doc["status"] != "pending":
+                continue
+            key = (doc["subscriptionId"], doc["orderKey"])
+            queue = self._queues.setdefault(key, [])
+            if delivery_id in queue:
+                queue.remove(delivery_id)
+            queue.insert(0, delivery_id)
+            if key not in keys:
+                keys.append(key)
+        for key in keys:
+            self._spawn(key)
+
+    def _finish(self, doc: dict[str, Any], outcome: str, status: int | None, error: str | None) -> None:
         facts = {"deliveryId": doc["deliveryId"], "subscriptionId": doc["subscriptionId"], "url": doc["url"],
                  "status": status, "outcome": outcome, "attempt": doc["attempts"] + 1}
         if outcome == "delivered":
@@ -213,13 +293,13 @@ class WebhookSender:
                                   "lastError": error}
         if outcome == "delivered":
             fields["deliveredOn"] = self.rt.now_iso()
-        await self._record(doc, **fields)
+        self._queue_outcome(doc["deliveryId"], fields)
 
-    async def _retry(self, doc: dict[str, Any], status: int | None, error: str) -> None:
+    async def _retry(self, doc: dict[str, Any], status: int | None, error: str) -> bool:
         attempts = doc["attempts"] + 1
         if attempts > len(self.schedule):
-            await self._finish(doc, "failed", status, f"gave up after {attempts} attempts: {error}")
-            return
+            self._finish(doc, "failed", status, f"gave up after {attempts} attempts: {error}")
+            return True
         base = float(self.schedule[attempts - 1])
         delay = base / 2 + self.rng.uniform(0, base / 2)   # exponential, with jitter
         due = datetime.fromtimestamp(self.rt.clock.now().timestamp() + delay, timezone.utc)
@@ -228,3 +308,4 @@ class WebhookSender:
                                "url": doc["url"], "status": status, "outcome": "retrying", "attempt": attempts})
         await self._record(doc, status="pending", nextAttemptOn=iso(due), _status=status, _error=error,
                            lastStatus=status, lastError=error)
+        return False

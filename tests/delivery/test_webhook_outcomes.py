@@ -1,0 +1,107 @@
+"""The webhook sender records outcomes off the key's path (delivery/webhooks.py, "Recording"): the next delivery
+of a key is sent once the previous one is answered, without waiting for the previous outcome's write; queued
+outcomes are written together, on stop too; an outcome write that fails sends its deliveries again, first."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+
+from callyard.app import FAMILIES
+from callyard.config import Settings
+from callyard.container import Twin, build_twin
+from callyard.core.state import Changes
+from tests.support.receiver import Receiver
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture
+async def twin(tmp_path: Path) -> AsyncIterator[Twin]:
+    twin = build_twin(Settings(ephemeral=True, data_dir=tmp_path / "d", port=1, id_seed=7), FAMILIES)
+    await twin.start()
+    async with twin.core.rt.write() as uow:
+        uow.put("subscription", "sub-1", {"subscriptionId": "sub-1", "accountId": "acct", "active": True,
+                                          "signingSecret": SECRET})
+    try:
+        yield twin
+    finally:
+        await twin.stop()
+
+
+async def _enqueue(twin: Twin, url: str, count: int, key: str = "call-1") -> list[str]:
+    async with twin.core.rt.write() as uow:
+        return [twin.core.outbox.enqueue(uow, registration_id="sub-1", account_id="acct", url=url, order_key=key,
+                                         publication={"n": n}) for n in range(count)]
+
+
+async def _until(check: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _docs(twin: Twin, ids: list[str]) -> list[dict[str, Any]]:
+    return [twin.core.rt.state.get("delivery", i) for i in ids]
+
+
+async def test_the_next_delivery_of_a_key_does_not_wait_for_the_previous_outcome_write(twin: Twin) -> None:
+    rt = twin.core.rt
+    with Receiver() as receiver:
+        ids = await _enqueue(twin, receiver.url, 3)
+        await rt.write_lock.acquire()   # no unit of work can commit: the outcomes cannot be written
+        try:
+            await _until(lambda: len(receiver.requests) == 3)
+            assert [json.loads(r["body"])["n"] for r in receiver.requests] == [0, 1, 2]   # in order
+            assert [r["headers"]["webhook-id"] for r in receiver.requests] == ids
+            assert all(d["status"] == "pending" for d in _docs(twin, ids))   # answered, not yet written
+        finally:
+            rt.write_lock.release()
+        await _until(lambda: all(d["status"] == "delivered" for d in _docs(twin, ids)))
+    for doc in _docs(twin, ids):
+        assert doc["attempts"] == 1 and doc["lastStatus"] == 200 and [h["status"] for h in doc["history"]] == [200]
+    assert len(receiver.requests) == 3
+
+
+async def test_stop_writes_the_outcomes_already_answered(twin: Twin) -> None:
+    rt = twin.core.rt
+    with Receiver() as receiver:
+        ids = await _enqueue(twin, receiver.url, 2)
+        await rt.write_lock.acquire()
+        try:
+            await _until(lambda: len(receiver.requests) == 2)
+            stopping = asyncio.create_task(twin.webhooks.stop())
+            await asyncio.sleep(0.05)
+        finally:
+            rt.write_lock.release()
+        await stopping
+    assert [d["status"] for d in _docs(twin, ids)] == ["delivered", "delivered"]
+
+
+async def test_a_failed_outcome_write_sends_its_deliveries_again_before_the_rest(twin: Twin,
+                                                                                monkeypatch: Any) -> None:
+    store = twin.core.rt.store
+    stage = store.stage
+    failed: list[int] = []
+
+    def failing_once(changes: Changes, meta: dict[str, str] | None = None) -> Any:
+        if not failed and any(k[0] == "delivery" and d["status"] == "delivered" for k, d in changes.upserts.items()):
+            failed.append(len(changes.upserts))
+            raise OSError("disk full")
+        return stage(changes, meta)
+
+    monkeypatch.setattr(store, "stage", failing_once)
+    with Receiver() as receiver:
+        first = await _enqueue(twin, receiver.url, 1)
+        await _until(lambda: failed and all(d["status"] == "delivered" for d in _docs(twin, first)))
+        later = await _enqueue(twin, receiver.url, 1)
+        await _until(lambda: all(d["status"] == "delivered" for d in _docs(twin, later)))
+    sent = [r["headers"]["webhook-id"] for r in receiver.requests]
+    assert sent == [first[0], first[0], later[0]]   # sent again, same webhook-id, before what came after
+    [doc] = _docs(twin, first)
+    assert doc["attempts"] == 1   # the outcome that was not written is not counted
