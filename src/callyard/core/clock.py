@@ -12,9 +12,20 @@ class Clock:
     """Real wall-clock time, in UTC."""
 
     manual = False
+    _ms = -1          # the millisecond ``_text`` was written for
+    _text = ""
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+    def now_iso(self) -> str:
+        """``iso(self.now())``. The text changes once a millisecond; one request stamps several documents and
+        events, so it is written once per millisecond, not once per stamp."""
+        ms = int(time.time() * 1000)
+        if ms != self._ms:
+            self._text = iso(datetime.fromtimestamp(ms / 1000, timezone.utc))
+            self._ms = ms
+        return self._text
 
     def timestamp(self) -> float:
         return self.now().timestamp()
@@ -34,6 +45,9 @@ class ManualClock(Clock):
 
     def now(self) -> datetime:
         return self._now
+
+    def now_iso(self) -> str:
+        return iso(self.now())
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from callyard.core import context
-from callyard.core.clock import Clock, iso
+from callyard.core.clock import Clock
 from callyard.core.ids import Ids
 from callyard.core.state import State, UnitOfWork
 from callyard.core.ports import Store
@@ -26,7 +26,7 @@ class Runtime:
         self._unconfirmed: list[tuple[UnitOfWork, asyncio.Future[None]]] = []
 
     def now_iso(self) -> str:
-        return iso(self.clock.now())
+        return self.clock.now_iso()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
