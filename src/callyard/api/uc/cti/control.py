@@ -317,13 +317,23 @@ def _plain(answer: dict[str, Any]) -> bool:
     """The members ``wire.call_state`` passes on from the engine's view are of the model's types (the others it
     builds so: ``tests/api/uc/test_hot_routes.py`` compares both encodings)."""
     description = answer["eventDescription"]
-    return (type(answer["stateToken"]) is int and type(answer["callId"]) is str
+    if not (type(answer["stateToken"]) is int and type(answer["callId"]) is str
             and type(answer["correlationId"]) is str and (description is None or type(description) is str)
-            and _plain_party(answer["remoteParty"]) and _plain_party(answer["historyInfo"]["initialParty"])
-            and all(type(p["id"]) is str and _plain_party(p["remoteParty"]) for p in answer["participants"])
-            and all(type(d) is str for d in answer["deviceIds"])
-            and all(a["action"] in _ACTIONS and all(type(d) is str for d in a["deviceIds"])
-                    for a in answer["actions"]))
+            and _plain_party(answer["remoteParty"]) and _plain_party(answer["historyInfo"]["initialParty"])):
+        return False
+    for participant in answer["participants"]:
+        if type(participant["id"]) is not str or not _plain_party(participant["remoteParty"]):
+            return False
+    for device in answer["deviceIds"]:
+        if type(device) is not str:
+            return False
+    for action in answer["actions"]:
+        if action["action"] not in _ACTIONS:
+            return False
+        for device in action["deviceIds"]:
+            if type(device) is not str:
+                return False
+    return True
 
 
 def _state_token_verb(verb: Callable[[str, Cti, StateToken | None], Awaitable[dict[str, Any]]]) -> HotEndpoint:
