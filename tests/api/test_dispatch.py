@@ -65,4 +65,7 @@ def test_the_hot_index_matches_by_method_segments_and_literals() -> None:
     assert index.match("PUT", f"{b}/endpoints/2881/recordings/123") is None
     assert index.match("GET", f"{b}/users") is not None and index.match("GET", f"{b}/users/me") is None
     assert index.match("POST", "/api/cti/acme.example/alice/calls/7/hold") is not None
-    assert index.match("POST", "/api/cti/acme.example/alice/calls/7/park") is None
+    assert index.match("POST", "/api/cti/acme.example/alice/calls/7/park") is not None
+    assert index.match("POST", "/api/cti/acme.example/alice/calls/7/transfer") is None   # not served hot
+    assert index.match("DELETE", "/api/cti/acme.example/alice/calls/7") is not None
+    assert index.match("GET", "/api/cti/acme.example/alice/calls/7") is None

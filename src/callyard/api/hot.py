@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from pydantic_core import to_json
 from starlette.requests import Request
+from starlette.responses import Response
 
 from callyard.api.common.security import token_from_header
 from callyard.api.family import ASGIApp, Family, Problem, Receive, Scope, Send
@@ -101,7 +102,8 @@ HotEndpoint = Callable[[HotRequest], Awaitable[Any]]
 class HotRoute:
     """One operation served hot: ``path`` is the FastAPI route's full path at the root (``{name}`` segments
     are parameters); the endpoint's answer is the JSON body (a value, or bytes it encoded itself, as a
-    response model does), sent with ``status``."""
+    response model does), sent with ``status``, or a Starlette ``Response`` sent as it is (what a route that
+    returns one sends, such as an empty 204)."""
     method: str
     path: str
     endpoint: HotEndpoint
@@ -191,6 +193,9 @@ class HotRoutes:
         except Exception:
             log.exception("unexpected error")
             await _answer(compiled.family.errors.unexpected(), scope, receive, send)
+            return
+        if isinstance(answer, Response):   # an answer the FastAPI route sends as it is (a 204, say)
+            await answer(scope, receive, send)
             return
         payload = answer if isinstance(answer, bytes) else to_json(answer)
         await send({"type": "http.response.start", "status": compiled.route.status, "headers": [

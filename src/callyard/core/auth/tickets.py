@@ -37,6 +37,7 @@ DEFAULT_TTL_SECONDS = 365 * 24 * 3600   # "valid for a year" (Dstny); a request 
 MAX_NAME = 64
 SWEEP_SECONDS = 3600
 RETENTION_SECONDS = 24 * 3600            # an expired ticket is kept a day (its use answers ticket.expired)
+VERIFIED_CACHE = 1024                    # tokens whose grant is remembered (each revalidated, see ``verify``)
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,20 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+Stamp = tuple[tuple[int, int], ...]
+
+
 class Tickets:
     def __init__(self, runtime: Runtime, directory: Directory) -> None:
         self.rt = runtime
         self.directory = directory
+        # token -> (stamp of the ticket and user documents, the ticket's expiry, the grant): a grant verified
+        # while no ticket or user has changed since (``State.generation``) is the same grant, but for expiry.
+        self._grants: dict[str, tuple[Stamp, datetime, Grant]] = {}
+        # (id of the grant, api, domain, user, others, licence) -> (stamp of accounts, users and tickets, the
+        # grant, the target); the entry holds the grant, so its id names no other while the entry lives.
+        self._targets: dict[tuple[Any, ...], tuple[Stamp, Grant, dict[str, Any]]] = {}
+
 
     # ------------------------------------------------------------------ addressing
     def user_at(self, domain: str, user_ref: str) -> dict[str, Any]:
@@ -211,12 +222,33 @@ class Tickets:
 
     # ------------------------------------------------------------------ verifying
     def verify(self, token: str) -> Grant:
-        """The grant a presented token carries, or 401."""
+        """The grant a presented token carries, or 401.
+
+        A token verified once is remembered with the generations of the ticket and user documents it was
+        checked against: while neither kind has changed (no ticket created, revoked or purged, no user
+        changed: ``State.generation``), every check but expiry would answer the same, so only expiry is
+        checked again, against the twin's clock. Anything else is verified in full."""
+        generation = self.rt.state.generation
+        stamp = (generation(KIND), generation("user"))
+        cached = self._grants.get(token)
+        if cached is not None and cached[0] == stamp:
+            if self.rt.clock.now() >= cached[1]:
+                raise Unauthorized("ticket.expired", "the API ticket has expired")
+            return cached[2]
+        grant, expiry = self._verify(token)
+        if len(self._grants) >= VERIFIED_CACHE:
+            self._grants.pop(next(iter(self._grants)))
+        self._grants[token] = (stamp, expiry, grant)
+        return grant
+
+    def _verify(self, token: str) -> tuple[Grant, datetime]:
         ticket_id, _, secret = token.partition(".")
         doc = self.rt.state.get(KIND, ticket_id) if secret else None
         if doc is None or not hmac.compare_digest(doc["tokenHash"], _digest(token)):
             raise Unauthorized("ticket.not.valid", "the API ticket is not valid (unknown or revoked)")
-        if self.rt.clock.now() >= datetime.fromtimestamp(doc["expiresAt"], self.rt.clock.now().tzinfo):
+        now = self.rt.clock.now()
+        expiry = datetime.fromtimestamp(doc["expiresAt"], now.tzinfo)
+        if now >= expiry:
             raise Unauthorized("ticket.expired", "the API ticket has expired")
         user = self.rt.state.get("user", doc["userId"])
         if user is None:
@@ -224,7 +256,7 @@ class Tickets:
         self._usable(user, status=Unauthorized)
         if int(doc.get("tokenVersion") or 0) < int(user.get("tokenVersion") or 0):
             raise Unauthorized("ticket.not.valid", "the API ticket was revoked (the user's password changed)")
-        return Grant(ticket=doc, user=user, principal=principal_of(user, doc["ticketId"]))
+        return Grant(ticket=doc, user=user, principal=principal_of(user, doc["ticketId"])), expiry
 
     def authorize(self, grant: Grant, api: str, domain: str, user_ref: str, *,
                   others: Callable[[Grant, dict[str, Any]], bool] | None = None,
@@ -232,7 +264,28 @@ class Tickets:
         """The user ``{domain}/{user_ref}`` the grant may act on through ``api``: the ticket must allow the API;
         the domain must be the ticket user's own (another organisation is never visible); another user of it
         only when ``others(grant, target)`` says so (default: an ACCOUNT_ADMIN); ``licence(target)`` when given
-        must hold for the user acted on."""
+        must hold for the user acted on.
+
+        A target found is remembered for the same grant object (``verify`` hands out one per ticket while it
+        is unchanged) and arguments while no account, user or ticket has changed (``licence`` reads the user
+        document only); a refusal is not, nor an answer that ``others`` decides."""
+        if others is not None:
+            return self._authorize(grant, api, domain, user_ref, others=others, licence=licence)
+        key = (id(grant), api, domain, user_ref, others, licence)
+        generation = self.rt.state.generation
+        stamp = (generation("account"), generation("user"), generation(KIND))
+        cached = self._targets.get(key)
+        if cached is not None and cached[0] == stamp and cached[1] is grant:
+            return cached[2]
+        target = self._authorize(grant, api, domain, user_ref, others=others, licence=licence)
+        if len(self._targets) >= VERIFIED_CACHE:
+            self._targets.pop(next(iter(self._targets)))
+        self._targets[key] = (stamp, grant, target)
+        return target
+
+    def _authorize(self, grant: Grant, api: str, domain: str, user_ref: str, *,
+                   others: Callable[[Grant, dict[str, Any]], bool] | None = None,
+                   licence: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
         self.require_api(grant, api)
         account = self.rt.state.get("account", grant.user["accountId"])
         if account is None or str(account.get("domain", "")).lower() != domain.lower():

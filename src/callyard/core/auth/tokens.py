@@ -78,6 +78,8 @@ class TokenService:
         """The account of a token this twin signed, expired or not (to attribute a request, never to admit
         one); None for anything else."""
         claims = self._verified.get(token)
+        if claims is None and token.count(".") != 2:
+            return None   # not a JWS compact serialization (an API ticket, say): nothing this twin signed
         if claims is None:
             try:
                 claims = self.verify(token, "access")

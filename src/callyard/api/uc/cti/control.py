@@ -5,19 +5,21 @@ may carry ``stateToken``/``targetStateToken`` (a stale one is 409 ``state.token.
 nothing)."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, get_args
 
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from callyard.api.hot import Decline, HotEndpoint, HotRequest, HotRoute
-from callyard.api.uc.edge.auth import grant
+from callyard.api.uc.edge.auth import UcCaller, grant
 
-from callyard.api.uc.cti.common import CtiDep, cti, cti_caller, inline_webhook, register_inline, tokens
-from callyard.api.uc.cti.devices import terminal_of
-from callyard.api.uc.cti.schemas import (CallState, Connect, Consultation, DialogPickup, Dtmf, InlineWebhook, MakeCall,
-                                         StateToken, TargetCall, Transfer)
-from callyard.api.uc.edge import ERROR_RESPONSES, invalid, not_found
+from callyard.api.uc.cti.common import Cti, CtiDep, inline_webhook, register_inline, tokens
+from callyard.api.uc.cti.devices import terminal_of, user_extension
+from callyard.api.uc.cti.schemas import (Action, CallState, Connect, Consultation, DialogPickup, Dtmf, InlineWebhook,
+                                         MakeCall, StateToken, TargetCall, Transfer)
+from callyard.api.uc.edge import CALL_CONTROL, ERROR_RESPONSES, invalid, not_found
+from callyard.core.auth.tickets import Grant, has_cti_licence
 
 router = APIRouter(prefix="/api/cti/{domain}/{userId}", tags=["Call Control (CTI)"], responses=ERROR_RESPONSES)
 
@@ -220,35 +222,159 @@ async def pickup_dialog(deviceId: str, body: DialogPickup, ctx: CtiDep) -> dict[
 
 
 # ---------------------------------------------------------------------------- hot (callyard.api.hot)
+# The call verbs a CTI client sends most (hold, resume, answer, hang up, mute, unmute, DTMF, leave, park) are
+# served hot: the same dependencies (ticket, path user, CTI licence) resolved without a Starlette request and
+# the same handler; a body that is not plainly well formed goes to the FastAPI route (``Decline``), so every
+# refusal stays FastAPI's own.
 _CALL_STATE = TypeAdapter(CallState)
+_INT64 = (-2**63, 2**63)
 
 
-async def _hot_state_token(request: HotRequest) -> StateToken | None:
-    """The optional ``StateToken`` body, checked by hand: absent, or ``{"stateToken": <int or null>}``."""
+def _hot_body(request: HotRequest, allowed: frozenset[str]) -> dict[str, Any] | None:
+    """The optional JSON object body, with only ``allowed`` members and a ``stateToken`` (when present) that is
+    an int64 or null; None for no body. Anything else declines."""
     if not request.body.strip():
         return None
     body = request.json_object()
-    token = body.get("stateToken")
-    if not {"stateToken"}.issuperset(body) or not (token is None or (type(token) is int and -2**63 <= token < 2**63)):
+    if not allowed.issuperset(body):
         raise Decline()
-    return StateToken(stateToken=token) if body else StateToken()
+    token = body.get("stateToken")
+    if not (token is None or (type(token) is int and _INT64[0] <= token < _INT64[1])):
+        raise Decline()
+    return body
 
 
-def _hot_call_verb(verb: Callable[..., Awaitable[dict[str, Any]]]) -> HotEndpoint:
-    """A CTI call verb (hold, resume) served hot: the same dependencies (ticket, path user, CTI licence) and the
-    same handler; the answer validated and encoded through ``CallState`` as FastAPI's response model does."""
+_STATE_TOKEN = frozenset({"stateToken"})
+_DTMF = frozenset({"stateToken", "digits"})
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _bearer(scope: Any) -> str | None:
+    """The ticket of ``Authorization: Bearer <token>`` as ``edge.auth.ticket_token`` reads it (the first such
+    header); None for anything else (no header, another scheme: ``grant`` looks at the query then)."""
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            header = value.decode("latin-1").strip()
+            if header[:7].lower() == "bearer ":
+                return header[7:].strip() or None
+            return None
+    return None
+
+
+async def _hot_cti(request: HotRequest) -> Cti:
+    """``cti`` over ``cti_caller`` over ``grant``, as FastAPI resolves them for the CTI routes (and with what
+    they leave in the request state: the grant, the principal the journal attributes the request to)."""
+    scope = request.scope
+    scope["path_params"] = request.params
+    core = request.twin.core
+    state = scope["state"]
+    ticket: Grant | None = state.get("uc_grant")
+    if ticket is None:
+        token = _bearer(scope)
+        if token is None:
+            ticket = await grant(request.request)   # the query's ticket, or none: its refusal
+        else:
+            ticket = core.tickets.verify(token)
+            state["uc_grant"] = ticket
+            state["principal"] = ticket.principal
+    params = request.params
+    target = core.tickets.authorize(ticket, CALL_CONTROL, params["domain"], params["userId"],
+                                    licence=has_cti_licence)
+    return Cti(core, UcCaller(ticket, target), user_extension(core.engine, target))
+
+
+def _encoded(answer: dict[str, Any]) -> bytes:
+    """A CallState as FastAPI's response model sends it (validated, then pydantic-core's JSON).
+
+    ``wire.call_state`` builds every member in the model's order and of the model's type but for the values it
+    passes on from the engine's view; when those are of the declared types (``_plain``), the model's dump is
+    the dict's own JSON once each party has its ``intrusionType`` (the one member the model adds, as null).
+    Validating builds some twenty model objects per answer, the dearest part of it; any answer that is not
+    plainly of the model's types is still validated and dumped through the model (and refused alike)."""
+    if _plain(answer):
+        return to_json({**answer, "remoteParty": _party(answer["remoteParty"]),
+                        "participants": [{"id": p["id"], "remoteParty": _party(p["remoteParty"]),
+                                          "historyInfo": p["historyInfo"]} for p in answer["participants"]],
+                        "historyInfo": {**answer["historyInfo"],
+                                        "initialParty": _party(answer["historyInfo"]["initialParty"])}})
+    return _CALL_STATE.dump_json(_CALL_STATE.validate_python(answer), by_alias=True)
+
+
+_INTRUSIONS_SEEN = frozenset(_INTRUSIONS.values()) | {None}
+_ACTIONS = frozenset(get_args(Action.model_fields["action"].annotation))
+
+
+def _party(party: dict[str, Any]) -> dict[str, Any]:
+    return party if "intrusionType" in party else {**party, "intrusionType": None}
+
+
+def _plain_party(party: dict[str, Any]) -> bool:
+    return (type(party["displayName"]) is str and type(party["displayNumber"]) is str
+            and party.get("intrusionType") in _INTRUSIONS_SEEN)
+
+
+def _plain(answer: dict[str, Any]) -> bool:
+    """The members ``wire.call_state`` passes on from the engine's view are of the model's types (the others it
+    builds so: ``tests/api/uc/test_hot_routes.py`` compares both encodings)."""
+    description = answer["eventDescription"]
+    if not (type(answer["stateToken"]) is int and type(answer["callId"]) is str
+            and type(answer["correlationId"]) is str and (description is None or type(description) is str)
+            and _plain_party(answer["remoteParty"]) and _plain_party(answer["historyInfo"]["initialParty"])):
+        return False
+    for participant in answer["participants"]:
+        if type(participant["id"]) is not str or not _plain_party(participant["remoteParty"]):
+            return False
+    for device in answer["deviceIds"]:
+        if type(device) is not str:
+            return False
+    for action in answer["actions"]:
+        if action["action"] not in _ACTIONS:
+            return False
+        for device in action["deviceIds"]:
+            if type(device) is not str:
+                return False
+    return True
+
+
+def _state_token_verb(verb: Callable[[str, Cti, StateToken | None], Awaitable[dict[str, Any]]]) -> HotEndpoint:
+    """A verb whose body is the optional ``StateToken`` (hold, resume, mute, unmute, leave, park)."""
     async def endpoint(request: HotRequest) -> bytes:
-        body = await _hot_state_token(request)
-        scope = request.scope
-        scope["path_params"] = request.params
-        starlette = request.request
-        ticket = await grant(starlette)
-        caller = await cti_caller(starlette, None, None, ticket)
-        ctx = await cti(request.params["domain"], request.params["userId"], caller, request.twin.core)
-        answer = await verb(request.params["callId"], ctx, body)
-        return _CALL_STATE.dump_json(_CALL_STATE.validate_python(answer), by_alias=True)
+        body = _hot_body(request, _STATE_TOKEN)
+        token = None if body is None else StateToken(stateToken=body.get("stateToken"))
+        ctx = await _hot_cti(request)
+        return _encoded(await verb(request.params["callId"], ctx, token))
     return endpoint
 
 
-HOT_ROUTES = (HotRoute("POST", "/api/cti/{domain}/{userId}/calls/{callId}/hold", _hot_call_verb(hold)),
-              HotRoute("POST", "/api/cti/{domain}/{userId}/calls/{callId}/resume", _hot_call_verb(resume)))
+async def _hot_dtmf(request: HotRequest) -> bytes:
+    body = _hot_body(request, _DTMF)
+    if body is None or type(body.get("digits")) is not str:
+        raise Decline()
+    ctx = await _hot_cti(request)
+    return _encoded(await dtmf(request.params["callId"], Dtmf(**body), ctx))
+
+
+async def _hot_answer(request: HotRequest) -> bytes:
+    """Answer without an inline webhook (no body, or ``{}``; a webhook's fields go to the FastAPI route)."""
+    body = _hot_body(request, _NOTHING)
+    ctx = await _hot_cti(request)
+    params = request.params
+    return _encoded(await answer(params["callId"], params["deviceId"], ctx,
+                                 None if body is None else InlineWebhook()))
+
+
+async def _hot_hang_up(request: HotRequest) -> Response:
+    ctx = await _hot_cti(request)
+    return await hang_up(request.params["callId"], ctx)
+
+
+_CALL = "/api/cti/{domain}/{userId}/calls/{callId}"
+HOT_ROUTES = (HotRoute("POST", f"{_CALL}/hold", _state_token_verb(hold)),
+              HotRoute("POST", f"{_CALL}/resume", _state_token_verb(resume)),
+              HotRoute("POST", f"{_CALL}/mute", _state_token_verb(mute)),
+              HotRoute("POST", f"{_CALL}/unmute", _state_token_verb(unmute)),
+              HotRoute("POST", f"{_CALL}/leave", _state_token_verb(leave)),
+              HotRoute("POST", f"{_CALL}/park", _state_token_verb(park)),
+              HotRoute("POST", f"{_CALL}/dtmf", _hot_dtmf),
+              HotRoute("POST", f"{_CALL}/answer/{{deviceId}}", _hot_answer),
+              HotRoute("DELETE", _CALL, _hot_hang_up))

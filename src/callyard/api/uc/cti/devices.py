@@ -29,8 +29,9 @@ def user_devices(endpoint: Endpoint) -> list[UcDevice]:
 
 
 def device_ids(endpoint: Endpoint) -> dict[str, str]:
-    """terminal id → UC device id."""
-    return {device.terminal: device.device_id for device in user_devices(endpoint)}
+    """terminal id → UC device id (the same id: ``user_devices``), built straight from the terminals as every
+    CallState needs it."""
+    return {t["deviceId"]: t["deviceId"] for t in endpoint.terminals}
 
 
 def terminal_of(endpoint: Endpoint, device_id: str) -> str:

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
-from callyard.api.common.middleware import header
 from callyard.api.family import ASGIApp, Problem, Receive, Scope, Send
 from callyard.api.uc.edge.errors import body
 
@@ -25,6 +25,7 @@ PRODUCED = ("application/json", "text/event-stream", "application/dialog-info+xm
 OTHER_BODIES = ("application/pidf+xml", "application/octet-stream")   # besides JSON; and image/*
 
 
+@lru_cache(maxsize=256)   # a client sends the same few Accept headers again and again
 def accepts(accept: str | None) -> bool:
     if not accept or not accept.strip():
         return True
@@ -43,6 +44,7 @@ def accepts(accept: str | None) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
 def json_content(content_type: str | None) -> bool:
     media = (content_type or "").split(";")[0].strip().lower()
     return (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
@@ -67,7 +69,8 @@ class UcEdge:
                 if scope["state"].get("token_id") is None:
                     scope["state"]["token_id"] = hashlib.sha256(ticket.encode()).hexdigest()[:16]
                 scope = downstream
-        override = header(scope, b"x-http-method-override")
+        found = _headers(scope)
+        override = found.get(b"x-http-method-override")
         if override is not None:
             wanted = override.strip().upper()
             if scope["method"] != "POST" or wanted not in OVERRIDABLE + ("POST",):
@@ -76,23 +79,35 @@ class UcEdge:
                                         "X-HTTP-Method-Override", override)).send(send)
                 return
             scope = {**scope, "method": wanted}
-        if not accepts(header(scope, b"accept")):
+        accept = found.get(b"accept")
+        if not accepts(accept):
             await Problem(406, body("accept.not.supported", f"this API answers {', '.join(PRODUCED[:2])} and the "
-                                    "XML media types of its streams", "Accept", header(scope, b"accept") or ""
-                                    )).send(send)
+                                    "XML media types of its streams", "Accept", accept or "")).send(send)
             return
-        if _has_body(scope) and not json_content(header(scope, b"content-type")):
+        content_type = found.get(b"content-type")
+        if _has_body(scope["method"], found) and not json_content(content_type):
             await Problem(415, body("content.type.not.supported", "a request body is JSON "
-                                    "(Content-Type: application/json)", "Content-Type",
-                                    header(scope, b"content-type") or "")).send(send)
+                                    "(Content-Type: application/json)", "Content-Type", content_type or "")).send(send)
             return
         await self.app(scope, receive, send)
 
 
-def _has_body(scope: Scope) -> bool:
-    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+_READ = (b"x-http-method-override", b"accept", b"content-type", b"content-length", b"transfer-encoding")
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The first value of each header the edge reads (as ``header`` finds it), in one pass."""
+    found: dict[bytes, str] = {}
+    for key, value in scope.get("headers", []):
+        if key in _READ and key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
+def _has_body(method: str, found: dict[bytes, str]) -> bool:
+    if method in ("GET", "HEAD", "OPTIONS"):
         return False
-    length = header(scope, b"content-length")
+    length = found.get(b"content-length")
     if length is not None:
         return length.strip() not in ("", "0")
-    return header(scope, b"transfer-encoding") is not None
+    return found.get(b"transfer-encoding") is not None
