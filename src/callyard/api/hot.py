@@ -195,7 +195,7 @@ class HotRoutes:
             await _answer(compiled.family.errors.unexpected(), scope, receive, send)
             return
         if isinstance(answer, Response):   # an answer the FastAPI route sends as it is (a 204, say)
-            await answer(scope, receive, send)
+            await answer(scope, receive, send)  # type: ignore[arg-type]  # Starlette types send as a MutableMapping
             return
         payload = answer if isinstance(answer, bytes) else to_json(answer)
         await send({"type": "http.response.start", "status": compiled.route.status, "headers": [
