@@ -445,3 +445,22 @@ def test_live_at_end_counts_calls_that_never_finish_and_a_run_can_start_on_idle_
     live = client.get("/_callyard/sim/calls", headers=admin(client)).json()["_embedded"]["items"]
     assert len(live) == 1   # only this run's call: the three earlier ones were hung up first
     assert {leg["endpointId"] for leg in live[0]["legs"]} & {"2881"} == set()
+
+
+def test_a_reader_that_leaves_early_is_not_an_error() -> None:
+    """``callyard … | head -1``: once the reader has gone, the rest of the output is dropped and the command
+    still succeeds (the write end of a pipe whose read end is closed fails at the first write)."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "callyard.cli.main", "scenario", "check",
+                               str(EXAMPLES / "call-control-demo.yaml")], stdout=write, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=60)
+    finally:
+        os.close(write)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"BrokenPipeError" not in done.stderr

@@ -187,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from callyard.cli.sim import run_command
 
-    return run_command(args)
+    try:
+        return run_command(args)
+    except BrokenPipeError:
+        # the reader took what it wanted and left (`callyard chat start … | head -1`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again (the Python docs' recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
