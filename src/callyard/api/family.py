@@ -37,6 +37,14 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the request header ``name`` (lower-case bytes, as ASGI gives names), or None."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 @dataclass(frozen=True)
 class Problem:
     """An error as a family puts it on the wire: status, JSON body, extra headers."""

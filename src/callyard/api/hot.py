@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from callyard.api.common.security import token_from_header
-from callyard.api.family import ASGIApp, Family, Problem, Receive, Scope, Send
+from callyard.api.family import ASGIApp, Family, Problem, Receive, Scope, Send, header
 from callyard.core.errors import CoreError, Unauthorized
 from callyard.core.principal import Principal
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from callyard.container import Twin
 
 log = logging.getLogger("callyard.api")
+
+
+_ASCII_SPACE = " \t\n\r\x0b\x0c"   # what bytes.strip() strips: a header decoded as latin-1 is compared as sent
 
 
 class Decline(Exception):
@@ -55,11 +58,7 @@ class HotRequest:
         cached: Principal | None = state.get("principal")
         if cached is not None:
             return cached
-        token = None
-        for key, value in self.scope["headers"]:
-            if key == b"authorization":
-                token = token_from_header(value.decode("latin-1"))
-                break
+        token = token_from_header(header(self.scope, b"authorization"))
         if token is None:
             raise Unauthorized("MissingAuthToken", "an access token is required in the Authorization header")
         found = self.twin.core.auth.principal(token)
@@ -69,12 +68,8 @@ class HotRequest:
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object sent as ``application/json``; anything else declines (FastAPI's body
         validation answers it)."""
-        content_type = b""
-        for key, value in self.scope["headers"]:
-            if key == b"content-type":
-                content_type = value
-                break
-        if content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+        content_type = header(self.scope, b"content-type") or ""
+        if content_type.split(";", 1)[0].strip(_ASCII_SPACE).lower() != "application/json":
             raise Decline()
         try:
             body = json.loads(self.body)

@@ -81,3 +81,14 @@ def test_refusals_are_the_same_bytes_and_change_nothing(server, client, operator
                 slow = client.post(path, headers=headers, **kwargs)
             assert hot.status_code >= 400 and answers(hot) == answers(slow), (path, kwargs, hot.text, slow.text)
     assert client.get(f"{SIM}/calls?account={ACME}", headers=operator).json() == before
+
+
+def test_the_operator_token_without_a_scheme_is_the_operator_on_both_paths(server, client, operator) -> None:
+    """``routes.controller`` takes the operator token as sent, with or without ``Bearer``: so does the hot path."""
+    raw = {"Authorization": operator["Authorization"].split(" ", 1)[1]}
+    hot = cycle(client, raw, "+14155550101")
+    with cold(server.app):
+        slow = cycle(client, raw, "+14155550101")
+    for fast, reference in zip(hot, slow, strict=True):
+        assert fast.status_code == reference.status_code and fast.status_code in (200, 201), fast.text
+        assert masked(fast.json()) == masked(reference.json())

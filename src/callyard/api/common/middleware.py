@@ -21,7 +21,7 @@ from callyard.api.common.retry_after import retry_after
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callyard.api.common.security import token_from_header
-from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send
+from callyard.api.family import ASGIApp, Families, Family, Problem, Receive, Scope, Send, header
 from callyard.api.hot import HotRoutes
 from callyard.core import context
 from callyard.core.clock import Clock, iso
@@ -30,13 +30,6 @@ from callyard.faults.service import Faults
 
 if TYPE_CHECKING:
     from callyard.container import Twin
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 @dataclass

@@ -24,18 +24,24 @@ from callyard.api.common.security import bearer_token, principal
 from callyard.api.control.edge import items_page, read_json
 from callyard.api.deps import AuditDep, CoreDep, FaultsDep, JournalDep, TwinDep, twin_of
 from callyard.core.errors import Forbidden, Invalid
+from callyard.config import Settings
 from callyard.core.principal import SYSTEM, Principal
 
 EVENT_TYPE = re.compile(r"^[a-z][a-zA-Z]*(\.[a-z][a-zA-Z]*)*(\.\*)?$")
 router = APIRouter(prefix="/_callyard", tags=["control"], responses=ERROR_RESPONSES)
 
 
+def is_operator(settings: Settings, presented: str | None) -> bool:
+    """Open control, or ``presented`` (the request's token) is the operator token."""
+    if settings.open_control:
+        return True
+    expected = settings.operator_token
+    return bool(presented and expected and hmac.compare_digest(presented.encode(), expected.encode()))
+
+
 async def controller(request: Request, twin: TwinDep) -> Principal:
     """The operator (``SYSTEM``: the operator token, or open control) or an ACCOUNT_ADMIN-or-higher principal."""
-    if twin.settings.open_control:
-        return SYSTEM
-    presented, expected = bearer_token(request), twin.settings.operator_token
-    if presented and expected and hmac.compare_digest(presented.encode(), expected.encode()):
+    if is_operator(twin.settings, bearer_token(request)):
         return SYSTEM
     actor = await principal(request)
     twin.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")

@@ -11,7 +11,6 @@ The account is the caller token's; with ``--open-control`` (no token) pass ``?ac
 """
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callyard.api.common.errors import ERROR_RESPONSES
 from callyard.api.control.edge import items_page, read_json
-from callyard.api.control.routes import controller
+from callyard.api.control.routes import controller, is_operator
+from callyard.api.common.security import token_from_header
 from callyard.api.deps import ContactCenterDep, EngineDep
+from callyard.api.family import header
 from callyard.api.hot import Decline, HotRequest, HotRoute
 from callyard.core.errors import Invalid
 from callyard.core.principal import SYSTEM, Principal
@@ -177,16 +178,8 @@ def _hot_account(request: HotRequest) -> str | None:
 def _hot_controller(request: HotRequest) -> Principal:
     """``routes.controller`` for a hot request."""
     twin = request.twin
-    if twin.settings.open_control:
+    if is_operator(twin.settings, token_from_header(header(request.scope, b"authorization"))):
         return SYSTEM
-    expected = twin.settings.operator_token
-    for key, value in request.scope["headers"]:
-        if key == b"authorization":
-            presented = value.decode("latin-1").strip()
-            if presented[:7].lower() == "bearer " and expected and hmac.compare_digest(
-                    presented[7:].strip().encode(), expected.encode()):
-                return SYSTEM
-            break
     actor = request.principal()
     twin.core.directory.access.require_role(actor, "ACCOUNT_ADMIN")
     return actor

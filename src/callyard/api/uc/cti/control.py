@@ -12,7 +12,8 @@ from pydantic import TypeAdapter
 from pydantic_core import to_json
 
 from callyard.api.hot import Decline, HotEndpoint, HotRequest, HotRoute
-from callyard.api.uc.edge.auth import UcCaller, grant
+from callyard.api.family import header
+from callyard.api.uc.edge.auth import UcCaller, bearer_ticket, grant
 
 from callyard.api.uc.cti.common import Cti, CtiDep, inline_webhook, register_inline, tokens
 from callyard.api.uc.cti.devices import terminal_of, user_extension
@@ -249,18 +250,6 @@ _DTMF = frozenset({"stateToken", "digits"})
 _NOTHING: frozenset[str] = frozenset()
 
 
-def _bearer(scope: Any) -> str | None:
-    """The ticket of ``Authorization: Bearer <token>`` as ``edge.auth.ticket_token`` reads it (the first such
-    header); None for anything else (no header, another scheme: ``grant`` looks at the query then)."""
-    for key, value in scope["headers"]:
-        if key == b"authorization":
-            header = value.decode("latin-1").strip()
-            if header[:7].lower() == "bearer ":
-                return header[7:].strip() or None
-            return None
-    return None
-
-
 async def _hot_cti(request: HotRequest) -> Cti:
     """``cti`` over ``cti_caller`` over ``grant``, as FastAPI resolves them for the CTI routes (and with what
     they leave in the request state: the grant, the principal the journal attributes the request to)."""
@@ -270,7 +259,7 @@ async def _hot_cti(request: HotRequest) -> Cti:
     state = scope["state"]
     ticket: Grant | None = state.get("uc_grant")
     if ticket is None:
-        token = _bearer(scope)
+        token = bearer_ticket(header(scope, b"authorization"))
         if token is None:
             ticket = await grant(request.request)   # the query's ticket, or none: its refusal
         else:

@@ -46,10 +46,16 @@ class UcCaller:
         return bool(self.user["userId"] == self.grant.user["userId"])
 
 
+def bearer_ticket(header: str | None) -> str | None:
+    """The ticket of an ``Authorization: Bearer <token>`` header; None for no header or another scheme."""
+    header = (header or "").strip()
+    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
+
+
 def ticket_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "").strip()
+    header = (request.headers.get("authorization") or "").strip()
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
+        return bearer_ticket(header)
     return request.query_params.get("t") or None
 
 
