@@ -12,6 +12,7 @@ import re
 from typing import Any, Iterable
 
 from callyard.core.contact_center.model import MEDIA
+from callyard.core.directory.indexes import Lazy
 from callyard.core.errors import NotFound
 from callyard.core.runtime import Runtime
 
@@ -30,19 +31,21 @@ def _matches(doc: dict[str, Any], ref: str, keys: Iterable[str]) -> bool:
 class Config:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        # The documents of each kind by account, in order, built at a generation of the kind (never stale).
-        self._sorted: dict[str, tuple[tuple[int, int], dict[str, list[dict[str, Any]]]]] = {}
+        # The documents of each kind by account, in order, rebuilt when the kind changes (never stale).
+        self._sorted: dict[str, Lazy[dict[str, list[dict[str, Any]]]]] = {}
+
+    def _by_account(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        by_account: dict[str, list[dict[str, Any]]] = {}
+        for doc in sorted(self.rt.state.all(kind),
+                          key=lambda d: (str(d.get("reporting") or ""), str(d.get("name") or ""))):
+            by_account.setdefault(doc["accountId"], []).append(doc)
+        return by_account
 
     def _all(self, kind: str, account_id: str) -> list[dict[str, Any]]:
-        generation = self.rt.state.generation(kind)
-        cached = self._sorted.get(kind)
-        if cached is None or cached[0] != generation:
-            by_account: dict[str, list[dict[str, Any]]] = {}
-            for doc in sorted(self.rt.state.all(kind),
-                              key=lambda d: (str(d.get("reporting") or ""), str(d.get("name") or ""))):
-                by_account.setdefault(doc["accountId"], []).append(doc)
-            cached = self._sorted[kind] = (generation, by_account)
-        return list(cached[1].get(account_id, ()))
+        lazy = self._sorted.get(kind)
+        if lazy is None:
+            lazy = self._sorted[kind] = Lazy(self.rt.state, kind, lambda: self._by_account(kind))
+        return list(lazy.get().get(account_id, ()))
 
     def _find(self, kind: str, account_id: str, ref: str, keys: tuple[str, ...], what: str) -> dict[str, Any]:
         found = [d for d in self._all(kind, account_id) if _matches(d, ref, keys)]

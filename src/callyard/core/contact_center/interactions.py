@@ -15,6 +15,7 @@ from callyard.core.clock import iso
 from callyard.core.contact_center.config import EMPLOYEE, Config
 from callyard.core.contact_center.model import ACD, HELD, IN_QUEUE, NON_ACD, OFFERED, OUTBOUND
 from callyard.core.contact_center.queues import Queues
+from callyard.core.directory.indexes import Lazy
 from callyard.core.engine.model import EXTENSION, Call, Leg
 from callyard.core.engine.service import Engine
 
@@ -28,9 +29,10 @@ class Interactions:
         self.engine = engine
         self.queues = queues
         self.config = config
-        # per account, at the generations of agents and employees it was built from: hot-desk extension →
-        # employee and user → employee, in the configuration's order (every call event of an extension asks)
-        self._desks: dict[str, tuple[tuple[Any, ...], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+        # per account, while no agent or employee changes: hot-desk extension → employee and user → employee,
+        # in the configuration's order (every call event of an extension asks)
+        self._desks: Lazy[dict[str, tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]]] = Lazy(
+            engine.rt.state, ("agent", EMPLOYEE), dict)
 
     def agent_state(self, leg: Leg) -> str:
         """The state of a Voice interaction as the agent on ``leg`` sees it."""
@@ -94,10 +96,10 @@ class Interactions:
         return next((i + 1 for i, e in enumerate(entries) if e.call is call), 0)
 
     def _desk(self, account_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        state = self.engine.rt.state
-        stamp = (state.generation("agent"), state.generation(EMPLOYEE))
-        known = self._desks.get(account_id)
-        if known is None or known[0] != stamp:
+        desks = self._desks.get()
+        known = desks.get(account_id)
+        if known is None:
+            state = self.engine.rt.state
             hot_desks: dict[str, dict[str, Any]] = {}
             owners: dict[str, dict[str, Any]] = {}
             for employee in self.config.employees(account_id):
@@ -105,8 +107,8 @@ class Interactions:
                 if doc.get("hotDeskExtension"):
                     hot_desks.setdefault(doc["hotDeskExtension"], employee)
                 owners.setdefault(employee["userId"], employee)
-            known = self._desks[account_id] = (stamp, hot_desks, owners)
-        return known[1], known[2]
+            known = desks[account_id] = (hot_desks, owners)
+        return known
 
     def employee_at(self, account_id: str, number: str) -> dict[str, Any] | None:
         """The employee whose Voice agent works at extension ``number`` (hot-desked there, or their own)."""

@@ -25,15 +25,16 @@ T = TypeVar("T")
 
 
 class _Lazy(Generic[T]):
-    """A value derived from the documents of one kind, rebuilt when that kind's generation moves."""
+    """A value derived from the documents of one kind (or of several), rebuilt when a generation moves."""
 
-    def __init__(self, state: State, kind: str, build: Callable[[], T]) -> None:
-        self.state, self.kind, self.build = state, kind, build
-        self._built_at: tuple[int, int] | None = None
+    def __init__(self, state: State, kind: str | tuple[str, ...], build: Callable[[], T]) -> None:
+        self.state, self.build = state, build
+        self.kinds = (kind,) if isinstance(kind, str) else kind
+        self._built_at: tuple[tuple[int, int], ...] | None = None
         self._value: T | None = None
 
     def get(self) -> T:
-        generation = self.state.generation(self.kind)
+        generation = tuple(self.state.generation(kind) for kind in self.kinds)
         if self._built_at != generation or self._value is None:
             self._value = self.build()
             self._built_at = generation
