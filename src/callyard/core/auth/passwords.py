@@ -73,10 +73,6 @@ class _Verified:
             while len(self._seen) > self.SIZE:
                 del self._seen[next(iter(self._seen))]
 
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
 
 _verified = _Verified()
 
