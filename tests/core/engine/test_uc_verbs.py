@@ -128,6 +128,27 @@ async def test_transfer_and_connect_on_answer(core: Core, admin) -> None:
     assert core.engine.endpoint(ACME, "200").legs == []
 
 
+async def test_a_transfer_on_answer_completes_when_someone_picks_up(core: Core, admin) -> None:
+    first = await talking(core, "2880")
+    await core.engine.consult(admin, "2880", first.leg_id, "2881", transfer_on_answer=True)
+    await core.engine.pickup(admin, "2882", leg_of(core, "2881").leg_id)
+    assert core.engine.endpoint(ACME, "2880").legs == [] and core.engine.endpoint(ACME, "2881").legs == []
+    assert leg_of(core, "2882").state == "connected" and leg_of(core, "2882").from_number == CALLER
+
+
+async def test_a_call_with_no_other_party_cannot_be_transferred_or_bridged_on_answer(core: Core, admin) -> None:
+    """A caller waiting in a queue no agent serves has no other party: a transfer on answer from that call
+    (or a new call bridged with it on answer) would join nobody, so it is refused and changes nothing."""
+    await core.engine.originate(admin, "2880", "5000")
+    queued = leg_of(core, "2880")
+    assert queued.state == "connected" and len(queued.call.live_legs()) == 1
+    await rejected(core, Conflict, "InvalidCallState",
+                   core.engine.consult(admin, "2880", queued.leg_id, "2882", transfer_on_answer=True))
+    await rejected(core, Conflict, "InvalidCallState",
+                   core.engine.originate(admin, "2880", "2882", associated_leg=queued.leg_id, bridge_on_answer=True))
+    assert queued.state == "connected" and core.engine.endpoint(ACME, "2882").legs == []
+
+
 async def test_discarded_recording_is_not_stored(core: Core, admin) -> None:
     leg = await talking(core, "2880")
     await core.engine.start_recording(admin, "2880", leg.leg_id)

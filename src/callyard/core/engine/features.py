@@ -72,7 +72,7 @@ class Features(CallListener):
             self.recording.start(call)
         for other in list(call.live_legs()):
             associated = other.origin.pop("bridge_with", None)
-            if associated is not None and associated.state in ("held", "connected") and associated.call:
+            if associated is not None and self._joinable(associated, other):
                 self._join(tx, held=associated, consult=other)  # Make Call with executeOnAnswer=bridge
                 break
 
@@ -153,6 +153,8 @@ class Features(CallListener):
             raise Invalid("InvalidDestination", "an endpoint cannot consult itself")
         if any(other.consult_for is leg and other.state != "completed" for other in leg.endpoint.legs):
             raise Conflict("InvalidCallState", f"call {leg.leg_id} already has a consultation call")
+        if transfer_on_answer and not partners(leg):
+            raise Conflict("InvalidCallState", f"call {leg.leg_id} has no other party to transfer")
         if leg.state == "connected":
             self.table.set_state(tx, leg, state="held")
         endpoint = leg.endpoint
@@ -217,6 +219,17 @@ class Features(CallListener):
             return leg
         self._join(tx, held=held, consult=consultation)
         return leg
+
+    @staticmethod
+    def _joinable(held: Leg, consult: Leg) -> bool:
+        """Whether a transfer pending on answer can still join ``held``'s party with ``consult``'s: both calls
+        live and apart, each with another party, none shared. When it cannot (the held party left, or the
+        held call never had one, as a caller waiting in a queue), the pending transfer lapses and the answered
+        call stays an ordinary call."""
+        if held.state not in ("held", "connected") or held.call is None or consult.call in (None, held.call):
+            return False
+        kept, moving = partners(held), partners(consult)
+        return bool(kept and moving) and not {p.endpoint.key for p in kept} & {p.endpoint.key for p in moving}
 
     def _join(self, tx: CallTransaction, held: Leg, consult: Leg) -> Leg:
         """The transferor drops: the held call's party is joined with the consulted party."""

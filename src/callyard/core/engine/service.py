@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from callyard.core.directory.access import Access
 from callyard.core.engine.call_recording import CallRecording
-from callyard.core.engine.calls import CallTable, CallTransaction, state_token
+from callyard.core.engine.calls import CallTable, CallTransaction, partners, state_token
 from callyard.core.engine.dialplan import DialPlan, is_external, normalise
 from callyard.core.engine.endpoints import EndpointSettings
 from callyard.core.engine.features import Features
@@ -376,6 +376,8 @@ class Engine:
                 if associated.state not in ("connected", "held"):
                     raise Conflict("InvalidCallState", f"call {associated_leg} is {associated.state}; it must be "
                                    "connected or held to be associated")
+                if bridge_on_answer and not partners(associated):
+                    raise Conflict("InvalidCallState", f"call {associated_leg} has no other party to bridge")
             elif bridge_on_answer:
                 raise Invalid("InvalidArgs", "executeOnAnswer=bridge needs associatedCallId")
             if associated is not None and associated.state == "connected":
