@@ -49,6 +49,7 @@ def build_app(settings: Settings, families: tuple[Family, ...] = FAMILIES) -> Fa
         # the collector's generations so full collections stay short under load.
         gc.collect()
         gc.freeze()
+        gc.enable()   # `callyard serve` starts with it off (cli/main.py)
         try:
             yield
         finally:

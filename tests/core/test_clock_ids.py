@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callyard.core.clock import Clock, ManualClock, iso
@@ -73,3 +73,11 @@ def test_iso_is_utc_with_milliseconds_and_sorts_like_time(moment: datetime) -> N
     assert len(text) == 24 and text.endswith("Z") and text[19] == "."
     later = iso(moment + timedelta(milliseconds=1))
     assert later > text  # expiries are compared as strings (notifications/owned.py)
+
+
+@settings(max_examples=200, deadline=None)
+@given(namespace=st.uuids(), name=st.text(max_size=80))
+def test_uuid5_text_is_the_standard_librarys(namespace: uuid.UUID, name: str) -> None:
+    from callyard.core.ids import uuid5
+
+    assert uuid5(namespace, name) == str(uuid.uuid5(namespace, name))

@@ -1,6 +1,7 @@
 """One id generator for the twin. Seeded, it makes snapshots and test runs reproducible."""
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import uuid
@@ -29,3 +30,13 @@ class Ids:
     def secret(self) -> str:
         """A client secret. Always from the OS randomness, even when seeded: secrets are not for replay."""
         return secrets.token_urlsafe(32)
+
+
+def uuid5(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))`` (RFC 4122 name-based, SHA-1), without building a UUID object: the
+    same text at a third of the cost, for ids derived per event."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50   # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80   # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

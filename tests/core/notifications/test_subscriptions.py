@@ -171,3 +171,21 @@ def test_subject_filters_search_anywhere_and_method_filters_are_exact(core: Core
     assert not n.matches({**base, "subjectFilter": "^/endpoints/2880"}, pub)   # anchored at the start
     assert not n.matches({**base, "methodFilter": "POST"}, pub)
     assert n.matches({**base, "methodFilter": "PUT"}, pub)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=st.text(alphabet="/-_:aé0123456789 .*?()[]^$\\|+{}", min_size=1, max_size=12),
+       subject=st.text(alphabet="/-_:aé0123456789 .*", max_size=30))
+def test_a_plain_subject_filter_searches_as_re2_would(pattern: str, subject: str) -> None:
+    """A filter with no special character is matched as a substring, without RE2: the same answer RE2 gives."""
+    import re2
+
+    from callyard.core.notifications.filters import Literal, compile_subject
+
+    try:
+        compiled = compile_subject(pattern)
+    except Invalid:
+        return
+    assert bool(compiled.search(subject)) is (re2.search(pattern.replace("\\Z", "\\z"), subject) is not None)
+    if not set("\\.^$*+?{}[]|()") & set(pattern):
+        assert isinstance(compiled, Literal) and compiled.search(subject + pattern)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable
 
 from callyard.api.cloudlink.edge import BASE_PATH
 from callyard.api.cloudlink.wire import (ACCOUNT_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, USER_FIELDS, account_fields,
                                          conversation_fields, group_fields, pick, presentity_fields)
-from callyard.core.ids import Ids
+from callyard.core.ids import Ids, uuid5
 from callyard.core.notifications.service import Notifications
 from callyard.core.state import UnitOfWork
 from callyard.events.event import Event
@@ -48,6 +49,11 @@ _SITES = uuid.UUID("4f1c6b0e-2d7a-5c1e-9a43-63616c6c7961")
 _EVENTS = uuid.UUID("8e2b1d5c-7a3f-5b60-8c11-63616c6c7962")
 
 
+@lru_cache(maxsize=4096)
+def _site(account_id: str) -> str:
+    return uuid5(_SITES, account_id)
+
+
 def _millis(iso_time: str) -> int:
     return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -70,9 +76,9 @@ def _media(event: Event) -> dict[str, Any] | None:
         "state": leg["state"], "cause": leg["cause"], "direction": leg["direction"],
         "extraPbxData": {k: v for k, v in pbx.items() if v is not None},
         "createdOn": leg["createdOn"], "callId": f"endpoints/{endpoint}/calls/{leg_id}", "endpointId": endpoint,
-        "siteId": str(uuid.uuid5(_SITES, account_id)), "accountId": account_id, "timestamp": at,
+        "siteId": _site(account_id), "accountId": account_id, "timestamp": at,
         # One id per event (the same for every subscriber and every retry), a plain UUID as the platform's.
-        "eventId": str(uuid.uuid5(_EVENTS, f"{account_id}/{leg['callId']}/{leg_id}/{leg['sequence']}")),
+        "eventId": uuid5(_EVENTS, f"{account_id}/{leg['callId']}/{leg_id}/{leg['sequence']}"),
         "mediaReceivedTimestamp": at, "_links": {"self": f"{BASE}/endpoints/{endpoint}/calls/{leg_id}"},
         "isCtiEvent": True}
     if leg.get("principalId"):

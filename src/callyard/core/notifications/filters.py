@@ -69,14 +69,34 @@ def _unsupported(pattern: str) -> str | None:
     return None
 
 
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+
+
+class Literal:
+    """A ``subjectFilter`` with no special character (a plain prefix such as ``/2017-09-01/endpoints/``, the
+    common case): searching for it is finding it as a substring, which ``str.__contains__`` does in a fraction
+    of what a call into RE2 costs (the binding re-encodes the subject on every search)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def search(self, subject: str) -> bool:
+        return self.text in subject
+
+
 def compile_subject(pattern: str) -> Any:
-    """``subjectFilter`` compiled for RE2, or ``Invalid("InvalidSubjectFilter")`` saying why not."""
+    """``subjectFilter`` compiled for RE2 (or, when it has no special character, as a :class:`Literal`), or
+    ``Invalid("InvalidSubjectFilter")`` saying why not."""
     if len(pattern) > SUBJECT_FILTER_MAX:
         raise Invalid("InvalidSubjectFilter", f"subjectFilter is at most {SUBJECT_FILTER_MAX} characters")
     construct = _unsupported(pattern)
     if construct is not None:
         raise Invalid("InvalidSubjectFilter", f"subjectFilter uses a {construct}, which the linear-time regular "
                                               "expression engine (RE2) does not support")
+    if _SPECIAL.isdisjoint(pattern):
+        return Literal(pattern)
     try:
         return re2.compile(_translate(pattern), _options())
     except re2.error as exc:

@@ -111,11 +111,6 @@ class Presence:
         return {leg.endpoint.user_id for leg in self.engine.legs.values()
                 if leg.endpoint.kind == EXTENSION and leg.endpoint.user_id and leg.state in TALKING}
 
-    def _talking(self, user: dict[str, Any]) -> bool:
-        """The user's extension has a call connected or held. Looks at that endpoint's own legs only, so a
-        call event costs the same with ten calls in the PBX or ten thousand."""
-        endpoint = self._extension(user)
-        return endpoint is not None and any(leg.state in TALKING for leg in endpoint.legs)
 
     def _extension(self, user: dict[str, Any]) -> Endpoint | None:
         """The user's extension as the dial plan has it (``None`` without one, or when inactive)."""
@@ -127,15 +122,17 @@ class Presence:
             return None
         return self.engine.endpoint(user["accountId"], number)
 
-    def _dnd_on(self, user: dict[str, Any]) -> bool:
-        endpoint = self._extension(user)
-        return endpoint is not None and bool(self.engine.settings(endpoint)["dnd"])
-
     def _compute(self, user: dict[str, Any], layer: dict[str, Any], talking: bool | None = None) -> str:
-        if layer["status"] == "dnd" or self._dnd_on(user):
+        """``talking``: whether the user's extension has a call connected or held, when the caller knows; else
+        that endpoint's own legs are looked at, so a call event costs the same with ten calls in the PBX or
+        ten thousand."""
+        if layer["status"] == "dnd":
+            return "dnd"
+        endpoint = self._extension(user)
+        if endpoint is not None and self.engine.settings(endpoint)["dnd"]:
             return "dnd"
         if talking is None:
-            talking = self._talking(user)
+            talking = endpoint is not None and any(leg.state in TALKING for leg in endpoint.legs)
         if talking:
             return "busy"
         return str(layer["status"])
