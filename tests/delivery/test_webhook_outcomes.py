@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -105,3 +106,47 @@ async def test_a_failed_outcome_write_sends_its_deliveries_again_before_the_rest
     assert sent == [first[0], first[0], later[0]]   # sent again, same webhook-id, before what came after
     [doc] = _docs(twin, first)
     assert doc["attempts"] == 1   # the outcome that was not written is not counted
+
+
+async def test_a_replay_during_an_attempt_is_sent_again(twin: Twin) -> None:
+    """A replay accepted while the delivery's attempt waits for its answer is not undone by that attempt's
+    outcome: the delivery goes out again, with the same webhook-id."""
+    from callyard.core.principal import SYSTEM
+
+    with Receiver() as receiver:
+        receiver.hold = threading.Event()
+        [delivery_id] = await _enqueue(twin, receiver.url, 1)
+        await _until(lambda: len(receiver.requests) == 1)
+        await twin.core.outbox.replay(SYSTEM, delivery_id)
+        receiver.hold.set()
+        await _until(lambda: len(receiver.requests) == 2)
+        await _until(lambda: _docs(twin, [delivery_id])[0]["status"] == "delivered")
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [delivery_id, delivery_id]
+    [doc] = _docs(twin, [delivery_id])
+    assert doc["attempts"] == 1 and len(doc["history"]) == 2 and doc["replayedOn"]
+
+
+async def test_a_replay_between_the_answer_and_its_outcome_write_is_sent_again(twin: Twin, monkeypatch: Any) -> None:
+    """The outcome of an answered attempt is written in a batch, a moment later; a replay that commits in
+    between stands: the outcome joins the history without marking the replayed delivery delivered."""
+    from callyard.core.principal import SYSTEM
+
+    sender = twin.webhooks
+    write = sender._write_outcomes
+    replayed: list[str] = []
+
+    async def replay_first() -> None:
+        if not replayed:
+            replayed.append(sender._outcomes[0][0])
+            await twin.core.outbox.replay(SYSTEM, replayed[0])
+        await write()
+
+    monkeypatch.setattr(sender, "_write_outcomes", replay_first)
+    with Receiver() as receiver:
+        [delivery_id] = await _enqueue(twin, receiver.url, 1)
+        await _until(lambda: len(receiver.requests) == 2)
+        await _until(lambda: _docs(twin, [delivery_id])[0]["status"] == "delivered")
+    assert replayed == [delivery_id]
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [delivery_id, delivery_id]
+    [doc] = _docs(twin, [delivery_id])
+    assert doc["attempts"] == 1 and len(doc["history"]) == 2

@@ -14,6 +14,8 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.lock = threading.Lock()
+        # While set to an unset Event, a request is recorded and its answer waits until the Event is set.
+        self.hold: threading.Event | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -23,6 +25,9 @@ class Receiver:
                     status = receiver.status
                     receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()},
                                               "body": body, "status": status})
+                    hold = receiver.hold
+                if hold is not None:
+                    hold.wait(10)
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

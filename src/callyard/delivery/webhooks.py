@@ -21,7 +21,8 @@ itself); the composition root attaches ``kick`` to the outbox.
   behind the request path's commits only off the key's path. Until its outcome is durable a delivery is still
   ``pending`` in the store: a crash in between sends it again (at least once, same ``webhook-id``), as a crash
   between the answer and the write always could. A retry's outcome (the next attempt's time) is written before
-  the key goes on, as the head must wait for it.
+  the key goes on, as the head must wait for it. A replay accepted while an attempt is out, or before its
+  outcome is written, stands: that outcome only joins the history and the delivery is sent again.
 * Targets (targets.py): the target policy is checked again before each attempt and on every address the
   resolver returns; redirects are never followed (a 3xx fails the delivery); at most ``MAX_RESPONSE_BYTES`` of
   the answer are read; credentials in the URL are never sent; a connection that fails for any reason is
@@ -150,7 +151,11 @@ class WebhookSender:
                     return
                 if await self._attempt(doc):
                     # Finished: its outcome is queued for writing, so the document may still say pending; the
-                    # key goes on with the next delivery at once.
+                    # key goes on with the next delivery at once — unless the delivery was replayed while the
+                    # attempt was out: then it stays at the head and goes again.
+                    current = self.rt.state.get("delivery", doc["deliveryId"])
+                    if current is not None and current.get("replayedOn") != doc.get("replayedOn"):
+                        continue
                     queue = self._queues.get(key)
                     if queue and doc["deliveryId"] in queue:
                         queue.remove(doc["deliveryId"])
@@ -225,20 +230,27 @@ class WebhookSender:
         return True
 
     def _apply(self, uow: UnitOfWork, delivery_id: str, fields: dict[str, Any]) -> None:
-        """One attempt's outcome on the delivery document, as it is now (a replay may have changed it)."""
+        """One attempt's outcome on the delivery document, as it is now. A replay accepted since the attempt
+        began (``_replayed`` is what the document said then) stands: the attempt joins the history, and the
+        status and count stay the replay's, so the delivery is sent again."""
         current = self.rt.state.get("delivery", delivery_id)
         if current is None:
             return
         fields = dict(fields)
         attempt = {"at": fields.pop("_at"), "status": fields.pop("_status"), "error": fields.pop("_error")}
+        history = (current.get("history") or [])[-19:] + [attempt]
+        if current.get("replayedOn") != fields.pop("_replayed", current.get("replayedOn")):
+            uow.put("delivery", delivery_id, {**current, "history": history})
+            return
         # A shallow copy: the publication inside never changes after it was queued.
-        uow.put("delivery", delivery_id, {**current, "attempts": current["attempts"] + 1,
-                                          "history": (current.get("history") or [])[-19:] + [attempt], **fields})
+        uow.put("delivery", delivery_id, {**current, "attempts": current["attempts"] + 1, "history": history,
+                                          **fields})
 
     async def _record(self, doc: dict[str, Any], **fields: Any) -> None:
         """Write one outcome now (a retry's: the key waits for it)."""
         async with self.rt.write() as uow:
-            self._apply(uow, doc["deliveryId"], {"_at": self.rt.now_iso(), **fields})
+            self._apply(uow, doc["deliveryId"], {"_at": self.rt.now_iso(), "_replayed": doc.get("replayedOn"),
+                                                 **fields})
 
     def _queue_outcome(self, delivery_id: str, fields: dict[str, Any]) -> None:
         self._outcomes.append((delivery_id, {"_at": self.rt.now_iso(), **fields}))
@@ -290,7 +302,7 @@ class WebhookSender:
             log.info("webhook %s %s: %s (subscription %s)", doc["deliveryId"], outcome, error,
                      doc["subscriptionId"], extra=facts)
         fields: dict[str, Any] = {"status": outcome, "_status": status, "_error": error, "lastStatus": status,
-                                  "lastError": error}
+                                  "lastError": error, "_replayed": doc.get("replayedOn")}
         if outcome == "delivered":
             fields["deliveredOn"] = self.rt.now_iso()
         self._queue_outcome(doc["deliveryId"], fields)
