@@ -26,7 +26,7 @@ from callyard.core.state import Changes, State
 from callyard.events.event import Event
 from callyard.events.projections import Patterns
 from callyard.store import tables
-from callyard.store.group_commit import Batch, GroupCommit, Prepared
+from callyard.store.group_commit import Batch, GroupCommit, Prepared, json_text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 EVENT_LOG_LIMIT = 10_000
@@ -46,8 +46,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self._meta: dict[str, str] = {}
         self._events = 0
-        # (seq, type, account_id, subject, occurred_at, correlation_id, data as JSON bytes or None)
-        self._log: deque[tuple[int, str, str | None, str, str, str | None, bytes | None]] = deque(
+        # (seq, type, account_id, subject, occurred_at, correlation_id, data as JSON text or None). Text, not
+        # orjson's bytes: those keep orjson's whole output buffer (8 KiB for a 1.3 KB event).
+        self._log: deque[tuple[int, str, str | None, str, str, str | None, str | None]] = deque(
             maxlen=EVENT_LOG_LIMIT)
 
     async def open(self) -> None:
@@ -65,7 +66,7 @@ class MemoryStore:
             self._events += 1
             self._log.append((self._events, event.type, event.account_id, event.subject, event.occurred_at,
                               event.correlation_id,
-                              None if event.data is None else orjson.dumps(event.data, option=orjson.OPT_NON_STR_KEYS)))
+                              None if event.data is None else json_text(event.data)))
         self._meta.update(meta or {})
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)

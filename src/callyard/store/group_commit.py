@@ -26,7 +26,7 @@ from callyard.core.state import Changes
 Row = tuple[Any, ...]
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     """Compact JSON text, as ``json.dumps(value, separators=(",", ":"))`` writes it (non-string keys as text),
     several times faster."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -52,11 +52,11 @@ class Prepared:
     def of(cls, changes: Changes, meta: dict[str, str] | None = None, replace: bool = False) -> "Prepared":
         documents: dict[tuple[str, str], tuple[str | None, str] | None] = dict.fromkeys(changes.deletes)
         for key, doc in changes.upserts.items():
-            documents[key] = (_account_of(doc), _json(doc))
+            documents[key] = (_account_of(doc), json_text(doc))
         blobs: dict[str, tuple[str, bytes] | None] = dict.fromkeys(changes.blob_deletes)
         blobs.update(changes.blob_puts)
         events = [(e.occurred_at, e.type, e.account_id, e.subject, e.correlation_id,
-                   None if e.data is None else _json(e.data)) for e in changes.events]
+                   None if e.data is None else json_text(e.data)) for e in changes.events]
         return cls(documents, blobs, events, dict(meta or {}), replace)
 
 
