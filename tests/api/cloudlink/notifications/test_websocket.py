@@ -107,6 +107,28 @@ def test_ringing_publication_over_mqtt(client: httpx.Client, admin) -> None:
         assert mq.quiet(0.3)  # connected does not pass the filter: exactly the ringing publication arrived
 
 
+def test_one_publication_reaches_every_session_of_the_subscription(client: httpx.Client, admin) -> None:
+    """Three clients of one connection on the same subscription, two at QoS 0 and one at QoS 1: each gets the
+    publication once, with its own QoS (the QoS 0 packet is built once for both)."""
+    conn = connection(client, admin)
+    sub = subscription(client, admin, conn["connectionId"], publicationFilter=RINGING)
+    clients = [Mqtt(conn["url"], token_of(admin), client_id=f"fan-{n}") for n in range(3)]
+    try:
+        for n, mq in enumerate(clients):
+            mq.wait_connack()
+            assert [c.value for c in mq.subscribe(sub["subscriptionId"], qos=1 if n == 2 else 0)] == \
+                [1 if n == 2 else 0]
+        ring(client, admin)
+        messages = [mq.message() for mq in clients]
+        assert [m.qos for m in messages] == [0, 0, 1]
+        assert len({m.payload for m in messages}) == 1
+        assert json.loads(messages[0].payload)["content"]["state"] == "ringing"
+        assert all(mq.quiet(0.2) for mq in clients)   # once each
+    finally:
+        for mq in clients:
+            mq.close()
+
+
 def test_connect_is_refused_without_a_valid_token(client: httpx.Client, admin, alice) -> None:
     conn = connection(client, admin)
     for password, reason in (("not-a-token", "Bad user name or password"), (None, "Not authorized"),
