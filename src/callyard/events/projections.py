@@ -51,9 +51,14 @@ class Patterns:
         self.everything = not listed
 
     def match(self, event: Event) -> bool:
+        return self.match_type(event.type)
+
+    def match_type(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are wanted (all that matching needs of an event)."""
+        kind = event_type.split(".", 1)[0]
         if self.everything:
-            return event.kind != LIFECYCLE_KIND  # lifecycle signals reach only who names them
-        return event.type in self.types or event.kind in self.kinds
+            return kind != LIFECYCLE_KIND  # lifecycle signals reach only who names them
+        return event_type in self.types or kind in self.kinds
 
     def __str__(self) -> str:
         return "*" if self.everything else ", ".join(sorted(self.types | {f"{k}.*" for k in self.kinds}))
@@ -82,11 +87,11 @@ class Projections:
         self._after_by_type.clear()
         self._in_by_type.clear()
 
-    def _in_reached(self, event_type: str, probe: Event) -> frozenset[int]:
+    def _in_reached(self, event_type: str) -> frozenset[int]:
         reached = self._in_by_type.get(event_type)
         if reached is None:
             reached = self._in_by_type[event_type] = frozenset(
-                id(r) for r in self._in_transaction if r.patterns.match(probe))
+                id(r) for r in self._in_transaction if r.patterns.match_type(event_type))
         return reached
 
     def _after_reached(self, event: Event) -> list[Registration]:
@@ -142,7 +147,7 @@ class Projections:
             for event in events:
                 reached = by_type.get(event.type)
                 if reached is None:
-                    reached = self._in_reached(event.type, event)
+                    reached = self._in_reached(event.type)
                 if key in reached:
                     matching.append(event)
             if matching and entry.in_transaction is not None:

@@ -94,7 +94,7 @@ class MemoryStore:
         for seq, type_, account_id, subject, occurred_at, correlation_id, body in self._log:
             if seq <= after or (account_ids is not None and account_id not in account_ids):
                 continue
-            if not wanted.match(Event(type_, account_id, subject, None, occurred_at)):
+            if not wanted.match_type(type_):
                 continue
             found.append(StoredEvent(seq, Event(type_, account_id, subject, None if body is None else
                                                 orjson.loads(body), occurred_at, correlation_id)))
