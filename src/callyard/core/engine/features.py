@@ -195,8 +195,7 @@ class Features(CallListener):
         for one in (held, consultation):
             if not partners(one):
                 raise Conflict("InvalidCallState", f"call {one.leg_id} has no other party")
-        held_parties = {party.endpoint.key for party in partners(held)}
-        if any(party.endpoint.key in held_parties for party in partners(consultation)):
+        if _share_a_party(held, consultation):
             raise Conflict("InvalidCallState", f"{action}: the two calls already share a party")
         return held, consultation
 
@@ -228,8 +227,7 @@ class Features(CallListener):
         call stays an ordinary call."""
         if held.state not in ("held", "connected") or held.call is None or consult.call in (None, held.call):
             return False
-        kept, moving = partners(held), partners(consult)
-        return bool(kept and moving) and not {p.endpoint.key for p in kept} & {p.endpoint.key for p in moving}
+        return bool(partners(held) and partners(consult)) and not _share_a_party(held, consult)
 
     def _join(self, tx: CallTransaction, held: Leg, consult: Leg) -> Leg:
         """The transferor drops: the held call's party is joined with the consulted party."""
@@ -439,3 +437,9 @@ class Features(CallListener):
 
 
 INTRUSIONS = ("INTRUSION", "BARGE", "WHISPER", "MONITOR")
+
+
+def _share_a_party(one: Leg, other: Leg) -> bool:
+    """Whether the calls of two legs of an endpoint have another party's endpoint in common."""
+    theirs = {party.endpoint.key for party in partners(one)}
+    return any(party.endpoint.key in theirs for party in partners(other))

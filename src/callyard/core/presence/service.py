@@ -111,7 +111,6 @@ class Presence:
         return {leg.endpoint.user_id for leg in self.engine.legs.values()
                 if leg.endpoint.kind == EXTENSION and leg.endpoint.user_id and leg.state in TALKING}
 
-
     def _extension(self, user: dict[str, Any]) -> Endpoint | None:
         """The user's extension as the dial plan has it (``None`` without one, or when inactive)."""
         number = user.get("extension")
