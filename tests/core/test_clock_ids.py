@@ -81,3 +81,11 @@ def test_uuid5_text_is_the_standard_librarys(namespace: uuid.UUID, name: str) ->
     from callyard.core.ids import uuid5
 
     assert uuid5(namespace, name) == str(uuid.uuid5(namespace, name))
+
+
+@settings(max_examples=300, deadline=None)
+@given(bits=st.integers(min_value=0, max_value=2**128 - 1))
+def test_uuid4_text_is_the_standard_librarys(bits: int) -> None:
+    from callyard.core.ids import uuid4_text
+
+    assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))

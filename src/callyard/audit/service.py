@@ -81,9 +81,6 @@ class Evidence:
     exchange: Exchange | None
     note: str = ""
 
-    def same(self, other: "Evidence") -> bool:
-        return self.exchange is other.exchange and self.note == other.note
-
     def wire(self) -> dict[str, Any]:
         return self.exchange.evidence_wire(self.note) if self.exchange is not None else {"note": self.note}
 
@@ -102,11 +99,16 @@ class Finding:
             self.first_at = at
         self.count += 1
         self.last_at = at
+        kept = self.evidence
         for item in evidence:
-            if not any(item.same(kept) for kept in self.evidence):
-                self.evidence.append(item)
-        if len(self.evidence) > MAX_EVIDENCE:       # keep the first few and the latest
-            self.evidence = self.evidence[:MAX_EVIDENCE // 2] + self.evidence[-MAX_EVIDENCE // 2:]
+            exchange, note = item.exchange, item.note
+            for known in kept:
+                if known.exchange is exchange and known.note == note:
+                    break
+            else:
+                kept.append(item)
+        if len(kept) > MAX_EVIDENCE:       # keep the first few and the latest
+            del kept[MAX_EVIDENCE // 2:len(kept) - MAX_EVIDENCE // 2]
 
     def wire(self, accounts: set[str] | None = None) -> dict[str, Any] | None:
         """The finding as ``accounts`` may see it (None: everything): only a finding whose every request of

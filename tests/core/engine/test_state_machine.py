@@ -253,6 +253,14 @@ class PbxMachine(RuleBasedStateMachine):
             self.tokens[key] = token
 
     @invariant()
+    def event_snapshots_are_snapshots_as_json(self) -> None:
+        from callyard.core.engine.calls import jsonable
+
+        table = self.engine.call_table
+        for leg in self.engine.legs.values():
+            assert table.event_snapshot(leg) == jsonable(table.snapshot(leg))
+
+    @invariant()
     def monitors_are_muted_and_intruders_talk(self) -> None:
         for leg in self.engine.legs.values():
             if leg.intrusion is not None:

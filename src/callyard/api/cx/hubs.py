@@ -236,6 +236,8 @@ class HubsOfTwin:
     # ------------------------------------------------------------------ the projection
     def project(self, event: Event) -> None:
         """Push what a ``cc.*`` event means to the connections monitoring it (after commit, once per event)."""
+        if not self.server.connected():
+            return
         audience = wire.hub_audience(event)
         for hub, method, build in wire.lazy_hub_messages(event):
             args = lambda build=build: [build()]  # noqa: E731 - shaped only for a connection that takes it

@@ -108,7 +108,7 @@ class Announcements:
                                                     "queueId": None})
                 else:
                     conversations[("employee", employee["id"], call_id)] = (
-                        "cc.conversation.changed", {"conversation": center.interactions.voice(call, leg),
+                        "cc.conversation.changed", {"conversation": center.interactions.voice(call, leg, employee),
                                                     "employeeId": employee["id"], "queueId": None})
         if call is not None and center.queues.entry_of(call) is not None:
             queue = center.config.queue_of_group(account_id, call.queue_id)

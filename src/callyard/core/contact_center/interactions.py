@@ -44,8 +44,10 @@ class Interactions:
             return ACD
         return OUTBOUND if leg.direction == "outbound" else NON_ACD
 
-    def voice(self, call: Call, agent_leg: Leg | None = None) -> dict[str, Any]:
-        """A Voice interaction: from the agent's side when ``agent_leg`` is given, else from the queue's."""
+    def voice(self, call: Call, agent_leg: Leg | None = None,
+              agent_employee: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A Voice interaction: from the agent's side when ``agent_leg`` is given (``agent_employee``: the
+        employee at its extension, when the caller has just looked it up), else from the queue's."""
         account_id = call.account_id
         first = call.legs[0] if call.legs else None
         queue = self.config.queue_of_group(account_id, call.queue_id) if call.queue_id else None
@@ -63,7 +65,9 @@ class Interactions:
         if agent is None:
             agent = next((leg for leg in call.live_legs() if leg.queue_id and leg.state != "ringing"), None)
         employee = None
-        if agent is not None and agent.endpoint.kind == EXTENSION:
+        if agent_employee is not None and agent is agent_leg:
+            employee = agent_employee
+        elif agent is not None and agent.endpoint.kind == EXTENSION:
             employee = self.employee_at(account_id, agent.endpoint.number)
         inbound = first is not None and first.endpoint.kind != EXTENSION
         if agent_leg is not None and not inbound:

@@ -33,6 +33,9 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float:
     return round(max(0.0, (end - start).total_seconds()), 3)
 
 
+_SNAPSHOT_TIMES = ("createdOn", "answeredOn", "endTime")   # the datetimes of a leg's snapshot
+
+
 def jsonable(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot with its datetimes as ISO strings (event payloads and stored records)."""
     return {k: (iso(v) if isinstance(v, datetime) else v) for k, v in snapshot.items()}
@@ -196,6 +199,7 @@ class CallTable:
         talking = leg.answered_on
         ring_until = talking or end
         call = leg.call
+        others = [other for other in call.legs if other is not leg and other.state != "completed"] if call else []
         return {
             "legId": leg.leg_id, "endpointId": leg.endpoint.number, "accountId": leg.account_id,
             "callId": call.call_id if call else None, "sequence": call.seq if call else 0,
@@ -211,18 +215,27 @@ class CallTable:
             "terminal": leg.terminal, "dtmf": leg.dtmf, "queueId": leg.queue_id or (call.queue_id if call else None),
             "recording": bool(call and call.recording and not call.recording.paused),
             "consultFor": leg.consult_for.leg_id if leg.consult_for else None,
-            "parties": [other.endpoint.number for other in (call.live_legs() if call else []) if other is not leg],
+            "parties": [other.endpoint.number for other in others],
             "stateToken": state_token(leg), "muted": leg.muted, "intrusion": leg.intrusion,
             "participants": [{"legId": other.leg_id, "number": other.endpoint.number, "name": other.endpoint.name,
                               "principalId": other.endpoint.principal_id, "kind": other.endpoint.kind,
                               "state": other.state, "intrusion": other.intrusion}
-                             for other in (call.live_legs() if call else []) if other is not leg],
+                             for other in others],
             "recordingInfo": None if call is None or call.recording is None else {
                 "paused": call.recording.paused, "keep": call.recording.keep,
                 "seconds": call.recording.seconds + (seconds_between(call.recording.running_since, now)
                                                      if call.recording.running_since else 0.0)},
             "actions": allowed_actions(leg),
         }
+
+    def event_snapshot(self, leg: Leg) -> dict[str, Any]:
+        """``jsonable(self.snapshot(leg))``: its three datetimes as ISO text (event payloads)."""
+        snap = self.snapshot(leg)
+        for key in _SNAPSHOT_TIMES:
+            value = snap[key]
+            if value is not None:
+                snap[key] = iso(value)
+        return snap
 
     def _tick(self, leg: Leg) -> None:
         self.tick += 1
@@ -237,7 +250,7 @@ class CallTable:
             call.seq += 1
         self._tick(leg)
         tx.uow.emit("call.state", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
-                    jsonable(self.snapshot(leg)), self.rt.now_iso(), fresh=True)
+                    self.event_snapshot(leg), self.rt.now_iso(), fresh=True)
 
     def emit_dtmf(self, tx: CallTransaction, leg: Leg, digits: str) -> None:
         """A ``call.dtmf`` event (the call's sequence moves on, as for a state change)."""
@@ -246,7 +259,7 @@ class CallTable:
         call.seq += 1
         self._tick(leg)
         tx.uow.emit("call.dtmf", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
-                    {**jsonable(self.snapshot(leg)), "digits": digits}, self.rt.now_iso(), fresh=True)
+                    {**self.event_snapshot(leg), "digits": digits}, self.rt.now_iso(), fresh=True)
 
     # ------------------------------------------------------------------ building calls
     def new_leg_id(self, account_id: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
-from callyard.core.engine.calls import (CallListener, CallTable, CallTransaction, jsonable, partners, presented,
+from callyard.core.engine.calls import (CallListener, CallTable, CallTransaction, partners, presented,
                                         seconds_between)
 from callyard.core.engine.dialplan import is_dialable, normalise
 from callyard.core.engine.endpoints import EndpointSettings
@@ -282,7 +282,7 @@ class Routing(CallListener):
             return
         tx.uow.emit("call.originate.result", leg.account_id, f"/endpoints/{leg.endpoint.number}/calls/{leg.leg_id}",
                     {"url": callbacks[0 if success else 1], "success": success,
-                     "call": jsonable(self.table.snapshot(leg))}, self.rt.now_iso())
+                     "call": self.table.event_snapshot(leg)}, self.rt.now_iso())
 
     def originate_timeout(self, leg: Leg) -> Callable[[], Awaitable[None]]:
         """A scheduler callback: a Make Call still unanswered gives up (callNotAnswer)."""

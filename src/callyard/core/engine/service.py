@@ -21,8 +21,8 @@ itself as the engine's queue router.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -112,11 +112,9 @@ class Engine:
         if event.type.split(".")[0] in ("user", "group", "account"):
             self.dialplan.invalidate(event.account_id)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[CallTransaction]:
+    def transaction(self) -> AbstractAsyncContextManager[CallTransaction]:
         """One engine write transaction (see ``CallTable.transaction``)."""
-        async with self.call_table.transaction() as tx:
-            yield tx
+        return self.call_table.transaction()
 
     # ================================================================== the live objects
     @property

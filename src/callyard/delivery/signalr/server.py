@@ -139,6 +139,10 @@ class SignalRServer:
             return
         await self.handle(endpoint, scope, receive, send)
 
+    def connected(self) -> bool:
+        """Whether any connection is open (a projection with no one to tell stops before shaping anything)."""
+        return len(self._connections) > 0
+
     def push(self, hub: str, method: str, args: list[Any] | Callable[[], list[Any]], *, group: str | None = None,
              connection_ids: Iterable[str] | None = None, where: Callable[[ConnectionInfo], bool] | None = None
              ) -> int:
