@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callyard.core.state import State, UnitOfWork
@@ -159,3 +159,20 @@ def test_the_changes_describe_the_final_state(ops: list) -> None:
         assert state.blobs[blob_id] == blob
     for blob_id in uow.changes.blob_deletes:
         assert blob_id not in state.blobs
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                          lambda children: st.lists(children) | st.dictionaries(st.text(), children)
+                          | st.tuples(children, children) | st.frozensets(st.integers()), max_leaves=30))
+def test_data_copy_is_a_deep_copy(value: object) -> None:
+    """Event data and documents are copied as ``copy.deepcopy`` would: equal, and no container shared."""
+    from callyard.core.state import data_copy
+
+    copied = data_copy(value)
+    assert copied == copy.deepcopy(value)
+
+    def containers(v: object) -> list[object]:
+        inner = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else ()
+        return ([v] if isinstance(v, (dict, list)) else []) + [c for item in inner for c in containers(item)]
+    assert not {id(c) for c in containers(value)} & {id(c) for c in containers(copied)}

@@ -15,6 +15,25 @@ from typing import Any, Callable, Iterator
 
 from callyard.events.event import Event
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def data_copy(value: Any) -> Any:
+    """``copy.deepcopy`` for documents and event data (dicts and lists of JSON values), several times faster:
+    dicts, lists, tuples and sets are copied, JSON scalars shared; anything else goes to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else data_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else data_copy(v) for v in value]
+    if kind in _SCALARS:
+        return value
+    if kind is tuple:
+        return tuple(data_copy(v) for v in value)
+    if kind is set:
+        return {data_copy(v) for v in value}
+    return copy.deepcopy(value)
+
 Key = tuple[str, str]
 
 
@@ -114,7 +133,7 @@ class UnitOfWork:
         current = self.state.get(kind, doc_id)
         if current is None:
             raise KeyError((kind, doc_id))
-        new = copy.deepcopy(current)
+        new = data_copy(current)
         new.update(fields)
         return self.put(kind, doc_id, new)
 
@@ -143,7 +162,7 @@ class UnitOfWork:
     def emit(self, type_: str, account_id: str | None, subject: str, data: dict[str, Any] | None,
              occurred_at: str, fresh: bool = False) -> None:
         """Record an event. ``data`` is copied unless the caller built it for this event alone (``fresh``)."""
-        self.changes.events.append(Event(type_, account_id, subject, data if fresh else copy.deepcopy(data),
+        self.changes.events.append(Event(type_, account_id, subject, data if fresh else data_copy(data),
                                          occurred_at, self.correlation_id))
 
     def rollback(self) -> None:
