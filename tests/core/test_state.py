@@ -176,3 +176,26 @@ def test_data_copy_is_a_deep_copy(value: object) -> None:
         inner = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else ()
         return ([v] if isinstance(v, (dict, list)) else []) + [c for item in inner for c in containers(item)]
     assert not {id(c) for c in containers(value)} & {id(c) for c in containers(copied)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=st.lists(st.sampled_from(["touch a", "touch b", "replace", "clear"]), max_size=30))
+def test_a_kinds_generation_moves_at_every_change_and_never_comes_back(steps: list[str]) -> None:
+    """What the derived look-ups rely on: a cache stamped with a generation is never taken for current
+    after a write to its kind, a wholesale replacement or a clear."""
+    state = State()
+    seen = {"a": [state.generation("a")], "b": [state.generation("b")]}
+    for step in steps:
+        if step.startswith("touch"):
+            state.touch(step[-1])
+        elif step == "replace":
+            state.docs = {}
+        else:
+            state.clear()
+        for kind in seen:
+            now = state.generation(kind)
+            if step.startswith("touch") and step[-1] != kind:
+                assert now == seen[kind][-1]          # another kind's write leaves it alone
+            else:
+                assert now not in seen[kind]          # moved, to a value it never had
+            seen[kind].append(now)

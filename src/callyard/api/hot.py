@@ -54,14 +54,20 @@ class HotRequest:
     def principal(self) -> Principal:
         """The caller, as ``callyard.api.common.security.principal`` resolves it (and caches it in the request
         state, where the journal and the audit read it)."""
+        return self.caller(self.twin.core.auth.principal, "MissingAuthToken")
+
+    def caller(self, resolve: Callable[[str], Principal], missing: str) -> Principal:
+        """The caller a family's token resolver (``resolve``) finds for the bearer token, cached in the request
+        state as the family's dependency caches it; no token: ``Unauthorized`` with the family's code
+        ``missing``."""
         state = self.scope["state"]
         cached: Principal | None = state.get("principal")
         if cached is not None:
             return cached
         token = token_from_header(header(self.scope, b"authorization"))
         if token is None:
-            raise Unauthorized("MissingAuthToken", "an access token is required in the Authorization header")
-        found = self.twin.core.auth.principal(token)
+            raise Unauthorized(missing, "an access token is required in the Authorization header")
+        found = resolve(token)
         state["principal"] = found
         return found
 

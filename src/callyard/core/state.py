@@ -61,7 +61,8 @@ class State:
     import). A cache keyed by the generation it was built at is therefore never stale."""
 
     def __init__(self) -> None:
-        self._epoch = 0
+        self._counter = 0   # moves at every touch and every wholesale replacement: generations never repeat
+        self._base = 0      # the generation of every kind not touched since the last wholesale replacement
         self._generations: dict[str, int] = {}
         self.docs = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
@@ -73,15 +74,22 @@ class State:
     @docs.setter
     def docs(self, value: dict[str, dict[str, dict[str, Any]]]) -> None:
         self._docs = value
-        self._epoch += 1
+        self._renew()
 
-    def generation(self, kind: str) -> tuple[int, int]:
-        """Changes whenever a document of ``kind`` may have changed (see the class notes)."""
-        return self._epoch, self._generations.get(kind, 0)
+    def _renew(self) -> None:
+        self._counter += 1
+        self._base = self._counter
+        self._generations.clear()
+
+    def generation(self, kind: str) -> int:
+        """Changes whenever a document of ``kind`` may have changed (see the class notes), and never takes a
+        value it had before."""
+        return self._generations.get(kind, self._base)
 
     def touch(self, kind: str) -> None:
         """Note that documents of ``kind`` changed (the unit of work calls this on every write)."""
-        self._generations[kind] = self._generations.get(kind, 0) + 1
+        self._counter += 1
+        self._generations[kind] = self._counter
 
     def get(self, kind: str, doc_id: str) -> dict[str, Any] | None:
         return self._docs.get(kind, {}).get(doc_id)
@@ -92,7 +100,7 @@ class State:
     def clear(self) -> None:
         self._docs.clear()
         self.blobs.clear()
-        self._epoch += 1
+        self._renew()
 
     def load(self, kind: str, doc_id: str, doc: dict[str, Any]) -> None:
         self._docs.setdefault(kind, {})[doc_id] = doc

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from callyard.api.cx import schemas, wire
 from callyard.api.cx.common import Caller, DeskDep, expanded, page
 from callyard.api.cx.email import email_update
-from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of, principal
+from callyard.api.cx.edge import enum_name, expansions, field, json_body, offset_of
 from callyard.api.deps import CoreDep
 from callyard.api.hot import HotRequest, HotRoute
 from callyard.core.contact_center.model import AVAILABLE_REASONS, CONVERSATION_ACTIONS, PRESENCE
@@ -160,7 +160,7 @@ async def _hot_put_state(request: HotRequest) -> str:
     """``PUT /employees/{id}/state`` served hot (``callyard.api.hot``): the caller as the route's dependency
     resolves it (first, as FastAPI does), then the same body rules and handler. A body that is not a JSON object
     sent as ``application/json`` declines: the route answers it (``json_body``'s refusals)."""
-    caller = await principal(request.request)
+    caller = request.caller(request.twin.core.cc_authorization.principal, "MissingToken")
     body = request.json_object()
     await request.twin.core.contact_center.desk.change_employee_state(caller, request.params["id"],
                                                                       state_change(body))

@@ -69,7 +69,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-Stamp = tuple[tuple[int, int], ...]
+Stamp = tuple[int, ...]
 
 
 class Tickets:

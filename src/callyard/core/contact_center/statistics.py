@@ -14,7 +14,7 @@ from callyard.core.engine.service import Engine
 from callyard.core.state import State
 
 # Queue records by queue (group id), derived from the ``queue_call`` documents and rebuilt whenever one changes
-_RECORDS: "weakref.WeakKeyDictionary[State, tuple[tuple[int, int], dict[str, list[dict[str, Any]]]]]" = \
+_RECORDS: "weakref.WeakKeyDictionary[State, tuple[int, dict[str, list[dict[str, Any]]]]]" = \
     weakref.WeakKeyDictionary()
 
 

@@ -30,11 +30,12 @@ class _Lazy(Generic[T]):
     def __init__(self, state: State, kind: str | tuple[str, ...], build: Callable[[], T]) -> None:
         self.state, self.build = state, build
         self.kinds = (kind,) if isinstance(kind, str) else kind
-        self._built_at: tuple[tuple[int, int], ...] | None = None
+        self._built_at: int | tuple[int, ...] | None = None
         self._value: T | None = None
 
     def get(self) -> T:
-        generation = tuple(self.state.generation(kind) for kind in self.kinds)
+        kinds, state = self.kinds, self.state
+        generation = state.generation(kinds[0]) if len(kinds) == 1 else tuple(map(state.generation, kinds))
         if self._built_at != generation or self._value is None:
             self._value = self.build()
             self._built_at = generation
