@@ -260,6 +260,7 @@ class Edge:
         self.routes = HotRoutes(app, twin=twin)
         self.stacks: dict[str, ASGIApp] = {}
         self._token_ids: dict[str, str] = {}
+        self._rng = random.Random()   # its own: seeding the module's (tests do) must not repeat correlation ids
         for family in self.families.all:
             stack: ASGIApp = self._inner
             for layer in reversed(family.middleware(twin)):
@@ -306,7 +307,7 @@ class Edge:
             elif key == b"host" and host is None:
                 host = value.decode("latin-1")
         # A correlation id names a request, it guards nothing: the fast generator's bits are enough
-        correlation = correlation or uuid4_text(random.getrandbits(128))
+        correlation = correlation or uuid4_text(self._rng.getrandbits(128))
         bearer = token_from_header(authorization)
         token_id = self._token_id(bearer) if bearer else None
         started = time.perf_counter()
