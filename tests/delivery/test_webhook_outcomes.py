@@ -150,3 +150,36 @@ async def test_a_replay_between_the_answer_and_its_outcome_write_is_sent_again(t
     assert [r["headers"]["webhook-id"] for r in receiver.requests] == [delivery_id, delivery_id]
     [doc] = _docs(twin, [delivery_id])
     assert doc["attempts"] == 1 and len(doc["history"]) == 2
+
+
+
+async def test_an_account_keeps_its_newest_finished_deliveries_and_every_pending_one(
+        twin: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delivery log is bounded per account (events/outbox.py, FINISHED_KEPT): once an account has more
+    finished deliveries than that, the longest finished go with the outcome write that finished the newest. A
+    replayed delivery counts from its new finish; pending deliveries and other accounts' deliveries stay."""
+    from callyard.core.principal import SYSTEM
+    from callyard.events import outbox
+
+    monkeypatch.setattr(outbox, "FINISHED_KEPT", 3)
+    rt = twin.core.rt
+    async with rt.write() as uow:
+        for doc_id, account, status in (("other-1", "other", "delivered"), ("pending-1", "acct", "pending")):
+            uow.put("delivery", doc_id, {"deliveryId": doc_id, "subscriptionId": "sub-x", "accountId": account,
+                                         "status": status, "createdOn": "2000-01-01T00:00:00.000Z",
+                                         "deliveredOn": "2000-01-01T00:00:00.000Z", "history": []})
+
+    def delivered(ids: list[str], attempts: int = 1) -> bool:
+        return all(d is not None and d["status"] == "delivered" and d["attempts"] == attempts
+                   for d in _docs(twin, ids))
+
+    with Receiver() as receiver:
+        first = await _enqueue(twin, receiver.url, 2)
+        await _until(lambda: delivered(first))
+        await twin.core.outbox.replay(SYSTEM, first[0])   # finishes again: now the newer of the two
+        await _until(lambda: len(receiver.requests) == 3 and delivered(first[:1]))
+        later = await _enqueue(twin, receiver.url, 2, key="call-2")
+        await _until(lambda: delivered(later) and rt.state.get("delivery", first[1]) is None)
+    acct = sorted(d["deliveryId"] for d in rt.state.all("delivery") if d["accountId"] == "acct")
+    assert acct == sorted([first[0], *later, "pending-1"])   # three finished, the newest; the pending one
+    assert rt.state.get("delivery", "other-1") is not None   # another account's log is its own

@@ -172,6 +172,7 @@ class Core:
             self.engine.reset()
             self.contact_center.reset()
             self.user_calls.reset()
+            self.outbox.forget_finished()
         await self.projections.publish([Event(TWIN_RESET, None, "/", None, self.rt.now_iso())])
 
     def tenant_applications(self) -> list[dict[str, Any]]:

@@ -271,6 +271,7 @@ class WebhookSender:
                 async with self.rt.write() as uow:
                     for delivery_id, fields in batch:
                         self._apply(uow, delivery_id, fields)
+                    self.notifications.outbox.finished(uow, [delivery_id for delivery_id, _ in batch])
             except Exception:  # noqa: BLE001 - the store refused the batch; the deliveries stay pending
                 log.exception("could not record the outcome of %d webhook deliveries; they will be sent again",
                               len(batch))

@@ -12,10 +12,13 @@ with the same key are sent one after another) and the ``publication``: the body 
 wants it. The outbox never looks inside the publication.
 
 Also here: the delivery log (list, get), replay (same ``deliveryId``, so receivers de-duplicate) and the
-retention rule (finished deliveries are purged a day after they finished; pending ones never).
+retention rules: finished deliveries are purged a day after they finished, and an account keeps at most its
+newest ``FINISHED_KEPT`` finished ones (under sustained traffic a day's deliveries would not fit in memory:
+about 7 KB each, 12 GB an hour at 500 a second); pending ones are never touched.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Callable
 
 from callyard.core.errors import NotFound
@@ -27,6 +30,8 @@ KIND = "delivery"
 STATUSES = ("pending", "delivered", "failed", "cancelled", "dropped")
 FINISHED = ("delivered", "failed", "cancelled", "dropped")
 
+FINISHED_KEPT = 50_000   # finished deliveries an account keeps (the newest); older ones go before their day
+
 Sender = Callable[[list[str]], None]
 
 
@@ -34,6 +39,9 @@ class Outbox:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._sender: Sender | None = None
+        # Per account, its finished deliveries' ids, the longest finished first; built from the documents when
+        # first needed, and again after the state is replaced (reset, snapshot import)
+        self._finished: dict[str, OrderedDict[str, None]] | None = None
 
     def attach(self, sender: Sender) -> None:
         """The one sender that posts deliveries (the composition root attaches the webhook sender)."""
@@ -112,6 +120,50 @@ class Outbox:
                            modifiedOn=self.rt.now_iso())
 
     # ------------------------------------------------------------------ retention
+    def forget_finished(self) -> None:
+        """The documents were replaced wholesale: the finished deliveries are looked up again when next needed."""
+        self._finished = None
+
+    def finished(self, uow: UnitOfWork, delivery_ids: list[str]) -> None:
+        """These deliveries have just finished in ``uow`` (oldest first): each account keeps its newest
+        ``FINISHED_KEPT`` finished deliveries, and the ones beyond that are deleted in the same unit of work."""
+        if self._finished is None:
+            self._finished = self._finished_by_account()
+        by_account = self._finished
+        changed: list[tuple[OrderedDict[str, None], str, bool]] = []   # (log, id, added) to undo on rollback
+        for delivery_id in delivery_ids:
+            doc = self.rt.state.get(KIND, delivery_id)
+            if doc is None or doc["status"] not in FINISHED:
+                continue
+            kept = by_account.setdefault(doc["accountId"], OrderedDict())
+            kept.pop(delivery_id, None)   # finished again after a replay: it is among the newest now
+            kept[delivery_id] = None
+            changed.append((kept, delivery_id, True))
+            while len(kept) > FINISHED_KEPT:
+                oldest, _ = kept.popitem(last=False)
+                changed.append((kept, oldest, False))
+                old = self.rt.state.get(KIND, oldest)
+                if old is not None and old["status"] in FINISHED:
+                    uow.delete(KIND, oldest)
+        if changed:
+            uow.on_rollback.append(lambda: self._undo_finished(changed))
+
+    def _undo_finished(self, changed: list[tuple[OrderedDict[str, None], str, bool]]) -> None:
+        for kept, delivery_id, added in reversed(changed):
+            if added:
+                kept.pop(delivery_id, None)
+            else:
+                kept[delivery_id] = None
+                kept.move_to_end(delivery_id, last=False)
+
+    def _finished_by_account(self) -> dict[str, OrderedDict[str, None]]:
+        done = sorted((finished_on(d), d["deliveryId"], d["accountId"]) for d in self.rt.state.all(KIND)
+                      if d["status"] in FINISHED)
+        by_account: dict[str, OrderedDict[str, None]] = {}
+        for _, delivery_id, account_id in done:
+            by_account.setdefault(account_id, OrderedDict())[delivery_id] = None
+        return by_account
+
     def finished_before(self, cutoff: str) -> tuple[list[str], set[str]]:
         """(deliveries finished before ``cutoff``, registrations that still have a pending delivery), in one
         pass over the log: a registration with pending deliveries must outlive them."""
