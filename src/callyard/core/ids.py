@@ -39,8 +39,7 @@ _V4_SET = (0x8000 << 48) | (4 << 76)
 def uuid4_text(bits: int) -> str:
     """``str(uuid.UUID(int=bits, version=4))`` (128 random bits with the version and variant set) without
     building a UUID object: the ids stamped per request and per event."""
-    h = "%032x" % ((bits & _V4_CLEAR) | _V4_SET)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _dashed("%032x" % ((bits & _V4_CLEAR) | _V4_SET))
 
 
 def uuid5(namespace: uuid.UUID, name: str) -> str:
@@ -49,5 +48,9 @@ def uuid5(namespace: uuid.UUID, name: str) -> str:
     digest = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50   # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80   # the RFC 4122 variant
-    h = digest.hex()
+    return _dashed(digest.hex())
+
+
+def _dashed(h: str) -> str:
+    """32 hex digits in a UUID's 8-4-4-4-12 groups."""
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
