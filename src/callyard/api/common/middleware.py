@@ -13,6 +13,7 @@ import time
 from collections import deque
 from urllib.parse import parse_qsl
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -229,6 +230,13 @@ async def _too_large(family: Family, limit: int, send: Send) -> None:
     await Problem(problem.status, problem.body, {**(problem.headers or {}), "connection": "close"}).send(send)
 
 
+@lru_cache(maxsize=4096)
+def _token_id(bearer: str) -> str:
+    """The journal's and the rate limit's name for a token: a prefix of its SHA-256 (a client sends the same
+    few tokens again and again, so the digests of the last few thousand are kept)."""
+    return hashlib.sha256(bearer.encode()).hexdigest()[:16]
+
+
 class Edge:
     """The one middleware every request goes through (inside the families' routing middleware), doing in one
     pass what used to be six nested layers, outermost first:
@@ -259,7 +267,6 @@ class Edge:
         self.larger = {("POST", "/_callyard/state"): twin.settings.max_snapshot_bytes}
         self.routes = HotRoutes(app, twin=twin)
         self.stacks: dict[str, ASGIApp] = {}
-        self._token_ids: dict[str, str] = {}
         self._rng = random.Random()   # its own: seeding the module's (tests do) must not repeat correlation ids
         for family in self.families.all:
             stack: ASGIApp = self._inner
@@ -281,16 +288,6 @@ class Edge:
         return self.twin.core.directory.account_named(fields.get("username"),
                                                       fields.get("account_id") or fields.get("accountId"))
 
-    def _token_id(self, bearer: str) -> str:
-        """The journal's and the rate limit's name for a token: a prefix of its SHA-256 (a client sends the
-        same few tokens again and again, so the digest is kept for the last few thousand)."""
-        known = self._token_ids.get(bearer)
-        if known is None:
-            if len(self._token_ids) >= 4096:
-                self._token_ids.clear()
-            known = self._token_ids[bearer] = hashlib.sha256(bearer.encode()).hexdigest()[:16]
-        return known
-
     # ------------------------------------------------------------------ 1. the request context
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -309,7 +306,7 @@ class Edge:
         # A correlation id names a request, it guards nothing: the fast generator's bits are enough
         correlation = correlation or uuid4_text(self._rng.getrandbits(128))
         bearer = token_from_header(authorization)
-        token_id = self._token_id(bearer) if bearer else None
+        token_id = _token_id(bearer) if bearer else None
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         state = scope.setdefault("state", {})
