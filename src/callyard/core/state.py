@@ -34,6 +34,7 @@ def data_copy(value: Any) -> Any:
         return {data_copy(v) for v in value}
     return copy.deepcopy(value)
 
+
 Key = tuple[str, str]
 
 
